@@ -1,0 +1,102 @@
+package bpf
+
+import (
+	"math"
+	"os"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"tlmon/internal/bpftest"
+	"tlmon/model"
+)
+
+func TestEventLayoutMatchesGeneratedStruct(t *testing.T) {
+	var e tlmonEvent
+	for _, c := range []struct {
+		name string
+		got  uintptr
+		want int
+	}{
+		{"tgid", unsafe.Offsetof(e.Tgid), offTgid},
+		{"tid", unsafe.Offsetof(e.Tid), offTid},
+		{"ppid", unsafe.Offsetof(e.Ppid), offPpid},
+		{"time", unsafe.Offsetof(e.Time), offTime},
+		{"start", unsafe.Offsetof(e.Start), offStart},
+		{"parent_start", unsafe.Offsetof(e.ParentStart), offParentStart},
+		{"cgroup_id", unsafe.Offsetof(e.CgroupId), offCgroupID},
+		{"comm", unsafe.Offsetof(e.Comm), offComm},
+		{"filename", unsafe.Offsetof(e.Filename), offFilename},
+	} {
+		if int(c.got) != c.want {
+			t.Errorf("offset of %s: generated %d, decoder uses %d", c.name, c.got, c.want)
+		}
+	}
+	if len(e.Filename) != model.FilenameLen || len(e.Comm) != model.CommLen {
+		t.Errorf("string sizes differ from model: comm %d filename %d", len(e.Comm), len(e.Filename))
+	}
+	if len(tlmonSysCounts{}.Hist) != model.HistBuckets {
+		t.Errorf("kernel histogram has %d buckets, model %d", len(tlmonSysCounts{}.Hist), model.HistBuckets)
+	}
+}
+
+func TestDecodeEventAllocatesNothing(t *testing.T) {
+	raw := make([]byte, EventSize+4) // perf samples may carry padding
+	var e model.Event
+	if n := testing.AllocsPerRun(100, func() { _ = DecodeEvent(raw, &e) }); n != 0 {
+		t.Errorf("DecodeEvent allocates %v times per event", n)
+	}
+}
+
+// loadForTest loads and attaches with this test process in scope (tlmon's own
+// exclusion is pointed at a PID that cannot exist).
+func loadForTest(t *testing.T, opts Options) *Probe {
+	t.Helper()
+	bpftest.Require(t)
+	opts.SelfPID = math.MaxUint32
+	p, err := Load(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if err := p.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestGetppidCountedExactlyOnBothEnterStores(t *testing.T) {
+	for _, store := range []string{EnterTaskStorage, EnterHash} {
+		t.Run(store, func(t *testing.T) {
+			p := loadForTest(t, Options{EnterStore: store})
+			if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, false); err != nil {
+				t.Fatal(err)
+			}
+			const n = 100000
+			for i := 0; i < n; i++ {
+				unix.Getppid()
+			}
+			var c Counters
+			if err := p.ReadCounters(&c); err != nil {
+				t.Fatal(err)
+			}
+			got := c.System[unix.SYS_GETPPID]
+			if got.Calls != n || got.Errors != 0 || got.LatCount != n {
+				t.Errorf("getppid counted %+v, want %d calls, 0 errors, %d latency samples", got, n, n)
+			}
+			var procCalls uint64
+			for k, v := range c.Procs {
+				if k.Nr == unix.SYS_GETPPID {
+					procCalls += v.Calls
+				}
+			}
+			if procCalls != n {
+				t.Errorf("per-process getppid calls %d, want %d", procCalls, n)
+			}
+			if c.SystemHist[unix.SYS_GETPPID].Count() != n {
+				t.Errorf("histogram holds %d samples, want %d", c.SystemHist[unix.SYS_GETPPID].Count(), n)
+			}
+		})
+	}
+}

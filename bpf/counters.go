@@ -1,0 +1,267 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"tlmon/model"
+)
+
+// Counters is one read of the kernel's counter maps: absolute values since load,
+// summed over CPUs. The caller keeps one and passes it to every ReadCounters so
+// its maps and arrays are reused.
+type Counters struct {
+	System       [MaxSyscalls]model.Counts
+	SystemHist   [MaxSyscalls]model.Hist
+	Unattributed [MaxSyscalls]model.Counts
+	Procs        map[model.ProcSyscall]model.Counts
+	ProcHists    map[model.ProcSyscall]model.Hist
+	Errnos       map[model.ProcErrno]uint64
+
+	Lost            model.Losses
+	EventsAttempted uint64
+	Restarts        uint64
+	// UnpairedIgnored counts exits of syscalls that were already running when the
+	// scope took their task in: neither calls nor errors.
+	UnpairedIgnored uint64
+}
+
+// Counter slots, as enum counter in tlmon.bpf.c numbers them.
+const (
+	cntEventsAttempted = int(model.NumLossCauses) + iota
+	cntRestarts
+	cntUnpairedIgnored
+	cntMax
+)
+
+// batchSize is how many hash entries one batch syscall reads.
+const batchSize = 1024
+
+// reader holds the scratch buffers of ReadCounters, reused across reads.
+type reader struct {
+	arrayKeys  []uint32
+	sysVals    []tlmonSysCounts
+	countVals  []tlmonCounts
+	procKeys   []tlmonProcKey
+	errnoKeys  []tlmonErrnoKey
+	errnoVals  []uint64
+	histVals   []tlmonProcHist
+	lastProcs  []tlmonProcKey
+	lastErrnos []tlmonErrnoKey
+	lastHists  []tlmonProcKey
+}
+
+// ReadCounters reads every counter map into c.
+func (p *Probe) ReadCounters(c *Counters) error {
+	r := &p.reader
+	if r.arrayKeys == nil {
+		r.arrayKeys = make([]uint32, MaxSyscalls)
+		r.sysVals = make([]tlmonSysCounts, MaxSyscalls*p.ncpu)
+		r.countVals = make([]tlmonCounts, batchSize*p.ncpu)
+		r.procKeys = make([]tlmonProcKey, batchSize)
+		r.errnoKeys = make([]tlmonErrnoKey, batchSize)
+		r.errnoVals = make([]uint64, batchSize*p.ncpu)
+		r.histVals = make([]tlmonProcHist, batchSize)
+	}
+	if c.Procs == nil {
+		c.Procs = make(map[model.ProcSyscall]model.Counts)
+		c.ProcHists = make(map[model.ProcSyscall]model.Hist)
+		c.Errnos = make(map[model.ProcErrno]uint64)
+	}
+	clear(c.Procs)
+	clear(c.ProcHists)
+	clear(c.Errnos)
+
+	if err := readAll(p.objs.SysStats, p.ncpu, r.arrayKeys, r.sysVals, nil, func(nr uint32, v []tlmonSysCounts) {
+		s := &c.System[nr]
+		h := &c.SystemHist[nr]
+		*s = model.Counts{}
+		*h = model.Hist{}
+		for i := range v {
+			s.Add(counts(v[i].C))
+			for b, n := range v[i].Hist {
+				h[b] += n
+			}
+		}
+	}); err != nil {
+		return fmt.Errorf("read syscall counters: %w", err)
+	}
+	if err := readAll(p.objs.Unattributed, p.ncpu, r.arrayKeys, r.countVals[:MaxSyscalls*p.ncpu:MaxSyscalls*p.ncpu], nil, func(nr uint32, v []tlmonCounts) {
+		u := &c.Unattributed[nr]
+		*u = model.Counts{}
+		for i := range v {
+			u.Add(counts(v[i]))
+		}
+	}); err != nil {
+		return fmt.Errorf("read unattributed counters: %w", err)
+	}
+
+	r.lastProcs = r.lastProcs[:0]
+	if err := readAll(p.objs.ProcStats, p.ncpu, r.procKeys, r.countVals, &r.lastProcs, func(k tlmonProcKey, v []tlmonCounts) {
+		var sum model.Counts
+		for i := range v {
+			sum.Add(counts(v[i]))
+		}
+		key := model.ProcSyscall{Proc: procID(k.Tgid, k.Start), Nr: uint16(k.Nr)}
+		old := c.Procs[key]
+		old.Add(sum)
+		c.Procs[key] = old
+	}); err != nil {
+		return fmt.Errorf("read process counters: %w", err)
+	}
+
+	r.lastErrnos = r.lastErrnos[:0]
+	if err := readAll(p.objs.ErrnoStats, p.ncpu, r.errnoKeys, r.errnoVals, &r.lastErrnos, func(k tlmonErrnoKey, v []uint64) {
+		var sum uint64
+		for _, n := range v {
+			sum += n
+		}
+		c.Errnos[model.ProcErrno{Proc: procID(k.Tgid, k.Start), Nr: k.Nr, Errno: k.Err}] += sum
+	}); err != nil {
+		return fmt.Errorf("read errno counters: %w", err)
+	}
+
+	r.lastHists = r.lastHists[:0]
+	if err := readAll(p.objs.ProcHists, 1, r.procKeys, r.histVals, &r.lastHists, func(k tlmonProcKey, v []tlmonProcHist) {
+		key := model.ProcSyscall{Proc: procID(k.Tgid, k.Start), Nr: uint16(k.Nr)}
+		h := c.ProcHists[key]
+		for b, n := range v[0].Hist {
+			h[b] += uint64(n)
+		}
+		c.ProcHists[key] = h
+	}); err != nil {
+		return fmt.Errorf("read latency histograms: %w", err)
+	}
+
+	var slots [cntMax]uint64
+	var perCPU []uint64
+	for i := range slots {
+		if err := p.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
+			return fmt.Errorf("read drop counters: %w", err)
+		}
+		for _, n := range perCPU {
+			slots[i] += n
+		}
+	}
+	copy(c.Lost[:], slots[:model.NumLossCauses])
+	c.EventsAttempted = slots[cntEventsAttempted]
+	c.Restarts = slots[cntRestarts]
+	c.UnpairedIgnored = slots[cntUnpairedIgnored]
+	return nil
+}
+
+// Kernel per-process counters are u32 or u64 that only grow; the histogram's u32
+// buckets wrap, which the collector's deltas handle.
+func counts(c tlmonCounts) model.Counts {
+	return model.Counts{Calls: c.Calls, Errors: c.Errors, LatSumNs: c.LatSum, LatCount: c.LatCount}
+}
+
+func procID(tgid uint32, startNs uint64) model.ProcID {
+	return model.ProcID{PID: tgid, Start: model.NsToTicks(startNs)}
+}
+
+// readAll reads every entry of m in batches (one syscall per batch where the
+// kernel has batch ops, 5.6+; entry by entry otherwise) and calls fn with each key
+// and its per-CPU values. keys and vals are scratch space: vals holds len(keys)
+// × ncpu values. With seen, the keys read are appended to it.
+func readAll[K comparable, V any](m *ebpf.Map, ncpu int, keys []K, vals []V, seen *[]K, fn func(K, []V)) error {
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := m.BatchLookup(&cursor, keys, vals, nil)
+		for i := 0; i < n; i++ {
+			if seen != nil {
+				*seen = append(*seen, keys[i])
+			}
+			fn(keys[i], vals[i*ncpu:(i+1)*ncpu])
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return iterateAll(m, ncpu, seen, fn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func iterateAll[K comparable, V any](m *ebpf.Map, ncpu int, seen *[]K, fn func(K, []V)) error {
+	var k K
+	var v []V
+	if seen != nil {
+		*seen = (*seen)[:0]
+	}
+	if t := m.Type(); t != ebpf.PerCPUHash && t != ebpf.PerCPUArray && t != ebpf.LRUCPUHash {
+		var one V
+		it := m.Iterate()
+		for it.Next(&k, &one) {
+			if seen != nil {
+				*seen = append(*seen, k)
+			}
+			fn(k, []V{one})
+		}
+		return it.Err()
+	}
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		if seen != nil {
+			*seen = append(*seen, k)
+		}
+		fn(k, v)
+	}
+	return it.Err()
+}
+
+// ForgetProcs deletes the kernel entries of processes that are gone and whose
+// final counts were read: their keys carry the start time, so a new process that
+// reuses the PID is never touched.
+func (p *Probe) ForgetProcs(ids []model.ProcID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	gone := make(map[model.ProcID]bool, len(ids))
+	for _, id := range ids {
+		gone[id] = true
+	}
+	r := &p.reader
+	var errs []error
+	del := func(m *ebpf.Map, key any) {
+		if err := m.Delete(key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	for _, k := range r.lastProcs {
+		if gone[procID(k.Tgid, k.Start)] {
+			del(p.objs.ProcStats, k)
+		}
+	}
+	for _, k := range r.lastErrnos {
+		if gone[procID(k.Tgid, k.Start)] {
+			del(p.objs.ErrnoStats, k)
+		}
+	}
+	for _, k := range r.lastHists {
+		if gone[procID(k.Tgid, k.Start)] {
+			del(p.objs.ProcHists, k)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ProcEntries counts the entries of the per-process counter map whose tgid is
+// pid (for tests: tlmon must never count itself).
+func (p *Probe) ProcEntries(pid uint32) (int, error) {
+	var k tlmonProcKey
+	var v []tlmonCounts
+	n := 0
+	it := p.objs.ProcStats.Iterate()
+	for it.Next(&k, &v) {
+		if k.Tgid == pid {
+			n++
+		}
+	}
+	return n, it.Err()
+}

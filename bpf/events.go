@@ -1,0 +1,138 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf/perf"
+	"github.com/cilium/ebpf/ringbuf"
+
+	"tlmon/model"
+)
+
+// EventReader reads lifecycle events from the ring buffer or the perf buffer,
+// whichever the probe loaded, into a record it reuses: no allocation per event.
+type EventReader struct {
+	ring  *ringbuf.Reader
+	perf  *perf.Reader
+	rrec  ringbuf.Record
+	prec  perf.Record
+	close func() error
+}
+
+// ErrClosed is returned by Read once Close was called.
+var ErrClosed = os.ErrClosed
+
+// NewEventReader opens a reader on the probe's event buffer.
+func (p *Probe) NewEventReader() (*EventReader, error) {
+	r := &EventReader{}
+	switch p.buffer {
+	case BufferRingbuf:
+		rd, err := ringbuf.NewReader(p.objs.Events)
+		if err != nil {
+			return nil, fmt.Errorf("open ring buffer: %w", err)
+		}
+		r.ring, r.close = rd, rd.Close
+	default:
+		size := p.opts.PerfBytes
+		if size <= 0 {
+			size = 64 << 10
+		}
+		rd, err := perf.NewReader(p.objs.Events, size)
+		if err != nil {
+			return nil, fmt.Errorf("open perf buffer: %w", err)
+		}
+		r.perf, r.close = rd, rd.Close
+	}
+	return r, nil
+}
+
+// Read blocks until the next event and decodes it into e. A perf buffer may
+// instead report samples the kernel dropped: then ok is false and lost > 0 (tlmon
+// counts its losses in the kernel; this number arrives late and is for checks).
+func (r *EventReader) Read(e *model.Event) (ok bool, lost uint64, err error) {
+	var raw []byte
+	if r.ring != nil {
+		if err := r.ring.ReadInto(&r.rrec); err != nil {
+			return false, 0, wrapClosed(err)
+		}
+		raw = r.rrec.RawSample
+	} else {
+		if err := r.perf.ReadInto(&r.prec); err != nil {
+			return false, 0, wrapClosed(err)
+		}
+		if r.prec.LostSamples > 0 {
+			return false, r.prec.LostSamples, nil
+		}
+		raw = r.prec.RawSample
+	}
+	if err := DecodeEvent(raw, e); err != nil {
+		return false, 0, err
+	}
+	return true, 0, nil
+}
+
+// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t (the zero
+// time waits forever).
+func (r *EventReader) SetDeadline(t time.Time) {
+	if r.ring != nil {
+		r.ring.SetDeadline(t)
+	} else {
+		r.perf.SetDeadline(t)
+	}
+}
+
+// Close unblocks a Read in another goroutine; Read then returns ErrClosed.
+func (r *EventReader) Close() error { return r.close() }
+
+func wrapClosed(err error) error {
+	if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, perf.ErrClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+// EventSize is the size of struct event; a perf sample may carry padding after it.
+const EventSize = int(unsafe.Sizeof(tlmonEvent{}))
+
+// Field offsets of struct event, checked against the generated type in tests.
+const (
+	offKind        = 0
+	offExitCode    = 1
+	offExitSignal  = 2
+	offCoreDumped  = 3
+	offTgid        = 4
+	offTid         = 8
+	offPpid        = 12
+	offTime        = 16
+	offStart       = 24
+	offParentStart = 32
+	offCgroupID    = 40
+	offComm        = 48
+	offFilename    = offComm + model.CommLen
+)
+
+// DecodeEvent decodes a raw struct event at fixed offsets (binary.Read would
+// reflect and allocate on every event).
+func DecodeEvent(raw []byte, e *model.Event) error {
+	if len(raw) < EventSize {
+		return fmt.Errorf("short event: %d bytes, want %d", len(raw), EventSize)
+	}
+	le := binary.LittleEndian
+	e.Kind = model.EventKind(raw[offKind])
+	e.ExitCode = raw[offExitCode]
+	e.ExitSignal = raw[offExitSignal]
+	e.CoreDumped = raw[offCoreDumped] != 0
+	e.Proc = model.ProcID{PID: le.Uint32(raw[offTgid:]), Start: model.NsToTicks(le.Uint64(raw[offStart:]))}
+	e.TID = le.Uint32(raw[offTid:])
+	e.Parent = model.ProcID{PID: le.Uint32(raw[offPpid:]), Start: model.NsToTicks(le.Uint64(raw[offParentStart:]))}
+	e.Time = le.Uint64(raw[offTime:])
+	e.CgroupID = le.Uint64(raw[offCgroupID:])
+	copy(e.CommBytes[:], raw[offComm:offComm+model.CommLen])
+	copy(e.FilenameBytes[:], raw[offFilename:offFilename+model.FilenameLen])
+	return nil
+}

@@ -1,0 +1,265 @@
+// Package bpf loads tlmon's kernel programs, attaches them, sets their scope and
+// filters, and reads what they counted. It is the only package that knows the C
+// structs: everything it hands out is a model value. It must not import the
+// collector, the aggregator or the ui.
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// MaxSyscalls bounds the syscall numbers the kernel side counts (x32 and anything
+// above is ignored). It sizes the per-syscall arrays.
+const MaxSyscalls = 512
+
+// Buffer kinds for lifecycle events.
+const (
+	BufferAuto    = "auto"
+	BufferRingbuf = "ringbuf"
+	BufferPerf    = "perf"
+)
+
+// Enter-record stores.
+const (
+	EnterTaskStorage = "task_storage"
+	EnterHash        = "hash"
+)
+
+// Options choose how the programs are loaded.
+type Options struct {
+	// Buffer is BufferAuto (ring buffer where the kernel has it), BufferRingbuf
+	// or BufferPerf.
+	Buffer string
+	// EnterStore is "" (task storage where the kernel has it), EnterTaskStorage
+	// or EnterHash.
+	EnterStore string
+	// SelfPID is excluded from everything in the kernel (default: this process).
+	SelfPID uint32
+	// NoLatency stops timing syscalls: only calls and errors are counted.
+	NoLatency bool
+	// NoProcHist drops per-process latency histograms (system-wide ones stay).
+	NoProcHist bool
+	// RingBytes sizes the ring buffer (a power of two ≥ one page; default 1 MiB);
+	// PerfBytes sizes each CPU's perf buffer (default 64 KiB).
+	RingBytes int
+	PerfBytes int
+}
+
+// Probe is the loaded and attached kernel side.
+type Probe struct {
+	objs       tlmonObjects
+	links      []link.Link
+	buffer     string
+	enterStore string
+	opts       Options
+	ncpu       int
+	possible   []uint32 // scratch keys for batch reads of per-syscall arrays
+	reader     reader
+}
+
+// Errors a caller shows the user as one line.
+var (
+	ErrNotRoot = errors.New("tlmon needs root (CAP_BPF and CAP_PERFMON): run it with sudo")
+	ErrNoBTF   = errors.New("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): tlmon needs a kernel built with CONFIG_DEBUG_INFO_BTF (5.2 or newer)")
+)
+
+// CheckSystem reports, before anything is loaded, the problems a user can fix.
+func CheckSystem() error {
+	if os.Geteuid() != 0 {
+		return ErrNotRoot
+	}
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return ErrNoBTF
+	}
+	return nil
+}
+
+// Load loads the programs and maps, trying the best buffer and enter store the
+// kernel offers unless opts force one. Probes alone can mislead, so each choice
+// is decided by trying the load itself.
+func Load(opts Options) (*Probe, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("remove memlock limit: %w", err)
+	}
+	if opts.SelfPID == 0 {
+		opts.SelfPID = uint32(os.Getpid())
+	}
+	buffers := []string{BufferRingbuf, BufferPerf}
+	switch opts.Buffer {
+	case "", BufferAuto:
+	case BufferRingbuf, BufferPerf:
+		buffers = []string{opts.Buffer}
+	default:
+		return nil, fmt.Errorf("unknown buffer %q (want auto, ringbuf or perf)", opts.Buffer)
+	}
+	stores := []string{EnterTaskStorage, EnterHash}
+	switch opts.EnterStore {
+	case "":
+	case EnterTaskStorage, EnterHash:
+		stores = []string{opts.EnterStore}
+	default:
+		return nil, fmt.Errorf("unknown enter store %q", opts.EnterStore)
+	}
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("count possible CPUs: %w", err)
+	}
+
+	var firstErr error
+	for _, buf := range buffers {
+		for _, store := range stores {
+			p := &Probe{buffer: buf, enterStore: store, opts: opts, ncpu: ncpu}
+			err := p.load()
+			if err == nil {
+				return p, nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if opts.Buffer == BufferRingbuf && len(buffers) == 1 {
+		return nil, fmt.Errorf("ring buffer unavailable on this kernel (needs 5.8; try --buffer perf): %w", firstErr)
+	}
+	return nil, firstErr
+}
+
+// procMapBudget caps the memory of the per-CPU process counter map: it costs
+// entries × value size × possible CPUs.
+const procMapBudget = 64 << 20
+
+func (p *Probe) load() error {
+	spec, err := loadTlmon()
+	if err != nil {
+		return fmt.Errorf("read BPF object: %w", err)
+	}
+	set := func(name string, v any) error {
+		vs, ok := spec.Variables[name]
+		if !ok {
+			return fmt.Errorf("BPF object lacks variable %s", name)
+		}
+		return vs.Set(v)
+	}
+	for name, v := range map[string]any{
+		"self_tgid":        p.opts.SelfPID,
+		"use_ringbuf":      p.buffer == BufferRingbuf,
+		"use_task_storage": p.enterStore == EnterTaskStorage,
+		"track_latency":    !p.opts.NoLatency,
+		"per_proc_hist":    !p.opts.NoProcHist,
+	} {
+		if err := set(name, v); err != nil {
+			return err
+		}
+	}
+
+	events := spec.Maps["events"]
+	if p.buffer == BufferPerf {
+		// cilium/ebpf sizes a perf event array to the possible CPUs itself.
+		events.Type = ebpf.PerfEventArray
+		events.KeySize, events.ValueSize, events.MaxEntries = 4, 4, 0
+	} else if p.opts.RingBytes > 0 {
+		events.MaxEntries = uint32(p.opts.RingBytes)
+	}
+	// The unused enter store becomes a one-entry hash: its code is pruned, but
+	// the map must still exist on kernels without task storage.
+	unused := "enter_store"
+	if p.enterStore == EnterTaskStorage {
+		unused = "enter_hash"
+	}
+	spec.Maps[unused] = &ebpf.MapSpec{Name: unused, Type: ebpf.Hash, KeySize: 4, ValueSize: 16, MaxEntries: 1}
+	if p.opts.NoProcHist {
+		spec.Maps["proc_hists"].MaxEntries = 1
+	}
+	ps := spec.Maps["proc_stats"]
+	perEntry := int(ps.ValueSize) * p.ncpu
+	if max := procMapBudget / perEntry; max < int(ps.MaxEntries) {
+		ps.MaxEntries = uint32(max)
+	}
+
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return fmt.Errorf("load BPF programs (%s, %s): %v", p.buffer, p.enterStore, firstLines(verr))
+		}
+		return fmt.Errorf("load BPF programs (%s, %s): %w", p.buffer, p.enterStore, err)
+	}
+	return nil
+}
+
+func firstLines(verr *ebpf.VerifierError) string {
+	// The verifier's last lines say why; the whole log is hundreds of lines.
+	n := len(verr.Log)
+	if n > 3 {
+		return fmt.Sprintf("%v: ... %v", verr.Cause, verr.Log[n-3:])
+	}
+	return verr.Error()
+}
+
+// Attach hooks the programs to their tracepoints. Lifecycle hooks go first so no
+// process counted is left without a name.
+func (p *Probe) Attach() error {
+	for _, a := range []struct {
+		name string
+		prog *ebpf.Program
+	}{
+		{"sched_process_fork", p.objs.SchedProcessFork},
+		{"sched_process_exec", p.objs.SchedProcessExec},
+		{"sched_process_exit", p.objs.SchedProcessExit},
+		{"sys_exit", p.objs.SysExit},
+		{"sys_enter", p.objs.SysEnter},
+	} {
+		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: a.name, Program: a.prog})
+		if err != nil {
+			p.detach()
+			return fmt.Errorf("attach %s: %w", a.name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	return nil
+}
+
+func (p *Probe) detach() {
+	for i := len(p.links) - 1; i >= 0; i-- {
+		p.links[i].Close()
+	}
+	p.links = nil
+}
+
+// Close detaches and frees everything. The kernel frees programs asynchronously.
+func (p *Probe) Close() error {
+	p.detach()
+	return p.objs.Close()
+}
+
+// Buffer says which buffer carries events: BufferRingbuf or BufferPerf.
+func (p *Probe) Buffer() string { return p.buffer }
+
+// EnterStore says where enter timestamps live: EnterTaskStorage or EnterHash.
+func (p *Probe) EnterStore() string { return p.enterStore }
+
+// ProgramIDs lists the kernel ids of the loaded programs, for leftover checks.
+func (p *Probe) ProgramIDs() []ebpf.ProgramID {
+	var ids []ebpf.ProgramID
+	for _, prog := range []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork} {
+		if info, err := prog.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// bootNow is CLOCK_BOOTTIME in ns: the clock of task start times.
+func bootNow() uint64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return uint64(ts.Nano())
+}

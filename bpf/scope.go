@@ -1,0 +1,133 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// Scope modes, as the kernel side numbers them.
+const (
+	scopeAll    uint32 = 0
+	scopePIDs   uint32 = 1
+	scopeCgroup uint32 = 2
+)
+
+// ScopeAll counts every process but tlmon.
+func (p *Probe) ScopeAll() error {
+	return p.setScope(scopeAll)
+}
+
+// ScopePIDs counts only these processes and, with follow, the children they fork
+// from now on (a child joins the scope in the kernel, at fork).
+func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
+	if err := p.clearPIDs(); err != nil {
+		return err
+	}
+	one := uint8(1)
+	for _, pid := range pids {
+		if err := p.objs.ScopePids.Put(pid, one); err != nil {
+			return fmt.Errorf("add pid %d to scope: %w", pid, err)
+		}
+	}
+	if err := p.objs.FollowChildren.Set(follow); err != nil {
+		return fmt.Errorf("set follow children: %w", err)
+	}
+	return p.setScope(scopePIDs)
+}
+
+// ScopeCgroup counts only processes in the cgroup v2 directory dir and its
+// descendants.
+func (p *Probe) ScopeCgroup(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("cgroup %s: %w", dir, err)
+	}
+	if st.Type != unix.CGROUP2_SUPER_MAGIC {
+		return fmt.Errorf("cgroup %s: not a cgroup v2 directory", dir)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	// The map keeps its own reference to the cgroup: our fd can go.
+	defer unix.Close(fd)
+	if err := p.objs.ScopeCgroup.Put(uint32(0), uint32(fd)); err != nil {
+		return fmt.Errorf("set cgroup scope %s: %w", dir, err)
+	}
+	return p.setScope(scopeCgroup)
+}
+
+func (p *Probe) setScope(mode uint32) error {
+	// Tasks older than this that exit a syscall we never saw enter were inside
+	// it before the scope took them in: the kernel side ignores those exits.
+	if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
+		return fmt.Errorf("set scope time: %w", err)
+	}
+	if err := p.objs.ScopeMode.Set(mode); err != nil {
+		return fmt.Errorf("set scope: %w", err)
+	}
+	return nil
+}
+
+func (p *Probe) clearPIDs() error {
+	var key uint32
+	var keys []uint32
+	it := p.objs.ScopePids.Iterate()
+	var v uint8
+	for it.Next(&key, &v) {
+		keys = append(keys, key)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read pid scope: %w", err)
+	}
+	for _, k := range keys {
+		if err := p.objs.ScopePids.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("clear pid scope: %w", err)
+		}
+	}
+	return nil
+}
+
+// ScopedPIDs lists the processes in the PID scope now, followed children
+// included (dead ones leave it in the kernel).
+func (p *Probe) ScopedPIDs() ([]uint32, error) {
+	var key uint32
+	var v uint8
+	var pids []uint32
+	it := p.objs.ScopePids.Iterate()
+	for it.Next(&key, &v) {
+		pids = append(pids, key)
+	}
+	return pids, it.Err()
+}
+
+// SetSyscallFilter counts only the syscalls whose numbers are in enabled; nil
+// enables all. The kernel skips the others at entry.
+func (p *Probe) SetSyscallFilter(enabled []int) error {
+	var disabled [MaxSyscalls]uint8
+	if enabled != nil {
+		for i := range disabled {
+			disabled[i] = 1
+		}
+		for _, nr := range enabled {
+			if nr >= 0 && nr < MaxSyscalls {
+				disabled[nr] = 0
+			}
+		}
+	}
+	if err := p.objs.NrDisabled.Set(disabled); err != nil {
+		return fmt.Errorf("set syscall filter: %w", err)
+	}
+	return nil
+}
+
+// SetFailedOnly counts only calls that fail (counted at exit instead of entry).
+func (p *Probe) SetFailedOnly(on bool) error {
+	if err := p.objs.FailedOnly.Set(on); err != nil {
+		return fmt.Errorf("set failed-only: %w", err)
+	}
+	return nil
+}

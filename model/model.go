@@ -1,0 +1,200 @@
+// Package model is tlmon's shared vocabulary: syscall tables with classes, errno
+// names, process identity, lifecycle events and the counter deltas that flow from the
+// collector to the aggregator. It does no I/O and imports nothing of tlmon's.
+package model
+
+import "time"
+
+// ClockTicksPerSecond is USER_HZ, the unit of /proc/PID/stat's start time. The
+// kernel reports start times in nanoseconds since boot; both are turned into ticks
+// so a process read from /proc and one named by a kernel event get one identity.
+const ClockTicksPerSecond = 100
+
+// NsToTicks converts a boot-time nanosecond timestamp to clock ticks since boot.
+func NsToTicks(ns uint64) uint64 { return ns / (1e9 / ClockTicksPerSecond) }
+
+// ProcID identifies a process across PID reuse: the PID (thread-group id) and its
+// start time in clock ticks since boot, as /proc/PID/stat field 22 gives it.
+type ProcID struct {
+	PID   uint32
+	Start uint64
+}
+
+// EventKind tells lifecycle events apart.
+type EventKind uint8
+
+const (
+	EventExec EventKind = iota + 1
+	EventFork
+	EventExit
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventExec:
+		return "exec"
+	case EventFork:
+		return "fork"
+	case EventExit:
+		return "exit"
+	}
+	return "unknown"
+}
+
+// CommLen and FilenameLen are the fixed sizes of the strings a lifecycle event
+// carries; the kernel truncates longer ones.
+const (
+	CommLen     = 16
+	FilenameLen = 256
+)
+
+// Event is one lifecycle event from the kernel. It holds fixed-size arrays rather
+// than strings so that the collector can decode into one reused value without
+// allocating; call Comm() or Filename() to get strings when they are kept.
+type Event struct {
+	Kind EventKind
+	// Time is the kernel's monotonic clock (CLOCK_MONOTONIC, ns) at the event.
+	Time uint64
+	// Proc is the process the event is about: for a fork, the new child.
+	Proc ProcID
+	TID  uint32
+	// Parent is the parent process (for fork, the forking process).
+	Parent   ProcID
+	CgroupID uint64
+	// ExitCode is the exit status (0-255) and ExitSignal the killing signal (0 if
+	// none), for exit events.
+	ExitCode   uint8
+	ExitSignal uint8
+	CoreDumped bool
+
+	CommBytes     [CommLen]byte
+	FilenameBytes [FilenameLen]byte
+}
+
+// Comm returns the task name carried by the event (an allocation: call it only for
+// what is kept).
+func (e *Event) Comm() string { return cString(e.CommBytes[:]) }
+
+// Filename returns the executed file of an exec event.
+func (e *Event) Filename() string { return cString(e.FilenameBytes[:]) }
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+// Counts are the counters kept per syscall, system-wide or per process. Calls are
+// counted at syscall entry; Errors, the latency sum and the number of latency
+// samples at exit. Latency is wall time from entry to exit, including time blocked.
+type Counts struct {
+	Calls    uint64
+	Errors   uint64
+	LatSumNs uint64
+	LatCount uint64
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Calls += o.Calls
+	c.Errors += o.Errors
+	c.LatSumNs += o.LatSumNs
+	c.LatCount += o.LatCount
+}
+
+// Sub subtracts o from c (used for baselines).
+func (c *Counts) Sub(o Counts) {
+	c.Calls -= o.Calls
+	c.Errors -= o.Errors
+	c.LatSumNs -= o.LatSumNs
+	c.LatCount -= o.LatCount
+}
+
+// IsZero reports whether nothing was counted.
+func (c Counts) IsZero() bool { return c == Counts{} }
+
+// ProcSyscall names one syscall of one process.
+type ProcSyscall struct {
+	Proc ProcID
+	Nr   uint16
+}
+
+// ProcErrno names one errno returned by one syscall of one process.
+type ProcErrno struct {
+	Proc  ProcID
+	Nr    uint16
+	Errno uint16
+}
+
+// LossCause says why something was lost. Each cause is counted in the kernel.
+type LossCause int
+
+const (
+	// LossBuffer: a lifecycle event could not be written to the ring or perf buffer.
+	LossBuffer LossCause = iota
+	// LossProcMapFull: the per-process counter map was full; the call still counts
+	// system-wide and as an attribution miss.
+	LossProcMapFull
+	// LossErrnoMapFull: the per-errno map was full; the error counts but its errno
+	// is unknown.
+	LossErrnoMapFull
+	// LossHistMapFull: the per-process latency histogram map was full.
+	LossHistMapFull
+	// LossEnterMapFull: no room to remember a syscall's entry; its latency is lost.
+	LossEnterMapFull
+	// LossScopeMapFull: a followed child could not be added to the PID scope.
+	LossScopeMapFull
+	NumLossCauses
+)
+
+var lossNames = [NumLossCauses]string{"buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full"}
+
+func (c LossCause) String() string {
+	if c >= 0 && c < NumLossCauses {
+		return lossNames[c]
+	}
+	return "unknown"
+}
+
+// Losses counts lost items per cause.
+type Losses [NumLossCauses]uint64
+
+// Total sums all causes.
+func (l Losses) Total() uint64 {
+	var t uint64
+	for _, v := range l {
+		t += v
+	}
+	return t
+}
+
+// CounterDelta is what the collector hands the aggregator after each read of the
+// kernel's counter maps: everything counted since the previous read. Slices are
+// indexed by syscall number.
+type CounterDelta struct {
+	At       time.Time
+	Interval time.Duration
+
+	// System is the always-exact total of every call in scope, per syscall.
+	System []Counts
+	// SystemHist holds the latency histogram per syscall (see HistBuckets).
+	SystemHist []Hist
+	// Unattributed are calls counted system-wide but in no process, because the
+	// per-process map was full (attribution misses).
+	Unattributed []Counts
+
+	Procs     map[ProcSyscall]Counts
+	ProcHists map[ProcSyscall]Hist
+	Errnos    map[ProcErrno]uint64
+
+	Lost Losses
+	// EventsAttempted counts lifecycle events the kernel tried to send;
+	// EventsAttempted = received + Lost[LossBuffer].
+	EventsAttempted uint64
+	// Restarts counts exits with ERESTART* (512-516): the call will be re-entered,
+	// so it is neither an error nor a latency sample.
+	Restarts uint64
+}

@@ -1,0 +1,237 @@
+package model
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// ProcInfo is what is known about a process from /proc or from lifecycle events:
+// its identity, parent, names and cgroup.
+type ProcInfo struct {
+	ID       ProcID
+	Parent   ProcID
+	Comm     string
+	Exe      string
+	Cmdline  string
+	CgroupID uint64
+}
+
+// Snapshot is the aggregator's picture of everything counted since the first
+// counters (or the last Clear). Once published it is immutable: readers on any
+// goroutine may keep and read it without locks, and nothing in it is modified
+// afterwards. Later snapshots may share unchanged parts (such as a process's
+// Syscalls slice) with it, so readers must not modify it either: copy a slice
+// before sorting it.
+type Snapshot struct {
+	// At is when the counters it holds were read.
+	At time.Time `json:"at"`
+	// Interval is the length of the last interval, over which rates are computed.
+	Interval time.Duration `json:"interval_ns"`
+	// Elapsed is the time since the first counters or the last Clear.
+	Elapsed time.Duration `json:"elapsed_ns"`
+	// Totals adds up all syscalls.
+	Totals SyscallTotals `json:"totals"`
+	// Syscalls holds the system-wide stats of each syscall with calls or errors,
+	// sorted by calls (descending), then by number.
+	Syscalls []SyscallStat `json:"syscalls"`
+	// Processes holds every tracked process, sorted by calls (descending), then
+	// by PID and start time.
+	Processes []ProcStat `json:"processes"`
+	// Lost tells what could not be counted or attributed.
+	Lost LossStats `json:"lost"`
+	// Restarts counts syscall exits with ERESTART* (neither errors nor latency
+	// samples).
+	Restarts uint64 `json:"restarts"`
+}
+
+// SyscallTotals are the counts of all syscalls together, with rates over the last
+// interval.
+type SyscallTotals struct {
+	Counts
+	CallRate  float64 // calls per second
+	ErrorRate float64 // errors per second
+}
+
+// MarshalJSON writes the totals as {calls, errors, total_ns, latency_samples,
+// call_rate, error_rate}.
+func (t SyscallTotals) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		countsJSON
+		CallRate  float64 `json:"call_rate"`
+		ErrorRate float64 `json:"error_rate"`
+	}{countsToJSON(t.Counts), t.CallRate, t.ErrorRate})
+}
+
+// SyscallStat is one syscall's stats, system-wide or within one process.
+type SyscallStat struct {
+	Nr      int
+	Name    string
+	Classes Class
+	Counts
+	// CallRate and ErrorRate are per second over the last interval.
+	CallRate  float64
+	ErrorRate float64
+	// Errnos breaks Errors down by errno, largest count first. Errors whose errno
+	// could not be recorded (see LossErrnoMapFull) are in no entry.
+	Errnos []ErrnoCount
+	// AvgNs is LatSumNs/LatCount. The percentiles come from Hist's half-octave
+	// buckets and are within 25% of the true value; they are 0 without a histogram.
+	AvgNs, P50Ns, P95Ns, P99Ns uint64
+	// Hist is the latency histogram (nil if none was read). Do not modify it.
+	Hist *Hist
+}
+
+// ErrnoCount is how often one errno was returned.
+type ErrnoCount struct {
+	Errno int    `json:"errno"`
+	Name  string `json:"name"`
+	Count uint64 `json:"count"`
+}
+
+// MarshalJSON writes the stat as {nr, name, classes (list of names), calls,
+// errors, total_ns, latency_samples, call_rate, error_rate, errno (map of errno
+// name to count), avg_ns, p50_ns, p95_ns, p99_ns}. The histogram is left out.
+func (s SyscallStat) MarshalJSON() ([]byte, error) {
+	errno := make(map[string]uint64, len(s.Errnos))
+	for _, e := range s.Errnos {
+		errno[e.Name] += e.Count
+	}
+	classes := []string{}
+	if c := s.Classes.String(); c != "" {
+		classes = strings.Split(c, ",")
+	}
+	return json.Marshal(struct {
+		Nr      int      `json:"nr"`
+		Name    string   `json:"name"`
+		Classes []string `json:"classes"`
+		countsJSON
+		CallRate  float64           `json:"call_rate"`
+		ErrorRate float64           `json:"error_rate"`
+		Errno     map[string]uint64 `json:"errno"`
+		AvgNs     uint64            `json:"avg_ns"`
+		P50Ns     uint64            `json:"p50_ns"`
+		P95Ns     uint64            `json:"p95_ns"`
+		P99Ns     uint64            `json:"p99_ns"`
+	}{s.Nr, s.Name, classes, countsToJSON(s.Counts), s.CallRate, s.ErrorRate, errno, s.AvgNs, s.P50Ns, s.P95Ns, s.P99Ns})
+}
+
+// ProcStat is one tracked process with its counts.
+type ProcStat struct {
+	ID         ProcID
+	Comm       string
+	Exe        string
+	Cmdline    string
+	Parent     ProcID
+	CgroupID   uint64
+	CgroupPath string
+	// Alive is false once the process exited, or when it is a placeholder (a
+	// process known only from its counts is presumed gone).
+	Alive      bool
+	ExitCode   int
+	ExitSignal int
+	CoreDumped bool
+	// ExitedAt is when the exit event was handled (zero unless one was).
+	ExitedAt time.Time
+	// Placeholder marks a process named by no event and not (yet) found in /proc:
+	// its Comm is "?" and it counts as an attribution miss.
+	Placeholder bool
+	Counts
+	CallRate  float64
+	ErrorRate float64
+	// Syscalls holds this process's own syscalls with calls or errors, sorted by
+	// calls (descending), then by number.
+	Syscalls []SyscallStat
+}
+
+// MarshalJSON writes the process flat: {pid, start_time (clock ticks since
+// boot), comm, exe, cmdline, ppid, parent_start_time, cgroup_id, cgroup_path,
+// alive, exit_code, exit_signal, core_dumped, exited_at (omitted unless exited),
+// placeholder, calls, errors, total_ns, latency_samples, call_rate, error_rate,
+// syscalls}.
+func (p ProcStat) MarshalJSON() ([]byte, error) {
+	var exited *time.Time
+	if !p.ExitedAt.IsZero() {
+		exited = &p.ExitedAt
+	}
+	syscalls := p.Syscalls
+	if syscalls == nil {
+		syscalls = []SyscallStat{}
+	}
+	return json.Marshal(struct {
+		PID             uint32     `json:"pid"`
+		StartTime       uint64     `json:"start_time"`
+		Comm            string     `json:"comm"`
+		Exe             string     `json:"exe"`
+		Cmdline         string     `json:"cmdline"`
+		PPID            uint32     `json:"ppid"`
+		ParentStartTime uint64     `json:"parent_start_time"`
+		CgroupID        uint64     `json:"cgroup_id"`
+		CgroupPath      string     `json:"cgroup_path"`
+		Alive           bool       `json:"alive"`
+		ExitCode        int        `json:"exit_code"`
+		ExitSignal      int        `json:"exit_signal"`
+		CoreDumped      bool       `json:"core_dumped"`
+		ExitedAt        *time.Time `json:"exited_at,omitempty"`
+		Placeholder     bool       `json:"placeholder"`
+		countsJSON
+		CallRate  float64       `json:"call_rate"`
+		ErrorRate float64       `json:"error_rate"`
+		Syscalls  []SyscallStat `json:"syscalls"`
+	}{
+		p.ID.PID, p.ID.Start, p.Comm, p.Exe, p.Cmdline, p.Parent.PID, p.Parent.Start,
+		p.CgroupID, p.CgroupPath, p.Alive, p.ExitCode, p.ExitSignal, p.CoreDumped, exited,
+		p.Placeholder, countsToJSON(p.Counts), p.CallRate, p.ErrorRate, syscalls,
+	})
+}
+
+// LossStats counts what was lost, per cause, since the first counters or Clear.
+type LossStats struct {
+	// ByCause holds the kernel's loss counters, indexed by LossCause.
+	ByCause Losses
+	// ProcOverflow counts processes refused because MaxProcs processes were
+	// already tracked, once per refused event or lookup and once per interval in
+	// which such a process had counts; those counts went to Unattributed.
+	ProcOverflow uint64
+	// Total is ByCause.Total() + ProcOverflow.
+	Total uint64
+	// EventsAttempted counts lifecycle events the kernel tried to send,
+	// EventsReceived those that reached the aggregator.
+	EventsAttempted uint64
+	EventsReceived  uint64
+	// AttributionMisses counts processes named by nothing (placeholders), both
+	// tracked now and retired.
+	AttributionMisses uint64
+	// Unattributed are counts in no tracked or retired process: the kernel's
+	// per-process map was full, or the process overflowed MaxProcs.
+	Unattributed Counts
+}
+
+// MarshalJSON writes the losses flat: {total, buffer, proc_map_full,
+// errno_map_full, hist_map_full, enter_map_full, scope_map_full, proc_overflow,
+// events_attempted, events_received, attribution_misses, unattributed (counts)}.
+func (l LossStats) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, int(NumLossCauses)+6)
+	for c := LossCause(0); c < NumLossCauses; c++ {
+		m[c.String()] = l.ByCause[c]
+	}
+	m["total"] = l.Total
+	m["proc_overflow"] = l.ProcOverflow
+	m["events_attempted"] = l.EventsAttempted
+	m["events_received"] = l.EventsReceived
+	m["attribution_misses"] = l.AttributionMisses
+	m["unattributed"] = countsToJSON(l.Unattributed)
+	return json.Marshal(m)
+}
+
+// countsJSON is the JSON form of Counts, embedded in the objects above.
+type countsJSON struct {
+	Calls          uint64 `json:"calls"`
+	Errors         uint64 `json:"errors"`
+	TotalNs        uint64 `json:"total_ns"`
+	LatencySamples uint64 `json:"latency_samples"`
+}
+
+func countsToJSON(c Counts) countsJSON {
+	return countsJSON{Calls: c.Calls, Errors: c.Errors, TotalNs: c.LatSumNs, LatencySamples: c.LatCount}
+}
