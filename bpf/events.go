@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf/perf"
@@ -76,14 +75,17 @@ func (r *EventReader) Read(e *model.Event) (ok bool, lost uint64, err error) {
 	return true, 0, nil
 }
 
-// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t (the zero
-// time waits forever).
-func (r *EventReader) SetDeadline(t time.Time) {
+// ErrFlushed is returned by Read after Flush, once the records that were
+// buffered at the call have been read.
+var ErrFlushed = ringbuf.ErrFlushed
+
+// Flush makes Read return every record buffered now, then ErrFlushed, even
+// from another goroutine while Read blocks.
+func (r *EventReader) Flush() error {
 	if r.ring != nil {
-		r.ring.SetDeadline(t)
-	} else {
-		r.perf.SetDeadline(t)
+		return r.ring.Flush()
 	}
+	return r.perf.Flush()
 }
 
 // Close unblocks a Read in another goroutine; Read then returns ErrClosed.
@@ -92,6 +94,9 @@ func (r *EventReader) Close() error { return r.close() }
 func wrapClosed(err error) error {
 	if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, perf.ErrClosed) {
 		return ErrClosed
+	}
+	if errors.Is(err, perf.ErrFlushed) {
+		return ErrFlushed
 	}
 	return err
 }

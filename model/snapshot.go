@@ -23,12 +23,16 @@ type ProcInfo struct {
 // afterwards. Later snapshots may share unchanged parts (such as a process's
 // Syscalls slice) with it, so readers must not modify it either: copy a slice
 // before sorting it.
+//
+// Snapshot has no MarshalJSON of its own (its fields have), so that it can be
+// embedded in a larger JSON object such as the headless report.
 type Snapshot struct {
 	// At is when the counters it holds were read.
 	At time.Time `json:"at"`
 	// Interval is the length of the last interval, over which rates are computed.
 	Interval time.Duration `json:"interval_ns"`
-	// Elapsed is the time since the first counters or the last Clear.
+	// Elapsed is the time the counts cover: since the start of the first interval
+	// (At minus Interval of the first counters), or since the last Clear.
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Totals adds up all syscalls.
 	Totals SyscallTotals `json:"totals"`

@@ -25,13 +25,21 @@
 // that made the measured calls. Syscalls with no calls, and the keys of syscalls
 // without errors, are left out; all six top-level keys are always present.
 //
-// The measured syscalls are ones the Go runtime does not make after start-up
-// (getppid, openat, close, socket, connect, accept4, wait4, prctl, seccomp,
-// sched_setaffinity, clock_nanosleep). The one exception is clone in fork mode,
-// which the runtime also uses to start threads; see prewarmThreads and forkMode
-// for how that is avoided. The runtime's own calls (futex, nanosleep, mmap,
-// rt_sigprocmask, rt_sigreturn, sched_yield, epoll_pwait, madvise, write for
-// the report, ...) do happen and are not reported.
+// The measured syscalls are ones the Go runtime does not make after start-up:
+// getppid, openat, close, socket, connect, accept4, wait4, sched_setaffinity,
+// clock_nanosleep. The one exception is clone in fork mode, which the runtime
+// also uses to start threads; prewarmThreads makes that unnecessary, and a
+// thread's clone has other flags than a fork's clone(SIGCHLD). Sleep mode uses
+// clock_nanosleep, not nanosleep, because the runtime calls nanosleep all the
+// time. Threads making measured calls block all signals meanwhile, so no call is
+// interrupted and restarted by the kernel (see measuredThread).
+//
+// The runtime's own calls do happen in the measured phase and are not reported:
+// futex, nanosleep, tgkill, rt_sigreturn, sched_yield, mmap/munmap/madvise,
+// prctl(PR_SET_VMA) naming new mappings, sched_getaffinity and pread64 when it
+// rechecks GOMAXPROCS, and after the phase getpid, write for the report and, in
+// the temp-file modes, unlinkat. Fork-mode children make prctl(PR_SET_NAME) and
+// exit_group, in their own processes.
 package main
 
 import (
@@ -46,6 +54,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,7 +95,7 @@ func (t *tally) counter(name string) *counter {
 // child is one fork-mode child as the parent's wait4 saw it.
 type child struct {
 	PID      int `json:"pid"`
-	ExitCode int `json:"exit_code"`         // exit status, -1 if it did not exit normally
+	ExitCode int `json:"exit_code"`        // exit status, -1 if it did not exit normally
 	Signal   int `json:"signal,omitempty"` // terminating signal, if it was killed
 }
 
@@ -112,6 +121,7 @@ type report struct {
 type env struct {
 	n     int
 	wait  bool
+	bare  bool // exit mode: set up nothing, not even spare threads
 	armed bool
 }
 
@@ -125,9 +135,11 @@ func (e *env) ready() {
 		panic("ready called twice")
 	}
 	e.armed = true
-	prewarmThreads(4)
-	runtime.GC()
-	debug.SetGCPercent(-1)
+	if !e.bare {
+		prewarmThreads(4)
+		runtime.GC()
+		debug.SetGCPercent(-1)
+	}
 	if !e.wait {
 		return
 	}
@@ -137,7 +149,7 @@ func (e *env) ready() {
 		// Syscall, not RawSyscall: the read may block for long, and a goroutine
 		// the runtime knows to be in a syscall is neither signalled for
 		// preemption nor holds up a stop-the-world.
-		n, _, errno := unix.Syscall(unix.SYS_READ, 0, uintptr(unsafePointer(&b[0])), 1)
+		n, _, errno := unix.Syscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(&b[0])), 1)
 		if errno == unix.EINTR {
 			continue
 		}
@@ -177,16 +189,16 @@ func prewarmThreads(k int) {
 type modeFunc func(e *env) (result, error)
 
 var modes = map[string]modeFunc{
-	"getppid":          getppidMode,
-	"openat-missing":   openatMissingMode,
-	"openat-close":     openatCloseMode,
-	"connect":          connectMode,
-	"fork":             forkMode,
-	"threads":          threadsMode,
-	"seccomp-getppid":  seccompGetppidMode,
-	"mix":              mixMode,
-	"exit":             exitMode,
-	"sleep":            sleepMode,
+	"getppid":         getppidMode,
+	"openat-missing":  openatMissingMode,
+	"openat-close":    openatCloseMode,
+	"connect":         connectMode,
+	"fork":            forkMode,
+	"threads":         threadsMode,
+	"seccomp-getppid": seccompGetppidMode,
+	"mix":             mixMode,
+	"exit":            exitMode,
+	"sleep":           sleepMode,
 }
 
 func usage() {

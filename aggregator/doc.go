@@ -1,0 +1,33 @@
+// Package aggregator turns the collector's lifecycle events and counter deltas into
+// per-process and per-syscall accounting, published as an immutable
+// model.Snapshot.
+//
+// The collector calls AddProcess for processes read from /proc, HandleEvent for
+// every exec/fork/exit event (from its buffer-reader goroutine) and HandleCounters
+// once per interval with the counts read since the previous call (from another
+// goroutine). Each HandleCounters call accumulates the delta, computes rates over
+// its interval, retires processes that exited long enough ago, and publishes a new
+// Snapshot; readers take the latest one with Snapshot, without locks.
+//
+// Processes are identified by PID and start time (model.ProcID), so a reused PID is
+// a new process. A process whose counts arrive before any event or /proc entry
+// names it is kept under a placeholder (Comm "?") and counted as an attribution
+// miss until something names it.
+//
+// Counts are never dropped: for every syscall, the sum over tracked processes, plus
+// the counts of retired processes, plus the unattributed counts (the kernel's
+// per-process map was full, or MaxProcs was reached) equals the system-wide total,
+// as long as each delta handed in satisfies the same equation.
+//
+// Memory is bounded by the number of tracked processes, which never exceeds
+// Config.MaxProcs; per-syscall state is kept in fixed arrays of
+// model.MaxSyscallNr entries.
+//
+// Latency is wall time from syscall entry to exit, including time blocked. Its
+// percentiles come from the kernel's half-octave histogram buckets (see
+// model/hist.go), so a reported percentile is up to 25% away from the true value;
+// averages are exact (sum over count).
+//
+// This package depends only on model: it must not import bpf, collector or ui, so
+// that it can be tested without privileges and reused by any front end.
+package aggregator

@@ -1,0 +1,304 @@
+// Package collector moves what the kernel side produced into the aggregator: one
+// goroutine drains the event buffer into a reused record, another reads the
+// counter maps on a ticker and turns their absolute values into deltas. It also
+// names processes from /proc and cgroups from the cgroup v2 tree. It must not
+// import the aggregator or the ui: it talks to a Sink.
+package collector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tlmon/bpf"
+	"tlmon/model"
+)
+
+// Sink receives what the collector reads. HandleEvent is called from the event
+// goroutine with a record that is reused afterwards; HandleCounters from the
+// ticker goroutine with a delta that is reused afterwards, and returns the
+// processes it retired so their kernel entries can be deleted.
+type Sink interface {
+	AddProcess(p model.ProcInfo)
+	HandleEvent(e *model.Event)
+	HandleCounters(d *model.CounterDelta) []model.ProcID
+}
+
+// Config sets up a Collector.
+type Config struct {
+	Probe    *bpf.Probe
+	Sink     Sink
+	Cgroups  *Cgroups // may be nil
+	Interval time.Duration
+	// OnEvent, if set, sees every event after the sink (the headless mode uses it
+	// to notice that the processes it watches have exited).
+	OnEvent func(e *model.Event)
+	// EventsPaused starts with the event reader stopped until ResumeEvents (a test
+	// hook: with nobody draining, the buffer fills and losses must show).
+	EventsPaused bool
+}
+
+// Collector runs the two goroutines.
+type Collector struct {
+	cfg    Config
+	reader *bpf.EventReader
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the ticker
+	events sync.WaitGroup // the event reader
+	resume chan struct{}
+
+	readMu   sync.Mutex // serialises counter reads (ticker and Flush)
+	cur      bpf.Counters
+	prev     bpf.Counters
+	delta    model.CounterDelta
+	lastRead time.Time
+	known    map[model.ProcID]bool
+
+	received   atomic.Uint64
+	perfLost   atomic.Uint64
+	readErrors atomic.Uint64
+}
+
+// New opens the event reader. Start runs the goroutines.
+func New(cfg Config) (*Collector, error) {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	r, err := cfg.Probe.NewEventReader()
+	if err != nil {
+		return nil, err
+	}
+	c := &Collector{cfg: cfg, reader: r, resume: make(chan struct{}), known: map[model.ProcID]bool{}}
+	c.delta = model.CounterDelta{
+		System:       make([]model.Counts, bpf.MaxSyscalls),
+		SystemHist:   make([]model.Hist, bpf.MaxSyscalls),
+		Unattributed: make([]model.Counts, bpf.MaxSyscalls),
+		Procs:        map[model.ProcSyscall]model.Counts{},
+		ProcHists:    map[model.ProcSyscall]model.Hist{},
+		Errnos:       map[model.ProcErrno]uint64{},
+	}
+	if !cfg.EventsPaused {
+		close(c.resume)
+	}
+	return c, nil
+}
+
+// SeedProcesses hands the sink every process alive now, read from /proc once.
+func (c *Collector) SeedProcesses() {
+	for _, p := range ScanProcs(c.cfg.Cgroups) {
+		c.known[p.ID] = true
+		c.cfg.Sink.AddProcess(p)
+	}
+}
+
+// Start runs the event reader and the counter ticker until Close.
+func (c *Collector) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.lastRead = time.Now()
+	c.wg.Add(1)
+	c.events.Add(1)
+	go c.readEvents(ctx)
+	go c.tick(ctx)
+}
+
+// Drain reads the events still in the buffer, stops the event goroutine and
+// reads the counters one last time, so a final summary misses nothing that
+// happened before the call.
+func (c *Collector) Drain() error {
+	c.ResumeEvents()
+	if err := c.reader.Flush(); err != nil { // Read returns what is buffered, then stops
+		return err
+	}
+	c.events.Wait()
+	return c.Flush()
+}
+
+// ResumeEvents starts draining the buffer of a collector made with EventsPaused.
+func (c *Collector) ResumeEvents() {
+	select {
+	case <-c.resume:
+	default:
+		close(c.resume)
+	}
+}
+
+func (c *Collector) readEvents(ctx context.Context) {
+	defer c.events.Done()
+	select {
+	case <-c.resume:
+	case <-ctx.Done():
+		return
+	}
+	var e model.Event // one record, reused for every event
+	for {
+		ok, lost, err := c.reader.Read(&e)
+		if errors.Is(err, bpf.ErrClosed) || errors.Is(err, bpf.ErrFlushed) {
+			return // closed, or drained (see Drain)
+		}
+		if err != nil {
+			c.readErrors.Add(1)
+			continue
+		}
+		if !ok {
+			c.perfLost.Add(lost)
+			continue
+		}
+		c.received.Add(1)
+		if e.Kind != model.EventExit {
+			c.noteEvent(e.Proc)
+		}
+		c.cfg.Sink.HandleEvent(&e)
+		if c.cfg.OnEvent != nil {
+			c.cfg.OnEvent(&e)
+		}
+	}
+}
+
+func (c *Collector) tick(ctx context.Context) {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Flush(); err != nil {
+				c.readErrors.Add(1)
+			}
+		}
+	}
+}
+
+// Flush reads the counter maps now and hands the sink what changed since the
+// last read. The ticker calls it; so does a final summary.
+func (c *Collector) Flush() error {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if err := c.cfg.Probe.ReadCounters(&c.cur); err != nil {
+		return err
+	}
+	now := time.Now()
+	d := &c.delta
+	d.At, d.Interval = now, now.Sub(c.lastRead)
+	c.lastRead = now
+	diff(d, &c.cur, &c.prev)
+	c.nameNewProcesses(d)
+	retired := c.cfg.Sink.HandleCounters(d)
+	c.prev, c.cur = c.cur, c.prev
+	if len(retired) > 0 {
+		for _, id := range retired {
+			delete(c.known, id)
+		}
+		return c.cfg.Probe.ForgetProcs(retired)
+	}
+	return nil
+}
+
+// nameNewProcesses looks up, in /proc, processes that show up in the counters but
+// were named by no event: they may have been alive before we started, or their
+// lifecycle event was lost. The aggregator keeps a placeholder for those /proc
+// cannot name either.
+func (c *Collector) nameNewProcesses(d *model.CounterDelta) {
+	for k := range d.Procs {
+		if c.known[k.Proc] {
+			continue
+		}
+		c.known[k.Proc] = true
+		info, err := ReadProc(k.Proc.PID, c.cfg.Cgroups)
+		if err == nil && info.ID == k.Proc {
+			c.cfg.Sink.AddProcess(info)
+		}
+	}
+}
+
+// noteEvent remembers processes named by events so /proc is not asked again.
+// It runs on the event goroutine; known is guarded by readMu.
+func (c *Collector) noteEvent(id model.ProcID) {
+	c.readMu.Lock()
+	c.known[id] = true
+	c.readMu.Unlock()
+}
+
+// Stats are the collector's own counts, for checks and the lost-events display.
+type Stats struct {
+	Received   uint64 // events decoded and handed to the sink
+	PerfLost   uint64 // samples the perf buffer reported lost (late; the kernel count is exact)
+	ReadErrors uint64
+}
+
+// Stats returns the collector's own counts.
+func (c *Collector) Stats() Stats {
+	return Stats{Received: c.received.Load(), PerfLost: c.perfLost.Load(), ReadErrors: c.readErrors.Load()}
+}
+
+// Close stops both goroutines and waits for them. Closing the reader unblocks
+// a Read in progress.
+func (c *Collector) Close() error {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	err := c.reader.Close()
+	c.wg.Wait()
+	c.events.Wait()
+	return err
+}
+
+// diff writes cur - prev into d. Kernel counters only grow; an entry smaller than
+// before was deleted and made anew, so all of it is new. Per-process histogram
+// buckets are u32 in the kernel and wrap: their deltas are taken modulo 2^32.
+func diff(d *model.CounterDelta, cur, prev *bpf.Counters) {
+	for nr := range cur.System {
+		d.System[nr] = sub(cur.System[nr], prev.System[nr])
+		d.Unattributed[nr] = sub(cur.Unattributed[nr], prev.Unattributed[nr])
+		for b := range cur.SystemHist[nr] {
+			d.SystemHist[nr][b] = cur.SystemHist[nr][b] - prev.SystemHist[nr][b]
+		}
+	}
+	clear(d.Procs)
+	for k, v := range cur.Procs {
+		if dv := sub(v, prev.Procs[k]); !dv.IsZero() {
+			d.Procs[k] = dv
+		}
+	}
+	clear(d.ProcHists)
+	for k, v := range cur.ProcHists {
+		old := prev.ProcHists[k]
+		var h model.Hist
+		any := false
+		for b := range v {
+			h[b] = uint64(uint32(v[b] - old[b]))
+			any = any || h[b] != 0
+		}
+		if any {
+			d.ProcHists[k] = h
+		}
+	}
+	clear(d.Errnos)
+	for k, v := range cur.Errnos {
+		old := prev.Errnos[k]
+		if v < old {
+			old = 0
+		}
+		if v != old {
+			d.Errnos[k] = v - old
+		}
+	}
+	for i := range d.Lost {
+		d.Lost[i] = cur.Lost[i] - prev.Lost[i]
+	}
+	d.EventsAttempted = cur.EventsAttempted - prev.EventsAttempted
+	d.Restarts = cur.Restarts - prev.Restarts
+}
+
+func sub(cur, prev model.Counts) model.Counts {
+	if cur.Calls < prev.Calls || cur.Errors < prev.Errors || cur.LatCount < prev.LatCount {
+		return cur // deleted and made anew
+	}
+	cur.Sub(prev)
+	return cur
+}

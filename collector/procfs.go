@@ -1,0 +1,98 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+
+	"tlmon/model"
+)
+
+// procRoot is /proc; tests may point it elsewhere.
+var procRoot = "/proc"
+
+// ReadProc reads one process's identity and names from /proc. Processes born
+// after tlmon started are named by lifecycle events instead: /proc may have lost
+// them by the time anyone looks.
+func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
+	dir := fmt.Sprintf("%s/%d", procRoot, pid)
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return model.ProcInfo{}, err
+	}
+	comm, ppid, start, err := parseStat(stat)
+	if err != nil {
+		return model.ProcInfo{}, fmt.Errorf("%s/stat: %w", dir, err)
+	}
+	info := model.ProcInfo{ID: model.ProcID{PID: pid, Start: start}, Comm: comm}
+	if ppid != 0 {
+		if pstat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, ppid)); err == nil {
+			if _, _, pstart, err := parseStat(pstat); err == nil {
+				info.Parent = model.ProcID{PID: ppid, Start: pstart}
+			}
+		}
+	}
+	info.Exe, _ = os.Readlink(dir + "/exe")
+	if cmd, err := os.ReadFile(dir + "/cmdline"); err == nil {
+		info.Cmdline = string(bytes.TrimRight(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '}), " "))
+	}
+	if cg != nil {
+		info.CgroupID = cg.IDOfProc(pid)
+	}
+	return info, nil
+}
+
+// StartTicks reads a process's start time (clock ticks since boot) from /proc.
+func StartTicks(pid uint32) (uint64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, pid))
+	if err != nil {
+		return 0, err
+	}
+	_, _, start, err := parseStat(stat)
+	return start, err
+}
+
+// parseStat takes comm, ppid and start time from /proc/PID/stat. comm may hold
+// spaces and parentheses, so fields are counted from the last ')'.
+func parseStat(b []byte) (comm string, ppid uint32, start uint64, err error) {
+	open := bytes.IndexByte(b, '(')
+	close := bytes.LastIndexByte(b, ')')
+	if open < 0 || close < open {
+		return "", 0, 0, fmt.Errorf("malformed stat")
+	}
+	comm = string(b[open+1 : close])
+	fields := bytes.Fields(b[close+1:])
+	// fields[0] is field 3 (state); ppid is field 4, starttime field 22.
+	if len(fields) < 20 {
+		return "", 0, 0, fmt.Errorf("malformed stat: %d fields", len(fields))
+	}
+	p, err := strconv.ParseUint(string(fields[1]), 10, 32)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("ppid: %w", err)
+	}
+	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("starttime: %w", err)
+	}
+	return comm, uint32(p), start, nil
+}
+
+// ScanProcs reads every process in /proc.
+func ScanProcs(cg *Cgroups) []model.ProcInfo {
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil
+	}
+	var out []model.ProcInfo
+	for _, e := range entries {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		if info, err := ReadProc(uint32(pid), cg); err == nil {
+			out = append(out, info)
+		}
+	}
+	return out
+}

@@ -1,0 +1,342 @@
+// Command tlmon watches every system call on the machine, live.
+//
+//	sudo tlmon [flags] [-- command [args...]]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"tlmon/aggregator"
+	"tlmon/bpf"
+	"tlmon/collector"
+	"tlmon/model"
+	"tlmon/ui"
+)
+
+// version is set by the Makefile (-ldflags -X main.version=...).
+var version = ""
+
+// Exit codes: usage mistakes are 2, failures at run time 1.
+const (
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+type usageError struct{ error }
+
+type options struct {
+	pids        []string
+	cgroup      string
+	headless    bool
+	duration    time.Duration
+	output      string
+	buffer      string
+	syscalls    []string
+	failed      bool
+	interval    time.Duration
+	perInterval bool
+	noLatency   bool
+	noFollow    bool
+	top         int
+	version     bool
+	command     []string
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:])
+	if errors.Is(err, pflag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err == nil {
+		err = run(opts)
+	}
+	var status exitCode
+	if errors.As(err, &status) {
+		os.Exit(int(status)) // the watched command's own status, said by it
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tlmon: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(exitUsage)
+		}
+		os.Exit(exitRuntime)
+	}
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := pflag.NewFlagSet("tlmon", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringSliceVarP(&o.pids, "pid", "p", nil, "watch only these processes (repeat or comma list); their new children join")
+	fs.StringVar(&o.cgroup, "cgroup", "", "watch only this cgroup v2 and its descendants (path inside the hierarchy)")
+	fs.BoolVar(&o.headless, "headless", false, "print a summary instead of the interactive monitor")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long (headless; default: until Ctrl-C or the command exits)")
+	fs.StringVarP(&o.output, "output", "o", ui.OutputTable, "headless output: table, json or csv")
+	fs.StringVar(&o.buffer, "buffer", bpf.BufferAuto, "event buffer: auto, ringbuf or perf")
+	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
+	fs.BoolVar(&o.failed, "failed", false, "count only failing calls")
+	fs.DurationVarP(&o.interval, "interval", "i", time.Second, "refresh interval (min 100ms); in headless mode, print a report every interval")
+	fs.BoolVar(&o.noLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
+	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
+	fs.IntVar(&o.top, "top", 20, "headless table: show this many processes (0: all)")
+	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: sudo tlmon [flags] [-- command [args...]]\n\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
+	}
+	o.perInterval = fs.Changed("interval")
+	o.command = fs.Args()
+	if n := fs.ArgsLenAtDash(); n > 0 || (n < 0 && len(o.command) > 0) {
+		return nil, usageError{fmt.Errorf("unexpected argument %q: put the command to run after --", o.command[0])}
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	bad := func(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+	switch o.output {
+	case ui.OutputTable, ui.OutputJSON, ui.OutputCSV:
+	default:
+		return bad("--output %q: want table, json or csv", o.output)
+	}
+	switch o.buffer {
+	case bpf.BufferAuto, bpf.BufferRingbuf, bpf.BufferPerf:
+	default:
+		return bad("--buffer %q: want auto, ringbuf or perf", o.buffer)
+	}
+	if o.interval < 100*time.Millisecond {
+		return bad("--interval %s: the minimum is 100ms", o.interval)
+	}
+	if o.duration < 0 {
+		return bad("--duration %s: must be positive", o.duration)
+	}
+	scopes := 0
+	for _, set := range []bool{len(o.pids) > 0, o.cgroup != "", len(o.command) > 0} {
+		if set {
+			scopes++
+		}
+	}
+	if scopes > 1 {
+		return bad("--pid, --cgroup and a command each choose what to watch: give only one")
+	}
+	for _, p := range o.pids {
+		if n, err := strconv.ParseUint(p, 10, 32); err != nil || n == 0 {
+			return bad("--pid %q: not a process id", p)
+		}
+	}
+	return nil
+}
+
+// exitCode carries a watched command's exit status out of run.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("command exited with status %d", int(e)) }
+
+func run(o *options) error {
+	if o.version {
+		fmt.Println("tlmon", versionString())
+		return nil
+	}
+	if !o.headless {
+		return usageError{errors.New("the interactive UI is not built yet: use --headless")}
+	}
+	table := model.HostTable()
+	var enabled []int
+	if len(o.syscalls) > 0 {
+		var err error
+		if enabled, err = model.ParseSyscallList(table, o.syscalls); err != nil {
+			return usageError{fmt.Errorf("--syscalls: %w", err)}
+		}
+	}
+	if err := bpf.CheckSystem(); err != nil {
+		return err
+	}
+	cgroups, cgErr := collector.FindCgroups()
+
+	// Check what the user named before loading anything.
+	var pids []uint32
+	for _, p := range o.pids {
+		n, _ := strconv.ParseUint(p, 10, 32)
+		if _, err := collector.StartTicks(uint32(n)); err != nil {
+			return fmt.Errorf("--pid %d: no such process", n)
+		}
+		pids = append(pids, uint32(n))
+	}
+	var cgroupDir string
+	if o.cgroup != "" {
+		if cgErr != nil {
+			return fmt.Errorf("--cgroup: %w", cgErr)
+		}
+		var err error
+		if cgroupDir, err = cgroups.Resolve(o.cgroup); err != nil {
+			return err
+		}
+	}
+	var cmd *collector.Command
+	if len(o.command) > 0 {
+		if cgErr != nil {
+			return fmt.Errorf("cannot watch a command: %w", cgErr)
+		}
+		var err error
+		if cmd, err = collector.PrepareCommand(cgroups, o.command); err != nil {
+			return err
+		}
+		defer cmd.Cleanup()
+	}
+
+	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, NoLatency: o.noLatency})
+	if err != nil {
+		return err
+	}
+	defer probe.Close()
+	scope := "all"
+	switch {
+	case len(pids) > 0:
+		err = probe.ScopePIDs(pids, !o.noFollow)
+		scope = "pids " + strings.Join(o.pids, ",")
+	case cgroupDir != "":
+		err = probe.ScopeCgroup(cgroupDir)
+		scope = "cgroup " + strings.TrimPrefix(cgroupDir, cgroups.Mount)
+	case cmd != nil:
+		err = probe.ScopeCgroup(cmd.CgroupDir)
+		scope = "command " + strings.Join(o.command, " ")
+	default:
+		err = probe.ScopeAll()
+	}
+	if err == nil {
+		err = probe.SetSyscallFilter(enabled)
+	}
+	if err == nil && o.failed {
+		err = probe.SetFailedOnly(true)
+	}
+	if err != nil {
+		return err
+	}
+
+	agg := aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
+	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval})
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	coll.SeedProcesses()
+	coll.Start()
+	if err := probe.Attach(); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+	var cmdErr error
+	if cmd != nil {
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			cmdErr = cmd.Cmd.Wait()
+			cancel()
+		}()
+	} else if len(pids) > 0 {
+		ctx = untilScopeEmpty(ctx, probe, o.interval)
+	}
+
+	out := ui.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top,
+		Meta: ui.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope}}
+	if o.perInterval {
+		if err := out.Follow(ctx, o.interval, agg.Snapshot); err != nil {
+			return err
+		}
+	} else {
+		<-ctx.Done()
+	}
+	if cmd != nil && cmd.Cmd.ProcessState == nil {
+		// Stopped by a signal or --duration while the command runs: it keeps
+		// running, as it would have without tlmon.
+		cmdErr = nil
+	}
+	if err := coll.Drain(); err != nil {
+		return err
+	}
+	if err := out.Write(agg.Snapshot()); err != nil {
+		return err
+	}
+	return commandStatus(cmd, cmdErr)
+}
+
+// untilScopeEmpty ends when every watched process (followed children included)
+// is gone: the kernel drops each from the PID scope when it exits.
+func untilScopeEmpty(parent context.Context, probe *bpf.Probe, every time.Duration) context.Context {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		t := time.NewTicker(every / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if pids, err := probe.ScopedPIDs(); err == nil && len(pids) == 0 {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx
+}
+
+// commandStatus passes a watched command's failure on as tlmon's exit status,
+// as strace does.
+func commandStatus(cmd *collector.Command, err error) error {
+	if cmd == nil || err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitCode(128 + int(ws.Signal()))
+		}
+		return exitCode(ee.ExitCode())
+	}
+	return err
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}

@@ -1,0 +1,205 @@
+// Package ui shows what the aggregator counted: the headless reports (table,
+// JSON, CSV) now, the interactive monitor next. It reads immutable snapshots
+// only; it must not import bpf or collector.
+package ui
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"tlmon/model"
+)
+
+// Meta says how the counts were taken; every report carries it.
+type Meta struct {
+	Version string
+	Buffer  string // ringbuf or perf
+	Scope   string // "all", "pids 12,13", "cgroup /x", "command make"
+}
+
+// Report is the JSON form of one headless summary.
+type Report struct {
+	Version string `json:"tlmon_version"`
+	Buffer  string `json:"buffer"`
+	Scope   string `json:"scope"`
+	*model.Snapshot
+}
+
+// WriteJSON writes the snapshot as one JSON object on one line.
+func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
+	trimmed := *s
+	trimmed.Processes = active(s.Processes)
+	b, err := json.Marshal(Report{Version: m.Version, Buffer: m.Buffer, Scope: m.Scope, Snapshot: &trimmed})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// WriteCSV writes one row per (process, syscall).
+func WriteCSV(w io.Writer, s *model.Snapshot) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"pid", "start_time", "comm", "syscall", "nr", "calls", "errors", "errnos", "total_ns", "avg_ns", "p50_ns", "p99_ns"})
+	u := strconv.FormatUint
+	for _, p := range active(s.Processes) {
+		for _, sc := range p.Syscalls {
+			cw.Write([]string{
+				u(uint64(p.ID.PID), 10), u(p.ID.Start, 10), Sanitize(p.Comm), sc.Name, strconv.Itoa(sc.Nr),
+				u(sc.Calls, 10), u(sc.Errors, 10), errnoList(sc.Errnos, ";"),
+				u(sc.LatSumNs, 10), u(sc.AvgNs, 10), u(sc.P50Ns, 10), u(sc.P99Ns, 10),
+			})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTable writes a summary like strace -c, then the busiest processes.
+func WriteTable(w io.Writer, m Meta, s *model.Snapshot, topProcs int) error {
+	const row = "%-20s %12s %10s %10s %9s %9s %9s  %s\n"
+	fmt.Fprintf(w, row, "syscall", "calls", "errors", "total", "avg", "p50", "p99", "errno")
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	for _, sc := range s.Syscalls {
+		fmt.Fprintf(w, row, sc.Name, u(sc.Calls), u(sc.Errors), Duration(sc.LatSumNs),
+			latency(sc.AvgNs, sc.LatCount), latency(sc.P50Ns, sc.LatCount),
+			latency(sc.P99Ns, sc.LatCount), errnoList(sc.Errnos, " "))
+	}
+	fmt.Fprintf(w, row, "total", u(s.Totals.Calls), u(s.Totals.Errors), Duration(s.Totals.LatSumNs), "", "", "", "")
+
+	procs := active(s.Processes)
+	if len(procs) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "PID\tCOMM\tCALLS\tERRORS\tTOP SYSCALL\tSTATUS\n")
+		for i, p := range procs {
+			if topProcs > 0 && i == topProcs {
+				fmt.Fprintf(tw, "… %d more\t\t\t\t\t\n", len(procs)-topProcs)
+				break
+			}
+			top := ""
+			if len(p.Syscalls) > 0 {
+				top = p.Syscalls[0].Name
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", p.ID.PID, Sanitize(p.Comm), p.Calls, p.Errors, top, status(p))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	l := s.Lost
+	fmt.Fprintf(w, "\n%s over %s, %s buffer, scope %s; lost: %s\n", plural(s.Totals.Calls, "syscall"),
+		s.Elapsed.Round(time.Millisecond), m.Buffer, m.Scope, lossLine(l))
+	return nil
+}
+
+// active leaves out processes that made no call in scope: in a scoped run the
+// others are only known from /proc.
+func active(ps []model.ProcStat) []model.ProcStat {
+	out := make([]model.ProcStat, 0, len(ps))
+	for _, p := range ps {
+		if p.Calls > 0 || p.Errors > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func status(p model.ProcStat) string {
+	switch {
+	case p.Placeholder:
+		return "unnamed"
+	case p.Alive:
+		return "running"
+	case p.ExitSignal != 0:
+		return "killed by " + model.SignalName(p.ExitSignal)
+	default:
+		return fmt.Sprintf("exit %d", p.ExitCode)
+	}
+}
+
+func lossLine(l model.LossStats) string {
+	if l.Total == 0 && l.AttributionMisses == 0 {
+		return "0"
+	}
+	var parts []string
+	for c := model.LossCause(0); c < model.NumLossCauses; c++ {
+		if n := l.ByCause[c]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, c))
+		}
+	}
+	if l.ProcOverflow > 0 {
+		parts = append(parts, fmt.Sprintf("%d proc_overflow", l.ProcOverflow))
+	}
+	if l.AttributionMisses > 0 {
+		parts = append(parts, fmt.Sprintf("%d unnamed processes", l.AttributionMisses))
+	}
+	return fmt.Sprintf("%d (%s)", l.Total, strings.Join(parts, ", "))
+}
+
+func errnoList(es []model.ErrnoCount, sep string) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = fmt.Sprintf("%s:%d", e.Name, e.Count)
+	}
+	return strings.Join(parts, sep)
+}
+
+func plural(n uint64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func latency(ns, samples uint64) string {
+	if samples == 0 {
+		return "-"
+	}
+	return Duration(ns)
+}
+
+// Duration formats nanoseconds for a column: 850ns, 12.3µs, 4.56ms, 1.23s.
+func Duration(ns uint64) string {
+	switch {
+	case ns < 1e3:
+		return fmt.Sprintf("%dns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.3gµs", float64(ns)/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.3gms", float64(ns)/1e6)
+	default:
+		return fmt.Sprintf("%.3gs", float64(ns)/1e9)
+	}
+}
+
+// Sanitize makes a string from the kernel or /proc inert on a terminal or in a
+// CSV: control characters, escape sequences included, become '?'.
+func Sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffd
+}
