@@ -250,6 +250,8 @@ func run(o *options) error {
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
+	// Say when counting starts: everything from here on is in the summary.
+	fmt.Fprintf(os.Stderr, "tlmon: watching %s (%s buffer); Ctrl-C prints the summary\n", scope, probe.Buffer())
 	var cmdErr error
 	if cmd != nil {
 		if err := cmd.Start(); err != nil {
@@ -280,6 +282,7 @@ func run(o *options) error {
 		// running, as it would have without tlmon.
 		cmdErr = nil
 	}
+	probe.Detach()
 	if err := coll.Drain(); err != nil {
 		return err
 	}

@@ -247,8 +247,10 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 		if p == nil {
 			return
 		}
-		if p.info.Comm == "" {
-			p.info.Comm = e.Comm()
+		// A process may rename itself (prctl PR_SET_NAME) after fork or exec: the
+		// leader's name at exit is the latest. Another thread's name is its own.
+		if c := e.Comm(); c != "" && (p.info.Comm == "" || e.TID == e.Proc.PID) {
+			p.info.Comm = c
 		}
 		fillInfo(&p.info, model.ProcInfo{Parent: e.Parent, CgroupID: e.CgroupID})
 		if !p.exitKnown {

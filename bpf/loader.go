@@ -225,6 +225,10 @@ func (p *Probe) Attach() error {
 	return nil
 }
 
+// Detach unhooks the programs but keeps the maps readable: after it nothing new
+// is counted or sent, so a final read agrees with the events drained.
+func (p *Probe) Detach() { p.detach() }
+
 func (p *Probe) detach() {
 	for i := len(p.links) - 1; i >= 0; i-- {
 		p.links[i].Close()

@@ -17,13 +17,16 @@
 //
 // The report is built from the counted return values, never from N:
 //
-//	{"mode":"getppid","pid":123,"calls":{"getppid":1000},"errors":{},"children":[],"threads":[123]}
+//	{"mode":"getppid","pid":123,"calls":{"getppid":1000},"errors":{},"children":[],"threads":[123],"elapsed_ns":41000}
 //
 // calls maps a syscall name to the number of calls made in the measured phase,
 // errors maps a syscall name to errno names (ENOENT, ...) to counts, children lists
 // the fork-mode children ({"pid":..,"exit_code":..}) and threads the thread ids
-// that made the measured calls. Syscalls with no calls, and the keys of syscalls
-// without errors, are left out; all six top-level keys are always present.
+// that made the measured calls. elapsed_ns is the wall time of the measured
+// phase alone, from just before its first call to just after its last (so
+// without start-up, setup, the --wait pause or the report), for benchmarks.
+// Syscalls with no calls, and the keys of syscalls without errors, are left out;
+// all seven top-level keys are always present.
 //
 // The measured syscalls are ones the Go runtime does not make after start-up:
 // getppid, openat, close, socket, connect, accept4, wait4, sched_setaffinity,
@@ -114,15 +117,21 @@ type report struct {
 	Errors   map[string]map[string]uint64 `json:"errors"`
 	Children []child                      `json:"children"`
 	Threads  []int                        `json:"threads"`
+	Elapsed  int64                        `json:"elapsed_ns"`
 }
 
-// env is what a mode gets from main: the count N and the hook to call once setup
-// is complete and the measured phase is about to start.
+// env is what a mode gets from main: the count N, the hook to call once setup
+// is complete and the measured phase is about to start (ready), and the one to
+// call right after its last measured call (done).
 type env struct {
 	n     int
 	wait  bool
 	bare  bool // exit mode: set up nothing, not even spare threads
 	armed bool
+	ended bool
+
+	began   time.Time     // when ready returned
+	elapsed time.Duration // from began to done
 }
 
 // ready marks the end of setup. It parks spare threads, runs a garbage
@@ -140,6 +149,10 @@ func (e *env) ready() {
 		runtime.GC()
 		debug.SetGCPercent(-1)
 	}
+	// The clock starts when ready returns, whichever way it does, so the time
+	// of the --wait pause is not measured. time.Now reads the clock through the
+	// vDSO, without a system call, so timing adds nothing to what a tracer sees.
+	defer func() { e.began = time.Now() }()
 	if !e.wait {
 		return
 	}
@@ -157,6 +170,16 @@ func (e *env) ready() {
 			return // a line, EOF or a broken stdin: go on rather than hang
 		}
 	}
+}
+
+// done marks the end of the measured phase; modes call it exactly once, right
+// after their last measured call, before any cleanup.
+func (e *env) done() {
+	if !e.armed || e.ended {
+		panic("done called before ready or twice")
+	}
+	e.elapsed = time.Since(e.began) // monotonic clock
+	e.ended = true
 }
 
 // prewarmThreads makes the runtime create k OS threads and park them idle.
@@ -238,11 +261,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "workload: %s: %v\n", flag.Arg(0), err)
 		os.Exit(1)
 	}
-	if !e.armed {
-		panic("mode did not call ready")
+	if !e.armed || !e.ended {
+		panic("mode did not call ready and done")
 	}
 
-	out, err := json.Marshal(buildReport(flag.Arg(0), res))
+	out, err := json.Marshal(buildReport(flag.Arg(0), res, e.elapsed))
 	if err != nil {
 		panic(err)
 	}
@@ -254,7 +277,7 @@ func main() {
 }
 
 // buildReport merges the per-thread tallies into the report.
-func buildReport(mode string, res result) report {
+func buildReport(mode string, res result, elapsed time.Duration) report {
 	r := report{
 		Mode:     mode,
 		PID:      os.Getpid(),
@@ -262,6 +285,7 @@ func buildReport(mode string, res result) report {
 		Errors:   map[string]map[string]uint64{},
 		Children: res.children,
 		Threads:  res.tids,
+		Elapsed:  elapsed.Nanoseconds(),
 	}
 	if r.Children == nil {
 		r.Children = []child{}

@@ -63,6 +63,7 @@ func getppidMode(e *env) (result, error) {
 		_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 		g.add(errno)
 	}
+	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }
 
@@ -131,6 +132,7 @@ func openatMissingMode(e *env) (result, error) {
 	for i := 0; i < e.n; i++ {
 		openMissing(open, cls, path)
 	}
+	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }
 
@@ -150,6 +152,7 @@ func openatCloseMode(e *env) (result, error) {
 	for i := 0; i < e.n; i++ {
 		openClose(open, cls, path)
 	}
+	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }
 
@@ -176,6 +179,7 @@ func mixMode(e *env) (result, error) {
 		openMissing(open, cls, missing)
 		openClose(open, cls, path)
 	}
+	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }
 
@@ -278,7 +282,8 @@ func connectMode(e *env) (result, error) {
 		}
 		unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(lfd), unix.SHUT_RDWR, 0)
 	}
-	<-done
+	<-done // the acceptor's last accept4 or close ends the measured phase
+	e.done()
 	return result{tallies: []*tally{client, server}, tids: tids}, nil
 }
 
@@ -349,6 +354,7 @@ func forkMode(e *env) (result, error) {
 		}
 		children = append(children, c) // capacity N: no allocation
 	}
+	e.done()
 	return result{tallies: []*tally{t}, children: children, tids: []int{tid}}, nil
 }
 
@@ -416,6 +422,7 @@ func threadsMode(e *env) (result, error) {
 	e.ready()
 	close(start)
 	finished.Wait()
+	e.done()
 	return result{tallies: tallies, tids: tids}, nil
 }
 
@@ -464,6 +471,7 @@ func seccompGetppidMode(e *env) (result, error) {
 		_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 		g.add(errno)
 	}
+	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }
 
@@ -475,6 +483,7 @@ func exitMode(e *env) (result, error) {
 	}
 	e.bare = true
 	e.ready()
+	e.done()
 	return result{}, nil
 }
 
@@ -491,5 +500,6 @@ func sleepMode(e *env) (result, error) {
 	e.ready()
 	_, _, errno := unix.Syscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	s.add(errno)
+	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }

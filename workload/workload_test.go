@@ -116,14 +116,14 @@ func (p *proc) finish(t *testing.T) (report, int, time.Time) {
 	return parseReport(t, line, p.cmd.Process.Pid), code, at
 }
 
-// parseReport decodes a report line strictly: all six keys, nothing else.
+// parseReport decodes a report line strictly: all seven keys, nothing else.
 func parseReport(t *testing.T, line string, pid int) report {
 	t.Helper()
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(line), &keys); err != nil {
 		t.Fatalf("report %q: %v", line, err)
 	}
-	want := []string{"calls", "children", "errors", "mode", "pid", "threads"}
+	want := []string{"calls", "children", "elapsed_ns", "errors", "mode", "pid", "threads"}
 	if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, want) {
 		t.Fatalf("report keys %v, want %v", got, want)
 	}
@@ -138,6 +138,9 @@ func parseReport(t *testing.T, line string, pid int) report {
 	}
 	if r.Calls == nil || r.Errors == nil || r.Children == nil || r.Threads == nil {
 		t.Errorf("report has a null field: %s", line)
+	}
+	if r.Elapsed < 0 || (len(r.Calls) > 0 && r.Elapsed == 0) {
+		t.Errorf("report elapsed_ns %d, want a positive time when calls were made", r.Elapsed)
 	}
 	return r
 }
@@ -261,8 +264,13 @@ func TestModes(t *testing.T) {
 			r, code := run(t, c.mode, strconv.Itoa(c.n))
 			c.check(t, r, code)
 			if c.mode == "sleep" {
-				if d := time.Since(began); d < time.Duration(c.n)*time.Millisecond {
+				want := time.Duration(c.n) * time.Millisecond
+				if d := time.Since(began); d < want {
 					t.Errorf("sleep %d ran only %v", c.n, d)
+				}
+				// The measured phase is the sleep itself.
+				if d := time.Duration(r.Elapsed); d < want || d > time.Since(began) {
+					t.Errorf("sleep %d: elapsed_ns says %v, want between %v and the run's %v", c.n, d, want, time.Since(began))
 				}
 			}
 		})
@@ -317,6 +325,11 @@ func TestWait(t *testing.T) {
 	r := parseReport(t, line, p.cmd.Process.Pid)
 	if !maps.Equal(r.Calls, calls{"getppid": 1000}) {
 		t.Errorf("calls %v, want getppid 1000", r.Calls)
+	}
+	// 1000 getppid take about a millisecond; the 200ms pause before the
+	// go-ahead and the hold after the report must not be in elapsed_ns.
+	if d := time.Duration(r.Elapsed); d <= 0 || d >= 200*time.Millisecond {
+		t.Errorf("elapsed_ns %v, want the measured calls only, well under the 200ms pause", d)
 	}
 }
 

@@ -1,0 +1,587 @@
+package main
+
+// End-to-end tests: the real tlmon binary, as root, against the project's
+// workload generator, whose own report says exactly which calls it made.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"tlmon/internal/bpftest"
+)
+
+var tlmonBin, workloadBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tlmon-test")
+	if err != nil {
+		panic(err)
+	}
+	tlmonBin, workloadBin = filepath.Join(dir, "tlmon"), filepath.Join(dir, "workload")
+	for bin, pkg := range map[string]string{tlmonBin: ".", workloadBin: "./workload"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
+	}
+	// The test binary and the workload need to be reachable by nobody for the
+	// non-root test.
+	os.Chmod(dir, 0o755)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// report is the part of tlmon's JSON the tests read.
+type report struct {
+	Buffer   string     `json:"buffer"`
+	Syscalls []scStat   `json:"syscalls"`
+	Procs    []procStat `json:"processes"`
+	Lost     struct {
+		Total           uint64 `json:"total"`
+		Buffer          uint64 `json:"buffer"`
+		EventsAttempted uint64 `json:"events_attempted"`
+		EventsReceived  uint64 `json:"events_received"`
+		Unattributed    struct {
+			Calls  uint64 `json:"calls"`
+			Errors uint64 `json:"errors"`
+		} `json:"unattributed"`
+	} `json:"lost"`
+}
+
+type scStat struct {
+	Name   string            `json:"name"`
+	Calls  uint64            `json:"calls"`
+	Errors uint64            `json:"errors"`
+	Errno  map[string]uint64 `json:"errno"`
+}
+
+type procStat struct {
+	PID        uint32   `json:"pid"`
+	Comm       string   `json:"comm"`
+	Alive      bool     `json:"alive"`
+	ExitCode   int      `json:"exit_code"`
+	ExitSignal int      `json:"exit_signal"`
+	Calls      uint64   `json:"calls"`
+	Errors     uint64   `json:"errors"`
+	Syscalls   []scStat `json:"syscalls"`
+}
+
+func (r *report) syscall(name string) scStat {
+	for _, s := range r.Syscalls {
+		if s.Name == name {
+			return s
+		}
+	}
+	return scStat{Name: name}
+}
+
+func (r *report) proc(pid uint32) (procStat, bool) {
+	for _, p := range r.Procs {
+		if p.PID == pid {
+			return p, true
+		}
+	}
+	return procStat{}, false
+}
+
+func (p procStat) syscall(name string) scStat {
+	for _, s := range p.Syscalls {
+		if s.Name == name {
+			return s
+		}
+	}
+	return scStat{Name: name}
+}
+
+// workloadReport is the workload generator's own account of what it did.
+type workloadReport struct {
+	PID      uint32                       `json:"pid"`
+	Calls    map[string]uint64            `json:"calls"`
+	Errors   map[string]map[string]uint64 `json:"errors"`
+	Children []struct {
+		PID      uint32 `json:"pid"`
+		ExitCode int    `json:"exit_code"`
+	} `json:"children"`
+}
+
+// tlmonRun is a tlmon process started by a test.
+type tlmonRun struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr *bufio.Reader
+	errAll bytes.Buffer
+}
+
+// startTlmon starts tlmon with args and waits until it says it is watching.
+func startTlmon(t *testing.T, args ...string) *tlmonRun {
+	t.Helper()
+	r := &tlmonRun{cmd: exec.Command(tlmonBin, args...)}
+	r.cmd.Stdout = &r.stdout
+	pipe, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.cmd.Process.Kill(); r.cmd.Wait() })
+	r.stderr = bufio.NewReader(io.TeeReader(pipe, &r.errAll))
+	line, err := r.stderr.ReadString('\n')
+	if err != nil || !strings.Contains(line, "watching") {
+		rest, _ := io.ReadAll(r.stderr)
+		t.Fatalf("tlmon did not start watching: %q %s (%v)", line, rest, err)
+	}
+	return r
+}
+
+// finish stops tlmon with SIGINT (unless it stops by itself) and parses its JSON.
+func (r *tlmonRun) finish(t *testing.T, interrupt bool) report {
+	t.Helper()
+	if interrupt {
+		r.cmd.Process.Signal(os.Interrupt)
+	}
+	io.Copy(io.Discard, r.stderr)
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("tlmon: %v\n%s", err, r.errAll.String())
+	}
+	// With -- command, the command's own output comes first: tlmon's report is
+	// the last line.
+	out := strings.TrimSpace(r.stdout.String())
+	last := out[strings.LastIndexByte(out, '\n')+1:]
+	var rep report
+	if err := json.Unmarshal([]byte(last), &rep); err != nil {
+		t.Fatalf("tlmon output is not JSON: %v\n%s", err, r.stdout.String())
+	}
+	return rep
+}
+
+// waitingWorkload is a workload set up and waiting for the go-ahead.
+type waitingWorkload struct {
+	cmd   *exec.Cmd
+	pid   uint32
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func startWorkload(t *testing.T, args ...string) *waitingWorkload {
+	t.Helper()
+	w := &waitingWorkload{cmd: exec.Command(workloadBin, append([]string{"--wait"}, args...)...)}
+	w.cmd.Stderr = os.Stderr
+	var err error
+	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := w.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.cmd.Process.Kill(); w.cmd.Wait() })
+	w.out = bufio.NewReader(pipe)
+	line, err := w.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("workload %v did not get ready: %v", args, err)
+	}
+	pid, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(line, "ready ")), 10, 32)
+	if err != nil {
+		t.Fatalf("workload said %q", line)
+	}
+	w.pid = uint32(pid)
+	return w
+}
+
+// run lets the workload make its calls and returns its report.
+func (w *waitingWorkload) run(t *testing.T) workloadReport {
+	t.Helper()
+	io.WriteString(w.stdin, "go\n")
+	w.stdin.Close()
+	var rep workloadReport
+	line, err := w.out.ReadString('\n')
+	if err == nil {
+		err = json.Unmarshal([]byte(line), &rep)
+	}
+	if err != nil {
+		t.Fatalf("workload report: %v (%q)", err, line)
+	}
+	w.cmd.Wait()
+	return rep
+}
+
+func pidArg(pids ...uint32) string {
+	s := make([]string, len(pids))
+	for i, p := range pids {
+		s[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(s, ",")
+}
+
+// TestCountsAreExactForEveryWorkload attaches with -p to a waiting workload, so
+// only the measured calls happen under watch, and compares every count.
+func TestCountsAreExactForEveryWorkload(t *testing.T) {
+	bpftest.Require(t)
+	for _, c := range []struct {
+		mode string
+		n    int
+	}{
+		{"getppid", 1_000_000},
+		{"openat-missing", 20_000},
+		{"openat-close", 20_000},
+		{"connect", 2_000},
+		{"threads", 200_000},
+		{"seccomp-getppid", 10_000},
+		{"mix", 5_000},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			w := startWorkload(t, c.mode, strconv.Itoa(c.n))
+			tl := startTlmon(t, "--headless", "-o", "json", "-p", pidArg(w.pid))
+			want := w.run(t)
+			got := tl.finish(t, false) // stops when the watched process is gone
+			p, ok := got.proc(w.pid)
+			if !ok {
+				t.Fatalf("workload pid %d missing from the report", w.pid)
+			}
+			for name, calls := range want.Calls {
+				sys, own := got.syscall(name), p.syscall(name)
+				if sys.Calls != calls || own.Calls != calls {
+					t.Errorf("%s: tlmon counted %d calls system-wide and %d in the process, workload made %d", name, sys.Calls, own.Calls, calls)
+				}
+				var wantErrs uint64
+				for errno, n := range want.Errors[name] {
+					wantErrs += n
+					if sys.Errno[errno] != n {
+						t.Errorf("%s: tlmon counted %d %s, workload saw %d", name, sys.Errno[errno], errno, n)
+					}
+				}
+				if sys.Errors != wantErrs {
+					t.Errorf("%s: tlmon counted %d errors, workload saw %d", name, sys.Errors, wantErrs)
+				}
+			}
+			if got.Lost.Total != 0 {
+				t.Errorf("lost %d", got.Lost.Total)
+			}
+		})
+	}
+}
+
+// TestForkedChildrenAreNamedOnBothBuffers runs a command that forks 500
+// children, over each buffer, and checks every lifecycle event arrived: one
+// exec, 500 forks and 501 exits, each child named with its comm and exit code.
+func TestForkedChildrenAreNamedOnBothBuffers(t *testing.T) {
+	bpftest.Require(t)
+	const n = 500
+	for _, buffer := range []string{"ringbuf", "perf"} {
+		t.Run(buffer, func(t *testing.T) {
+			tl := startTlmon(t, "--headless", "-o", "json", "--buffer", buffer, "--", workloadBin, "fork", strconv.Itoa(n))
+			got := tl.finish(t, false)
+			var want workloadReport
+			if err := json.Unmarshal([]byte(firstLine(tl.stdout.String())), &want); err != nil {
+				t.Fatalf("workload report: %v", err)
+			}
+			if got.Buffer != buffer {
+				t.Errorf("buffer %q, want %q", got.Buffer, buffer)
+			}
+			if len(want.Children) != n {
+				t.Fatalf("workload made %d children", len(want.Children))
+			}
+			for _, c := range want.Children {
+				p, ok := got.proc(c.PID)
+				if !ok {
+					t.Errorf("child %d missing", c.PID)
+					continue
+				}
+				if p.Comm != "wlchild" || p.Alive || p.ExitCode != c.ExitCode {
+					t.Errorf("child %d: comm %q alive %v exit %d, want wlchild exited with %d", c.PID, p.Comm, p.Alive, p.ExitCode, c.ExitCode)
+				}
+			}
+			parent, ok := got.proc(want.PID)
+			if !ok || parent.Comm != "workload" || parent.Alive || parent.ExitCode != 0 {
+				t.Errorf("workload process: %+v (found %v)", parent, ok)
+			}
+			const events = 1 + n + n + 1 // exec, forks, exits of the children and the workload
+			if got.Lost.EventsAttempted != events || got.Lost.EventsReceived != events || got.Lost.Total != 0 {
+				t.Errorf("events attempted %d received %d lost %d, want %d, %d, 0", got.Lost.EventsAttempted, got.Lost.EventsReceived, got.Lost.Total, events, events)
+			}
+			if execs := got.syscall("execve").Calls; execs != 1 {
+				t.Errorf("execve counted %d times, want exactly once", execs)
+			}
+			if forks := parent.syscall("clone").Calls; forks < n {
+				t.Errorf("clone counted %d times in the workload, want at least %d", forks, n)
+			}
+			if exits := got.syscall("exit_group").Calls; exits != n+1 {
+				t.Errorf("exit_group counted %d times, want %d", exits, n+1)
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// tlmonPrograms lists the loaded BPF programs that carry tlmon's names.
+func tlmonPrograms(t *testing.T) map[ebpf.ProgramID]bool {
+	t.Helper()
+	ids := map[ebpf.ProgramID]bool{}
+	var id ebpf.ProgramID
+	for {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			return ids
+		}
+		id = next
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		if info, err := p.Info(); err == nil && (strings.HasPrefix(info.Name, "sys_e") || strings.HasPrefix(info.Name, "sched_process")) {
+			ids[id] = true
+		}
+		p.Close()
+	}
+}
+
+// TestPIDScopeExcludesOtherProcesses watches one of two workloads.
+func TestPIDScopeExcludesOtherProcesses(t *testing.T) {
+	bpftest.Require(t)
+	watched := startWorkload(t, "getppid", "1000")
+	other := startWorkload(t, "getppid", "777")
+	tl := startTlmon(t, "--headless", "-o", "json", "-p", pidArg(watched.pid))
+	other.run(t)
+	watched.run(t)
+	got := tl.finish(t, false)
+	if n := got.syscall("getppid").Calls; n != 1000 {
+		t.Errorf("getppid counted %d, want the watched workload's 1000 only", n)
+	}
+	if _, ok := got.proc(other.pid); ok {
+		t.Errorf("the other workload (pid %d) is in the report", other.pid)
+	}
+}
+
+// TestCgroupScopeIncludesDescendantCgroups puts a workload in a child of a
+// test-made cgroup and watches the parent cgroup.
+func TestCgroupScopeIncludesDescendantCgroups(t *testing.T) {
+	bpftest.Require(t)
+	mount := cgroup2Mount(t)
+	name := fmt.Sprintf("tlmon-test-%d", os.Getpid())
+	outer := filepath.Join(mount, name)
+	inner := filepath.Join(outer, "inner")
+	if err := os.MkdirAll(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(inner); os.Remove(outer) })
+
+	inside := startWorkload(t, "getppid", "4321")
+	outside := startWorkload(t, "getppid", "1234")
+	if err := os.WriteFile(filepath.Join(inner, "cgroup.procs"), []byte(pidArg(inside.pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	tl := startTlmon(t, "--headless", "-o", "json", "--cgroup", name)
+	inside.run(t)
+	outside.run(t)
+	got := tl.finish(t, true)
+	if n := got.syscall("getppid").Calls; n != 4321 {
+		t.Errorf("getppid counted %d, want the inner workload's 4321 only", n)
+	}
+	if _, ok := got.proc(inside.pid); !ok {
+		t.Errorf("the workload in %s is not in the report", inner)
+	}
+}
+
+func cgroup2Mount(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 9 && strings.Contains(line, " - cgroup2 ") {
+			return f[4]
+		}
+	}
+	t.Fatal("no cgroup2 mount")
+	return ""
+}
+
+// TestFollowChildrenCountsForkedChildren watches a process that forks: its
+// children join the scope at fork unless --no-follow.
+func TestFollowChildrenCountsForkedChildren(t *testing.T) {
+	bpftest.Require(t)
+	const n = 20
+	for _, c := range []struct {
+		name      string
+		flags     []string
+		wantExits uint64
+	}{
+		{"children followed by default", nil, n + 1},
+		{"children left out with --no-follow", []string{"--no-follow"}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := startWorkload(t, "fork", strconv.Itoa(n))
+			tl := startTlmon(t, append([]string{"--headless", "-o", "json", "-p", pidArg(w.pid)}, c.flags...)...)
+			want := w.run(t)
+			got := tl.finish(t, false)
+			if exits := got.syscall("exit_group").Calls; exits != c.wantExits {
+				t.Errorf("exit_group counted %d, want %d", exits, c.wantExits)
+			}
+			_, childSeen := got.proc(want.Children[0].PID)
+			if childSeen != (c.wantExits > 1) {
+				t.Errorf("first child in the report: %v", childSeen)
+			}
+		})
+	}
+}
+
+// TestSumOfProcessesEqualsSystemTotal checks, over a system-wide run with a
+// mixed workload, that every call counted system-wide is in some process or
+// counted as unattributed.
+func TestSumOfProcessesEqualsSystemTotal(t *testing.T) {
+	bpftest.Require(t)
+	tl := startTlmon(t, "--headless", "-o", "json", "-d", "1500ms")
+	for _, mode := range []string{"mix", "fork", "connect", "threads"} {
+		if out, err := exec.Command(workloadBin, mode, "300").CombinedOutput(); err != nil {
+			t.Fatalf("workload %s: %v %s", mode, err, out)
+		}
+	}
+	got := tl.finish(t, false)
+	perSyscall := map[string]uint64{}
+	for _, p := range got.Procs {
+		for _, s := range p.Syscalls {
+			perSyscall[s.Name] += s.Calls
+		}
+	}
+	var total, sum uint64
+	for _, s := range got.Syscalls {
+		total += s.Calls
+		if got.Lost.Unattributed.Calls == 0 && perSyscall[s.Name] != s.Calls {
+			t.Errorf("%s: processes add up to %d calls, system-wide %d", s.Name, perSyscall[s.Name], s.Calls)
+		}
+	}
+	for _, n := range perSyscall {
+		sum += n
+	}
+	if sum+got.Lost.Unattributed.Calls != total {
+		t.Errorf("processes %d + unattributed %d != system-wide %d", sum, got.Lost.Unattributed.Calls, total)
+	}
+	if total == 0 {
+		t.Error("nothing counted")
+	}
+}
+
+// runFail runs tlmon expecting failure and returns its exit code and stderr.
+func runFail(t *testing.T, cmd *exec.Cmd) (int, string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Fatalf("%v: want a failure, got %v", cmd.Args, err)
+	}
+	return ee.ExitCode(), stderr.String()
+}
+
+// TestBadInputGetsOneLineAndAnExitCode checks every mistake a user can make
+// ends in one clear line, the right exit code and nothing left attached.
+func TestBadInputGetsOneLineAndAnExitCode(t *testing.T) {
+	bpftest.Require(t)
+	before := tlmonPrograms(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"unknown flag", []string{"--bogus"}, 2, "unknown flag"},
+		{"bad output", []string{"--headless", "-o", "xml"}, 2, "--output"},
+		{"bad buffer", []string{"--headless", "--buffer", "big"}, 2, "--buffer"},
+		{"too short interval", []string{"--headless", "-i", "10ms"}, 2, "--interval"},
+		{"pid not a number", []string{"--headless", "-p", "abc"}, 2, "not a process id"},
+		{"two scopes", []string{"--headless", "-p", "1", "--cgroup", "/"}, 2, "only one"},
+		{"unknown syscall", []string{"--headless", "-e", "nosuchcall"}, 2, "unknown syscall"},
+		{"unknown pid", []string{"--headless", "-p", "4000000"}, 1, "no such process"},
+		{"missing cgroup", []string{"--headless", "--cgroup", "/no/such/cgroup"}, 1, "no such cgroup"},
+		{"cgroup v1 directory", []string{"--headless", "--cgroup", "/sys/fs/cgroup/cpu"}, 1, "cgroup"},
+		{"command not found", []string{"--headless", "--", "/no/such/program"}, 1, "cannot start"},
+		{"no UI yet", nil, 2, "--headless"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stderr := runFail(t, exec.Command(tlmonBin, c.args...))
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code != c.code || len(lines) != 1 || !strings.Contains(stderr, c.says) || !strings.HasPrefix(stderr, "tlmon: ") {
+				t.Errorf("exit %d, stderr %q; want exit %d and one line saying %q", code, stderr, c.code, c.says)
+			}
+		})
+	}
+	assertNoNewPrograms(t, before)
+}
+
+// TestNonRootGetsAClearError runs tlmon as nobody.
+func TestNonRootGetsAClearError(t *testing.T) {
+	bpftest.Require(t)
+	cmd := exec.Command(tlmonBin, "--headless")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	code, stderr := runFail(t, cmd)
+	if code != 1 || !strings.Contains(stderr, "needs root") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want exit 1 and one line saying it needs root", code, stderr)
+	}
+}
+
+// TestNothingIsLeftAttachedAfterExit checks the kernel holds no tlmon program
+// once tlmon is gone, however it ended.
+func TestNothingIsLeftAttachedAfterExit(t *testing.T) {
+	bpftest.Require(t)
+	before := tlmonPrograms(t)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		tl := startTlmon(t, "--headless", "-o", "json")
+		if during := tlmonPrograms(t); len(during) != len(before)+5 {
+			t.Errorf("%d programs loaded while tlmon runs, want 5 more than the %d before", len(during), len(before))
+		}
+		tl.cmd.Process.Signal(sig)
+		io.Copy(io.Discard, tl.stderr)
+		if err := tl.cmd.Wait(); err != nil {
+			t.Errorf("after %v tlmon exited with %v", sig, err)
+		}
+		if !strings.Contains(tl.stdout.String(), `"syscalls"`) {
+			t.Errorf("after %v no summary was printed", sig)
+		}
+		assertNoNewPrograms(t, before)
+	}
+}
+
+// assertNoNewPrograms polls: the kernel frees programs asynchronously.
+func assertNoNewPrograms(t *testing.T, before map[ebpf.ProgramID]bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var left []ebpf.ProgramID
+		for id := range tlmonPrograms(t) {
+			if !before[id] {
+				left = append(left, id)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("programs %v still loaded after tlmon exited", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
