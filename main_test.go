@@ -6,7 +6,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -584,4 +586,70 @@ func assertNoNewPrograms(t *testing.T, before map[ebpf.ProgramID]bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestTlmonNeverCountsItself looks into the running tlmon's per-process map in
+// the kernel: no key may carry tlmon's own PID, although tlmon makes syscalls all
+// the time (reading that very map, for one).
+func TestTlmonNeverCountsItself(t *testing.T) {
+	bpftest.Require(t)
+	tl := startTlmon(t, "--headless", "-o", "json", "-i", "100ms")
+	time.Sleep(500 * time.Millisecond) // a few reads of the maps by tlmon
+	self := uint32(tl.cmd.Process.Pid)
+	m := findMap(t, "proc_stats", tl)
+	defer m.Close()
+	var key any // nil: start at the first key
+	keys, mine := 0, 0
+	for {
+		next := make([]byte, m.KeySize())
+		if err := m.NextKey(key, &next); err != nil {
+			if !errors.Is(err, ebpf.ErrKeyNotExist) {
+				t.Fatal(err)
+			}
+			break
+		}
+		keys++
+		if binary.LittleEndian.Uint32(next[:4]) == self { // struct proc_key starts with the tgid
+			mine++
+		}
+		key = next
+	}
+	if keys == 0 {
+		t.Fatal("tlmon's process map is empty: nothing to check")
+	}
+	if mine != 0 {
+		t.Errorf("%d of %d entries carry tlmon's own pid %d", mine, keys, self)
+	}
+	tl.finish(t, true)
+}
+
+// findMap opens the map called name that the running tlmon holds: its file
+// descriptors' fdinfo names the ids of the maps behind them.
+func findMap(t *testing.T, name string, tl *tlmonRun) *ebpf.Map {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fdinfo", tl.cmd.Process.Pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		b, _ := os.ReadFile(filepath.Join(dir, fd.Name()))
+		for _, line := range strings.Split(string(b), "\n") {
+			v, ok := strings.CutPrefix(line, "map_id:")
+			if !ok {
+				continue
+			}
+			id, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			m, err := ebpf.NewMapFromID(ebpf.MapID(id))
+			if err != nil {
+				continue
+			}
+			if info, err := m.Info(); err == nil && info.Name == name {
+				return m
+			}
+			m.Close()
+		}
+	}
+	t.Fatalf("tlmon holds no map %s", name)
+	return nil
 }
