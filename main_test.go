@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -652,4 +653,109 @@ func findMap(t *testing.T, name string, tl *tlmonRun) *ebpf.Map {
 	}
 	t.Fatalf("tlmon holds no map %s", name)
 	return nil
+}
+
+// TestFiltersCountOnlyWhatWasAskedFor checks -e and --failed, both applied in
+// the kernel.
+func TestFiltersCountOnlyWhatWasAskedFor(t *testing.T) {
+	bpftest.Require(t)
+	const n = 3000
+	for _, c := range []struct {
+		name  string
+		flags []string
+		check func(t *testing.T, got report)
+	}{
+		{"-e counts only the named syscalls", []string{"-e", "openat,close"}, func(t *testing.T, got report) {
+			for _, s := range got.Syscalls {
+				if s.Name != "openat" && s.Name != "close" {
+					t.Errorf("%s counted although only openat and close were asked for", s.Name)
+				}
+			}
+			if o := got.syscall("openat"); o.Calls != 2*n || o.Errors != n {
+				t.Errorf("openat: %d calls %d errors, want %d and %d", o.Calls, o.Errors, 2*n, n)
+			}
+		}},
+		{"--failed counts only failing calls", []string{"--failed"}, func(t *testing.T, got report) {
+			for _, s := range got.Syscalls {
+				if s.Calls != s.Errors {
+					t.Errorf("%s: %d calls but %d errors: a call that succeeded was counted", s.Name, s.Calls, s.Errors)
+				}
+			}
+			if o := got.syscall("openat"); o.Calls != n || o.Errno["ENOENT"] != n {
+				t.Errorf("openat: %d calls %v, want %d ENOENT", o.Calls, o.Errno, n)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := startWorkload(t, "mix", strconv.Itoa(n))
+			tl := startTlmon(t, append([]string{"--headless", "-o", "json", "-p", pidArg(w.pid)}, c.flags...)...)
+			w.run(t)
+			c.check(t, tl.finish(t, false))
+		})
+	}
+}
+
+// TestOutputsCarryTheCounts checks the table, the CSV and the JSON lines of -i.
+func TestOutputsCarryTheCounts(t *testing.T) {
+	bpftest.Require(t)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(tlmonBin, append([]string{"--headless"}, append(args, "--", workloadBin, "getppid", "4242")...)...).Output()
+		if err != nil {
+			t.Fatalf("tlmon %v: %v", args, err)
+		}
+		return string(out)
+	}
+	t.Run("table", func(t *testing.T) {
+		out := run("-o", "table")
+		if !regexpMatch(`(?m)^getppid\s+4242\s+0\s`, out) || !strings.Contains(out, "lost: 0") {
+			t.Errorf("table lacks the getppid row or the lost line:\n%s", out)
+		}
+	})
+	t.Run("csv", func(t *testing.T) {
+		out := run("-o", "csv")
+		if !strings.Contains(out, "pid,start_time,comm,syscall,nr,calls,errors") || !regexpMatch(`(?m)^\d+,\d+,workload,getppid,\d+,4242,0,`, out) {
+			t.Errorf("csv lacks the header or the getppid row:\n%s", out)
+		}
+	})
+	t.Run("json lines per interval", func(t *testing.T) {
+		out, err := exec.Command(tlmonBin, "--headless", "-o", "json", "-i", "200ms", "-d", "1100ms").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) < 4 {
+			t.Errorf("%d lines in 1.1 s at 200 ms, want at least 4 intervals and the summary", len(lines))
+		}
+		for _, l := range lines {
+			var r report
+			if err := json.Unmarshal([]byte(l), &r); err != nil || r.Buffer == "" {
+				t.Errorf("not a report line: %q (%v)", l, err)
+			}
+		}
+	})
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestCommandRunsAsTheSudoUser checks that under sudo the watched command runs
+// as the user who typed sudo, not as root.
+func TestCommandRunsAsTheSudoUser(t *testing.T) {
+	bpftest.Require(t)
+	cmd := exec.Command(tlmonBin, "--headless", "-o", "json", "--", "/usr/bin/id", "-u")
+	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := firstLine(string(out)); first != "65534" {
+		t.Errorf("the command ran as uid %q, want 65534", first)
+	}
+}
+
+func TestVersionIsPrinted(t *testing.T) {
+	out, err := exec.Command(tlmonBin, "-V").Output()
+	if err != nil || !strings.HasPrefix(string(out), "tlmon ") {
+		t.Errorf("-V printed %q (%v)", out, err)
+	}
 }

@@ -1,0 +1,33 @@
+# tlmon: `make build`, `sudo make test`, `make bench`, `make generate`.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: build test bench generate check-generated vmlinux clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o tlmon .
+
+# BPF tests skip when not root; CI sets TLMON_REQUIRE_BPF=1 so they fail instead.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./aggregator/ ./model/
+
+# Side-by-side cost of tlmon, the floor and bpftrace (slow; see bench/README.md).
+bench:
+	$(GO) run ./bench
+
+# Regenerates the BPF objects (needs Debian's clang) and the syscall tables.
+generate:
+	$(GO) generate ./bpf/ ./model/ ./bench/...
+
+# CI: the committed generated files must match their sources.
+check-generated: generate
+	git diff --exit-code -- bpf/ model/ bench/
+
+# The kernel types of bpf/headers/vmlinux.h come from this machine's BTF.
+vmlinux:
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/headers/vmlinux.h
+
+clean:
+	rm -f tlmon
