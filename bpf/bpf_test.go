@@ -49,8 +49,9 @@ func TestDecodeEventAllocatesNothing(t *testing.T) {
 	}
 }
 
-// loadForTest loads and attaches with this test process in scope (tlmon's own
-// exclusion is pointed at a PID that cannot exist).
+// loadForTest loads, scopes to this test process alone (tlmon's own exclusion
+// is pointed at a PID that cannot exist) and only then attaches: other tests
+// run in parallel and must not be counted.
 func loadForTest(t *testing.T, opts Options) *Probe {
 	t.Helper()
 	bpftest.Require(t)
@@ -60,6 +61,9 @@ func loadForTest(t *testing.T, opts Options) *Probe {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
+	if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, false); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Attach(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +74,6 @@ func TestGetppidCountedExactlyOnBothEnterStores(t *testing.T) {
 	for _, store := range []string{EnterTaskStorage, EnterHash} {
 		t.Run(store, func(t *testing.T) {
 			p := loadForTest(t, Options{EnterStore: store})
-			if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, false); err != nil {
-				t.Fatal(err)
-			}
 			const n = 100000
 			for i := 0; i < n; i++ {
 				unix.Getppid()

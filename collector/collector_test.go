@@ -35,6 +35,8 @@ func (s *countingSink) HandleCounters(d *model.CounterDelta) []model.ProcID {
 	return nil
 }
 
+// load loads and attaches with only this test process and its children in
+// scope: tests of other packages run in parallel.
 func load(t testing.TB, opts bpf.Options) *bpf.Probe {
 	t.Helper()
 	bpftest.Require(t)
@@ -44,6 +46,9 @@ func load(t testing.TB, opts bpf.Options) *bpf.Probe {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
+	if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, true); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Attach(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +62,6 @@ func TestLossesAddUpWhenTheConsumerStalls(t *testing.T) {
 	for _, buffer := range []string{bpf.BufferRingbuf, bpf.BufferPerf} {
 		t.Run(buffer, func(t *testing.T) {
 			p := load(t, bpf.Options{Buffer: buffer, RingBytes: 4096, PerfBytes: 4096})
-			if err := p.ScopePIDs([]uint32{uint32(selfPID())}, true); err != nil {
-				t.Fatal(err)
-			}
 			sink := &countingSink{}
 			c, err := New(Config{Probe: p, Sink: sink, Interval: time.Hour, EventsPaused: true})
 			if err != nil {
@@ -145,9 +147,6 @@ func drainInjected(tb testing.TB, p *bpf.Probe, n int) (time.Duration, uint64) {
 // injectingProbe is a probe that sees only injected events.
 func injectingProbe(tb testing.TB) *bpf.Probe {
 	p := load(tb, bpf.Options{RingBytes: 64 << 20})
-	if err := p.ScopeAll(); err != nil {
-		tb.Fatal(err)
-	}
 	p.Detach()
 	return p
 }
@@ -179,5 +178,3 @@ func TestEventPathAllocatesNothing(t *testing.T) {
 	}
 	t.Logf("%d events in %v (%.1f M/s), %d allocations", n, d, float64(n)/d.Seconds()/1e6, allocs)
 }
-
-func selfPID() int { return os.Getpid() }
