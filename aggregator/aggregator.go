@@ -110,6 +110,9 @@ type Aggregator struct {
 	// pending holds processes retired early outside HandleCounters; the next call
 	// returns them.
 	pending []model.ProcID
+	// retireBatch is how many processes to retire early at once outside
+	// HandleCounters (see publishRetired).
+	retireBatch int
 
 	sys          [numNr]sysAcc
 	unattributed [numNr]model.Counts
@@ -140,10 +143,11 @@ func New(cfg Config) *Aggregator {
 		cfg.Now = time.Now
 	}
 	a := &Aggregator{
-		cfg:        cfg,
-		table:      cfg.Table,
-		procs:      make(map[model.ProcID]*proc),
-		overflowed: make(map[model.ProcID]struct{}),
+		cfg:         cfg,
+		table:       cfg.Table,
+		procs:       make(map[model.ProcID]*proc),
+		overflowed:  make(map[model.ProcID]struct{}),
+		retireBatch: max(1, cfg.MaxProcs/32),
 	}
 	if a.table == nil {
 		a.table = model.HostTable()
@@ -162,9 +166,10 @@ func (a *Aggregator) Snapshot() *model.Snapshot { return a.snap.Load() }
 func (a *Aggregator) AddProcess(p model.ProcInfo) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	defer a.publishRetired(len(a.pending))
 	q := a.procs[p.ID]
 	if q == nil {
-		if q = a.newProc(p.ID); q != nil {
+		if q = a.newProc(p.ID, a.retireBatch); q != nil {
 			q.info = p
 		}
 		return
@@ -206,6 +211,7 @@ func fillInfo(dst *model.ProcInfo, src model.ProcInfo) {
 func (a *Aggregator) HandleEvent(e *model.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	defer a.publishRetired(len(a.pending))
 	a.eventsReceived++
 	switch e.Kind {
 	case model.EventFork:
@@ -268,7 +274,7 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 func (a *Aggregator) named(id model.ProcID) *proc {
 	p := a.procs[id]
 	if p == nil {
-		return a.newProc(id)
+		return a.newProc(id, a.retireBatch)
 	}
 	if p.placeholder {
 		p.placeholder = false
@@ -280,11 +286,11 @@ func (a *Aggregator) named(id model.ProcID) *proc {
 	return p
 }
 
-// newProc starts tracking id. At MaxProcs it first retires the exited process with
-// the oldest exit whose counts are final; failing that it counts an overflow and
-// returns nil.
-func (a *Aggregator) newProc(id model.ProcID) *proc {
-	if len(a.procs) >= a.cfg.MaxProcs && !a.retireEarly() {
+// newProc starts tracking id. At MaxProcs it first retires up to batch exited
+// processes with the oldest exits whose counts are final; failing that it counts
+// an overflow and returns nil.
+func (a *Aggregator) newProc(id model.ProcID, batch int) *proc {
+	if len(a.procs) >= a.cfg.MaxProcs && !a.retireEarly(batch) {
 		a.procOverflow++
 		return nil
 	}
@@ -293,11 +299,13 @@ func (a *Aggregator) newProc(id model.ProcID) *proc {
 	return p
 }
 
-// retireEarly retires the oldest exited process whose counts are final. Ones that
-// are not final are never retired early: later counts for them would turn into a
-// placeholder, and the collector must not delete their kernel entries yet.
-func (a *Aggregator) retireEarly() bool {
-	for len(a.early) > 0 {
+// retireEarly retires up to n exited processes whose counts are final, oldest exit
+// first, and reports whether it retired any. Ones that are not final are never
+// retired early: later counts for them would turn into a placeholder, and the
+// collector must not delete their kernel entries yet.
+func (a *Aggregator) retireEarly(n int) bool {
+	done := 0
+	for done < n && len(a.early) > 0 {
 		p := a.early[len(a.early)-1]
 		a.early[len(a.early)-1] = nil
 		a.early = a.early[:len(a.early)-1]
@@ -308,9 +316,35 @@ func (a *Aggregator) retireEarly() bool {
 		}
 		a.retire(p)
 		a.pending = append(a.pending, p.info.ID)
-		return true
+		done++
 	}
-	return false
+	return done > 0
+}
+
+// publishRetired keeps the published snapshot consistent with the retired totals
+// after processes were retired early outside HandleCounters (a.pending[from:]):
+// their counts moved to the retired totals, so it publishes a copy of the
+// snapshot without them. Otherwise the snapshot would count them twice, as
+// processes and as retired, until the next HandleCounters call. The copy costs
+// as much as the processes in the snapshot, which is why the callers retire
+// retireBatch processes at once.
+func (a *Aggregator) publishRetired(from int) {
+	if len(a.pending) <= from {
+		return
+	}
+	gone := make(map[model.ProcID]struct{}, len(a.pending)-from)
+	for _, id := range a.pending[from:] {
+		gone[id] = struct{}{}
+	}
+	old := a.snap.Load()
+	s := *old
+	s.Processes = make([]model.ProcStat, 0, len(old.Processes))
+	for _, p := range old.Processes {
+		if _, ok := gone[p.ID]; !ok {
+			s.Processes = append(s.Processes, p)
+		}
+	}
+	a.snap.Store(&s)
 }
 
 // final reports whether all of an exited process's counts have been accumulated.
@@ -334,7 +368,8 @@ func (a *Aggregator) retire(p *proc) {
 //
 // A process is retired once it exited more than RetireAfter ago and before the
 // previous call (so that its last counts were read), or earlier, oldest exit first,
-// when MaxProcs is reached.
+// when MaxProcs is reached. An event or AddProcess that reaches MaxProcs retires
+// up to MaxProcs/32 at once and republishes the snapshot without them.
 func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.ProcID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -450,7 +485,8 @@ func addErrno(m *map[uint16]uint64, errno uint16, n uint64) {
 // (it most likely lived and died between two reads and its events were lost), so
 // it retires like an exited process unless an event or AddProcess names it.
 func (a *Aggregator) newPlaceholder(id model.ProcID, now time.Time) *proc {
-	p := a.newProc(id)
+	// One at a time is enough here: HandleCounters publishes its snapshot after.
+	p := a.newProc(id, 1)
 	if p == nil {
 		return nil
 	}

@@ -653,6 +653,32 @@ func TestMaxProcsOverflowIsVisible(t *testing.T) {
 	checkInvariant(t, a)
 }
 
+// TestEarlyRetirementByEventRepublishes checks that a process retired early by an
+// event, between HandleCounters calls, leaves the published snapshot: its counts
+// are retired, so the snapshot must not count them again.
+func TestEarlyRetirementByEventRepublishes(t *testing.T) {
+	a, clk := newAgg(t, Config{MaxProcs: 2})
+	exited, alive, third := pid(1), pid(2), pid(3)
+	a.AddProcess(model.ProcInfo{ID: exited})
+	a.AddProcess(model.ProcInfo{ID: alive})
+	a.HandleEvent(event(model.EventExit, exited, pid(0), "e"))
+	a.HandleCounters(newDelta().add(exited, 0, model.Counts{Calls: 1}).add(alive, 0, model.Counts{Calls: 2}).build(clk.Now(), time.Second))
+	a.HandleCounters(newDelta().build(clk.Now(), time.Second))
+	old := a.Snapshot()
+	if findProc(old, exited) == nil {
+		t.Fatal("exited process retired too soon")
+	}
+	a.HandleEvent(event(model.EventFork, third, alive, "c"))
+	checkInvariant(t, a)
+	s := a.Snapshot()
+	if findProc(s, exited) != nil || findProc(s, alive) == nil {
+		t.Errorf("processes %+v", s.Processes)
+	}
+	if findProc(old, exited) == nil || len(old.Processes) != 2 {
+		t.Error("old snapshot changed")
+	}
+}
+
 // TestMemoryStaysBounded pushes 100k short-lived processes through and checks
 // that the tracked set, and every other per-process structure, stays bounded.
 func TestMemoryStaysBounded(t *testing.T) {

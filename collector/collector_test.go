@@ -136,7 +136,11 @@ func drainInjected(tb testing.TB, p *bpf.Probe, n int) (time.Duration, uint64) {
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	c.ResumeEvents()
+	deadline := start.Add(30 * time.Second)
 	for sink.events.Load() < uint64(n) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d of %d injected events arrived", sink.events.Load(), n)
+		}
 		runtime.Gosched()
 	}
 	elapsed := time.Since(start)
@@ -148,6 +152,11 @@ func drainInjected(tb testing.TB, p *bpf.Probe, n int) (time.Duration, uint64) {
 func injectingProbe(tb testing.TB) *bpf.Probe {
 	p := load(tb, bpf.Options{RingBytes: 64 << 20})
 	p.Detach()
+	// Injected events name pid 0: only the "all" scope lets them through, and
+	// detached, nothing else comes in.
+	if err := p.ScopeAll(); err != nil {
+		tb.Fatal(err)
+	}
 	return p
 }
 
