@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"tlmon/aggregator"
 	"tlmon/bpf"
 	"tlmon/internal/bpftest"
 	"tlmon/model"
@@ -186,4 +187,56 @@ func TestEventPathAllocatesNothing(t *testing.T) {
 		t.Errorf("%d allocations draining %d events", allocs, n)
 	}
 	t.Logf("%d events in %v (%.1f M/s), %d allocations", n, d, float64(n)/d.Seconds()/1e6, allocs)
+}
+
+// TestExitedProcessesLeaveTheKernelMaps runs a short-lived child under a
+// collector feeding the real aggregator with a short retirement delay: once
+// retired, the child's entries must be gone from the kernel's maps, while its
+// counts stay in the aggregator's totals.
+func TestExitedProcessesLeaveTheKernelMaps(t *testing.T) {
+	p := load(t, bpf.Options{})
+	agg := aggregator.New(aggregator.Config{RetireAfter: 50 * time.Millisecond})
+	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	defer c.Close()
+	child := exec.Command("/bin/true")
+	if err := child.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(child.Process.Pid)
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := p.ProcEntries(pid); n == 0 {
+		t.Fatal("the child left no entries to retire")
+	}
+	execs := agg.Snapshot().Totals.Calls
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		time.Sleep(60 * time.Millisecond)
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := p.ProcEntries(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d kernel entries of exited pid %d remain", n, pid)
+		}
+	}
+	for _, ps := range agg.Snapshot().Processes {
+		if ps.ID.PID == pid {
+			t.Errorf("retired pid %d still listed", pid)
+		}
+	}
+	if got := agg.Snapshot().Totals.Calls; got < execs {
+		t.Errorf("totals fell from %d to %d when the child retired", execs, got)
+	}
 }
