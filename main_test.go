@@ -235,7 +235,8 @@ func pidArg(pids ...uint32) string {
 }
 
 // TestCountsAreExactForEveryWorkload attaches with -p to a waiting workload, so
-// only the measured calls happen under watch, and compares every count.
+// only the measured calls happen under watch, and compares every count, with
+// latency on (calls counted at entry) and off (counted at exit).
 func TestCountsAreExactForEveryWorkload(t *testing.T) {
 	bpftest.Require(t)
 	for _, c := range []struct {
@@ -249,36 +250,44 @@ func TestCountsAreExactForEveryWorkload(t *testing.T) {
 		{"threads", 200_000},
 		{"seccomp-getppid", 10_000},
 		{"mix", 5_000},
+		{"fork", 200},
 	} {
-		t.Run(c.mode, func(t *testing.T) {
-			w := startWorkload(t, c.mode, strconv.Itoa(c.n))
-			tl := startTlmon(t, "--headless", "-o", "json", "-p", pidArg(w.pid))
-			want := w.run(t)
-			got := tl.finish(t, false) // stops when the watched process is gone
-			p, ok := got.proc(w.pid)
-			if !ok {
-				t.Fatalf("workload pid %d missing from the report", w.pid)
+		for _, latency := range []string{"--no-latency=false", "--no-latency"} {
+			t.Run(c.mode+latency, func(t *testing.T) {
+				exactCounts(t, c.mode, c.n, latency)
+			})
+		}
+	}
+}
+
+func exactCounts(t *testing.T, mode string, n int, flags ...string) {
+	t.Helper()
+	w := startWorkload(t, mode, strconv.Itoa(n))
+	tl := startTlmon(t, append([]string{"--headless", "-o", "json", "-p", pidArg(w.pid)}, flags...)...)
+	want := w.run(t)
+	got := tl.finish(t, false) // stops when the watched process is gone
+	p, ok := got.proc(w.pid)
+	if !ok {
+		t.Fatalf("workload pid %d missing from the report", w.pid)
+	}
+	for name, calls := range want.Calls {
+		sys, own := got.syscall(name), p.syscall(name)
+		if sys.Calls != calls || own.Calls != calls {
+			t.Errorf("%s: tlmon counted %d calls system-wide and %d in the process, workload made %d", name, sys.Calls, own.Calls, calls)
+		}
+		var wantErrs uint64
+		for errno, n := range want.Errors[name] {
+			wantErrs += n
+			if sys.Errno[errno] != n {
+				t.Errorf("%s: tlmon counted %d %s, workload saw %d", name, sys.Errno[errno], errno, n)
 			}
-			for name, calls := range want.Calls {
-				sys, own := got.syscall(name), p.syscall(name)
-				if sys.Calls != calls || own.Calls != calls {
-					t.Errorf("%s: tlmon counted %d calls system-wide and %d in the process, workload made %d", name, sys.Calls, own.Calls, calls)
-				}
-				var wantErrs uint64
-				for errno, n := range want.Errors[name] {
-					wantErrs += n
-					if sys.Errno[errno] != n {
-						t.Errorf("%s: tlmon counted %d %s, workload saw %d", name, sys.Errno[errno], errno, n)
-					}
-				}
-				if sys.Errors != wantErrs {
-					t.Errorf("%s: tlmon counted %d errors, workload saw %d", name, sys.Errors, wantErrs)
-				}
-			}
-			if got.Lost.Total != 0 {
-				t.Errorf("lost %d", got.Lost.Total)
-			}
-		})
+		}
+		if sys.Errors != wantErrs {
+			t.Errorf("%s: tlmon counted %d errors, workload saw %d", name, sys.Errors, wantErrs)
+		}
+	}
+	if got.Lost.Total != 0 {
+		t.Errorf("lost %d", got.Lost.Total)
 	}
 }
 

@@ -24,8 +24,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define FILENAME_LEN 256
 #define MAX_ERRNO 4095
 
-/* rt_sigreturn's x86_64 number: its return value is never an error. */
-#define NR_RT_SIGRETURN 15
+/* x86_64 numbers of the calls the hooks treat specially. */
+#define NR_RT_SIGRETURN 15 /* its return value is never an error */
+#define NR_CLONE 56        /* the new task returns 0 from these without entering */
+#define NR_FORK 57
+#define NR_VFORK 58
+#define NR_CLONE3 435
+#define NR_EXIT 60 /* these never return */
+#define NR_EXIT_GROUP 231
 
 enum scope_mode {
 	SCOPE_ALL = 0,
@@ -406,6 +412,10 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	}
 	if (failed_only)
 		return 0; /* counted at exit, if it fails */
+	/* Without entry records an exit cannot tell a seccomp denial from a call
+	 * counted here: count at exit then, but for the calls that never return. */
+	if (!track_latency && nr != NR_EXIT && nr != NR_EXIT_GROUP)
+		return 0;
 
 	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
 	count_calls(&k, 1, 0, false);
@@ -462,15 +472,31 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	if (!track_latency && !failed_only) {
+		/* Counting at exit (see sys_enter): every exit is a call, but the
+		 * new task's return from a fork. */
+		nr = BPF_CORE_READ(regs, orig_ax);
+		if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
+			return 0;
+		if (ret == 0 && (nr == NR_CLONE || nr == NR_FORK || nr == NR_VFORK || nr == NR_CLONE3))
+			return 0;
+		bool restart = is_restart(ret);
+		if (restart)
+			bump(CNT_RESTARTS);
+		struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
+		count_calls(&k, 1, ret, !restart && is_error(ret, nr));
+		return 0;
+	}
+
 	/* No enter seen. Only a failure can be a call (seccomp denial); a fork
 	 * child's 0 and an exec from a non-leader thread are not. */
 	if (ret >= 0 || is_restart(ret))
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr] || !is_error(ret, nr))
 		return 0;
-	if (!r && (track_latency || failed_only) && task->start_boottime < scope_since) {
+	if (!r && task->start_boottime < scope_since) {
 		/* We never saw this task enter anything and it predates the scope:
 		 * it was already inside this syscall when we started watching. */
 		bump(CNT_UNPAIRED_IGNORED);

@@ -125,15 +125,7 @@ func openatMissingMode(e *env) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	t := &tally{}
-	open, cls := t.counter("openat"), t.counter("close")
-	tid := unix.Gettid()
-	e.ready()
-	for i := 0; i < e.n; i++ {
-		openMissing(open, cls, path)
-	}
-	e.done()
-	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+	return openLoop(e, openMissing, path), nil
 }
 
 // openatCloseMode makes N × (openat + close) of a temp file made in setup. The
@@ -145,15 +137,20 @@ func openatCloseMode(e *env) (result, error) {
 		return result{}, err
 	}
 	defer os.Remove(name)
+	return openLoop(e, openClose, path), nil
+}
+
+// openLoop is the measured phase of the openat modes: N rounds of one.
+func openLoop(e *env, one func(open, cls *counter, path *byte), path *byte) result {
 	t := &tally{}
 	open, cls := t.counter("openat"), t.counter("close")
 	tid := unix.Gettid()
 	e.ready()
 	for i := 0; i < e.n; i++ {
-		openClose(open, cls, path)
+		one(open, cls, path)
 	}
 	e.done()
-	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+	return result{tallies: []*tally{t}, tids: []int{tid}}
 }
 
 // mixMode makes, in one thread, N getppid, N openat of a missing path and
