@@ -1,5 +1,6 @@
 # tlmon: `make build`, `sudo make test`, `make bench`, `make generate`.
-GO      ?= go
+# sudo resets PATH: fall back to Go's usual place so `sudo make test` works.
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: build test bench generate check-generated vmlinux clean
