@@ -1,10 +1,6 @@
 package ui
 
-import (
-	"time"
-
-	"tlmon/model"
-)
+import "tlmon/model"
 
 // Backend is everything the interactive monitor reads and asks of the rest of
 // tlmon. The UI holds no kernel or /proc knowledge: main wires a real backend
@@ -30,29 +26,16 @@ type Backend interface {
 	InFlight() ([]InFlight, error)
 }
 
-// TargetKind tells what an attach target is.
-type TargetKind int
-
-const (
-	TargetAll TargetKind = iota
-	TargetPID
-	TargetCgroup
+// The backend's vocabulary lives in model, so the collector can implement
+// Backend without importing ui.
+type (
+	TargetKind = model.TargetKind
+	Target     = model.Target
+	InFlight   = model.InFlight
 )
 
-// Target is one entry of the attach picker.
-type Target struct {
-	Kind    TargetKind
-	PID     uint32 // TargetPID
-	Comm    string // TargetPID
-	Cmdline string // TargetPID
-	Cgroup  string // TargetCgroup: path inside the cgroup v2 hierarchy
-}
-
-// InFlight is a thread inside a syscall now.
-type InFlight struct {
-	PID, TID uint32
-	Comm     string
-	Nr       int
-	Syscall  string
-	Since    time.Duration // how long it has been inside
-}
+const (
+	TargetAll    = model.TargetAll
+	TargetPID    = model.TargetPID
+	TargetCgroup = model.TargetCgroup
+)

@@ -17,11 +17,7 @@ import (
 )
 
 // Meta says how the counts were taken; every report carries it.
-type Meta struct {
-	Version string
-	Buffer  string // ringbuf or perf
-	Scope   string // "all", "pids 12,13", "cgroup /x", "command make"
-}
+type Meta = model.Meta
 
 // Report is the JSON form of one headless summary.
 type Report struct {

@@ -1,0 +1,38 @@
+package model
+
+import "time"
+
+// Meta says how counts are being taken: shown in every report and header.
+type Meta struct {
+	Version string
+	Buffer  string // ringbuf or perf
+	Scope   string // "all", "pids 12,13", "cgroup /x", "command make"
+}
+
+// TargetKind tells what an attach target is.
+type TargetKind int
+
+const (
+	TargetAll TargetKind = iota
+	TargetPID
+	TargetCgroup
+)
+
+// Target is something tlmon can watch: everything, one process or a cgroup v2
+// subtree.
+type Target struct {
+	Kind    TargetKind
+	PID     uint32 // TargetPID
+	Comm    string // TargetPID
+	Cmdline string // TargetPID
+	Cgroup  string // TargetCgroup: path inside the cgroup v2 hierarchy
+}
+
+// InFlight is a thread inside a syscall now.
+type InFlight struct {
+	PID, TID uint32
+	Comm     string
+	Nr       int
+	Syscall  string
+	Since    time.Duration // how long it has been inside
+}
