@@ -276,3 +276,25 @@ func (p *Probe) InjectEvent() error {
 	_, err := p.objs.SchedProcessFork.Run(&ebpf.RunOptions{Context: args[:]})
 	return err
 }
+
+// EnterTime reads the entry record of thread tid: the syscall it is inside and
+// when it entered (CLOCK_MONOTONIC ns), or ok false when it is inside none we
+// saw enter. Task storage is looked up through a thread pidfd (Linux 6.9+).
+func (p *Probe) EnterTime(tid uint32) (nr int, since uint64, ok bool) {
+	var rec tlmonEnterRec
+	if p.enterStore == EnterHash {
+		if err := p.objs.EnterHash.Lookup(tid, &rec); err != nil {
+			return 0, 0, false
+		}
+	} else {
+		fd, err := unix.PidfdOpen(int(tid), unix.PIDFD_THREAD)
+		if err != nil {
+			return 0, 0, false
+		}
+		defer unix.Close(fd)
+		if err := p.objs.EnterStore.Lookup(int32(fd), &rec); err != nil {
+			return 0, 0, false
+		}
+	}
+	return int(rec.Nr), rec.Ts, rec.Ts != 0
+}

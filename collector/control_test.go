@@ -1,0 +1,122 @@
+package collector
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tlmon/bpf"
+	"tlmon/model"
+)
+
+// nullCounts stands in for the aggregator.
+type nullCounts struct{ cleared int }
+
+func (n *nullCounts) Snapshot() *model.Snapshot { return &model.Snapshot{} }
+func (n *nullCounts) Clear()                    { n.cleared++ }
+
+func newControl(t *testing.T, p *bpf.Probe) (*Control, *nullCounts) {
+	cg, _ := FindCgroups()
+	n := &nullCounts{}
+	return NewControl(p, n, cg, model.HostTable(), model.Meta{Scope: "test"}, true, nil), n
+}
+
+// TestClassTogglesChangeWhatTheKernelCounts switches the class of getppid
+// (other) off while file stays on: getppid stops being counted, openat goes on.
+func TestClassTogglesChangeWhatTheKernelCounts(t *testing.T) {
+	p := load(t, bpf.Options{})
+	c, _ := newControl(t, p)
+	var before, after bpf.Counters
+	count := func(into *bpf.Counters) {
+		for i := 0; i < 100; i++ {
+			unix.Getppid()
+			unix.Open("/nonexistent/tlmon", unix.O_RDONLY, 0)
+		}
+		if err := p.ReadCounters(into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count(&before)
+	if err := c.SetClasses(c.Classes() &^ model.ClassOther); err != nil {
+		t.Fatal(err)
+	}
+	count(&after)
+	if d := after.System[unix.SYS_GETPPID].Calls - before.System[unix.SYS_GETPPID].Calls; d != 0 {
+		t.Errorf("getppid counted %d more times with its class off", d)
+	}
+	if d := after.System[unix.SYS_OPENAT].Calls - before.System[unix.SYS_OPENAT].Calls; d < 100 {
+		t.Errorf("openat counted %d more times with file on, want ≥ 100", d)
+	}
+	if err := c.SetClasses(c.Classes() | model.ClassOther); err != nil {
+		t.Fatal(err)
+	}
+	var again bpf.Counters
+	count(&again)
+	if d := again.System[unix.SYS_GETPPID].Calls - after.System[unix.SYS_GETPPID].Calls; d != 100 {
+		t.Errorf("getppid counted %d times after its class came back on, want 100", d)
+	}
+}
+
+// TestInFlightShowsABlockedRead starts a child that blocks reading a pipe and
+// finds it in flight, in read, for about as long as it has been blocked.
+func TestInFlightShowsABlockedRead(t *testing.T) {
+	for _, store := range []string{bpf.EnterTaskStorage, bpf.EnterHash} {
+		t.Run(store, func(t *testing.T) { inFlightRead(t, store) })
+	}
+}
+
+func inFlightRead(t *testing.T, store string) {
+	p := load(t, bpf.Options{EnterStore: store}) // the test and its children are in scope
+	c, _ := newControl(t, p)
+	cat := exec.Command("cat")
+	stdin, err := cat.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cat.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+	flying, err := c.InFlight()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flying {
+		if f.PID == uint32(cat.Process.Pid) {
+			if f.Syscall != "read" || f.Since < 250*time.Millisecond || f.Since > 5*time.Second {
+				t.Errorf("cat in flight: %+v, want read for about 300ms", f)
+			}
+			return
+		}
+	}
+	t.Errorf("cat (pid %d) blocked in read is not in flight: %+v", cat.Process.Pid, flying)
+}
+
+// TestAttachRescopesAndClears attaches to a process, then to a missing one.
+func TestAttachRescopesAndClears(t *testing.T) {
+	p := load(t, bpf.Options{})
+	c, n := newControl(t, p)
+	if err := c.Attach(model.Target{Kind: model.TargetPID, PID: uint32(os.Getpid())}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Meta().Scope != "pid "+itoa(os.Getpid()) || n.cleared != 1 {
+		t.Errorf("after attach: scope %q, cleared %d times", c.Meta().Scope, n.cleared)
+	}
+	if err := c.Attach(model.Target{Kind: model.TargetPID, PID: 4_000_000}); err == nil {
+		t.Error("attaching to a missing pid did not fail")
+	}
+	if err := c.Attach(model.Target{Kind: model.TargetCgroup, Cgroup: "/no/such/cgroup"}); err == nil {
+		t.Error("attaching to a missing cgroup did not fail")
+	}
+	targets, err := c.Targets()
+	if err != nil || len(targets) < 2 || targets[0].Kind != model.TargetAll {
+		t.Errorf("targets: %d, first %+v (%v)", len(targets), targets, err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
