@@ -52,6 +52,7 @@ type options struct {
 	top         int
 	version     bool
 	command     []string
+	testPanic   bool
 }
 
 func main() {
@@ -93,6 +94,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
 	fs.IntVar(&o.top, "top", 20, "headless table: show this many processes (0: all)")
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
+	fs.BoolVar(&o.testPanic, "test-panic-collector", false, "make the collector panic (tests of the clean stop)")
+	fs.MarkHidden("test-panic-collector")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: sudo tlmon [flags] [-- command [args...]]\n\n%s", fs.FlagUsages())
 	}
@@ -231,8 +234,17 @@ func run(o *options) error {
 		return err
 	}
 
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	// A panic in one of our goroutines stops everything cleanly, as a signal
+	// would, and is reported as the cause.
+	ctx, crash := context.WithCancelCause(ctx)
+	defer crash(nil)
+
 	agg := aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
-	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval})
+	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval,
+		OnPanic:     func(v any) { crash(fmt.Errorf("internal error in the collector: %v", v)) },
+		PanicOnTick: o.testPanic})
 	if err != nil {
 		return err
 	}
@@ -242,9 +254,6 @@ func run(o *options) error {
 	if err := probe.Attach(); err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
@@ -281,6 +290,9 @@ func run(o *options) error {
 		// Stopped by a signal or --duration while the command runs: it keeps
 		// running, as it would have without tlmon.
 		cmdErr = nil
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err // a panic: no summary from a broken collector
 	}
 	probe.Detach()
 	if err := coll.Drain(); err != nil {

@@ -576,21 +576,7 @@ func TestNothingIsLeftAttachedAfterExit(t *testing.T) {
 		if !strings.Contains(tl.stdout.String(), `"syscalls"`) {
 			t.Errorf("after %v no summary was printed", sig)
 		}
-		// The kernel frees programs asynchronously: poll.
-		deadline := time.Now().Add(10 * time.Second)
-		for _, id := range progs {
-			for {
-				p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
-				if err != nil {
-					break
-				}
-				p.Close()
-				if time.Now().After(deadline) {
-					t.Fatalf("after %v program %d is still loaded", sig, id)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
+		waitFreed(t, progs)
 	}
 }
 
@@ -748,5 +734,53 @@ func TestVersionIsPrinted(t *testing.T) {
 	out, err := exec.Command(tlmonBin, "-V").Output()
 	if err != nil || !strings.HasPrefix(string(out), "tlmon ") {
 		t.Errorf("-V printed %q (%v)", out, err)
+	}
+}
+
+// TestAbruptEndsLeaveNothingAttached: a panic in the collector stops tlmon with
+// one line and exit 1; kill -9 gives no chance to clean up, but the programs
+// hang on tlmon's file descriptors and go with them.
+func TestAbruptEndsLeaveNothingAttached(t *testing.T) {
+	bpftest.Require(t)
+	t.Run("collector panic", func(t *testing.T) {
+		tl := startTlmon(t, "--headless", "-i", "100ms", "--test-panic-collector")
+		progs := heldIDs(t, tl.cmd.Process.Pid, "prog_id")
+		rest, _ := io.ReadAll(tl.stderr)
+		err := tl.cmd.Wait()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 || !strings.Contains(string(rest), "internal error") || strings.Count(string(rest), "\n") != 1 {
+			t.Errorf("exit %v, stderr %q: want exit 1 and one line naming the internal error", err, rest)
+		}
+		waitFreed(t, progs)
+	})
+	t.Run("kill -9", func(t *testing.T) {
+		tl := startTlmon(t, "--headless")
+		progs := heldIDs(t, tl.cmd.Process.Pid, "prog_id")
+		tl.cmd.Process.Kill()
+		tl.cmd.Wait()
+		waitFreed(t, progs)
+	})
+}
+
+// waitFreed polls until none of the programs exists: the kernel frees them
+// asynchronously.
+func waitFreed(t *testing.T, progs []uint32) {
+	t.Helper()
+	if len(progs) == 0 {
+		t.Fatal("no programs to watch")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range progs {
+		for {
+			p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+			if err != nil {
+				break
+			}
+			p.Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("program %d is still loaded", id)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }

@@ -38,6 +38,12 @@ type Config struct {
 	// EventsPaused starts with the event reader stopped until ResumeEvents (a test
 	// hook: with nobody draining, the buffer fills and losses must show).
 	EventsPaused bool
+	// OnPanic is called, instead of crashing, when one of the collector's
+	// goroutines panics: the owner stops the program cleanly (the terminal
+	// restored, the programs detached). The goroutine then ends.
+	OnPanic func(v any)
+	// PanicOnTick makes the ticker panic (a test hook for OnPanic).
+	PanicOnTick bool
 }
 
 // Collector runs the two goroutines.
@@ -126,8 +132,19 @@ func (c *Collector) ResumeEvents() {
 	}
 }
 
+// recoverTo hands a panic of the calling goroutine to OnPanic.
+func (c *Collector) recoverTo() {
+	if v := recover(); v != nil {
+		if c.cfg.OnPanic == nil {
+			panic(v)
+		}
+		c.cfg.OnPanic(v)
+	}
+}
+
 func (c *Collector) readEvents(ctx context.Context) {
 	defer c.events.Done()
+	defer c.recoverTo()
 	select {
 	case <-c.resume:
 	case <-ctx.Done():
@@ -160,6 +177,7 @@ func (c *Collector) readEvents(ctx context.Context) {
 
 func (c *Collector) tick(ctx context.Context) {
 	defer c.wg.Done()
+	defer c.recoverTo()
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -167,6 +185,9 @@ func (c *Collector) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if c.cfg.PanicOnTick {
+				panic("collector: panic requested by a test")
+			}
 			if err := c.Flush(); err != nil {
 				c.readErrors.Add(1)
 			}

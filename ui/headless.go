@@ -49,7 +49,7 @@ func (h Headless) Follow(ctx context.Context, interval time.Duration, snapshot f
 			return nil
 		case <-t.C:
 			s := snapshot()
-			if s.At.IsZero() || !s.At.After(last) {
+			if s.Interval == 0 || !s.At.After(last) { // nothing read yet, or no news
 				continue
 			}
 			last = s.At
