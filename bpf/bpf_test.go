@@ -101,3 +101,59 @@ func TestGetppidCountedExactlyOnBothEnterStores(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReadCounters2000Processes reads the counter maps holding 2,000
+// processes × 16 syscalls, as every refresh does on a busy machine.
+func BenchmarkReadCounters2000Processes(b *testing.B) {
+	bpftest.Require(b)
+	p, err := Load(Options{SelfPID: math.MaxUint32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	vals := make([]tlmonCounts, p.ncpu)
+	for i := range vals {
+		vals[i] = tlmonCounts{Calls: 10, Errors: 1, LatSum: 100, LatCount: 10}
+	}
+	hist := tlmonProcHist{}
+	hist.Hist[10] = 10
+	for pid := uint32(1); pid <= 2000; pid++ {
+		for nr := uint32(0); nr < 16; nr++ {
+			k := tlmonProcKey{Tgid: pid, Nr: nr, Start: 1e9}
+			if err := p.objs.ProcStats.Put(k, vals); err != nil {
+				b.Fatal(err)
+			}
+			if err := p.objs.ProcHists.Put(k, hist); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var c Counters
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.ReadCounters(&c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(c.Procs) != 32000 {
+		b.Fatalf("read %d entries", len(c.Procs))
+	}
+}
+
+// BenchmarkReadCountersEmpty is the fixed cost of one read: walking every
+// bucket of the hash maps, however few entries they hold.
+func BenchmarkReadCountersEmpty(b *testing.B) {
+	bpftest.Require(b)
+	p, err := Load(Options{SelfPID: math.MaxUint32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var c Counters
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.ReadCounters(&c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

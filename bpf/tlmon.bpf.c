@@ -145,7 +145,7 @@ struct {
 /* Plain (not LRU) hashes: a full map must be visible and counted, never evict. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 32768); /* resized by the loader */
+	__uint(max_entries, 65536); /* capped by the loader on machines with many CPUs */
 	__type(key, struct proc_key);
 	__type(value, struct counts);
 } proc_stats SEC(".maps");
@@ -161,7 +161,7 @@ struct {
  * entries x 320 B x CPUs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 32768);
 	__type(key, struct proc_key);
 	__type(value, struct proc_hist);
 } proc_hists SEC(".maps");

@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// count formats a counter in at most 6 cells: 999, 12.3k, 4.56M, 1.23G.
+func count(n uint64) string {
+	if n < 10000 {
+		return strconv.FormatUint(n, 10)
+	}
+	return si(float64(n))
+}
+
+// rate formats a per-second rate: 0, 0.5, 12, 12.3k.
+func rate(r float64) string {
+	switch {
+	case r == 0:
+		return "0"
+	case r < 10:
+		return strconv.FormatFloat(r, 'f', 1, 64)
+	case r < 10000:
+		return strconv.FormatFloat(r, 'f', 0, 64)
+	}
+	return si(r)
+}
+
+func si(f float64) string {
+	for _, unit := range []string{"", "k", "M", "G", "T"} {
+		if f < 999.5 {
+			return fmt.Sprintf("%.3g%s", f, unit)
+		}
+		f /= 1000
+	}
+	return fmt.Sprintf("%.3gP", f)
+}
+
+// percent formats a share: 12.3%, 0.04%.
+func percent(part, whole uint64) string {
+	if whole == 0 {
+		return "0%"
+	}
+	p := 100 * float64(part) / float64(whole)
+	if p < 0.1 && part > 0 {
+		return fmt.Sprintf("%.2g%%", p)
+	}
+	return fmt.Sprintf("%.1f%%", p)
+}
+
+// fit makes s exactly w cells wide: truncated with an ellipsis, padded on the
+// right, or on the left when right-aligned. s must already be sanitized; its
+// width is that of what is shown, not its byte length.
+func fit(s string, w int, right bool) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		s = ansi.Truncate(s, w, "…")
+		sw = ansi.StringWidth(s)
+	}
+	pad := strings.Repeat(" ", w-sw)
+	if right {
+		return pad + s
+	}
+	return s + pad
+}
+
+// shortCgroup names a cgroup by what it is: a container (runtime and the first
+// 12 hex digits of its id), else the deepest systemd unit (.service or .scope),
+// else its last path element.
+func shortCgroup(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i := len(parts) - 1; i >= 0; i-- {
+		if id, runtime, ok := containerID(parts[i]); ok {
+			return runtime + ":" + id[:12]
+		}
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		if strings.HasSuffix(parts[i], ".service") || strings.HasSuffix(parts[i], ".scope") {
+			return parts[i]
+		}
+	}
+	if last := parts[len(parts)-1]; last != "" {
+		return last
+	}
+	return "/"
+}
+
+// containerRuntimes maps the prefixes container runtimes give their cgroups to
+// a short name: docker-ID.scope, cri-containerd-ID.scope, crio-ID.scope,
+// libpod-ID.scope; cgroupfs drivers name the directory by the bare id.
+var containerRuntimes = []struct{ prefix, name string }{
+	{"docker-", "docker"}, {"cri-containerd-", "containerd"}, {"crio-", "crio"}, {"libpod-", "podman"}, {"", "container"},
+}
+
+func containerID(elem string) (id, runtime string, ok bool) {
+	elem = strings.TrimSuffix(elem, ".scope")
+	for _, r := range containerRuntimes {
+		if rest, found := strings.CutPrefix(elem, r.prefix); found && isHexID(rest) {
+			return rest, r.name, true
+		}
+	}
+	return "", "", false
+}
+
+func isHexID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"charm.land/bubbles/v2/key"
+
+	"tlmon/model"
+)
+
+// KeyMap is every key of the monitor. It is also the help's key map.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Home, End key.Binding
+
+	NextView, Processes, Syscalls, InFlight key.Binding
+	Drill, Back                             key.Binding
+
+	Filter, Sort, SortReverse, Tree key.Binding
+	Pause, Attach, Clear, Losses    key.Binding
+	Help, Quit                      key.Binding
+
+	// Classes toggles one syscall class each, in model.AllClasses order.
+	Classes []key.Binding
+}
+
+// classKeys are the keys of model.AllClasses, in order: file, desc, network,
+// process (x: p is pause), memory, signal (g: s is sort), ipc, time (w: t is the
+// tree), creds (r), other.
+var classKeys = []string{"f", "d", "n", "x", "m", "g", "i", "w", "r", "o"}
+
+// DefaultKeyMap is tlmon's keys.
+func DefaultKeyMap() KeyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	k := KeyMap{
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		PageUp:   b("pgup", "page up", "pgup"),
+		PageDown: b("pgdn", "page down", "pgdown"),
+		Home:     b("home", "first", "home"),
+		End:      b("end", "last", "end"),
+
+		NextView:  b("tab", "next view", "tab"),
+		Processes: b("1", "processes", "1"),
+		Syscalls:  b("2", "syscalls", "2"),
+		InFlight:  b("3", "in flight", "3"),
+		Drill:     b("enter", "drill down", "enter"),
+		Back:      b("esc", "back", "esc", "backspace"),
+
+		Filter:      b("/", "filter", "/"),
+		Sort:        b("s", "sort by next column", "s"),
+		SortReverse: b("S", "reverse sort", "S"),
+		Tree:        b("t", "process tree", "t"),
+		Pause:       b("p/space", "pause", "p", "space"),
+		Attach:      b("a", "attach to…", "a"),
+		Clear:       b("c", "clear counters", "c"),
+		Losses:      b("L", "lost events", "L"),
+		Help:        b("?", "more keys", "?"),
+		Quit:        b("q", "quit", "q", "ctrl+c"),
+	}
+	for i, name := range model.ClassNames {
+		k.Classes = append(k.Classes, b(classKeys[i], name, classKeys[i]))
+	}
+	return k
+}
+
+// ShortHelp is the line at the bottom.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Drill, k.Back, k.NextView, k.Filter, k.Sort, k.Pause, k.Attach, k.Help, k.Quit}
+}
+
+// FullHelp is shown by ?, one column per group.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back},
+		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Filter, k.Sort, k.SortReverse, k.Tree},
+		{k.Pause, k.Attach, k.Clear, k.Losses, k.Help, k.Quit},
+		k.Classes[:5],
+		k.Classes[5:],
+	}
+}
