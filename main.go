@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +37,7 @@ type usageError struct{ error }
 
 type options struct {
 	pids        []string
+	pidList     []uint32 // pids, parsed
 	cgroup      string
 	headless    bool
 	duration    time.Duration
@@ -141,9 +141,11 @@ func (o *options) validate() error {
 		return bad("--pid, --cgroup and a command each choose what to watch: give only one")
 	}
 	for _, p := range o.pids {
-		if n, err := strconv.ParseUint(p, 10, 32); err != nil || n == 0 {
+		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil || n == 0 {
 			return bad("--pid %q: not a process id", p)
 		}
+		o.pidList = append(o.pidList, uint32(n))
 	}
 	return nil
 }
@@ -173,36 +175,13 @@ func run(o *options) error {
 		return err
 	}
 	cgroups, cgErr := collector.FindCgroups()
-
-	// Check what the user named before loading anything.
-	var pids []uint32
-	for _, p := range o.pids {
-		n, _ := strconv.ParseUint(p, 10, 32)
-		if _, err := collector.StartTicks(uint32(n)); err != nil {
-			return fmt.Errorf("--pid %d: no such process", n)
-		}
-		pids = append(pids, uint32(n))
+	scope, err := collector.ResolveScope(collector.ScopeRequest{
+		PIDs: o.pidList, Cgroup: o.cgroup, Command: o.command, Follow: !o.noFollow}, cgroups, cgErr)
+	if err != nil {
+		return err
 	}
-	var cgroupDir string
-	if o.cgroup != "" {
-		if cgErr != nil {
-			return fmt.Errorf("--cgroup: %w", cgErr)
-		}
-		var err error
-		if cgroupDir, err = cgroups.Resolve(o.cgroup); err != nil {
-			return err
-		}
-	}
-	var cmd *collector.Command
-	if len(o.command) > 0 {
-		if cgErr != nil {
-			return fmt.Errorf("cannot watch a command: %w", cgErr)
-		}
-		var err error
-		if cmd, err = collector.PrepareCommand(cgroups, o.command); err != nil {
-			return err
-		}
-		defer cmd.Cleanup()
+	if scope.Command != nil {
+		defer scope.Command.Cleanup()
 	}
 
 	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, NoLatency: o.noLatency})
@@ -210,28 +189,16 @@ func run(o *options) error {
 		return err
 	}
 	defer probe.Close()
-	scope := "all"
-	switch {
-	case len(pids) > 0:
-		err = probe.ScopePIDs(pids, !o.noFollow)
-		scope = "pids " + strings.Join(o.pids, ",")
-	case cgroupDir != "":
-		err = probe.ScopeCgroup(cgroupDir)
-		scope = "cgroup " + strings.TrimPrefix(cgroupDir, cgroups.Mount)
-	case cmd != nil:
-		err = probe.ScopeCgroup(cmd.CgroupDir)
-		scope = "command " + strings.Join(o.command, " ")
-	default:
-		err = probe.ScopeAll()
-	}
-	if err == nil {
-		err = probe.SetSyscallFilter(enabled)
-	}
-	if err == nil && o.failed {
-		err = probe.SetFailedOnly(true)
-	}
-	if err != nil {
+	if err := scope.Apply(probe); err != nil {
 		return err
+	}
+	if err := probe.SetSyscallFilter(enabled); err != nil {
+		return err
+	}
+	if o.failed {
+		if err := probe.SetFailedOnly(true); err != nil {
+			return err
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -254,13 +221,21 @@ func run(o *options) error {
 	if err := probe.Attach(); err != nil {
 		return err
 	}
+	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope.Desc}
+	return runHeadless(ctx, o, probe, coll, agg, scope, meta)
+}
+
+// runHeadless prints reports until the duration ends, a signal comes, the
+// command exits or the watched processes are gone.
+func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collector.Collector, agg *aggregator.Aggregator, scope *collector.Scope, meta model.Meta) error {
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
 	// Say when counting starts: everything from here on is in the summary.
-	fmt.Fprintf(os.Stderr, "tlmon: watching %s (%s buffer); Ctrl-C prints the summary\n", scope, probe.Buffer())
+	fmt.Fprintf(os.Stderr, "tlmon: watching %s (%s buffer); Ctrl-C prints the summary\n", meta.Scope, meta.Buffer)
+	cmd := scope.Command
 	var cmdErr error
 	if cmd != nil {
 		if err := cmd.Start(); err != nil {
@@ -273,12 +248,11 @@ func run(o *options) error {
 			cmdErr = cmd.Cmd.Wait()
 			cancel()
 		}()
-	} else if len(pids) > 0 {
+	} else if len(o.pidList) > 0 {
 		ctx = untilScopeEmpty(ctx, probe, o.interval)
 	}
 
-	out := ui.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top,
-		Meta: ui.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope}}
+	out := ui.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: meta}
 	if o.perInterval {
 		if err := out.Follow(ctx, o.interval, agg.Snapshot); err != nil {
 			return err
@@ -286,13 +260,13 @@ func run(o *options) error {
 	} else {
 		<-ctx.Done()
 	}
+	if err := internalError(ctx); err != nil {
+		return err // no summary from a broken collector
+	}
 	if cmd != nil && cmd.Cmd.ProcessState == nil {
 		// Stopped by a signal or --duration while the command runs: it keeps
 		// running, as it would have without tlmon.
 		cmdErr = nil
-	}
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return err // a panic: no summary from a broken collector
 	}
 	probe.Detach()
 	if err := coll.Drain(); err != nil {
@@ -302,6 +276,16 @@ func run(o *options) error {
 		return err
 	}
 	return commandStatus(cmd, cmdErr)
+}
+
+// internalError is the cause of ctx's end when it was a panic, not a signal, a
+// timeout or the end of the work.
+func internalError(ctx context.Context) error {
+	err := context.Cause(ctx)
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 // untilScopeEmpty ends when every watched process (followed children included)
