@@ -66,7 +66,7 @@ func colored(name string, p palette) Theme {
 		TabActive: lipgloss.NewStyle().Foreground(c(p.accentFg)).Background(c(p.accent)).Bold(true),
 		Tab:       lipgloss.NewStyle().Foreground(c(p.dim)),
 		Crumb:     lipgloss.NewStyle().Foreground(c(p.accent)),
-		Heading:   lipgloss.NewStyle().Bold(true).Foreground(c(p.fg)).Underline(true),
+		Heading:   lipgloss.NewStyle().Bold(true).Foreground(c(p.accent)), // no underline: lipgloss styles it rune by rune
 		Selected:  lipgloss.NewStyle().Background(c(p.selBg)).Foreground(c(p.fg)).Bold(true),
 		Dim:       lipgloss.NewStyle().Foreground(c(p.dim)),
 		Warning:   lipgloss.NewStyle().Foreground(c(p.accentFg)).Background(c(p.warn)).Bold(true),

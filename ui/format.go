@@ -58,16 +58,27 @@ func fit(s string, w int, right bool) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
+		sw = width(s)
 	}
 	pad := strings.Repeat(" ", w-sw)
 	if right {
 		return pad + s
 	}
 	return s + pad
+}
+
+// width is the cells s takes on screen. Most of what is drawn is printable
+// ASCII, one cell a byte, which is much cheaper to tell than to measure.
+func width(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 // shortCgroup names a cgroup by what it is: a container (runtime and the first
@@ -118,4 +129,9 @@ func isHexID(s string) bool {
 		}
 	}
 	return true
+}
+
+// truncate cuts a line, styled or not, to width cells.
+func truncate(s string, width int) string {
+	return ansi.Truncate(s, width, "…")
 }

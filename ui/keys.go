@@ -43,18 +43,18 @@ func DefaultKeyMap() KeyMap {
 		Processes: b("1", "processes", "1"),
 		Syscalls:  b("2", "syscalls", "2"),
 		InFlight:  b("3", "in flight", "3"),
-		Drill:     b("enter", "drill down", "enter"),
+		Drill:     b("enter", "drill", "enter"),
 		Back:      b("esc", "back", "esc", "backspace"),
 
 		Filter:      b("/", "filter", "/"),
-		Sort:        b("s", "sort by next column", "s"),
-		SortReverse: b("S", "reverse sort", "S"),
+		Sort:        b("s", "next sort column", "s"),
+		SortReverse: b("S", "reverse sort", "S", "shift+s"),
 		Tree:        b("t", "process tree", "t"),
 		Pause:       b("p/space", "pause", "p", "space"),
-		Attach:      b("a", "attach to…", "a"),
-		Clear:       b("c", "clear counters", "c"),
-		Losses:      b("L", "lost events", "L"),
-		Help:        b("?", "more keys", "?"),
+		Attach:      b("a", "attach", "a"),
+		Clear:       b("c", "clear", "c"),
+		Losses:      b("L", "lost events", "L", "shift+l"),
+		Help:        b("?", "help", "?"),
 		Quit:        b("q", "quit", "q", "ctrl+c"),
 	}
 	for i, name := range model.ClassNames {
@@ -65,10 +65,11 @@ func DefaultKeyMap() KeyMap {
 
 // ShortHelp is the line at the bottom.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Drill, k.Back, k.NextView, k.Filter, k.Sort, k.Pause, k.Attach, k.Help, k.Quit}
+	return []key.Binding{k.Drill, k.Back, k.Filter, k.Pause, k.Attach, k.Help, k.Quit}
 }
 
-// FullHelp is shown by ?, one column per group.
+// FullHelp is shown by ?, one column per group; the last two groups are the
+// class keys.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back},

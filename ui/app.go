@@ -1,0 +1,533 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"tlmon/model"
+	"tlmon/themes"
+)
+
+// Options are the interactive monitor's settings.
+type Options struct {
+	// Interval is how often the snapshot is pulled and the screen redrawn
+	// (default 1s).
+	Interval time.Duration
+	// Theme is auto, dark, light or mono (themes.Names); "" is auto. NO_COLOR
+	// in the environment forces mono.
+	Theme string
+	// Mouse turns on wheel scrolling and click selection; it is off by default
+	// because it takes text selection away from the terminal.
+	Mouse bool
+}
+
+// The least terminal the monitor draws in.
+const minWidth, minHeight = 60, 12
+
+// statusFor is how long a message stays in the status line.
+const statusFor = 5 * time.Second
+
+// Run shows the interactive monitor until the user quits or ctx is done (main
+// cancels it on signals), and returns the program's error.
+func Run(ctx context.Context, b Backend, o Options) error {
+	return run(ctx, b, o)
+}
+
+func run(ctx context.Context, b Backend, o Options, opts ...tea.ProgramOption) error {
+	if err := themes.Check(o.Theme); err != nil {
+		return err
+	}
+	name := themes.WithNoColor(o.Theme, os.Getenv("NO_COLOR"))
+	// main owns the signals: they cancel ctx, which quits cleanly. The AfterFunc
+	// may run before p.Run; Quit then waits for the program to start.
+	p := tea.NewProgram(newApp(b, o, name), append([]tea.ProgramOption{tea.WithoutSignalHandler()}, opts...)...)
+	stop := context.AfterFunc(ctx, p.Quit)
+	defer stop()
+	_, err := p.Run()
+	return err
+}
+
+// app is the root model: it owns the size, theme, keys and the snapshot shown,
+// handles the global keys and hands the rest to the view on top.
+type app struct {
+	b     Backend
+	opts  Options
+	keys  KeyMap
+	help  help.Model
+	theme themes.Theme
+	// autoTheme follows the terminal's background colour once it answers.
+	autoTheme bool
+
+	width, height int
+	now           time.Time // of the last tick
+
+	data    data
+	meta    Meta
+	classes model.Class
+	paused  bool
+	polling bool // an InFlight call is under way
+
+	tops  [3]view // processes, syscalls, in flight: kept with their cursor and sort
+	stack []view  // stack[0] is one of tops, drill-downs above
+
+	filtering bool
+	filter    textinput.Model
+
+	picker     *picker
+	showHelp   bool
+	showLosses bool
+
+	status    string
+	statusErr bool
+	statusAt  time.Time
+}
+
+type (
+	tickMsg     time.Time
+	inFlightMsg struct {
+		list []InFlight
+		err  error
+	}
+	targetsMsg struct {
+		list []Target
+		err  error
+	}
+	attachedMsg struct {
+		target Target
+		err    error
+	}
+)
+
+func newApp(b Backend, o Options, themeName string) *app {
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	m := &app{b: b, opts: o, keys: DefaultKeyMap(), help: help.New(),
+		// Dark until the terminal says otherwise: the question must not hold
+		// up the first frame.
+		autoTheme: themeName == "" || themeName == "auto",
+		tops:      [3]view{newProcessesView(), newSyscallsView(), newInFlightView()},
+	}
+	m.stack = []view{m.tops[0]}
+	m.filter = newInput("/", &m.theme)
+	m.setTheme(themes.Pick(themeName, true))
+	m.data.setSnapshot(b.Snapshot())
+	m.meta, m.classes = b.Meta(), b.Classes()
+	m.tops[0].refresh(&m.data)
+	return m
+}
+
+func (m *app) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.tick()}
+	if m.autoTheme {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *app) tick() tea.Cmd {
+	return tea.Tick(m.opts.Interval, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func (m *app) setTheme(th themes.Theme) {
+	m.theme = th
+	m.help.Styles = th.Help
+	m.filter.SetStyles(inputStyles(&m.theme))
+	if m.picker != nil {
+		m.picker.input.SetStyles(inputStyles(&m.theme))
+	}
+}
+
+func (m *app) top() view { return m.stack[len(m.stack)-1] }
+
+func (m *app) bodyHeight() int { return m.height - headerHeight - 2 } // 2: status, help
+
+// layout gives every view the room it has now.
+func (m *app) layout() {
+	m.help.SetWidth(m.width)
+	for _, v := range m.tops {
+		v.setSize(m.width, m.bodyHeight())
+	}
+	for _, v := range m.stack[1:] {
+		v.setSize(m.width, m.bodyHeight())
+	}
+	if m.picker != nil {
+		m.picker.height = m.bodyHeight() - pickerHead
+		m.picker.move(0)
+	}
+}
+
+// show brings the view on top up to date.
+func (m *app) show() tea.Cmd {
+	v := m.top()
+	v.setSize(m.width, m.bodyHeight())
+	v.refresh(&m.data)
+	return m.pollInFlight()
+}
+
+// pull takes the aggregator's latest snapshot, unless paused.
+func (m *app) pull() {
+	if m.paused {
+		return
+	}
+	m.meta, m.classes = m.b.Meta(), m.b.Classes()
+	if s := m.b.Snapshot(); s != m.data.snap {
+		m.data.setSnapshot(s)
+		m.top().refresh(&m.data)
+	}
+}
+
+// pollInFlight asks for the in-flight threads, only while that view shows:
+// it costs a walk of /proc.
+func (m *app) pollInFlight() tea.Cmd {
+	if m.paused || m.polling || m.top() != m.tops[2] || m.picker != nil {
+		return nil
+	}
+	m.polling = true
+	b := m.b
+	return func() tea.Msg {
+		list, err := b.InFlight()
+		return inFlightMsg{list, err}
+	}
+}
+
+func (m *app) setStatus(isErr bool, format string, args ...any) {
+	m.status = Sanitize(fmt.Sprintf(format, args...))
+	m.statusErr, m.statusAt = isErr, m.now
+}
+
+func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+	case tea.BackgroundColorMsg:
+		if m.autoTheme {
+			m.setTheme(themes.Pick("auto", msg.IsDark()))
+		}
+	case tickMsg:
+		m.now = time.Time(msg)
+		if m.status != "" && m.now.Sub(m.statusAt) > statusFor {
+			m.status = ""
+		}
+		m.pull()
+		return m, tea.Batch(m.tick(), m.pollInFlight())
+	case inFlightMsg:
+		m.polling = false
+		if msg.err != nil {
+			m.setStatus(true, "in flight: %v", msg.err)
+		}
+		if !m.paused {
+			m.data.inflight = msg.list
+			if m.top() == m.tops[2] {
+				m.top().refresh(&m.data)
+			}
+		}
+	case targetsMsg:
+		switch {
+		case m.picker == nil: // closed before the list came
+		case msg.err != nil:
+			m.picker = nil
+			m.setStatus(true, "attach: %v", msg.err)
+		default:
+			m.picker.setTargets(msg.list)
+		}
+	case attachedMsg:
+		if msg.err != nil {
+			m.setStatus(true, "attach to %s: %v", targetLabel(msg.target), msg.err)
+		} else {
+			m.setStatus(false, "watching %s", targetLabel(msg.target))
+			m.pull()
+		}
+	case tea.KeyPressMsg:
+		return m, m.onKey(msg)
+	case tea.PasteMsg:
+		switch {
+		case m.picker != nil:
+			return m, m.pickerInput(msg)
+		case m.filtering:
+			return m, m.filterInput(msg)
+		}
+	case tea.MouseWheelMsg:
+		delta := 3
+		if msg.Button == tea.MouseWheelUp {
+			delta = -3
+		}
+		if m.picker != nil {
+			m.picker.move(delta)
+		} else {
+			m.top().wheel(delta)
+		}
+	case tea.MouseClickMsg:
+		if m.picker == nil && !m.showHelp && !m.showLosses {
+			m.top().click(msg.Y - headerHeight)
+		}
+	}
+	return m, nil
+}
+
+func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := &m.keys
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	switch {
+	case m.picker != nil:
+		return m.pickerKey(msg)
+	case m.filtering:
+		return m.filterKey(msg)
+	case m.showHelp: // any key closes the help
+		m.showHelp = false
+		if key.Matches(msg, k.Quit) {
+			return tea.Quit
+		}
+		return nil
+	case m.showLosses:
+		if key.Matches(msg, k.Quit) {
+			return tea.Quit
+		}
+		if key.Matches(msg, k.Back, k.Losses) {
+			m.showLosses = false
+		}
+		return nil
+	}
+
+	switch {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+	case key.Matches(msg, k.Losses):
+		m.showLosses = true
+	case key.Matches(msg, k.Pause):
+		m.paused = !m.paused
+		if !m.paused { // back to the present at once
+			m.pull()
+			return m.show()
+		}
+	case key.Matches(msg, k.Clear):
+		m.b.Clear()
+		m.setStatus(false, "counters cleared")
+		m.pull()
+	case key.Matches(msg, k.Attach):
+		m.picker = newPicker(&m.theme)
+		m.layout()
+		b := m.b
+		return func() tea.Msg {
+			list, err := b.Targets()
+			return targetsMsg{list, err}
+		}
+	case key.Matches(msg, k.NextView):
+		return m.switchTo((m.topIndex() + 1) % len(m.tops))
+	case key.Matches(msg, k.Processes):
+		return m.switchTo(0)
+	case key.Matches(msg, k.Syscalls):
+		return m.switchTo(1)
+	case key.Matches(msg, k.InFlight):
+		return m.switchTo(2)
+	case key.Matches(msg, k.Filter):
+		if tv, ok := m.top().(*tableView); ok {
+			m.filtering = true
+			m.filter.SetValue(tv.filter)
+			m.filter.CursorEnd()
+			return m.filter.Focus()
+		}
+	case key.Matches(msg, k.Back):
+		if tv, ok := m.top().(*tableView); ok && tv.filter != "" {
+			tv.setFilter("")
+		} else if len(m.stack) > 1 {
+			m.stack = m.stack[:len(m.stack)-1]
+			return m.show()
+		}
+	default:
+		for i, b := range k.Classes {
+			if key.Matches(msg, b) {
+				m.toggleClass(model.AllClasses[i])
+				return nil
+			}
+		}
+		if next := m.top().key(msg, k, &m.data); next != nil {
+			m.stack = append(m.stack, next)
+			return m.show()
+		}
+	}
+	return nil
+}
+
+func (m *app) topIndex() int {
+	for i, v := range m.tops {
+		if v == m.stack[0] {
+			return i
+		}
+	}
+	return 0
+}
+
+func (m *app) switchTo(i int) tea.Cmd {
+	m.stack = []view{m.tops[i]}
+	return m.show()
+}
+
+// toggleClass switches one class on or off in the kernel. A syscall in several
+// classes stays counted while any of them is on.
+func (m *app) toggleClass(c model.Class) {
+	want := m.b.Classes() ^ c
+	if err := m.b.SetClasses(want); err != nil {
+		m.setStatus(true, "classes %s: %v", want, err)
+		return
+	}
+	m.classes = want
+}
+
+func (m *app) filterKey(msg tea.KeyPressMsg) tea.Cmd {
+	tv, ok := m.top().(*tableView)
+	switch {
+	case !ok:
+		m.filtering = false
+	case msg.String() == "esc":
+		tv.setFilter("")
+		m.filtering = false
+	case msg.String() == "enter":
+		m.filtering = false
+	default:
+		return m.filterInput(msg)
+	}
+	m.filter.Blur()
+	return nil
+}
+
+// filterInput feeds the filter's input and filters as the user types.
+func (m *app) filterInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	if tv, ok := m.top().(*tableView); ok {
+		tv.setFilter(m.filter.Value())
+	}
+	return cmd
+}
+
+func (m *app) pickerKey(msg tea.KeyPressMsg) tea.Cmd {
+	done, target, cmd := m.picker.key(msg)
+	if done {
+		m.picker = nil
+	}
+	if target == nil {
+		return cmd
+	}
+	b, t := m.b, *target
+	return func() tea.Msg { return attachedMsg{t, b.Attach(t)} }
+}
+
+func (m *app) pickerInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.picker.input, cmd = m.picker.input.Update(msg)
+	m.picker.refilter()
+	return cmd
+}
+
+func (m *app) View() tea.View {
+	content, cursor := m.render()
+	v := tea.NewView(content)
+	v.AltScreen = true
+	v.Cursor = cursor
+	if m.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	return v
+}
+
+// render lays out what Update computed: header, body, status and help, one
+// line each, exactly the terminal's height.
+func (m *app) render() (string, *tea.Cursor) {
+	if m.width == 0 {
+		return "", nil // no size yet
+	}
+	if m.width < minWidth || m.height < minHeight {
+		msg := fmt.Sprintf("tlmon needs a terminal of at least %d×%d;\nthis one is %d×%d.", minWidth, minHeight, m.width, m.height)
+		return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, msg), nil
+	}
+	bodyH := m.bodyHeight()
+	var body []string
+	var cursor *tea.Cursor
+	switch {
+	case m.picker != nil:
+		body = m.picker.render(m.width, &m.theme)
+		if c := m.picker.input.Cursor(); c != nil {
+			c.X += 2
+			c.Y = headerHeight + 1
+			cursor = c
+		}
+	case m.showHelp:
+		body = m.fullHelp()
+	case m.showLosses:
+		body = renderLines(lossLines(m.data.snap), 0, m.width, bodyH, &m.theme)
+	default:
+		body = m.top().render(&m.theme)
+	}
+	lines := make([]string, 0, m.height)
+	lines = append(lines, m.header()...)
+	lines = append(lines, body[:min(len(body), bodyH)]...)
+	for range bodyH - len(body) {
+		lines = append(lines, "")
+	}
+	status := m.statusLine()
+	if m.filtering {
+		if c := m.filter.Cursor(); c != nil {
+			c.Y = m.height - 2
+			cursor = c
+		}
+	}
+	lines = append(lines, status, truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width))
+	return strings.Join(lines, "\n"), cursor
+}
+
+func (m *app) statusLine() string {
+	th := &m.theme
+	tv, isTable := m.top().(*tableView)
+	overlay := m.picker != nil || m.showHelp || m.showLosses
+	switch {
+	case m.filtering:
+		return truncate(m.filter.View(), m.width)
+	case m.status != "" && m.statusErr:
+		return truncate(th.Error.Render(m.status), m.width)
+	case m.status != "":
+		return truncate(m.status, m.width)
+	case overlay:
+		return ""
+	case isTable && tv.filter != "":
+		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(tv.shown), len(tv.rows), Sanitize(tv.filter)), m.width)
+	case isTable:
+		return th.Dim.Render(truncate(fmt.Sprintf("%d rows", len(tv.rows)), m.width))
+	}
+	if dv, ok := m.top().(*detailView); ok {
+		return th.Dim.Render(truncate(dv.position(), m.width))
+	}
+	return ""
+}
+
+// fullHelp is every key, in columns, and what the class keys mean: the class
+// keys below the others, so that 80 columns hold them all.
+func (m *app) fullHelp() []string {
+	th := &m.theme
+	groups := m.keys.FullHelp()
+	classes := len(groups) - 2
+	out := []string{th.Heading.Render("KEYS") + th.Dim.Render("  any key closes")}
+	for _, l := range strings.Split(m.help.FullHelpView(groups[:classes]), "\n") {
+		out = append(out, truncate("  "+l, m.width))
+	}
+	out = append(out, "", th.Heading.Render("CLASSES")+th.Dim.Render("  switch counting in the kernel; a syscall in several classes"),
+		th.Dim.Render("         is counted while any of them is on"))
+	for _, l := range strings.Split(m.help.FullHelpView(groups[classes:]), "\n") {
+		out = append(out, truncate("  "+l, m.width))
+	}
+	return out
+}

@@ -1,0 +1,259 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"tlmon/model"
+	"tlmon/themes"
+)
+
+// textLine is one line of a text screen (the detail, the loss breakdown),
+// styled when drawn so that a theme change needs no rebuild.
+type textLine struct {
+	text    string
+	heading bool
+	bar     string // drawn after text in the bar style, then tail
+	tail    string
+}
+
+func renderLines(lines []textLine, offset, width, height int, th *themes.Theme) []string {
+	out := make([]string, 0, height)
+	for _, l := range lines[min(offset, len(lines)):min(offset+height, len(lines))] {
+		s := l.text
+		switch {
+		case l.heading:
+			s = th.Heading.Render(s)
+		case l.bar != "":
+			s += th.Bar.Render(l.bar) + l.tail
+		default:
+			s += l.tail
+		}
+		out = append(out, ansi.Truncate("  "+s, width, "…"))
+	}
+	return out
+}
+
+// detailView shows one syscall of one process: who the process is, its errnos
+// and its latency histogram.
+type detailView struct {
+	proc          model.ProcID
+	nr            int
+	name          string
+	lines         []textLine
+	offset        int
+	width, height int
+	last          *data // to rebuild the bars when the width changes
+}
+
+func newDetailView(id model.ProcID, nr int, name string) *detailView {
+	return &detailView{proc: id, nr: nr, name: name}
+}
+
+func (v *detailView) crumb() string   { return v.name }
+func (v *detailView) wheel(delta int) { v.scroll(delta) }
+func (v *detailView) click(int)       {}
+
+func (v *detailView) setSize(w, h int) {
+	v.width, v.height = w, h
+	if v.last != nil {
+		v.refresh(v.last)
+	}
+}
+
+func (v *detailView) render(th *themes.Theme) []string {
+	return renderLines(v.lines, v.offset, v.width, v.height, th)
+}
+
+// position says which lines show, when not all fit.
+func (v *detailView) position() string {
+	if len(v.lines) <= v.height {
+		return ""
+	}
+	return fmt.Sprintf("lines %d–%d of %d · ↑/↓ scroll", v.offset+1, min(v.offset+v.height, len(v.lines)), len(v.lines))
+}
+
+func (v *detailView) scroll(delta int) {
+	v.offset = max(0, min(v.offset+delta, len(v.lines)-v.height))
+}
+
+func (v *detailView) key(msg tea.KeyPressMsg, k *KeyMap, _ *data) view {
+	switch {
+	case key.Matches(msg, k.Up):
+		v.scroll(-1)
+	case key.Matches(msg, k.Down):
+		v.scroll(1)
+	case key.Matches(msg, k.PageUp):
+		v.scroll(-v.height)
+	case key.Matches(msg, k.PageDown):
+		v.scroll(v.height)
+	case key.Matches(msg, k.Home):
+		v.offset = 0
+	case key.Matches(msg, k.End):
+		v.scroll(len(v.lines))
+	}
+	return nil
+}
+
+func (v *detailView) refresh(d *data) {
+	v.last = d
+	p := d.procs[v.proc]
+	if p == nil {
+		v.lines = []textLine{{text: fmt.Sprintf("pid %d is no longer tracked (the counters were cleared, or it exited long ago)", v.proc.PID)}}
+		return
+	}
+	var s *model.SyscallStat
+	for i := range p.Syscalls {
+		if p.Syscalls[i].Nr == v.nr {
+			s = &p.Syscalls[i]
+		}
+	}
+	// The syscall first, what was drilled into; the process after, as context.
+	if s == nil {
+		v.lines = []textLine{{text: "no " + v.name + " counted since the last clear"}}
+	} else {
+		v.lines = syscallLines(s)
+		v.lines = append(v.lines, textLine{})
+		v.lines = append(v.lines, histLines(s.Hist, v.width)...)
+	}
+	v.lines = append(v.lines, textLine{})
+	v.lines = append(v.lines, processLines(p, d)...)
+	v.scroll(0)
+}
+
+func processLines(p *model.ProcStat, d *data) []textLine {
+	parent := fmt.Sprintf("%d", p.Parent.PID)
+	if pp := d.procs[p.Parent]; pp != nil {
+		parent = procLabel(pp)
+	}
+	state := status(*p)
+	if p.CoreDumped {
+		state += " (core dumped)"
+	}
+	if !p.ExitedAt.IsZero() {
+		state += " at " + p.ExitedAt.Format("15:04:05")
+	}
+	started := time.Duration(p.ID.Start) * (time.Second / model.ClockTicksPerSecond)
+	field := func(name, value string) textLine { return textLine{text: fmt.Sprintf("%-9s %s", name, value)} }
+	return []textLine{
+		{text: "PROCESS", heading: true},
+		field("process", procLabel(p)),
+		field("parent", parent),
+		field("command", Sanitize(p.Cmdline)),
+		field("exe", Sanitize(p.Exe)),
+		field("cgroup", Sanitize(p.CgroupPath)),
+		field("started", started.String()+" after boot"),
+		field("status", state),
+	}
+}
+
+func syscallLines(s *model.SyscallStat) []textLine {
+	lines := []textLine{
+		{text: strings.ToUpper(s.Name) + " (" + s.Classes.String() + ")", heading: true},
+		{text: fmt.Sprintf("calls   %s (%s/s)   errors %s (%s/s)", count(s.Calls), rate(s.CallRate), count(s.Errors), rate(s.ErrorRate))},
+		{text: fmt.Sprintf("latency avg %s   p50 %s   p95 %s   p99 %s", latency(s.AvgNs, s.LatCount),
+			latency(s.P50Ns, s.LatCount), latency(s.P95Ns, s.LatCount), latency(s.P99Ns, s.LatCount))},
+		{},
+		{text: fmt.Sprintf("%-16s %8s %7s", "ERRNO", "COUNT", "SHARE"), heading: true},
+	}
+	if s.Errors == 0 {
+		return append(lines, textLine{text: "no errors"})
+	}
+	known := uint64(0)
+	for _, e := range s.Errnos {
+		known += e.Count
+		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", e.Name, count(e.Count), percent(e.Count, s.Errors))})
+	}
+	if known < s.Errors { // the errno map was full
+		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", "(unknown)", count(s.Errors-known), percent(s.Errors-known, s.Errors))})
+	}
+	return lines
+}
+
+// histLines draws the latency histogram, one half-octave bucket per line from
+// the fastest to the slowest bucket with samples.
+func histLines(h *model.Hist, width int) []textLine {
+	lines := []textLine{{text: "LATENCY (half-octave buckets)", heading: true}}
+	if h == nil || h.Count() == 0 {
+		return append(lines, textLine{text: "no latency samples"})
+	}
+	first, last, peak := -1, 0, uint64(0)
+	for i, n := range h {
+		if n == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		last, peak = i, max(peak, n)
+	}
+	total := h.Count()
+	const labelW, countW, shareW = 17, 8, 7
+	barW := min(60, max(10, width-2-labelW-1-1-countW-shareW)) // longer bars say no more
+	for i := first; i <= last; i++ {
+		lo, hi := model.HistBounds(i)
+		b := bar(h[i], peak, barW)
+		lines = append(lines, textLine{
+			text: fit(Duration(lo)+"–"+Duration(hi), labelW, true) + " ",
+			bar:  b,
+			tail: strings.Repeat(" ", barW-ansi.StringWidth(b)) + " " + fit(count(h[i]), countW, true) + fit(percent(h[i], total), shareW, true),
+		})
+	}
+	return lines
+}
+
+// bar draws n out of peak in width cells, to an eighth of a cell.
+func bar(n, peak uint64, width int) string {
+	eighths := int(n * uint64(width) * 8 / peak)
+	if n > 0 && eighths == 0 {
+		eighths = 1 // a bucket with samples is never invisible
+	}
+	s := strings.Repeat("█", eighths/8)
+	if r := eighths % 8; r > 0 {
+		s += string([]rune(" ▏▎▍▌▋▊▉")[r])
+	}
+	return s
+}
+
+// lossLines breaks the lost-events badge down by cause.
+func lossLines(s *model.Snapshot) []textLine {
+	l := s.Lost
+	row := func(name string, n uint64, why string) textLine {
+		return textLine{text: fmt.Sprintf("%-18s %8s  %s", name, count(n), why)}
+	}
+	lines := []textLine{
+		{text: "LOST EVENTS (L or esc closes)", heading: true},
+		row("total", l.Total, lossShare(s)+" of events"),
+		{},
+	}
+	why := [model.NumLossCauses]string{
+		model.LossBuffer:       "events the ring/perf buffer had no room for",
+		model.LossProcMapFull:  "calls in no process: process map full",
+		model.LossErrnoMapFull: "errors of unknown errno: errno map full",
+		model.LossHistMapFull:  "latencies in no process histogram: map full",
+		model.LossEnterMapFull: "calls whose latency was lost: entry map full",
+		model.LossScopeMapFull: "followed children left out of the scope",
+	}
+	for c := model.LossCause(0); c < model.NumLossCauses; c++ {
+		lines = append(lines, row(c.String(), l.ByCause[c], why[c]))
+	}
+	return append(lines,
+		row("proc_overflow", l.ProcOverflow, "processes refused past the process limit"),
+		textLine{},
+		row("events sent", l.EventsAttempted, "lifecycle events the kernel tried to send"),
+		row("events received", l.EventsReceived, ""),
+		row("unnamed processes", l.AttributionMisses, "processes no event or /proc read named"),
+		row("unattributed calls", l.Unattributed.Calls, "calls counted in no process"),
+	)
+}
+
+// lossShare is the lost items as a share of everything counted: the syscalls
+// and the lifecycle events.
+func lossShare(s *model.Snapshot) string {
+	return percent(s.Lost.Total, s.Totals.Calls+s.Lost.EventsAttempted)
+}

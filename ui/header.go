@@ -1,0 +1,73 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"tlmon/model"
+)
+
+const headerHeight = 3 // title, class chips, tabs and breadcrumb
+
+// classLabels are the names the chips show, shorter than model.ClassNames so
+// that all ten fit in 80 columns.
+var classLabels = []string{"file", "desc", "net", "proc", "mem", "sig", "ipc", "time", "creds", "other"}
+
+func (m *app) header() []string {
+	th := &m.theme
+	s := m.data.snap
+
+	// Title: the badges on the right never give way; the rest is cut.
+	var badges []string
+	if s.Lost.Total > 0 {
+		badges = append(badges, th.Warning.Render(fmt.Sprintf(" LOST %s · %s · L ", count(s.Lost.Total), lossShare(s))))
+	} else {
+		badges = append(badges, th.Dim.Render("lost 0"))
+	}
+	if m.paused {
+		badges = append(badges, th.Warning.Render(" PAUSED "))
+	}
+	right := strings.Join(badges, " ")
+	// The scope last: it can be long, and what does not fit is cut.
+	left := fmt.Sprintf("tlmon │ %s syscalls/s │ %s err/s │ scope %s",
+		rate(s.Totals.CallRate), rate(s.Totals.ErrorRate), Sanitize(m.meta.Scope))
+	line1 := th.Header.Render(fit(left, m.width-ansi.StringWidth(right)-1, false)) + " " + right
+
+	// Class chips: ● on, ○ off, so that mono shows the state too.
+	chips := make([]string, len(model.AllClasses))
+	for i, c := range model.AllClasses {
+		if m.classes&c != 0 {
+			chips[i] = th.ChipOn.Render("●" + classKeys[i] + ":" + classLabels[i])
+		} else {
+			chips[i] = th.ChipOff.Render("○" + classKeys[i] + ":" + classLabels[i])
+		}
+	}
+	line2 := strings.Join(chips, " ")
+	if ansi.StringWidth(line2)+len("classes ") <= m.width {
+		line2 = th.Dim.Render("classes ") + line2
+	}
+
+	// Tabs, then where the drill-down is; how counts are read on the right.
+	var b strings.Builder
+	for i, v := range m.tops {
+		name := fmt.Sprintf("%d %s", i+1, v.crumb())
+		if v == m.stack[0] {
+			b.WriteString(th.TabActive.Render("[" + name + "]"))
+		} else {
+			b.WriteString(th.Tab.Render(" " + name + " "))
+		}
+		b.WriteByte(' ')
+	}
+	for _, v := range m.stack[1:] {
+		b.WriteString(th.Crumb.Render(" › " + v.crumb()))
+	}
+	// The breadcrumb comes first: how counts are read gives way to it.
+	line3 := b.String()
+	how := th.Dim.Render(fmt.Sprintf("%s buffer · every %s", Sanitize(m.meta.Buffer), m.opts.Interval))
+	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 1 {
+		line3 += strings.Repeat(" ", gap) + how
+	}
+	return []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
+}

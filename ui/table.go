@@ -1,0 +1,347 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"tlmon/model"
+	"tlmon/themes"
+)
+
+// rowKey identifies what a row shows, so that the cursor stays on it when a new
+// snapshot reorders the rows.
+type rowKey struct {
+	proc model.ProcID
+	nr   int
+	tid  uint32
+}
+
+type column struct {
+	title string
+	width int  // cells; for the flex column, the least it gets
+	flex  bool // takes what the other columns leave
+	right bool // a number: right-aligned, sorted largest first
+	// drop orders the columns left out when the terminal is too narrow for all:
+	// the highest first; 0 is never left out.
+	drop int
+}
+
+type row struct {
+	key   rowKey
+	cells []string  // shown as is: already sanitized
+	nums  []float64 // sort values of the right-aligned columns
+	match string    // lower-case text the filter searches
+	dim   bool      // an exited process
+	// parent is the parent process's row in the process tree.
+	parent rowKey
+}
+
+// table is the list every view but the detail draws: rows built once per
+// snapshot, filtered and sorted once per change, and only the visible rows
+// drawn.
+type table struct {
+	cols    []column
+	rows    []row
+	shown   []int // indexes into rows, filtered and in order
+	cursor  int   // index into shown
+	offset  int   // first shown row on screen
+	width   int   // cells of a line
+	height  int   // rows that fit under the header
+	sortCol int
+	reverse bool
+	filter  string
+	// tree draws parents above their children, with treeCol indented by
+	// prefix (one per shown row).
+	tree    bool
+	treeCol int
+	prefix  []string
+}
+
+const gutter = 2 // cursor mark and row mark before the first column
+
+// setRows replaces the rows, keeping the cursor on the row it was on.
+func (t *table) setRows(rows []row) {
+	keep, ok := t.selected()
+	t.rows = rows
+	t.arrange(keep.key, ok)
+}
+
+// selected returns the row under the cursor.
+func (t *table) selected() (row, bool) {
+	if t.cursor < 0 || t.cursor >= len(t.shown) {
+		return row{}, false
+	}
+	return t.rows[t.shown[t.cursor]], true
+}
+
+func (t *table) setFilter(f string) {
+	keep, ok := t.selected()
+	t.filter = f
+	t.arrange(keep.key, ok)
+}
+
+// sortBy sorts by the next column shown, or reverses the present order.
+func (t *table) sortBy(next, reverse bool) {
+	keep, ok := t.selected()
+	if next {
+		ws := t.widths(t.width)
+		for i := 1; i <= len(t.cols); i++ {
+			if c := (t.sortCol + i) % len(t.cols); ws[c] > 0 {
+				t.sortCol = c
+				break
+			}
+		}
+		t.reverse = false
+	}
+	if reverse {
+		t.reverse = !t.reverse
+	}
+	t.arrange(keep.key, ok)
+}
+
+func (t *table) toggleTree() {
+	keep, ok := t.selected()
+	t.tree = !t.tree
+	t.arrange(keep.key, ok)
+}
+
+func (t *table) arrange(keep rowKey, hadCursor bool) {
+	q := strings.ToLower(t.filter)
+	t.shown = t.shown[:0]
+	for i := range t.rows {
+		if strings.Contains(t.rows[i].match, q) {
+			t.shown = append(t.shown, i)
+		}
+	}
+	slices.SortStableFunc(t.shown, t.compare)
+	t.prefix = nil
+	if t.tree {
+		t.shown, t.prefix = treeOrder(t.rows, t.shown)
+	}
+	if hadCursor {
+		if i := slices.IndexFunc(t.shown, func(r int) bool { return t.rows[r].key == keep }); i >= 0 {
+			t.cursor = i
+		}
+	}
+	t.move(0)
+}
+
+// compare orders two rows by the sort column: numbers largest first, text
+// alphabetically; S reverses either. Ties keep the snapshot's order.
+func (t *table) compare(a, b int) int {
+	ra, rb := &t.rows[a], &t.rows[b]
+	var c int
+	if t.cols[t.sortCol].right {
+		c = cmp.Compare(rb.nums[t.sortCol], ra.nums[t.sortCol])
+	} else {
+		c = strings.Compare(strings.ToLower(ra.cells[t.sortCol]), strings.ToLower(rb.cells[t.sortCol]))
+	}
+	if t.reverse {
+		return -c
+	}
+	return c
+}
+
+// move moves the cursor by delta rows, within bounds, and scrolls so it stays
+// on screen.
+func (t *table) move(delta int) {
+	t.cursor = max(0, min(t.cursor+delta, len(t.shown)-1))
+	h := max(1, t.height)
+	if t.cursor < t.offset {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+h {
+		t.offset = t.cursor - h + 1
+	}
+	t.offset = max(0, min(t.offset, len(t.shown)-h))
+}
+
+func (t *table) setHeight(h int) {
+	t.height = h
+	t.move(0)
+}
+
+// clickAt puts the cursor on the row drawn on line y of the table (0 is the
+// header).
+func (t *table) clickAt(y int) {
+	if y >= 1 && t.offset+y-1 < len(t.shown) {
+		t.cursor = t.offset + y - 1
+	}
+}
+
+// widths lays the columns out in width cells: the columns dropped last stay,
+// the flex column takes what is left. A dropped column gets 0.
+func (t *table) widths(width int) []int {
+	ws := make([]int, len(t.cols))
+	need := gutter - 1
+	for i, c := range t.cols {
+		ws[i] = c.width
+		need += c.width + 1
+	}
+	for need > width {
+		worst := -1
+		for i, c := range t.cols {
+			if ws[i] > 0 && c.drop > 0 && (worst < 0 || c.drop > t.cols[worst].drop) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			break // nothing left to drop: the flex column shrinks, then lines are cut
+		}
+		need -= ws[worst] + 1
+		ws[worst] = 0
+	}
+	for i, c := range t.cols {
+		if c.flex && ws[i] > 0 {
+			ws[i] = max(4, ws[i]+width-need)
+		}
+	}
+	return ws
+}
+
+// render draws the header and the visible rows, height lines in all.
+func (t *table) render(height int, th *themes.Theme, empty string) []string {
+	width := t.width
+	ws := t.widths(width)
+	lines := make([]string, 0, height)
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", gutter))
+	first := true
+	for i, c := range t.cols {
+		if ws[i] == 0 {
+			continue
+		}
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+		title := c.title
+		if i == t.sortCol {
+			title = sortMark(c.right != t.reverse) + title
+		}
+		b.WriteString(fit(title, ws[i], c.right))
+	}
+	lines = append(lines, th.Heading.Render(fit(b.String(), width, false)))
+
+	if len(t.shown) == 0 {
+		lines = append(lines, th.Dim.Render(fit("  "+empty, width, false)))
+	}
+	end := min(len(t.shown), t.offset+height-1)
+	for n := t.offset; n < end; n++ {
+		r := &t.rows[t.shown[n]]
+		b.Reset()
+		switch {
+		case n == t.cursor:
+			b.WriteString(">")
+		default:
+			b.WriteString(" ")
+		}
+		if r.dim {
+			b.WriteString("x") // exited: seen even where Dim shows nothing
+		} else {
+			b.WriteString(" ")
+		}
+		first := true
+		for i, c := range t.cols {
+			if ws[i] == 0 {
+				continue
+			}
+			if !first {
+				b.WriteByte(' ')
+			}
+			first = false
+			cell := r.cells[i]
+			if t.prefix != nil && i == t.treeCol {
+				cell = t.prefix[n] + cell
+			}
+			b.WriteString(fit(cell, ws[i], c.right))
+		}
+		// The cells add up to the width but for a last column cut short.
+		line := b.String()
+		if used := lineWidth(ws); used < width {
+			line += strings.Repeat(" ", width-used)
+		} else if used > width {
+			line = truncate(line, width)
+		}
+		switch {
+		case n == t.cursor:
+			line = th.Selected.Render(line)
+		case r.dim:
+			line = th.Dim.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// lineWidth is the width of a row laid out in ws.
+func lineWidth(ws []int) int {
+	w := gutter - 1
+	for _, cw := range ws {
+		if cw > 0 {
+			w += cw + 1
+		}
+	}
+	return w
+}
+
+func sortMark(descending bool) string {
+	if descending {
+		return "↓"
+	}
+	return "↑"
+}
+
+// treeOrder puts the shown rows depth first under their parents, siblings in
+// the order given, and returns the branch drawn before each row's name.
+func treeOrder(rows []row, shown []int) ([]int, []string) {
+	index := make(map[rowKey]int, len(shown))
+	for _, i := range shown {
+		index[rows[i].key] = i
+	}
+	children := make(map[int][]int)
+	var roots []int
+	for _, i := range shown {
+		if p, ok := index[rows[i].parent]; ok && p != i {
+			children[p] = append(children[p], i)
+		} else {
+			roots = append(roots, i)
+		}
+	}
+	order := make([]int, 0, len(shown))
+	prefix := make([]string, 0, len(shown))
+	seen := make(map[int]bool, len(shown))
+	var walk func(i int, lead, branch string)
+	walk = func(i int, lead, branch string) {
+		if seen[i] {
+			return
+		}
+		seen[i] = true
+		order = append(order, i)
+		prefix = append(prefix, lead+branch)
+		kids := children[i]
+		next := lead
+		switch branch {
+		case "├─":
+			next += "│ "
+		case "└─":
+			next += "  "
+		}
+		for k, c := range kids {
+			if k == len(kids)-1 {
+				walk(c, next, "└─")
+			} else {
+				walk(c, next, "├─")
+			}
+		}
+	}
+	for _, r := range roots {
+		walk(r, "", "")
+	}
+	// Parent links that loop leave rows no root reaches: list them flat.
+	for _, i := range shown {
+		walk(i, "", "")
+	}
+	return order, prefix
+}

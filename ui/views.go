@@ -1,0 +1,348 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"tlmon/model"
+	"tlmon/themes"
+)
+
+// data is what the views show: the snapshot, an index of its processes and
+// the last in-flight list. The root model owns it; views only read it.
+type data struct {
+	snap     *model.Snapshot
+	procs    map[model.ProcID]*model.ProcStat
+	inflight []InFlight
+}
+
+func (d *data) setSnapshot(s *model.Snapshot) {
+	d.snap = s
+	d.procs = make(map[model.ProcID]*model.ProcStat, len(s.Processes))
+	for i := range s.Processes {
+		d.procs[s.Processes[i].ID] = &s.Processes[i]
+	}
+}
+
+// view is one screen under the header: a top-level view or a drill-down level.
+type view interface {
+	// crumb names the level in the breadcrumb.
+	crumb() string
+	// refresh rebuilds what is shown from d; called when the view becomes
+	// visible and on each new snapshot while it is.
+	refresh(d *data)
+	setSize(width, height int)
+	// key handles a key the root left to the view; it returns the level to
+	// drill into, if any.
+	key(msg tea.KeyPressMsg, k *KeyMap, d *data) view
+	// wheel scrolls, click selects the line y of the view.
+	wheel(delta int)
+	click(y int)
+	render(th *themes.Theme) []string
+}
+
+// tableView is every view that is a table.
+type tableView struct {
+	table
+	name   string
+	empty  string // shown when there is no row
+	build  func(d *data) []row
+	drill  func(r row, d *data) view // nil: the rows lead nowhere
+	isTree bool                      // the tree key applies
+}
+
+func (v *tableView) crumb() string    { return v.name }
+func (v *tableView) refresh(d *data)  { v.setRows(v.build(d)) }
+func (v *tableView) wheel(delta int)  { v.move(delta) }
+func (v *tableView) click(y int)      { v.clickAt(y) }
+func (v *tableView) setSize(w, h int) { v.width = w; v.setHeight(h - 1) } // 1: the table header
+func (v *tableView) render(th *themes.Theme) []string {
+	empty := v.empty
+	if v.filter != "" && len(v.rows) > 0 {
+		empty = "nothing matches the filter"
+	}
+	return v.table.render(v.height+1, th, empty)
+}
+
+func (v *tableView) key(msg tea.KeyPressMsg, k *KeyMap, d *data) view {
+	page := max(1, v.height-1)
+	switch {
+	case key.Matches(msg, k.Up):
+		v.move(-1)
+	case key.Matches(msg, k.Down):
+		v.move(1)
+	case key.Matches(msg, k.PageUp):
+		v.move(-page)
+	case key.Matches(msg, k.PageDown):
+		v.move(page)
+	case key.Matches(msg, k.Home):
+		v.move(-len(v.shown))
+	case key.Matches(msg, k.End):
+		v.move(len(v.shown))
+	case key.Matches(msg, k.Sort):
+		v.sortBy(true, false)
+	case key.Matches(msg, k.SortReverse):
+		v.sortBy(false, true)
+	case key.Matches(msg, k.Tree) && v.isTree:
+		v.toggleTree()
+	case key.Matches(msg, k.Drill) && v.drill != nil:
+		if r, ok := v.selected(); ok {
+			return v.drill(r, d)
+		}
+	}
+	return nil
+}
+
+// The columns of each table. Widths fit the titles with a sort arrow.
+var (
+	processColumns = []column{
+		{title: "PID", width: 7, right: true},
+		{title: "COMM", width: 16},
+		{title: "CGROUP", width: 12, flex: true, drop: 3},
+		{title: "SYSCALLS/s", width: 11, right: true},
+		{title: "TOTAL", width: 7, right: true},
+		{title: "ERR/s", width: 7, right: true, drop: 1},
+		{title: "TOP SYSCALL", width: 14},
+		{title: "P99", width: 7, right: true, drop: 2},
+	}
+	syscallColumns = []column{
+		{title: "NAME", width: 16, flex: true},
+		{title: "CLASS", width: 12, drop: 4},
+		{title: "CALLS/s", width: 9, right: true},
+		{title: "TOTAL", width: 7, right: true},
+		{title: "ERRORS", width: 7, right: true},
+		{title: "TOP ERRNO", width: 12, drop: 2},
+		{title: "AVG", width: 7, right: true, drop: 1},
+		{title: "P50", width: 7, right: true, drop: 3},
+		{title: "P99", width: 7, right: true},
+	}
+	syscallProcColumns = []column{
+		{title: "PID", width: 7, right: true},
+		{title: "COMM", width: 16},
+		{title: "CGROUP", width: 12, flex: true, drop: 3},
+		{title: "CALLS/s", width: 9, right: true},
+		{title: "TOTAL", width: 7, right: true},
+		{title: "ERRORS", width: 7, right: true},
+		{title: "TOP ERRNO", width: 12, drop: 2},
+		{title: "AVG", width: 7, right: true, drop: 1},
+		{title: "P99", width: 7, right: true},
+	}
+	inFlightColumns = []column{
+		{title: "PID", width: 7, right: true},
+		{title: "TID", width: 7, right: true},
+		{title: "COMM", width: 16},
+		{title: "SYSCALL", width: 16, flex: true},
+		{title: "FOR", width: 9, right: true},
+	}
+)
+
+func newProcessesView() *tableView {
+	p99s := p99Cache{}
+	return &tableView{
+		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
+		name:  "Processes", empty: "no process made a syscall yet", isTree: true,
+		build: func(d *data) []row { return processRows(d, p99s) },
+		drill: func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
+	}
+}
+
+func newSyscallsView() *tableView {
+	return &tableView{
+		table: table{cols: syscallColumns, sortCol: 2},
+		name:  "Syscalls", empty: "no syscall counted yet",
+		build: func(d *data) []row { return syscallRows(d.snap.Syscalls) },
+		drill: func(r row, d *data) view { return newSyscallProcsView(r.key.nr, r.cells[0]) },
+	}
+}
+
+func newInFlightView() *tableView {
+	return &tableView{
+		table: table{cols: inFlightColumns, sortCol: 4},
+		name:  "In flight", empty: "no thread is inside a syscall",
+		build: inFlightRows,
+		drill: func(r row, d *data) view {
+			// In-flight rows know the PID only: the live process with it.
+			for id, p := range d.procs {
+				if id.PID == r.key.proc.PID && p.Alive {
+					return newProcSyscallsView(id, d)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// newProcSyscallsView lists one process's syscalls.
+func newProcSyscallsView(id model.ProcID, d *data) *tableView {
+	name := "pid " + strconv.FormatUint(uint64(id.PID), 10)
+	if p := d.procs[id]; p != nil {
+		name = procLabel(p)
+	}
+	return &tableView{
+		table: table{cols: syscallColumns, sortCol: 2},
+		name:  name, empty: "this process made no syscall (or is no longer tracked)",
+		build: func(d *data) []row {
+			if p := d.procs[id]; p != nil {
+				return syscallRows(p.Syscalls)
+			}
+			return nil
+		},
+		drill: func(r row, d *data) view { return newDetailView(id, r.key.nr, r.cells[0]) },
+	}
+}
+
+// newSyscallProcsView lists the processes that made one syscall.
+func newSyscallProcsView(nr int, name string) *tableView {
+	return &tableView{
+		table: table{cols: syscallProcColumns, sortCol: 3},
+		name:  name, empty: "no process made this syscall",
+		build: func(d *data) []row { return syscallProcRows(d.snap.Processes, nr) },
+		drill: func(r row, d *data) view { return newDetailView(r.key.proc, nr, name) },
+	}
+}
+
+// procCells are the identity columns of a process row: PID, COMM, CGROUP.
+func procRow(p *model.ProcStat, ncols int) row {
+	comm, cg := Sanitize(p.Comm), Sanitize(shortCgroup(p.CgroupPath))
+	pid := strconv.FormatUint(uint64(p.ID.PID), 10)
+	r := row{
+		key:    rowKey{proc: p.ID},
+		parent: rowKey{proc: p.Parent},
+		cells:  make([]string, 3, ncols),
+		nums:   make([]float64, ncols),
+		match:  strings.ToLower(pid + " " + comm + " " + cg),
+		dim:    !p.Alive,
+	}
+	r.cells[0], r.cells[1], r.cells[2] = pid, comm, cg
+	r.nums[0] = float64(p.ID.PID)
+	return r
+}
+
+func processRows(d *data, p99s p99Cache) []row {
+	procs := active(d.snap.Processes)
+	rows := make([]row, len(procs))
+	p99s.forget(procs)
+	for i := range procs {
+		p := &procs[i]
+		r := procRow(p, len(processColumns))
+		top := ""
+		if len(p.Syscalls) > 0 {
+			top = p.Syscalls[0].Name
+		}
+		p99 := p99s.get(p)
+		r.cells = append(r.cells, rate(p.CallRate), count(p.Calls), rate(p.ErrorRate), top, latency(p99, p.LatCount))
+		r.nums[3], r.nums[4], r.nums[5], r.nums[7] = p.CallRate, float64(p.Calls), p.ErrorRate, float64(p99)
+		rows[i] = r
+	}
+	return rows
+}
+
+func syscallRows(stats []model.SyscallStat) []row {
+	rows := make([]row, len(stats))
+	for i := range stats {
+		s := &stats[i]
+		class := s.Classes.String()
+		rows[i] = row{
+			key: rowKey{nr: s.Nr},
+			cells: []string{s.Name, class, rate(s.CallRate), count(s.Calls), count(s.Errors), topErrno(s),
+				latency(s.AvgNs, s.LatCount), latency(s.P50Ns, s.LatCount), latency(s.P99Ns, s.LatCount)},
+			nums:  []float64{0, 0, s.CallRate, float64(s.Calls), float64(s.Errors), 0, float64(s.AvgNs), float64(s.P50Ns), float64(s.P99Ns)},
+			match: strings.ToLower(s.Name + " " + class),
+		}
+	}
+	return rows
+}
+
+func syscallProcRows(procs []model.ProcStat, nr int) []row {
+	var rows []row
+	for i := range procs {
+		p := &procs[i]
+		for j := range p.Syscalls {
+			s := &p.Syscalls[j]
+			if s.Nr != nr {
+				continue
+			}
+			r := procRow(p, len(syscallProcColumns))
+			r.key.nr = nr
+			r.cells = append(r.cells, rate(s.CallRate), count(s.Calls), count(s.Errors), topErrno(s),
+				latency(s.AvgNs, s.LatCount), latency(s.P99Ns, s.LatCount))
+			r.nums[3], r.nums[4], r.nums[5] = s.CallRate, float64(s.Calls), float64(s.Errors)
+			r.nums[7], r.nums[8] = float64(s.AvgNs), float64(s.P99Ns)
+			rows = append(rows, r)
+			break
+		}
+	}
+	return rows
+}
+
+func inFlightRows(d *data) []row {
+	rows := make([]row, len(d.inflight))
+	for i, f := range d.inflight {
+		pid, tid := strconv.FormatUint(uint64(f.PID), 10), strconv.FormatUint(uint64(f.TID), 10)
+		comm := Sanitize(f.Comm)
+		rows[i] = row{
+			key:   rowKey{proc: model.ProcID{PID: f.PID}, tid: f.TID},
+			cells: []string{pid, tid, comm, f.Syscall, Duration(uint64(f.Since))},
+			nums:  []float64{float64(f.PID), float64(f.TID), 0, 0, float64(f.Since)},
+			match: strings.ToLower(pid + " " + tid + " " + comm + " " + f.Syscall),
+		}
+	}
+	return rows
+}
+
+// p99Cache keeps each process's 99th percentile over all its syscalls. It
+// takes merging the histograms of all its syscalls, which for thousands of
+// processes costs more than the rest of a refresh; most processes made no
+// call since the last one, so their latency counters tell it is unchanged.
+type p99Cache map[model.ProcID]p99Entry
+
+type p99Entry struct {
+	counts model.Counts
+	p99    uint64
+}
+
+func (c p99Cache) get(p *model.ProcStat) uint64 {
+	if e, ok := c[p.ID]; ok && e.counts == p.Counts {
+		return e.p99
+	}
+	var h model.Hist
+	for i := range p.Syscalls {
+		if p.Syscalls[i].Hist != nil {
+			h.Add(p.Syscalls[i].Hist)
+		}
+	}
+	c[p.ID] = p99Entry{p.Counts, h.Quantile(0.99)}
+	return c[p.ID].p99
+}
+
+// forget drops the processes no longer shown.
+func (c p99Cache) forget(shown []model.ProcStat) {
+	if len(c) <= len(shown) {
+		return
+	}
+	keep := make(map[model.ProcID]bool, len(shown))
+	for i := range shown {
+		keep[shown[i].ID] = true
+	}
+	for id := range c {
+		if !keep[id] {
+			delete(c, id)
+		}
+	}
+}
+
+func topErrno(s *model.SyscallStat) string {
+	if len(s.Errnos) == 0 {
+		return ""
+	}
+	return s.Errnos[0].Name
+}
+
+// procLabel names a process in a line of text: "nginx 1234".
+func procLabel(p *model.ProcStat) string {
+	return fmt.Sprintf("%s %d", Sanitize(p.Comm), p.ID.PID)
+}
