@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"tlmon/aggregator"
 	"tlmon/bpf"
 	"tlmon/collector"
 	"tlmon/model"
+	"tlmon/themes"
 	"tlmon/ui"
 )
 
@@ -52,6 +54,8 @@ type options struct {
 	top         int
 	version     bool
 	command     []string
+	theme       string
+	mouse       bool
 	testPanic   bool
 }
 
@@ -93,6 +97,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.noLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
 	fs.IntVar(&o.top, "top", 20, "headless table: show this many processes (0: all)")
+	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
+	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
 	fs.BoolVar(&o.testPanic, "test-panic-collector", false, "make the collector panic (tests of the clean stop)")
 	fs.MarkHidden("test-panic-collector")
@@ -125,6 +131,10 @@ func (o *options) validate() error {
 	default:
 		return bad("--buffer %q: want auto, ringbuf or perf", o.buffer)
 	}
+	if err := themes.Check(o.theme); err != nil {
+		return bad("--theme: %v", err)
+	}
+	o.theme = themes.WithNoColor(o.theme, os.Getenv("NO_COLOR"))
 	if o.interval < 100*time.Millisecond {
 		return bad("--interval %s: the minimum is 100ms", o.interval)
 	}
@@ -160,8 +170,8 @@ func run(o *options) error {
 		fmt.Println("tlmon", versionString())
 		return nil
 	}
-	if !o.headless {
-		return usageError{errors.New("the interactive UI is not built yet: use --headless")}
+	if !o.headless && !term.IsTerminal(int(os.Stdout.Fd())) {
+		return usageError{errors.New("the interactive monitor needs a terminal: use --headless to print a summary")}
 	}
 	table := model.HostTable()
 	var enabled []int
@@ -222,7 +232,29 @@ func run(o *options) error {
 		return err
 	}
 	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope.Desc}
-	return runHeadless(ctx, o, probe, coll, agg, scope, meta)
+	if o.headless {
+		return runHeadless(ctx, o, probe, coll, agg, scope, meta)
+	}
+	control := collector.NewControl(probe, agg, coll.Flush, cgroups, table, meta, scope.Target(cgroups), !o.noFollow, enabled)
+	return runMonitor(ctx, o, control, scope)
+}
+
+// runMonitor runs the interactive monitor until the user quits or a signal
+// comes. A command it starts runs with its output discarded: the screen is
+// the monitor's.
+func runMonitor(ctx context.Context, o *options, control *collector.Control, scope *collector.Scope) error {
+	if cmd := scope.Command; cmd != nil {
+		cmd.Cmd.Stdin, cmd.Cmd.Stdout, cmd.Cmd.Stderr = nil, nil, nil
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		go cmd.Cmd.Wait()
+	}
+	err := ui.Run(ctx, control, ui.Options{Interval: o.interval, Theme: o.theme, Mouse: o.mouse})
+	if ierr := internalError(ctx); ierr != nil {
+		return ierr
+	}
+	return err
 }
 
 // runHeadless prints reports until the duration ends, a signal comes, the

@@ -77,19 +77,29 @@ func ID(dir string) (uint64, error) {
 
 // IDOfProc returns the v2 cgroup id of a process (0 if unknown).
 func (c *Cgroups) IDOfProc(pid uint32) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("%s/%d/cgroup", procRoot, pid))
+	p := c.PathOfProc(pid)
+	if p == "" {
+		return 0
+	}
+	id, err := ID(filepath.Join(c.Mount, p))
 	if err != nil {
 		return 0
 	}
+	return id
+}
+
+// PathOfProc returns a process's path in the v2 hierarchy ("" if unknown).
+func (c *Cgroups) PathOfProc(pid uint32) string {
+	b, err := os.ReadFile(fmt.Sprintf("%s/%d/cgroup", procRoot, pid))
+	if err != nil {
+		return ""
+	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "0::"); ok {
-			id, err := ID(filepath.Join(c.Mount, rest))
-			if err == nil {
-				return id
-			}
+			return rest
 		}
 	}
-	return 0
+	return ""
 }
 
 // Path names a cgroup id as a path inside the hierarchy ("/" for the root, ""

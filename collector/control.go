@@ -30,20 +30,25 @@ type Counts interface {
 type Control struct {
 	probe   *bpf.Probe
 	counts  Counts
+	flush   func() error // reads the kernel's counters now (Collector.Flush)
 	cgroups *Cgroups
 	table   *model.Table
 	follow  bool
 
 	mu      sync.Mutex
 	meta    model.Meta
+	target  model.Target // what is watched now
+	since   uint64       // CLOCK_MONOTONIC ns when it started being watched
 	classes model.Class
 	only    map[int]bool // the -e filter: nil counts every syscall
 }
 
-// NewControl starts with every class on, within the -e filter only (nil: all).
-func NewControl(p *bpf.Probe, counts Counts, cg *Cgroups, table *model.Table, meta model.Meta, follow bool, only []int) *Control {
-	c := &Control{probe: p, counts: counts, cgroups: cg, table: table, meta: meta, follow: follow,
-		classes: allClasses()}
+// NewControl starts with every class on, within the -e filter only (nil: all),
+// watching target. flush reads the kernel's counters into counts now (may be
+// nil).
+func NewControl(p *bpf.Probe, counts Counts, flush func() error, cg *Cgroups, table *model.Table, meta model.Meta, target model.Target, follow bool, only []int) *Control {
+	c := &Control{probe: p, counts: counts, flush: flush, cgroups: cg, table: table, meta: meta, follow: follow,
+		classes: allClasses(), target: target, since: monotonicNow()}
 	if only != nil {
 		c.only = map[int]bool{}
 		for _, nr := range only {
@@ -145,8 +150,15 @@ func (c *Control) Attach(t model.Target) error {
 		return err
 	}
 	c.mu.Lock()
-	c.meta.Scope = scope
+	c.meta.Scope, c.target, c.since = scope, t, monotonicNow()
 	c.mu.Unlock()
+	// What the old scope counted since the last read must not show up as the
+	// new target's: read it now, then start afresh.
+	if c.flush != nil {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
 	c.counts.Clear()
 	return nil
 }
@@ -155,14 +167,21 @@ func (c *Control) Attach(t model.Target) error {
 func (c *Control) Clear() { c.counts.Clear() }
 
 // InFlight finds the threads inside a syscall now, longest first. /proc says
-// which threads are in a syscall; the kernel's entry record says since when, and
-// exists only for threads in scope.
+// which threads are in a syscall; the kernel's entry record says which and since
+// when. A thread of a watched process without a record was already inside when
+// watching began: it is shown with the time since then, a lower bound (the
+// stalled build that made the user start tlmon).
 func (c *Control) InFlight() ([]model.InFlight, error) {
 	now := monotonicNow()
 	procs, err := os.ReadDir(procRoot)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	target, watchedSince := c.target, c.since
+	c.mu.Unlock()
+	watched := c.watchedPIDs(target)
+	self := uint32(os.Getpid())
 	var out []model.InFlight
 	for _, pe := range procs {
 		pid, err := strconv.ParseUint(pe.Name(), 10, 32)
@@ -175,32 +194,59 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 		}
 		for _, te := range tasks {
 			tid, err := strconv.ParseUint(te.Name(), 10, 32)
-			if err != nil || !inSyscall(uint32(pid), uint32(tid)) {
+			if err != nil {
 				continue
 			}
-			nr, since, ok := c.probe.EnterTime(uint32(tid))
-			if !ok || since > now {
+			inNr, inside := inSyscall(uint32(pid), uint32(tid))
+			if !inside {
+				continue
+			}
+			f := model.InFlight{PID: uint32(pid), TID: uint32(tid)}
+			if nr, entered, ok := c.probe.EnterTime(uint32(tid)); ok && entered <= now && nr == inNr {
+				f.Nr, f.Since = nr, time.Duration(now-entered)
+			} else if uint32(pid) != self && watched(uint32(pid)) {
+				f.Nr, f.Since, f.AtLeast = inNr, time.Duration(now-watchedSince), true
+			} else {
 				continue
 			}
 			comm, _ := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/comm", procRoot, pid, tid))
-			out = append(out, model.InFlight{
-				PID: uint32(pid), TID: uint32(tid), Comm: strings.TrimSpace(string(comm)),
-				Nr: nr, Syscall: c.table.Name(nr), Since: time.Duration(now - since),
-			})
+			f.Comm, f.Syscall = strings.TrimSpace(string(comm)), c.table.Name(f.Nr)
+			out = append(out, f)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Since > out[j].Since })
 	return out, nil
 }
 
-// inSyscall reads /proc/PID/task/TID/syscall: a number while the thread is
-// blocked inside a syscall, "running" or -1 otherwise.
-func inSyscall(pid, tid uint32) bool {
+// inSyscall reads /proc/PID/task/TID/syscall: the number of the syscall the
+// thread is blocked in, or "running" / -1 when it is in none.
+func inSyscall(pid, tid uint32) (int, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/syscall", procRoot, pid, tid))
-	if err != nil || len(b) == 0 {
-		return false
+	if err != nil || len(b) == 0 || b[0] < '0' || b[0] > '9' {
+		return 0, false
 	}
-	return b[0] >= '0' && b[0] <= '9'
+	nr, err := strconv.Atoi(strings.Fields(string(b))[0])
+	return nr, err == nil
+}
+
+// watchedPIDs says whether a process is within target (for threads the kernel
+// has no record of).
+func (c *Control) watchedPIDs(target model.Target) func(pid uint32) bool {
+	switch target.Kind {
+	case model.TargetPID:
+		pids, _ := c.probe.ScopedPIDs() // followed children included
+		set := map[uint32]bool{}
+		for _, p := range pids {
+			set[p] = true
+		}
+		return func(pid uint32) bool { return set[pid] }
+	case model.TargetCgroup:
+		return func(pid uint32) bool {
+			p := c.cgroups.PathOfProc(pid)
+			return p == target.Cgroup || strings.HasPrefix(p, strings.TrimSuffix(target.Cgroup, "/")+"/")
+		}
+	}
+	return func(uint32) bool { return true }
 }
 
 func monotonicNow() uint64 {

@@ -22,7 +22,7 @@ func (n *nullCounts) Clear()                    { n.cleared++ }
 func newControl(t *testing.T, p *bpf.Probe) (*Control, *nullCounts) {
 	cg, _ := FindCgroups()
 	n := &nullCounts{}
-	return NewControl(p, n, cg, model.HostTable(), model.Meta{Scope: "test"}, true, nil), n
+	return NewControl(p, n, nil, cg, model.HostTable(), model.Meta{Scope: "test"}, model.Target{Kind: model.TargetPID, PID: uint32(os.Getpid())}, true, nil), n
 }
 
 // TestClassTogglesChangeWhatTheKernelCounts switches the class of getppid
@@ -120,3 +120,40 @@ func TestAttachRescopesAndClears(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestInFlightShowsACallThatBeganBeforeWatching: a thread already blocked when
+// tlmon starts has no entry record; it still shows, with the time since
+// watching began as a lower bound.
+func TestInFlightShowsACallThatBeganBeforeWatching(t *testing.T) {
+	cat := exec.Command("cat")
+	stdin, err := cat.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cat.Wait() }()
+	time.Sleep(100 * time.Millisecond) // cat is inside read before anything is loaded
+	p := load(t, bpf.Options{})
+	pid := uint32(cat.Process.Pid)
+	if err := p.ScopePIDs([]uint32{pid}, true); err != nil {
+		t.Fatal(err)
+	}
+	cg, _ := FindCgroups()
+	c := NewControl(p, &nullCounts{}, nil, cg, model.HostTable(), model.Meta{}, model.Target{Kind: model.TargetPID, PID: pid}, true, nil)
+	time.Sleep(300 * time.Millisecond)
+	flying, err := c.InFlight()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flying {
+		if f.PID == pid {
+			if f.Syscall != "read" || !f.AtLeast || f.Since < 250*time.Millisecond {
+				t.Errorf("cat in flight: %+v, want read, at least 300ms", f)
+			}
+			return
+		}
+	}
+	t.Errorf("cat (pid %d), blocked since before watching, is not in flight: %+v", pid, flying)
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"tlmon/bpf"
+	"tlmon/model"
 )
 
 // ScopeRequest is what the user asked to watch: at most one of PIDs, Cgroup and
@@ -75,4 +76,15 @@ func (s *Scope) Apply(p *bpf.Probe) error {
 	default:
 		return p.ScopeAll()
 	}
+}
+
+// Target is the scope as an attach target, for the monitor's backend.
+func (s *Scope) Target(cg *Cgroups) model.Target {
+	switch {
+	case len(s.req.PIDs) > 0:
+		return model.Target{Kind: model.TargetPID, PID: s.req.PIDs[0]}
+	case s.cgroupDir != "" && cg != nil:
+		return model.Target{Kind: model.TargetCgroup, Cgroup: strings.TrimPrefix(s.cgroupDir, cg.Mount)}
+	}
+	return model.Target{Kind: model.TargetAll}
 }

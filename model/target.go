@@ -35,4 +35,7 @@ type InFlight struct {
 	Nr       int
 	Syscall  string
 	Since    time.Duration // how long it has been inside
+	// AtLeast: the thread was already inside when tlmon started watching it, so
+	// Since is a lower bound (the time since then).
+	AtLeast bool
 }

@@ -286,7 +286,7 @@ func inFlightRows(d *data) []row {
 		comm := Sanitize(f.Comm)
 		rows[i] = row{
 			key:   rowKey{proc: model.ProcID{PID: f.PID}, tid: f.TID},
-			cells: []string{pid, tid, comm, f.Syscall, Duration(uint64(f.Since))},
+			cells: []string{pid, tid, comm, f.Syscall, inFlightFor(f)},
 			nums:  []float64{float64(f.PID), float64(f.TID), 0, 0, float64(f.Since)},
 			match: strings.ToLower(pid + " " + tid + " " + comm + " " + f.Syscall),
 		}
@@ -345,4 +345,13 @@ func topErrno(s *model.SyscallStat) string {
 // procLabel names a process in a line of text: "nginx 1234".
 func procLabel(p *model.ProcStat) string {
 	return fmt.Sprintf("%s %d", Sanitize(p.Comm), p.ID.PID)
+}
+
+// inFlightFor formats how long a thread has been inside its syscall; "≥" marks a
+// lower bound (it was inside before tlmon started watching).
+func inFlightFor(f InFlight) string {
+	if f.AtLeast {
+		return "≥" + Duration(uint64(f.Since))
+	}
+	return Duration(uint64(f.Since))
 }

@@ -220,6 +220,7 @@ var modes = map[string]modeFunc{
 	"threads":         threadsMode,
 	"seccomp-getppid": seccompGetppidMode,
 	"mix":             mixMode,
+	"steady":          steadyMode,
 	"exit":            exitMode,
 	"sleep":           sleepMode,
 }

@@ -500,3 +500,31 @@ func sleepMode(e *env) (result, error) {
 	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
 }
+
+// steadyMode keeps calling for N milliseconds: every 10 ms, 100 getppid (class
+// other) and 10 openat of a missing path (class file), so a live monitor shows
+// both rising at a steady rate.
+func steadyMode(e *env) (result, error) {
+	defer measuredThread()()
+	missing, err := missingPath()
+	if err != nil {
+		return result{}, err
+	}
+	t := &tally{}
+	g, open, cls := t.counter("getppid"), t.counter("openat"), t.counter("close")
+	tid := unix.Gettid()
+	e.ready()
+	ts := unix.Timespec{Nsec: 10_000_000}
+	for end := time.Now().Add(time.Duration(e.n) * time.Millisecond); time.Now().Before(end); {
+		for i := 0; i < 100; i++ {
+			_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+			g.add(errno)
+		}
+		for i := 0; i < 10; i++ {
+			openMissing(open, cls, missing)
+		}
+		unix.RawSyscall(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0, uintptr(unsafe.Pointer(&ts)))
+	}
+	e.done()
+	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+}
