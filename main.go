@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -57,6 +58,7 @@ type options struct {
 	theme       string
 	mouse       bool
 	testPanic   bool
+	cpuProfile  string
 }
 
 func main() {
@@ -102,6 +104,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
 	fs.BoolVar(&o.testPanic, "test-panic-collector", false, "make the collector panic (tests of the clean stop)")
 	fs.MarkHidden("test-panic-collector")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of tlmon itself to this file")
+	fs.MarkHidden("cpuprofile")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: sudo tlmon [flags] [-- command [args...]]\n\n%s", fs.FlagUsages())
 	}
@@ -169,6 +173,17 @@ func run(o *options) error {
 	if o.version {
 		fmt.Println("tlmon", versionString())
 		return nil
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if !o.headless && !term.IsTerminal(int(os.Stdout.Fd())) {
 		return usageError{errors.New("the interactive monitor needs a terminal: use --headless to print a summary")}
