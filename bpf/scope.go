@@ -6,6 +6,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"tlmon/model"
 )
 
 // Scope modes, as the kernel side numbers them.
@@ -130,4 +132,45 @@ func (p *Probe) SetFailedOnly(on bool) error {
 		return fmt.Errorf("set failed-only: %w", err)
 	}
 	return nil
+}
+
+// WatchThreads counts the threads of process pid one by one from now on (0
+// stops it). Counts of a previous process are dropped.
+func (p *Probe) WatchThreads(pid uint32) error {
+	if err := p.objs.ThreadTgid.Set(uint32(0)); err != nil {
+		return fmt.Errorf("stop counting threads: %w", err)
+	}
+	var tid uint32
+	var v []tlmonCounts
+	var tids []uint32
+	it := p.objs.ThreadStats.Iterate()
+	for it.Next(&tid, &v) {
+		tids = append(tids, tid)
+	}
+	for _, t := range tids {
+		p.objs.ThreadStats.Delete(t)
+	}
+	if pid == 0 {
+		return nil
+	}
+	if err := p.objs.ThreadTgid.Set(pid); err != nil {
+		return fmt.Errorf("count threads of %d: %w", pid, err)
+	}
+	return nil
+}
+
+// ThreadCounts reads the per-thread counts since WatchThreads, summed over CPUs.
+func (p *Probe) ThreadCounts() (map[uint32]model.Counts, error) {
+	out := map[uint32]model.Counts{}
+	var tid uint32
+	var v []tlmonCounts
+	it := p.objs.ThreadStats.Iterate()
+	for it.Next(&tid, &v) {
+		var sum model.Counts
+		for _, c := range v {
+			sum.Add(counts(c))
+		}
+		out[tid] = sum
+	}
+	return out, it.Err()
 }

@@ -127,6 +127,10 @@ volatile bool failed_only = false;
 volatile __u64 scope_since = 0;
 /* Non-zero: do not count this syscall (the -e filter and class toggles). */
 volatile __u8 nr_disabled[MAX_SYSCALLS];
+/* The process whose threads are counted one by one (0: none): the monitor's
+ * Threads view sets it, so per-thread counting costs nothing the rest of the
+ * time. */
+volatile __u32 thread_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -165,6 +169,14 @@ struct {
 	__type(key, struct proc_key);
 	__type(value, struct proc_hist);
 } proc_hists SEC(".maps");
+
+/* Per-thread counts of the process thread_tgid, keyed by tid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct counts);
+} thread_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -326,6 +338,20 @@ static __always_inline void count_error(struct proc_key *k, long ret)
 	}
 }
 
+/* thread_counts finds or makes the current thread's counters when its process
+ * is the one whose threads are shown (NULL otherwise, or when the map is full). */
+static __always_inline struct counts *thread_counts(__u32 tgid, __u32 tid)
+{
+	if (tgid != thread_tgid)
+		return NULL;
+	struct counts *c = bpf_map_lookup_elem(&thread_stats, &tid);
+	if (c)
+		return c;
+	struct counts zero = {};
+	bpf_map_update_elem(&thread_stats, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&thread_stats, &tid);
+}
+
 /* count_calls adds calls and errors for one syscall of the current process. */
 static __always_inline void count_calls(struct proc_key *k, __u64 calls, long ret, bool is_err)
 {
@@ -348,6 +374,11 @@ static __always_inline void count_calls(struct proc_key *k, __u64 calls, long re
 	}
 	if (is_err)
 		count_error(k, ret);
+	struct counts *t = thread_counts(k->tgid, (__u32)bpf_get_current_pid_tgid());
+	if (t) {
+		t->calls += calls;
+		t->errors += is_err;
+	}
 }
 
 static __always_inline void record_latency(struct proc_key *k, __u64 lat)
@@ -372,6 +403,11 @@ static __always_inline void record_latency(struct proc_key *k, __u64 lat)
 			u->lat_sum += lat;
 			u->lat_count++;
 		}
+	}
+	struct counts *t = thread_counts(k->tgid, (__u32)bpf_get_current_pid_tgid());
+	if (t) {
+		t->lat_sum += lat;
+		t->lat_count++;
 	}
 	if (!per_proc_hist)
 		return;

@@ -86,6 +86,7 @@ const (
 	tlmonMapScopeCgroup       = "scope_cgroup"
 	tlmonMapScopePids         = "scope_pids"
 	tlmonMapSysStats          = "sys_stats"
+	tlmonMapThreadStats       = "thread_stats"
 	tlmonMapUnattributed      = "unattributed"
 	tlmonProgSchedProcessExec = "sched_process_exec"
 	tlmonProgSchedProcessExit = "sched_process_exit"
@@ -99,6 +100,7 @@ const (
 	tlmonVarScopeMode         = "scope_mode"
 	tlmonVarScopeSince        = "scope_since"
 	tlmonVarSelfTgid          = "self_tgid"
+	tlmonVarThreadTgid        = "thread_tgid"
 	tlmonVarTrackLatency      = "track_latency"
 	tlmonVarUnusedEvent       = "unused_event"
 	tlmonVarUseRingbuf        = "use_ringbuf"
@@ -169,6 +171,7 @@ type tlmonMapSpecs struct {
 	ScopeCgroup  *ebpf.MapSpec `ebpf:"scope_cgroup"`
 	ScopePids    *ebpf.MapSpec `ebpf:"scope_pids"`
 	SysStats     *ebpf.MapSpec `ebpf:"sys_stats"`
+	ThreadStats  *ebpf.MapSpec `ebpf:"thread_stats"`
 	Unattributed *ebpf.MapSpec `ebpf:"unattributed"`
 }
 
@@ -183,6 +186,7 @@ type tlmonVariableSpecs struct {
 	ScopeMode      *ebpf.VariableSpec `ebpf:"scope_mode"`
 	ScopeSince     *ebpf.VariableSpec `ebpf:"scope_since"`
 	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
+	ThreadTgid     *ebpf.VariableSpec `ebpf:"thread_tgid"`
 	TrackLatency   *ebpf.VariableSpec `ebpf:"track_latency"`
 	UnusedEvent    *ebpf.VariableSpec `ebpf:"unused_event"`
 	UseRingbuf     *ebpf.VariableSpec `ebpf:"use_ringbuf"`
@@ -220,6 +224,7 @@ type tlmonMaps struct {
 	ScopeCgroup  *ebpf.Map `ebpf:"scope_cgroup"`
 	ScopePids    *ebpf.Map `ebpf:"scope_pids"`
 	SysStats     *ebpf.Map `ebpf:"sys_stats"`
+	ThreadStats  *ebpf.Map `ebpf:"thread_stats"`
 	Unattributed *ebpf.Map `ebpf:"unattributed"`
 }
 
@@ -236,6 +241,7 @@ func (m *tlmonMaps) Close() error {
 		m.ScopeCgroup,
 		m.ScopePids,
 		m.SysStats,
+		m.ThreadStats,
 		m.Unattributed,
 	)
 }
@@ -251,6 +257,7 @@ type tlmonVariables struct {
 	ScopeMode      *ebpf.Variable `ebpf:"scope_mode"`
 	ScopeSince     *ebpf.Variable `ebpf:"scope_since"`
 	SelfTgid       *ebpf.Variable `ebpf:"self_tgid"`
+	ThreadTgid     *ebpf.Variable `ebpf:"thread_tgid"`
 	TrackLatency   *ebpf.Variable `ebpf:"track_latency"`
 	UnusedEvent    *ebpf.Variable `ebpf:"unused_event"`
 	UseRingbuf     *ebpf.Variable `ebpf:"use_ringbuf"`

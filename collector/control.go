@@ -35,6 +35,12 @@ type Control struct {
 	table   *model.Table
 	follow  bool
 
+	// The Threads view's state: whose threads, and the last look for rates.
+	threadsMu   sync.Mutex
+	threadsPID  uint32
+	threadsPrev map[uint32]model.Counts
+	threadsAt   time.Time
+
 	mu      sync.Mutex
 	meta    model.Meta
 	target  model.Target // what is watched now
@@ -253,4 +259,40 @@ func monotonicNow() uint64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return uint64(ts.Nano())
+}
+
+// Threads returns the per-thread counts of process pid, counted in the kernel
+// from the first call for that pid on (pid 0 stops the counting), with rates
+// since the previous call.
+func (c *Control) Threads(pid uint32) ([]model.ThreadStat, error) {
+	c.threadsMu.Lock()
+	defer c.threadsMu.Unlock()
+	if pid != c.threadsPID {
+		if err := c.probe.WatchThreads(pid); err != nil {
+			return nil, err
+		}
+		c.threadsPID, c.threadsPrev, c.threadsAt = pid, nil, time.Now()
+	}
+	if pid == 0 {
+		return nil, nil
+	}
+	counts, err := c.probe.ThreadCounts()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	secs := now.Sub(c.threadsAt).Seconds()
+	out := make([]model.ThreadStat, 0, len(counts))
+	for tid, n := range counts {
+		t := model.ThreadStat{TID: tid, Counts: n}
+		if old, ok := c.threadsPrev[tid]; ok && secs > 0 {
+			t.CallRate = float64(n.Calls-old.Calls) / secs
+			t.ErrorRate = float64(n.Errors-old.Errors) / secs
+		}
+		comm, _ := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/comm", procRoot, pid, tid))
+		t.Comm = strings.TrimSpace(string(comm))
+		out = append(out, t)
+	}
+	c.threadsPrev, c.threadsAt = counts, now
+	return out, nil
 }

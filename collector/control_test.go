@@ -3,7 +3,9 @@ package collector
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,4 +158,52 @@ func TestInFlightShowsACallThatBeganBeforeWatching(t *testing.T) {
 		}
 	}
 	t.Errorf("cat (pid %d), blocked since before watching, is not in flight: %+v", pid, flying)
+}
+
+// TestThreadsAreCountedOneByOne watches this process's threads while two of
+// them make 1,000 and 2,000 getppid calls: each is counted on its own.
+func TestThreadsAreCountedOneByOne(t *testing.T) {
+	p := load(t, bpf.Options{})
+	c, _ := newControl(t, p)
+	self := uint32(os.Getpid())
+	if _, err := c.Threads(self); err != nil {
+		t.Fatal(err)
+	}
+	var tids [2]uint32
+	var ready, done sync.WaitGroup
+	ready.Add(len(tids))
+	for i := range tids {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread() // and never unlocked: the thread dies with the goroutine
+			tids[i] = uint32(unix.Gettid())
+			ready.Done()
+			ready.Wait() // both threads exist at once: two different tids
+			for j := 0; j < 1000*(i+1); j++ {
+				unix.Getppid()
+			}
+		}()
+	}
+	done.Wait()
+	stats, err := c.Threads(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint32]uint64{}
+	for _, s := range stats {
+		got[s.TID] = s.Calls
+	}
+	for i, tid := range tids {
+		// Each thread made its getppid calls plus a few of the runtime's.
+		if n := got[tid]; n < uint64(1000*(i+1)) || n > uint64(1000*(i+1))+50 {
+			t.Errorf("thread %d: %d calls, want about %d", tid, n, 1000*(i+1))
+		}
+	}
+	if _, err := c.Threads(0); err != nil {
+		t.Fatal(err)
+	}
+	if counts, _ := p.ThreadCounts(); len(counts) != 0 {
+		t.Errorf("%d threads still counted after Threads(0)", len(counts))
+	}
 }

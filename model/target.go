@@ -39,3 +39,12 @@ type InFlight struct {
 	// Since is a lower bound (the time since then).
 	AtLeast bool
 }
+
+// ThreadStat is one thread's counts, for the monitor's Threads view: counted
+// only while that view shows its process.
+type ThreadStat struct {
+	TID  uint32
+	Comm string
+	Counts
+	CallRate, ErrorRate float64 // per second since the previous look
+}

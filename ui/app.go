@@ -75,6 +75,10 @@ type app struct {
 	classes model.Class
 	paused  bool
 	polling bool // an InFlight call is under way
+	// threadsPID is the process whose threads the kernel counts (0: none);
+	// threadsPolling: a Threads call is under way.
+	threadsPID     uint32
+	threadsPolling bool
 
 	tops  [3]view // processes, syscalls, in flight: kept with their cursor and sort
 	stack []view  // stack[0] is one of tops, drill-downs above
@@ -99,6 +103,11 @@ type (
 	}
 	targetsMsg struct {
 		list []Target
+		err  error
+	}
+	threadsMsg struct {
+		pid  uint32
+		list []ThreadStat
 		err  error
 	}
 	attachedMsg struct {
@@ -171,7 +180,33 @@ func (m *app) show() tea.Cmd {
 	v := m.top()
 	v.setSize(m.width, m.bodyHeight())
 	v.refresh(&m.data)
-	return m.pollInFlight()
+	return tea.Batch(m.pollInFlight(), m.pollThreads())
+}
+
+// shownThreads is the process whose Threads view is on top (0: none).
+func (m *app) shownThreads() uint32 {
+	if tv, ok := m.top().(*tableView); ok && tv.threads {
+		return tv.proc.PID
+	}
+	return 0
+}
+
+// pollThreads asks for the per-thread counts while the Threads view shows, and
+// tells the backend to stop counting threads once it no longer does.
+func (m *app) pollThreads() tea.Cmd {
+	pid := m.shownThreads()
+	if m.threadsPolling || m.picker != nil || (pid == 0 && m.threadsPID == 0) || (pid != 0 && m.paused) {
+		return nil
+	}
+	if pid != m.threadsPID {
+		m.data.threads = nil
+	}
+	m.threadsPID, m.threadsPolling = pid, true
+	b := m.b
+	return func() tea.Msg {
+		list, err := b.Threads(pid)
+		return threadsMsg{pid, list, err}
+	}
 }
 
 // pull takes the aggregator's latest snapshot, unless paused.
@@ -220,7 +255,16 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = ""
 		}
 		m.pull()
-		return m, tea.Batch(m.tick(), m.pollInFlight())
+		return m, tea.Batch(m.tick(), m.pollInFlight(), m.pollThreads())
+	case threadsMsg:
+		m.threadsPolling = false
+		if msg.err != nil {
+			m.setStatus(true, "threads: %v", msg.err)
+		}
+		if msg.pid != 0 && msg.pid == m.shownThreads() && !m.paused {
+			m.data.threads = msg.list
+			m.top().refresh(&m.data)
+		}
 	case inFlightMsg:
 		m.polling = false
 		if msg.err != nil {
@@ -334,6 +378,11 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.switchTo(1)
 	case key.Matches(msg, k.InFlight):
 		return m.switchTo(2)
+	case key.Matches(msg, k.Threads):
+		if id, ok := m.selectedProc(); ok {
+			m.stack = append(m.stack, newThreadsView(id, &m.data))
+			return m.show()
+		}
 	case key.Matches(msg, k.Filter):
 		if tv, ok := m.top().(*tableView); ok {
 			m.filtering = true
@@ -370,6 +419,22 @@ func (m *app) topIndex() int {
 		}
 	}
 	return 0
+}
+
+// selectedProc is the process the view on top is about, or the one under its
+// cursor.
+func (m *app) selectedProc() (model.ProcID, bool) {
+	tv, ok := m.top().(*tableView)
+	if !ok || tv.threads {
+		return model.ProcID{}, false
+	}
+	if tv.proc != (model.ProcID{}) {
+		return tv.proc, true
+	}
+	if r, ok := tv.selected(); ok && r.key.proc != (model.ProcID{}) {
+		return r.key.proc, true
+	}
+	return model.ProcID{}, false
 }
 
 func (m *app) switchTo(i int) tea.Cmd {

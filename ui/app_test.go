@@ -2,8 +2,10 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"image/color"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ type fakeBackend struct {
 	cleared    int
 	inflight   []InFlight
 	polls      int
+	threadsFor []uint32 // the pid of each Threads call
 }
 
 func (f *fakeBackend) Snapshot() *model.Snapshot { return f.snap }
@@ -50,6 +53,17 @@ func (f *fakeBackend) Clear() { f.cleared++ }
 func (f *fakeBackend) InFlight() ([]InFlight, error) {
 	f.polls++
 	return f.inflight, nil
+}
+
+func (f *fakeBackend) Threads(pid uint32) ([]ThreadStat, error) {
+	f.threadsFor = append(f.threadsFor, pid)
+	if pid == 0 {
+		return nil, nil
+	}
+	return []ThreadStat{
+		{TID: pid, Comm: "main", Counts: model.Counts{Calls: 10}, CallRate: 1},
+		{TID: pid + 1, Comm: "worker-\x1b[2J", Counts: model.Counts{Calls: 900, LatSumNs: 9000, LatCount: 900}, CallRate: 90},
+	}, nil
 }
 
 var allClasses = func() model.Class {
@@ -373,6 +387,38 @@ func TestInFlightIsPolledOnlyWhileVisible(t *testing.T) {
 	h.send(tickMsg(time.Now()))
 	if b.polls != 2 {
 		t.Errorf("polled after leaving the view")
+	}
+}
+
+// TestThreadsAreCountedOnlyWhileTheirViewShows opens the Threads view of the
+// selected process with T: the backend is asked for that pid's threads, the
+// busiest first, names made inert; leaving the view stops the counting.
+func TestThreadsAreCountedOnlyWhileTheirViewShows(t *testing.T) {
+	b := newFake()
+	h := newHarness(t, b, 120, 40)
+	pid, _ := strconv.ParseUint(strings.Fields(h.selected())[0], 10, 32)
+	h.press("T")
+	if len(b.threadsFor) != 1 || b.threadsFor[0] != uint32(pid) {
+		t.Fatalf("Threads called with %v, want [%d]", b.threadsFor, pid)
+	}
+	if got, want := h.selected(), fmt.Sprintf("%d worker-?[2J", pid+1); got != want {
+		t.Errorf("first thread = %q, want %q (busiest first, inert name)", got, want)
+	}
+	if !strings.Contains(h.crumbs(), "threads of") {
+		t.Errorf("breadcrumb %q does not say threads", h.crumbs())
+	}
+	h.send(tickMsg(time.Now()))
+	if len(b.threadsFor) != 2 {
+		t.Errorf("Threads called %d times after a tick, want 2", len(b.threadsFor))
+	}
+	h.press("esc")
+	if last := b.threadsFor[len(b.threadsFor)-1]; last != 0 {
+		t.Errorf("leaving the view called Threads(%d), want Threads(0) to stop counting", last)
+	}
+	n := len(b.threadsFor)
+	h.send(tickMsg(time.Now()))
+	if len(b.threadsFor) != n {
+		t.Errorf("Threads still polled after leaving the view")
 	}
 }
 

@@ -24,6 +24,10 @@ type Backend interface {
 	// syscall right now, longest first. It costs a walk of /proc: call it only
 	// while the In-flight view is visible.
 	InFlight() ([]InFlight, error)
+	// Threads returns the per-thread counts of process pid, counted in the
+	// kernel from the first call for that pid on; pid 0 stops the counting.
+	// Call it only while the Threads view is visible.
+	Threads(pid uint32) ([]ThreadStat, error)
 }
 
 // The backend's vocabulary lives in model, so the collector can implement
@@ -32,6 +36,7 @@ type (
 	TargetKind = model.TargetKind
 	Target     = model.Target
 	InFlight   = model.InFlight
+	ThreadStat = model.ThreadStat
 )
 
 const (

@@ -14,6 +14,7 @@ type KeyMap struct {
 	Drill, Back                             key.Binding
 
 	Filter, Sort, SortReverse, Tree key.Binding
+	Threads                         key.Binding
 	Pause, Attach, Clear, Losses    key.Binding
 	Help, Quit                      key.Binding
 
@@ -50,6 +51,7 @@ func DefaultKeyMap() KeyMap {
 		Sort:        b("s", "next sort column", "s"),
 		SortReverse: b("S", "reverse sort", "S", "shift+s"),
 		Tree:        b("t", "process tree", "t"),
+		Threads:     b("T", "threads", "T", "shift+t"),
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
 		Clear:       b("c", "clear", "c"),
@@ -73,7 +75,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back},
-		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Filter, k.Sort, k.SortReverse, k.Tree},
+		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Filter, k.Sort, k.SortReverse, k.Tree, k.Threads},
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Help, k.Quit},
 		k.Classes[:5],
 		k.Classes[5:],

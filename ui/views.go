@@ -18,6 +18,7 @@ type data struct {
 	snap     *model.Snapshot
 	procs    map[model.ProcID]*model.ProcStat
 	inflight []InFlight
+	threads  []ThreadStat // of the process the Threads view shows
 }
 
 func (d *data) setSnapshot(s *model.Snapshot) {
@@ -53,6 +54,10 @@ type tableView struct {
 	build  func(d *data) []row
 	drill  func(r row, d *data) view // nil: the rows lead nowhere
 	isTree bool                      // the tree key applies
+	// proc is the process a view is about (its syscalls, its threads), or the
+	// zero ProcID; threads marks the Threads view.
+	proc    model.ProcID
+	threads bool
 }
 
 func (v *tableView) crumb() string    { return v.name }
@@ -131,6 +136,14 @@ var (
 		{title: "AVG", width: 7, right: true, drop: 1},
 		{title: "P99", width: 7, right: true},
 	}
+	threadColumns = []column{
+		{title: "TID", width: 7, right: true},
+		{title: "COMM", width: 16, flex: true},
+		{title: "CALLS/s", width: 9, right: true},
+		{title: "TOTAL", width: 7, right: true},
+		{title: "ERR/s", width: 7, right: true},
+		{title: "AVG", width: 7, right: true},
+	}
 	inFlightColumns = []column{
 		{title: "PID", width: 7, right: true},
 		{title: "TID", width: 7, right: true},
@@ -192,7 +205,43 @@ func newProcSyscallsView(id model.ProcID, d *data) *tableView {
 			return nil
 		},
 		drill: func(r row, d *data) view { return newDetailView(id, r.key.nr, r.cells[0]) },
+		proc:  id,
 	}
+}
+
+// newThreadsView lists the threads of one process with their own counts, which
+// the kernel keeps only while this view shows.
+func newThreadsView(id model.ProcID, d *data) *tableView {
+	name := "threads of pid " + strconv.FormatUint(uint64(id.PID), 10)
+	if p := d.procs[id]; p != nil {
+		name = "threads of " + procLabel(p)
+	}
+	return &tableView{
+		table: table{cols: threadColumns, sortCol: 2},
+		name:  name, empty: "no thread has made a syscall since this view opened",
+		build: threadRows, proc: id, threads: true,
+	}
+}
+
+func threadRows(d *data) []row {
+	rows := make([]row, 0, len(d.threads))
+	for _, t := range d.threads {
+		tid := strconv.FormatUint(uint64(t.TID), 10)
+		comm := Sanitize(t.Comm)
+		var avg uint64
+		avgText := "-"
+		if t.LatCount > 0 {
+			avg = t.LatSumNs / t.LatCount
+			avgText = Duration(avg)
+		}
+		rows = append(rows, row{
+			key:   rowKey{tid: t.TID},
+			cells: []string{tid, comm, rate(t.CallRate), count(t.Calls), rate(t.ErrorRate), avgText},
+			nums:  []float64{float64(t.TID), 0, t.CallRate, float64(t.Calls), t.ErrorRate, float64(avg)},
+			match: strings.ToLower(tid + " " + comm),
+		})
+	}
+	return rows
 }
 
 // newSyscallProcsView lists the processes that made one syscall.
