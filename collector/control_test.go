@@ -74,15 +74,7 @@ func TestInFlightShowsABlockedRead(t *testing.T) {
 func inFlightRead(t *testing.T, store string) {
 	p := load(t, bpf.Options{EnterStore: store}) // the test and its children are in scope
 	c, _ := newControl(t, p)
-	cat := exec.Command("cat")
-	stdin, err := cat.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cat.Wait() }()
+	cat := blockedCat(t)
 	time.Sleep(300 * time.Millisecond)
 	flying, err := c.InFlight()
 	if err != nil {
@@ -127,15 +119,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // tlmon starts has no entry record; it still shows, with the time since
 // watching began as a lower bound.
 func TestInFlightShowsACallThatBeganBeforeWatching(t *testing.T) {
-	cat := exec.Command("cat")
-	stdin, err := cat.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cat.Wait() }()
+	cat := blockedCat(t)
 	time.Sleep(100 * time.Millisecond) // cat is inside read before anything is loaded
 	p := load(t, bpf.Options{})
 	pid := uint32(cat.Process.Pid)
@@ -206,4 +190,20 @@ func TestThreadsAreCountedOneByOne(t *testing.T) {
 	if counts, _ := p.ThreadCounts(); len(counts) != 0 {
 		t.Errorf("%d threads still counted after Threads(0)", len(counts))
 	}
+}
+
+// blockedCat starts cat reading a pipe nobody writes: it blocks in read until
+// the test ends.
+func blockedCat(t *testing.T) *exec.Cmd {
+	t.Helper()
+	cat := exec.Command("cat")
+	stdin, err := cat.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cat.Wait() })
+	return cat
 }

@@ -52,9 +52,9 @@ func measuredThread() (restore func()) {
 // converted to uintptr at compile time.
 var atFDCWD = unix.AT_FDCWD
 
-// getppidMode makes N getppid calls in one locked thread.
-func getppidMode(e *env) (result, error) {
-	defer measuredThread()()
+// getppidLoop is the measured phase of the getppid modes: N calls in the
+// calling (locked) thread.
+func getppidLoop(e *env) result {
 	t := &tally{}
 	g := t.counter("getppid")
 	tid := unix.Gettid()
@@ -64,7 +64,13 @@ func getppidMode(e *env) (result, error) {
 		g.add(errno)
 	}
 	e.done()
-	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+	return result{tallies: []*tally{t}, tids: []int{tid}}
+}
+
+// getppidMode makes N getppid calls in one locked thread.
+func getppidMode(e *env) (result, error) {
+	defer measuredThread()()
+	return getppidLoop(e), nil
 }
 
 // missingPath returns a NUL-terminated path, unique to this run, that does not
@@ -460,16 +466,7 @@ func seccompGetppidMode(e *env) (result, error) {
 		return result{}, fmt.Errorf("seccomp: could not synchronize thread %d", r)
 	}
 
-	t := &tally{}
-	g := t.counter("getppid")
-	tid := unix.Gettid()
-	e.ready()
-	for i := 0; i < e.n; i++ {
-		_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
-		g.add(errno)
-	}
-	e.done()
-	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+	return getppidLoop(e), nil
 }
 
 // exitMode sets up nothing and makes no measured calls; main prints the report
