@@ -535,7 +535,7 @@ func TestBadInputGetsOneLineAndAnExitCode(t *testing.T) {
 		{"missing cgroup", []string{"--headless", "--cgroup", "/no/such/cgroup"}, 1, "no such cgroup"},
 		{"cgroup v1 directory", []string{"--headless", "--cgroup", "/sys/fs/cgroup/cpu"}, 1, "cgroup"},
 		{"command not found", []string{"--headless", "--", "/no/such/program"}, 1, "cannot start"},
-		{"no UI yet", nil, 2, "--headless"},
+		{"monitor without a terminal", nil, 2, "needs a terminal"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stderr := runFail(t, exec.Command(tlmonBin, c.args...))
