@@ -28,19 +28,26 @@ func startTmux(t *testing.T, width, height int, command string) *tmuxSession {
 		t.Fatal("tmux is needed for the monitor's end-to-end tests (apt-get install tmux)")
 	}
 	s := &tmuxSession{t: t, name: fmt.Sprintf("tlmon-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	// remain-on-exit keeps the pane readable after tlmon quits.
-	out, err := exec.Command("tmux", "new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height),
-		command+"; tmux set-option -t "+s.name+" remain-on-exit on; sleep 30").CombinedOutput()
+	// Each session has a server of its own (-L): tests never race one
+	// server's shutdown, nor touch the user's tmux. remain-on-exit keeps the
+	// pane readable after tlmon quits.
+	out, err := s.tmux("new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height),
+		command+"; tmux -L "+s.name+" set-option -t "+s.name+" remain-on-exit on; sleep 30").CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", s.name).Run() })
+	t.Cleanup(func() { s.tmux("kill-server").Run() })
 	return s
+}
+
+// tmux runs a tmux command against this session's own server.
+func (s *tmuxSession) tmux(args ...string) *exec.Cmd {
+	return exec.Command("tmux", append([]string{"-L", s.name}, args...)...)
 }
 
 // screen is what the pane shows now.
 func (s *tmuxSession) screen() string {
-	out, err := exec.Command("tmux", "capture-pane", "-p", "-t", s.name).Output()
+	out, err := s.tmux("capture-pane", "-p", "-t", s.name).Output()
 	if err != nil {
 		s.t.Fatalf("capture-pane: %v", err)
 	}
@@ -83,7 +90,7 @@ func (s *tmuxSession) waitForRe(re string, timeout time.Duration) string {
 // keys types tmux key names ("Enter", "Escape", "q", "C-c") or literal text.
 func (s *tmuxSession) keys(keys ...string) {
 	s.t.Helper()
-	if out, err := exec.Command("tmux", append([]string{"send-keys", "-t", s.name}, keys...)...).CombinedOutput(); err != nil {
+	if out, err := s.tmux(append([]string{"send-keys", "-t", s.name}, keys...)...).CombinedOutput(); err != nil {
 		s.t.Fatalf("send-keys %v: %v %s", keys, err, out)
 	}
 }
@@ -91,7 +98,7 @@ func (s *tmuxSession) keys(keys ...string) {
 // terminalState says whether the alternate screen is on, the cursor shown and
 // mouse reporting on: after tlmon quits they must read "0 1 0".
 func (s *tmuxSession) terminalState() string {
-	out, err := exec.Command("tmux", "display-message", "-p", "-t", s.name, "#{alternate_on} #{cursor_flag} #{mouse_any_flag}").Output()
+	out, err := s.tmux("display-message", "-p", "-t", s.name, "#{alternate_on} #{cursor_flag} #{mouse_any_flag}").Output()
 	if err != nil {
 		s.t.Fatalf("display-message: %v", err)
 	}
@@ -100,7 +107,7 @@ func (s *tmuxSession) terminalState() string {
 
 // panePID is the pid of the shell running in the pane.
 func (s *tmuxSession) panePID() int {
-	out, err := exec.Command("tmux", "display-message", "-p", "-t", s.name, "#{pane_pid}").Output()
+	out, err := s.tmux("display-message", "-p", "-t", s.name, "#{pane_pid}").Output()
 	if err != nil {
 		s.t.Fatalf("display-message: %v", err)
 	}
