@@ -92,11 +92,17 @@ func (d *delta) build(at time.Time, interval time.Duration) *model.CounterDelta 
 		Procs:        d.procs, ProcHists: d.hists, Errnos: d.errnos,
 		Lost: d.lost, Restarts: d.restart,
 	}
+	// Syscall numbers past the arrays are in no system-wide count, as in the
+	// kernel.
 	for k, c := range d.procs {
-		cd.System[k.Nr].Add(c)
+		if int(k.Nr) < len(cd.System) {
+			cd.System[k.Nr].Add(c)
+		}
 	}
 	for k, h := range d.hists {
-		cd.SystemHist[k.Nr].Add(&h)
+		if int(k.Nr) < len(cd.SystemHist) {
+			cd.SystemHist[k.Nr].Add(&h)
+		}
 	}
 	for nr, c := range d.unattr {
 		cd.System[nr].Add(c)
@@ -114,8 +120,11 @@ func checkInvariant(t *testing.T, a *Aggregator) {
 	var sum [numNr]model.Counts
 	for _, p := range a.procs {
 		var total model.Counts
-		for nr, s := range p.sys {
-			sum[nr].Add(s.Counts)
+		for i, s := range p.sys {
+			if p.nrs[i] != s.nr {
+				t.Fatalf("process %v: nrs[%d] = %d, sys[%d].nr = %d", p.info.ID, i, p.nrs[i], i, s.nr)
+			}
+			sum[s.nr].Add(s.Counts)
 			total.Add(s.Counts)
 		}
 		if total != p.total {
@@ -131,6 +140,17 @@ func checkInvariant(t *testing.T, a *Aggregator) {
 	}
 	if len(a.procs) > a.cfg.MaxProcs {
 		t.Fatalf("%d processes tracked, MaxProcs %d", len(a.procs), a.cfg.MaxProcs)
+	}
+	if a.index.n != len(a.procs) {
+		t.Fatalf("index holds %d processes, procs %d", a.index.n, len(a.procs))
+	}
+	for id, p := range a.procs {
+		if a.index.get(id) != p {
+			t.Fatalf("index finds %p for %v, procs %p", a.index.get(id), id, p)
+		}
+		if p.countsHead != 0 || p.errnosHead != 0 || p.histsHead != 0 {
+			t.Fatalf("process %v: entries staged but not applied", id)
+		}
 	}
 
 	s := a.snap.Load()

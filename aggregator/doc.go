@@ -23,6 +23,14 @@
 // Config.MaxProcs; per-syscall state is kept in fixed arrays of
 // model.MaxSyscallNr entries.
 //
+// A snapshot costs what changed since the last one: an idle process's syscall
+// list, and every histogram or errno breakdown that did not change, is shared
+// with the previous snapshot (nothing reachable from a published snapshot is ever
+// modified; a change makes a new copy). HandleCounters spreads a large delta over
+// up to GOMAXPROCS goroutines (at most 8), each owning a partition of the
+// processes; it returns only when all are done, and a panic on one of them is
+// raised again on the caller's goroutine.
+//
 // Latency is wall time from syscall entry to exit, including time blocked. Its
 // percentiles come from the kernel's half-octave histogram buckets (see
 // model/hist.go), so a reported percentile is up to 25% away from the true value;

@@ -76,3 +76,53 @@ func (h *Hist) Quantile(q float64) uint64 {
 	lo, _ := HistBounds(HistBuckets - 1)
 	return lo
 }
+
+// Quantiles sets out[i] to Quantile(qs[i]) for every i < len(qs); out must be at
+// least as long as qs. It counts the samples once and, when qs is in ascending
+// order, finds every quantile in a single further pass over the buckets. It does
+// not allocate.
+func (h *Hist) Quantiles(qs []float64, out []uint64) {
+	out = out[:len(qs)]
+	n := h.Count()
+	if n == 0 {
+		clear(out)
+		return
+	}
+	for j := 0; j < len(qs); {
+		// qs[j:k] is the next ascending run: one pass over the buckets for it.
+		k := j + 1
+		for k < len(qs) && qs[k] >= qs[k-1] {
+			k++
+		}
+		h.quantileRun(n, qs[j:k], out[j:k])
+		j = k
+	}
+}
+
+// quantileRun sets out[i] to the qs[i]-quantile of h, which holds n > 0 samples,
+// for qs in ascending order. Each quantile is computed exactly as a pass of its
+// own would: the same running sum, comparison and interpolation.
+func (h *Hist) quantileRun(n uint64, qs []float64, out []uint64) {
+	j := 0
+	rank := qs[0] * float64(n)
+	var seen float64
+	for i, v := range h {
+		if v == 0 {
+			continue
+		}
+		for seen+float64(v) >= rank {
+			lo, hi := HistBounds(i)
+			frac := (rank - seen) / float64(v)
+			out[j] = lo + uint64(frac*float64(hi-lo))
+			if j++; j == len(qs) {
+				return
+			}
+			rank = qs[j] * float64(n)
+		}
+		seen += float64(v)
+	}
+	lo, _ := HistBounds(HistBuckets - 1)
+	for ; j < len(qs); j++ {
+		out[j] = lo
+	}
+}

@@ -168,3 +168,51 @@ func TestHistAddSumsBuckets(t *testing.T) {
 		t.Errorf("after Add: buckets 3, 10, last = %d, %d, %d; count %d", a[3], a[10], a[HistBuckets-1], a.Count())
 	}
 }
+
+// TestQuantilesMatchesQuantile checks that the one-pass Quantiles gives exactly
+// what Quantile gives for each q, for ascending, unsorted and repeated qs, on
+// sparse, dense, single-bucket and empty histograms.
+func TestQuantilesMatchesQuantile(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var hists []Hist
+	hists = append(hists, Hist{}, Hist{10: 10}, Hist{0: 1}, Hist{HistBuckets - 1: 3})
+	for range 200 {
+		var h Hist
+		for range r.IntN(20) {
+			h[r.IntN(HistBuckets)] += uint64(r.IntN(1000)) + 1
+		}
+		hists = append(hists, h)
+	}
+	qsets := [][]float64{
+		{0.50, 0.95, 0.99},
+		{0.99, 0.5, 0.95},
+		{0, 0.5, 0.5, 1},
+		{1, 1, 0.001},
+		{0.25},
+		{},
+	}
+	for hi, h := range hists {
+		for _, qs := range qsets {
+			out := make([]uint64, len(qs)+1)
+			out[len(qs)] = 12345 // beyond len(qs): untouched
+			h.Quantiles(qs, out)
+			for i, q := range qs {
+				if want := h.Quantile(q); out[i] != want {
+					t.Fatalf("hist %d %v: Quantiles(%v)[%d] = %d, Quantile(%v) = %d", hi, h, qs, i, out[i], q, want)
+				}
+			}
+			if out[len(qs)] != 12345 {
+				t.Fatalf("Quantiles wrote past len(qs)")
+			}
+		}
+	}
+}
+
+func TestQuantilesDoesNotAllocate(t *testing.T) {
+	h := Hist{3: 1, 10: 5, 40: 2}
+	qs := []float64{0.50, 0.95, 0.99}
+	var out [3]uint64
+	if n := testing.AllocsPerRun(100, func() { h.Quantiles(qs, out[:]) }); n != 0 {
+		t.Errorf("Quantiles allocates %v times", n)
+	}
+}
