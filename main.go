@@ -246,7 +246,8 @@ func run(o *options) error {
 	if err := probe.Attach(); err != nil {
 		return err
 	}
-	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope.Desc}
+	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope.Desc,
+		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
 	if o.headless {
 		return runHeadless(ctx, o, probe, coll, agg, scope, meta)
 	}

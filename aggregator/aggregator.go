@@ -484,6 +484,9 @@ func fillInfo(dst *model.ProcInfo, src model.ProcInfo) {
 	if dst.CgroupID == 0 {
 		dst.CgroupID = src.CgroupID
 	}
+	if dst.V1Cgroup == "" {
+		dst.V1Cgroup = src.V1Cgroup
+	}
 }
 
 // HandleEvent records a lifecycle event. e is the caller's and is reused after
@@ -517,7 +520,7 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 			info.Comm = e.Comm()
 		}
 		if parent != nil {
-			info.Exe, info.Cmdline = parent.info.Exe, parent.info.Cmdline
+			info.Exe, info.Cmdline, info.V1Cgroup = parent.info.Exe, parent.info.Cmdline, parent.info.V1Cgroup
 		}
 		fillInfo(&p.info, info)
 	case model.EventExec:
@@ -527,8 +530,10 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 		}
 		p.info.Comm = e.Comm()
 		p.info.Exe = e.Filename()
-		// The old command line is stale; /proc may fill in the new one later.
-		p.info.Cmdline = ""
+		// The old command line is stale, and so may be the v1 cgroup inherited at
+		// fork (a service manager moves its child between fork and exec): the
+		// collector fills both in from /proc at its next read.
+		p.info.Cmdline, p.info.V1Cgroup = "", ""
 		fillInfo(&p.info, model.ProcInfo{Parent: e.Parent, CgroupID: e.CgroupID})
 	case model.EventExit:
 		p := a.named(e.Proc)
@@ -1073,6 +1078,7 @@ func (a *Aggregator) procStat(st *model.ProcStat, p *proc, secs float64, rates b
 		Parent:      p.info.Parent,
 		CgroupID:    p.info.CgroupID,
 		CgroupPath:  p.cgPath,
+		V1Cgroup:    p.info.V1Cgroup,
 		Alive:       !p.exited,
 		Placeholder: p.placeholder,
 		Counts:      p.total,

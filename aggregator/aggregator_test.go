@@ -408,6 +408,32 @@ func TestEventsOutOfOrderNameTheProcess(t *testing.T) {
 	}
 }
 
+// TestExecMakesInheritedNamesStale checks that a child takes its parent's
+// command line and v1 cgroup at fork, that exec drops both (a service manager
+// moves its child between fork and exec) and that /proc fills them in again.
+func TestExecMakesInheritedNamesStale(t *testing.T) {
+	a, clk := newAgg(t, Config{})
+	parent, child := pid(10), pid(20)
+	a.AddProcess(model.ProcInfo{ID: parent, Comm: "systemd", Cmdline: "/sbin/init", V1Cgroup: "/init.scope"})
+	a.HandleEvent(event(model.EventFork, child, parent, "systemd"))
+	info := func() (string, string) {
+		a.HandleCounters(newDelta().add(child, 0, model.Counts{Calls: 1}).build(clk.Now(), time.Second))
+		p := findProc(a.Snapshot(), child)
+		return p.Cmdline, p.V1Cgroup
+	}
+	if cmd, v1 := info(); cmd != "/sbin/init" || v1 != "/init.scope" {
+		t.Errorf("after fork: cmdline %q v1 %q, want the parent's", cmd, v1)
+	}
+	a.HandleEvent(event(model.EventExec, child, parent, "nginx"))
+	if cmd, v1 := info(); cmd != "" || v1 != "" {
+		t.Errorf("after exec: cmdline %q v1 %q, want both unknown", cmd, v1)
+	}
+	a.AddProcess(model.ProcInfo{ID: child, Comm: "nginx", Cmdline: "nginx -g daemon", V1Cgroup: "/system.slice/nginx.service"})
+	if cmd, v1 := info(); cmd != "nginx -g daemon" || v1 != "/system.slice/nginx.service" {
+		t.Errorf("after /proc: cmdline %q v1 %q", cmd, v1)
+	}
+}
+
 // TestPlaceholders checks processes named by nothing, and naming them later.
 func TestPlaceholders(t *testing.T) {
 	id := pid(33)

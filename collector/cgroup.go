@@ -20,6 +20,8 @@ import (
 // scopes by v2 all the same, as only v2 ids reach BPF.
 type Cgroups struct {
 	Mount string
+	// Hybrid says cgroup v1 hierarchies are mounted too.
+	Hybrid bool
 
 	mu    sync.Mutex
 	names map[uint64]string
@@ -36,14 +38,28 @@ func FindCgroups() (*Cgroups, error) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	var c *Cgroups
+	hybrid := false
 	for sc.Scan() {
 		// ... mount-point ... - fstype source options
 		fields := strings.Fields(sc.Text())
 		for i, fld := range fields {
-			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
-				return &Cgroups{Mount: fields[4], names: map[uint64]string{}}, nil
+			if fld != "-" || i+1 >= len(fields) || len(fields) <= 4 {
+				continue
+			}
+			switch fields[i+1] {
+			case "cgroup2":
+				if c == nil {
+					c = &Cgroups{Mount: fields[4], names: map[uint64]string{}}
+				}
+			case "cgroup":
+				hybrid = true
 			}
 		}
+	}
+	if c != nil {
+		c.Hybrid = hybrid
+		return c, nil
 	}
 	return nil, ErrNoCgroup2
 }
@@ -75,31 +91,61 @@ func ID(dir string) (uint64, error) {
 	return fi.Sys().(*syscall.Stat_t).Ino, nil
 }
 
-// IDOfProc returns the v2 cgroup id of a process (0 if unknown).
-func (c *Cgroups) IDOfProc(pid uint32) uint64 {
-	p := c.PathOfProc(pid)
-	if p == "" {
-		return 0
+// ofProc returns a process's v2 cgroup id (0 if unknown) and its v1 label
+// (see V1Label) from one read of /proc/PID/cgroup.
+func (c *Cgroups) ofProc(pid uint32) (id uint64, v1 string) {
+	text := readProcCgroup(pid)
+	if p := v2Path(text); p != "" {
+		id, _ = ID(filepath.Join(c.Mount, p))
 	}
-	id, err := ID(filepath.Join(c.Mount, p))
-	if err != nil {
-		return 0
-	}
-	return id
+	return id, V1Label(text)
 }
 
 // PathOfProc returns a process's path in the v2 hierarchy ("" if unknown).
 func (c *Cgroups) PathOfProc(pid uint32) string {
-	b, err := os.ReadFile(fmt.Sprintf("%s/%d/cgroup", procRoot, pid))
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
+	return v2Path(readProcCgroup(pid))
+}
+
+func readProcCgroup(pid uint32) string {
+	b, _ := os.ReadFile(fmt.Sprintf("%s/%d/cgroup", procRoot, pid))
+	return string(b)
+}
+
+// v2Path takes the v2 line ("0::path") of /proc/PID/cgroup's text.
+func v2Path(procCgroup string) string {
+	for _, line := range strings.Split(procCgroup, "\n") {
 		if rest, ok := strings.CutPrefix(line, "0::"); ok {
 			return rest
 		}
 	}
 	return ""
+}
+
+// V1Label names where a process sits in the cgroup v1 hierarchies, from the text
+// of /proc/PID/cgroup: its name=systemd path when that is not the root (the
+// grouping by unit on hybrid systemd hosts), else the first controller whose
+// path is not the root, as "controller:path"; "" on pure v2 hosts or when every
+// v1 path is the root.
+func V1Label(procCgroup string) string {
+	first := ""
+	for _, line := range strings.Split(procCgroup, "\n") {
+		// hierarchy-id:controllers:path; v2 is "0::path".
+		id, rest, ok := strings.Cut(line, ":")
+		if !ok || id == "0" {
+			continue
+		}
+		ctrl, path, ok := strings.Cut(rest, ":")
+		if !ok || path == "/" || path == "" {
+			continue
+		}
+		if ctrl == "name=systemd" {
+			return path
+		}
+		if first == "" {
+			first = ctrl + ":" + path
+		}
+	}
+	return first
 }
 
 // Path names a cgroup id as a path inside the hierarchy ("/" for the root, ""

@@ -62,6 +62,10 @@ type Collector struct {
 	delta    model.CounterDelta
 	lastRead time.Time
 	known    map[model.ProcID]bool
+	// execed holds processes that exec'd since the last read: their command
+	// line and v1 cgroup are read from /proc then (bounded: a storm of
+	// short-lived execs would make this the ticker's main work).
+	execed []model.ProcID
 
 	received   atomic.Uint64
 	perfLost   atomic.Uint64
@@ -165,10 +169,12 @@ func (c *Collector) readEvents(ctx context.Context) {
 			continue
 		}
 		c.received.Add(1)
-		if e.Kind != model.EventExit {
-			c.noteEvent(e.Proc)
-		}
 		c.cfg.Sink.HandleEvent(&e)
+		// After the sink: a reread of an exec'd process must come after the exec
+		// cleared what it made stale.
+		if e.Kind != model.EventExit {
+			c.noteEvent(e.Proc, e.Kind == model.EventExec)
+		}
 		if c.cfg.OnEvent != nil {
 			c.cfg.OnEvent(&e)
 		}
@@ -209,6 +215,7 @@ func (c *Collector) Flush() error {
 	c.lastRead = now
 	diff(d, &c.cur, &c.prev)
 	c.nameNewProcesses(d)
+	c.rereadExeced()
 	retired := c.cfg.Sink.HandleCounters(d)
 	c.prev, c.cur = c.cur, c.prev
 	if len(retired) > 0 {
@@ -237,12 +244,31 @@ func (c *Collector) nameNewProcesses(d *model.CounterDelta) {
 	}
 }
 
-// noteEvent remembers processes named by events so /proc is not asked again.
-// It runs on the event goroutine; known is guarded by readMu.
-func (c *Collector) noteEvent(id model.ProcID) {
+// maxExecReads bounds the /proc reads per counter read for processes that exec'd.
+const maxExecReads = 256
+
+// noteEvent remembers processes named by events so /proc is not asked again,
+// and those that exec'd, for rereadExeced. It runs on the event goroutine;
+// known and execed are guarded by readMu.
+func (c *Collector) noteEvent(id model.ProcID, exec bool) {
 	c.readMu.Lock()
 	c.known[id] = true
+	if exec && len(c.execed) < maxExecReads {
+		c.execed = append(c.execed, id)
+	}
 	c.readMu.Unlock()
+}
+
+// rereadExeced fills in, from /proc, what an exec event cannot carry: the new
+// command line and, on hybrid hosts, the v1 cgroup. A process already gone is
+// skipped, and so is a reused PID (the start time must match).
+func (c *Collector) rereadExeced() {
+	for _, id := range c.execed {
+		if info, err := ReadProc(id.PID, c.cfg.Cgroups); err == nil && info.ID == id {
+			c.cfg.Sink.AddProcess(info)
+		}
+	}
+	c.execed = c.execed[:0]
 }
 
 // Stats are the collector's own counts, for checks and the lost-events display.

@@ -240,3 +240,42 @@ func TestExitedProcessesLeaveTheKernelMaps(t *testing.T) {
 		t.Errorf("totals fell from %d to %d when the child retired", execs, got)
 	}
 }
+
+// TestExecedProcessesGetTheirNewCommandLine runs a child that execs a long
+// sleep: the exec event clears the command line inherited at fork, and the
+// next counter read must fill in the new one from /proc.
+func TestExecedProcessesGetTheirNewCommandLine(t *testing.T) {
+	p := load(t, bpf.Options{})
+	agg := aggregator.New(aggregator.Config{})
+	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	defer c.Close()
+	child := exec.Command("/bin/sleep", "17.5")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Wait()
+	defer child.Process.Kill()
+	pid := uint32(child.Process.Pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ps := range agg.Snapshot().Processes {
+			if ps.ID.PID == pid && ps.Comm == "sleep" && ps.Cmdline == "/bin/sleep 17.5" {
+				return
+			}
+		}
+	}
+	for _, ps := range agg.Snapshot().Processes {
+		if ps.ID.PID == pid {
+			t.Fatalf("exec'd child: comm %q cmdline %q, want sleep and %q", ps.Comm, ps.Cmdline, "/bin/sleep 17.5")
+		}
+	}
+	t.Fatal("the exec'd child was never listed")
+}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"tlmon/model"
 )
@@ -38,9 +41,19 @@ func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
 		info.Cmdline = string(bytes.TrimRight(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '}), " "))
 	}
 	if cg != nil {
-		info.CgroupID = cg.IDOfProc(pid)
+		info.CgroupID, info.V1Cgroup = cg.ofProc(pid)
 	}
 	return info, nil
+}
+
+// BootTime is when the machine booted, by the clock process start times count
+// on (CLOCK_BOOTTIME, which keeps counting through suspend).
+func BootTime() time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return time.Time{}
+	}
+	return time.Now().Add(-time.Duration(ts.Nano()))
 }
 
 // StartTicks reads a process's start time (clock ticks since boot) from /proc.

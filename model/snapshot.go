@@ -15,6 +15,10 @@ type ProcInfo struct {
 	Exe      string
 	Cmdline  string
 	CgroupID uint64
+	// V1Cgroup is the process's place in a cgroup v1 hierarchy on hybrid hosts,
+	// where every process may sit at the v2 root and the meaningful grouping is
+	// in v1 ("name=systemd:/system.slice/x.service"); "" elsewhere.
+	V1Cgroup string
 }
 
 // Snapshot is the aggregator's picture of everything counted since the first
@@ -129,6 +133,7 @@ type ProcStat struct {
 	Parent     ProcID
 	CgroupID   uint64
 	CgroupPath string
+	V1Cgroup   string // see ProcInfo.V1Cgroup
 	// Alive is false once the process exited, or when it is a placeholder (a
 	// process known only from its counts is presumed gone).
 	Alive      bool
@@ -150,7 +155,8 @@ type ProcStat struct {
 
 // MarshalJSON writes the process flat: {pid, start_time (clock ticks since
 // boot), comm, exe, cmdline, ppid, parent_start_time, cgroup_id, cgroup_path,
-// alive, exit_code, exit_signal, core_dumped, exited_at (omitted unless exited),
+// cgroup_v1 (hybrid hosts only),
+// cgroup_v1 (hybrid hosts only), alive, exit_code, exit_signal, core_dumped, exited_at (omitted unless exited),
 // placeholder, calls, errors, total_ns, latency_samples, call_rate, error_rate,
 // syscalls}.
 func (p ProcStat) MarshalJSON() ([]byte, error) {
@@ -172,6 +178,7 @@ func (p ProcStat) MarshalJSON() ([]byte, error) {
 		ParentStartTime uint64     `json:"parent_start_time"`
 		CgroupID        uint64     `json:"cgroup_id"`
 		CgroupPath      string     `json:"cgroup_path"`
+		V1Cgroup        string     `json:"cgroup_v1,omitempty"`
 		Alive           bool       `json:"alive"`
 		ExitCode        int        `json:"exit_code"`
 		ExitSignal      int        `json:"exit_signal"`
@@ -184,7 +191,7 @@ func (p ProcStat) MarshalJSON() ([]byte, error) {
 		Syscalls  []SyscallStat `json:"syscalls"`
 	}{
 		p.ID.PID, p.ID.Start, p.Comm, p.Exe, p.Cmdline, p.Parent.PID, p.Parent.Start,
-		p.CgroupID, p.CgroupPath, p.Alive, p.ExitCode, p.ExitSignal, p.CoreDumped, exited,
+		p.CgroupID, p.CgroupPath, p.V1Cgroup, p.Alive, p.ExitCode, p.ExitSignal, p.CoreDumped, exited,
 		p.Placeholder, countsToJSON(p.Counts), p.CallRate, p.ErrorRate, syscalls,
 	})
 }

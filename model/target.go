@@ -7,6 +7,11 @@ type Meta struct {
 	Version string
 	Buffer  string // ringbuf or perf
 	Scope   string // "all", "pids 12,13", "cgroup /x", "command make"
+	// Boot is when the machine booted (process start times count from it).
+	Boot time.Time
+	// HybridCgroups says cgroup v1 hierarchies are mounted beside v2: scoping
+	// is by v2 all the same, and processes at the v2 root are named by v1.
+	HybridCgroups bool
 }
 
 // TargetKind tells what an attach target is.

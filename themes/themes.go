@@ -33,6 +33,7 @@ type Theme struct {
 	Warning   lipgloss.Style // lost events, PAUSED
 	Error     lipgloss.Style // the status line when something failed
 	Bar       lipgloss.Style // latency histogram bars
+	Match     lipgloss.Style // the characters a fuzzy filter matched
 	Help      help.Styles
 }
 
@@ -72,6 +73,7 @@ func colored(name string, p palette) Theme {
 		Warning:   lipgloss.NewStyle().Foreground(c(p.accentFg)).Background(c(p.warn)).Bold(true),
 		Error:     lipgloss.NewStyle().Foreground(c(p.err)).Bold(true),
 		Bar:       lipgloss.NewStyle().Foreground(c(p.bar)),
+		Match:     lipgloss.NewStyle().Foreground(c(p.warn)).Bold(true),
 		Help:      h,
 	}
 }
@@ -83,7 +85,7 @@ func plain() Theme {
 	s := lipgloss.NewStyle()
 	return Theme{
 		Name: "mono", Header: s, ChipOn: s, ChipOff: s, TabActive: s, Tab: s, Crumb: s,
-		Heading: s, Selected: s, Dim: s, Warning: s, Error: s, Bar: s,
+		Heading: s, Selected: s, Dim: s, Warning: s, Error: s, Bar: s, Match: s,
 		Help: help.Styles{ShortKey: s, ShortDesc: s, ShortSeparator: s, Ellipsis: s, FullKey: s, FullDesc: s, FullSeparator: s},
 	}
 }

@@ -88,6 +88,7 @@ type app struct {
 
 	picker     *picker
 	showHelp   bool
+	helpOffset int // the first line of the full help shown
 	showLosses bool
 
 	status    string
@@ -131,6 +132,7 @@ func newApp(b Backend, o Options, themeName string) *app {
 	m.setTheme(themes.Pick(themeName, true))
 	m.data.setSnapshot(b.Snapshot())
 	m.meta, m.classes = b.Meta(), b.Classes()
+	m.data.boot = m.meta.Boot
 	m.tops[0].refresh(&m.data)
 	return m
 }
@@ -329,7 +331,10 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.pickerKey(msg)
 	case m.filtering:
 		return m.filterKey(msg)
-	case m.showHelp: // any key closes the help
+	case m.showHelp: // moves scroll a help taller than the screen; other keys close it
+		if m.scrollHelp(msg) {
+			return nil
+		}
 		m.showHelp = false
 		if key.Matches(msg, k.Quit) {
 			return tea.Quit
@@ -349,7 +354,7 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
 	case key.Matches(msg, k.Help):
-		m.showHelp = true
+		m.showHelp, m.helpOffset = true, 0
 	case key.Matches(msg, k.Losses):
 		m.showLosses = true
 	case key.Matches(msg, k.Pause):
@@ -363,7 +368,7 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.setStatus(false, "counters cleared")
 		m.pull()
 	case key.Matches(msg, k.Attach):
-		m.picker = newPicker(&m.theme)
+		m.picker = newPicker(&m.theme, m.meta.HybridCgroups)
 		m.layout()
 		b := m.b
 		return func() tea.Msg {
@@ -533,6 +538,10 @@ func (m *app) render() (string, *tea.Cursor) {
 		}
 	case m.showHelp:
 		body = m.fullHelp()
+		body = body[min(m.helpOffset, len(body)):]
+		if len(body) > bodyH {
+			body[bodyH-1] = m.theme.Dim.Render("  ↓ more: ↓/j, pgdn")
+		}
 	case m.showLosses:
 		body = renderLines(lossLines(m.data.snap), 0, m.width, bodyH, &m.theme)
 	default:
@@ -579,13 +588,37 @@ func (m *app) statusLine() string {
 	return ""
 }
 
+// scrollHelp moves the full help if msg is a move key, and says whether it was.
+func (m *app) scrollHelp(msg tea.KeyPressMsg) bool {
+	k := &m.keys
+	last := max(0, len(m.fullHelp())-m.bodyHeight())
+	switch {
+	case key.Matches(msg, k.Up):
+		m.helpOffset--
+	case key.Matches(msg, k.Down):
+		m.helpOffset++
+	case key.Matches(msg, k.PageUp):
+		m.helpOffset -= m.bodyHeight()
+	case key.Matches(msg, k.PageDown):
+		m.helpOffset += m.bodyHeight()
+	case key.Matches(msg, k.Home):
+		m.helpOffset = 0
+	case key.Matches(msg, k.End):
+		m.helpOffset = last
+	default:
+		return false
+	}
+	m.helpOffset = max(0, min(m.helpOffset, last))
+	return true
+}
+
 // fullHelp is every key, in columns, and what the class keys mean: the class
 // keys below the others, so that 80 columns hold them all.
 func (m *app) fullHelp() []string {
 	th := &m.theme
 	groups := m.keys.FullHelp()
 	classes := len(groups) - 2
-	out := []string{th.Heading.Render("KEYS") + th.Dim.Render("  any key closes")}
+	out := []string{th.Heading.Render("KEYS") + th.Dim.Render("  ↑/↓ scroll · any other key closes")}
 	for _, l := range strings.Split(m.help.FullHelpView(groups[:classes]), "\n") {
 		out = append(out, truncate("  "+l, m.width))
 	}

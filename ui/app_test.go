@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
@@ -710,6 +711,73 @@ func TestShortCgroup(t *testing.T) {
 		if got := shortCgroup(tt.path); got != tt.want {
 			t.Errorf("shortCgroup(%q) = %q, want %q", tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestHybridHostsNameProcessesAtTheV2RootByV1(t *testing.T) {
+	tests := []struct{ v2, v1, want string }{
+		{"/", "/system.slice/nginx.service", "v1:nginx.service"},
+		{"/", "memory:/process_api/ab12", "v1:memory:ab12"},
+		{"/system.slice/x.service", "/system.slice/nginx.service", "x.service"}, // v2 says something
+		{"/", "", "/"},
+	}
+	for _, tt := range tests {
+		if got := cgroupLabel(&model.ProcStat{CgroupPath: tt.v2, V1Cgroup: tt.v1}); got != tt.want {
+			t.Errorf("cgroupLabel(%q, %q) = %q, want %q", tt.v2, tt.v1, got, tt.want)
+		}
+	}
+}
+
+func TestPickerHighlightsWhatTheFilterMatched(t *testing.T) {
+	match := lipgloss.NewStyle().Bold(true)
+	plain := lipgloss.NewStyle()
+	got := highlight("pid 1234 nginx", []int{4, 9}, plain, match)
+	want := "pid " + match.Render("1") + "234 " + match.Render("n") + "ginx"
+	if got != want {
+		t.Errorf("highlight = %q, want %q", got, want)
+	}
+	// An offset inside a character (a cut label ends in "…") is skipped, never split.
+	cut := "ab…"
+	if got := highlight(cut, []int{3}, plain, match); got != cut {
+		t.Errorf("highlight of a cut label = %q, want %q", got, cut)
+	}
+}
+
+func TestStartTimesAreWallClock(t *testing.T) {
+	boot := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	now := boot.Add(3 * time.Hour)
+	if got, want := startedAt(100*60, boot, now), "08:01:00 (2h59m0s ago)"; got != want {
+		t.Errorf("startedAt = %q, want %q", got, want)
+	}
+	if got, want := startedAt(100, boot, boot.Add(48*time.Hour)), "2026-11-23 08:00:01 (47h59m59s ago)"; got != want {
+		t.Errorf("startedAt a day later = %q, want %q", got, want)
+	}
+	if got, want := startedAt(100, time.Time{}, now), "1s after boot"; got != want {
+		t.Errorf("startedAt without a boot time = %q, want %q", got, want)
+	}
+}
+
+func TestFullHelpScrollsOnAShortTerminal(t *testing.T) {
+	h := newHarness(t, newFake(), 80, 16)
+	h.press("?")
+	if v := h.view(); !strings.Contains(v, "↓ more") || strings.Contains(v, "m memory") {
+		t.Fatalf("the help is not cut with a hint to scroll:\n%s", v)
+	}
+	h.press("end")
+	if v := h.view(); strings.Contains(v, "↓ more") || !strings.Contains(v, "m memory") {
+		t.Fatalf("end did not scroll to the last line:\n%s", v)
+	}
+	h.press("j") // past the end: stays, the help stays open
+	h.press("k")
+	if !h.m.showHelp {
+		t.Fatal("a move key closed the help")
+	}
+	h.press("x")
+	if h.m.showHelp {
+		t.Fatal("another key did not close the help")
+	}
+	if len(h.b.setClasses) != 0 {
+		t.Error("the key that closed the help also toggled a class")
 	}
 }
 

@@ -138,7 +138,10 @@ func processLines(p *model.ProcStat, d *data) []textLine {
 	if !p.ExitedAt.IsZero() {
 		state += " at " + p.ExitedAt.Format("15:04:05")
 	}
-	started := time.Duration(p.ID.Start) * (time.Second / model.ClockTicksPerSecond)
+	cgroup := Sanitize(p.CgroupPath)
+	if p.V1Cgroup != "" {
+		cgroup += "  (v2, which scoping uses)   v1: " + Sanitize(p.V1Cgroup)
+	}
 	field := func(name, value string) textLine { return textLine{text: fmt.Sprintf("%-9s %s", name, value)} }
 	return []textLine{
 		{text: "PROCESS", heading: true},
@@ -146,10 +149,26 @@ func processLines(p *model.ProcStat, d *data) []textLine {
 		field("parent", parent),
 		field("command", Sanitize(p.Cmdline)),
 		field("exe", Sanitize(p.Exe)),
-		field("cgroup", Sanitize(p.CgroupPath)),
-		field("started", started.String()+" after boot"),
+		field("cgroup", cgroup),
+		field("started", startedAt(p.ID.Start, d.boot, d.snap.At)),
 		field("status", state),
 	}
+}
+
+// startedAt says when a process started: the wall-clock time (with the date
+// unless it is the day of now) and how long before now, or the time since boot
+// when the boot time is unknown.
+func startedAt(ticks uint64, boot, now time.Time) string {
+	sinceBoot := time.Duration(ticks) * (time.Second / model.ClockTicksPerSecond)
+	if boot.IsZero() {
+		return sinceBoot.String() + " after boot"
+	}
+	at := boot.Add(sinceBoot)
+	layout := "15:04:05"
+	if y, m, d := at.Date(); y != now.Year() || m != now.Month() || d != now.Day() {
+		layout = "2006-01-02 15:04:05"
+	}
+	return at.Format(layout) + " (" + now.Sub(at).Truncate(time.Second).String() + " ago)"
 }
 
 func syscallLines(s *model.SyscallStat) []textLine {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"tlmon/model"
 )
 
 // count formats a counter in at most 6 cells: 999, 12.3k, 4.56M, 1.23G.
@@ -79,6 +81,20 @@ func width(s string) int {
 		}
 	}
 	return len(s)
+}
+
+// cgroupLabel is what the CGROUP column shows: the v2 cgroup, shortened, unless
+// the process sits at the v2 root of a hybrid host, where its v1 grouping says
+// more (marked "v1:", since scoping is by v2 all the same).
+func cgroupLabel(p *model.ProcStat) string {
+	if p.V1Cgroup != "" && (p.CgroupPath == "/" || p.CgroupPath == "") {
+		ctrl, path, found := strings.Cut(p.V1Cgroup, ":/")
+		if !found {
+			return "v1:" + shortCgroup(p.V1Cgroup)
+		}
+		return "v1:" + ctrl + ":" + shortCgroup("/"+path)
+	}
+	return shortCgroup(p.CgroupPath)
 }
 
 // shortCgroup names a cgroup by what it is: a container (runtime and the first

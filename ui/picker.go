@@ -2,9 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/sahilm/fuzzy"
 
 	"tlmon/themes"
@@ -17,14 +20,16 @@ type picker struct {
 	targets []Target
 	labels  []string // what is shown and matched, sanitized
 	matches []int    // indexes into targets, best match first
+	hits    [][]int  // per match, the byte offsets in its label the filter matched
 	cursor  int
 	offset  int
 	height  int // list rows that fit
 	loading bool
+	hybrid  bool // cgroup v1 hierarchies exist too: say the list is v2
 }
 
-func newPicker(th *themes.Theme) *picker {
-	p := &picker{input: newInput("attach> ", th), loading: true}
+func newPicker(th *themes.Theme, hybrid bool) *picker {
+	p := &picker{input: newInput("attach> ", th), loading: true, hybrid: hybrid}
 	p.input.Focus()
 	return p
 }
@@ -49,10 +54,11 @@ func targetLabel(t Target) string {
 }
 
 func (p *picker) refilter() {
-	p.matches = p.matches[:0]
+	p.matches, p.hits = p.matches[:0], p.hits[:0]
 	if q := p.input.Value(); q != "" {
 		for _, m := range fuzzy.Find(q, p.labels) {
 			p.matches = append(p.matches, m.Index)
+			p.hits = append(p.hits, m.MatchedIndexes)
 		}
 	} else {
 		for i := range p.labels {
@@ -117,21 +123,54 @@ func (p *picker) render(width int, th *themes.Theme) []string {
 	case p.loading:
 		lines = append(lines, th.Dim.Render("  listing processes and cgroups…"))
 	default:
-		lines = append(lines, th.Dim.Render(fmt.Sprintf("  %d of %d", len(p.matches), len(p.targets))))
+		count := fmt.Sprintf("  %d of %d", len(p.matches), len(p.targets))
+		if p.hybrid {
+			count += " · cgroups are cgroup v2 (this host has v1 too: scoping is by v2)"
+		}
+		lines = append(lines, th.Dim.Render(count))
 	}
 	end := min(len(p.matches), p.offset+p.height)
 	for n := p.offset; n < end; n++ {
-		line := fit(p.labels[p.matches[n]], width-2, false)
+		base, mark := lipgloss.NewStyle(), "  "
 		if n == p.cursor {
-			lines = append(lines, th.Selected.Render("> "+line))
-		} else {
-			lines = append(lines, "  "+line)
+			base, mark = th.Selected, "> "
 		}
+		var hits []int
+		if n < len(p.hits) {
+			hits = p.hits[n]
+		}
+		label := fit(p.labels[p.matches[n]], width-2, false)
+		lines = append(lines, base.Render(mark)+highlight(label, hits, base, th.Match.Inherit(base)))
 	}
 	for i, l := range lines {
 		lines[i] = truncate(l, width)
 	}
 	return lines
+}
+
+// highlight draws s in base with the bytes at offsets hits (ascending, each the
+// start of a character) in match. Offsets past a cut are simply not reached.
+func highlight(s string, hits []int, base, match lipgloss.Style) string {
+	if len(hits) == 0 {
+		return base.Render(s)
+	}
+	var b strings.Builder
+	from := 0
+	for _, h := range hits {
+		if h < from || h >= len(s) || !utf8.RuneStart(s[h]) { // a cut may end mid-label
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[h:])
+		if h > from {
+			b.WriteString(base.Render(s[from:h]))
+		}
+		b.WriteString(match.Render(s[h : h+size]))
+		from = h + size
+	}
+	if from < len(s) {
+		b.WriteString(base.Render(s[from:]))
+	}
+	return b.String()
 }
 
 // newInput is a one-line input drawing no cursor of its own: the root places

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ type data struct {
 	procs    map[model.ProcID]*model.ProcStat
 	inflight []InFlight
 	threads  []ThreadStat // of the process the Threads view shows
+	boot     time.Time    // when the machine booted, for start times (zero: unknown)
 }
 
 func (d *data) setSnapshot(s *model.Snapshot) {
@@ -256,7 +259,7 @@ func newSyscallProcsView(nr int, name string) *tableView {
 
 // procCells are the identity columns of a process row: PID, COMM, CGROUP.
 func procRow(p *model.ProcStat, ncols int) row {
-	comm, cg := Sanitize(p.Comm), Sanitize(shortCgroup(p.CgroupPath))
+	comm, cg := Sanitize(p.Comm), Sanitize(cgroupLabel(p))
 	pid := strconv.FormatUint(uint64(p.ID.PID), 10)
 	r := row{
 		key:    rowKey{proc: p.ID},
