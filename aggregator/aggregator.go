@@ -442,6 +442,9 @@ func New(cfg Config) *Aggregator {
 // The snapshot is immutable: do not modify it.
 func (a *Aggregator) Snapshot() *model.Snapshot { return a.snap.Load() }
 
+// ProcDetail is what detail events said about one process. (Being written.)
+func (a *Aggregator) ProcDetail(id model.ProcID) model.ProcDetail { return model.ProcDetail{} }
+
 // AddProcess records a process found in /proc. For a process already known it
 // fills in only what is still unknown, except that a placeholder takes all of p
 // and is no longer presumed gone.

@@ -22,6 +22,7 @@ import (
 type Counts interface {
 	Snapshot() *model.Snapshot
 	Clear()
+	ProcDetail(id model.ProcID) model.ProcDetail
 }
 
 // Control is the interactive monitor's backend (ui.Backend): it hands out the
@@ -46,6 +47,7 @@ type Control struct {
 	target  model.Target // what is watched now
 	since   uint64       // CLOCK_MONOTONIC ns when it started being watched
 	classes model.Class
+	detail  model.Class
 	only    map[int]bool // the -e filter: nil counts every syscall
 }
 
@@ -95,18 +97,45 @@ func (c *Control) Classes() model.Class {
 func (c *Control) SetClasses(cl model.Class) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	enabled := []int{}
-	for nr := 0; nr < bpf.MaxSyscalls; nr++ {
-		if c.table.Classes(nr)&cl != 0 && (c.only == nil || c.only[nr]) {
-			enabled = append(enabled, nr)
-		}
-	}
-	if err := c.probe.SetSyscallFilter(enabled); err != nil {
+	if err := c.probe.SetSyscallFilter(c.syscallsIn(cl)); err != nil {
 		return err
 	}
 	c.classes = cl
 	return nil
 }
+
+// Detail are the classes sent in detail now.
+func (c *Control) Detail() model.Class {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.detail
+}
+
+// SetDetail makes the kernel send a detail event for each call of a syscall in
+// any of these classes (within the -e filter).
+func (c *Control) SetDetail(cl model.Class) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.probe.SetDetail(c.syscallsIn(cl)); err != nil {
+		return err
+	}
+	c.detail = cl
+	return nil
+}
+
+// syscallsIn lists the syscalls in any of the classes cl, within the -e filter.
+func (c *Control) syscallsIn(cl model.Class) []int {
+	nrs := []int{}
+	for nr := 0; nr < bpf.MaxSyscalls; nr++ {
+		if c.table.Classes(nr)&cl != 0 && (c.only == nil || c.only[nr]) {
+			nrs = append(nrs, nr)
+		}
+	}
+	return nrs
+}
+
+// ProcDetail is what detail events said about one process.
+func (c *Control) ProcDetail(id model.ProcID) model.ProcDetail { return c.counts.ProcDetail(id) }
 
 // Targets lists what can be watched: everything, each process alive, each cgroup.
 func (c *Control) Targets() ([]model.Target, error) {

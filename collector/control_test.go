@@ -18,8 +18,9 @@ import (
 // nullCounts stands in for the aggregator.
 type nullCounts struct{ cleared int }
 
-func (n *nullCounts) Snapshot() *model.Snapshot { return &model.Snapshot{} }
-func (n *nullCounts) Clear()                    { n.cleared++ }
+func (n *nullCounts) Snapshot() *model.Snapshot                { return &model.Snapshot{} }
+func (n *nullCounts) Clear()                                   { n.cleared++ }
+func (n *nullCounts) ProcDetail(model.ProcID) model.ProcDetail { return model.ProcDetail{} }
 
 func newControl(t *testing.T, p *bpf.Probe) (*Control, *nullCounts) {
 	cg, _ := FindCgroups()

@@ -69,6 +69,10 @@ type Event struct {
 
 	CommBytes     [CommLen]byte
 	FilenameBytes [FilenameLen]byte
+
+	// Call is the detail of an EventSyscall, TCP of an EventTCP (see detail.go).
+	Call CallData
+	TCP  TCPData
 }
 
 // Comm returns the task name carried by the event (an allocation: call it only for
@@ -189,6 +193,8 @@ type CounterDelta struct {
 	Procs     map[ProcSyscall]Counts
 	ProcHists map[ProcSyscall]Hist
 	Errnos    map[ProcErrno]uint64
+	// IO is the bytes each process moved in the interval (see IOKind).
+	IO map[ProcID]IOCounts
 
 	Lost Losses
 	// EventsAttempted counts lifecycle events the kernel tried to send;

@@ -51,6 +51,24 @@ type Snapshot struct {
 	// Restarts counts syscall exits with ERESTART* (neither errors nor latency
 	// samples).
 	Restarts uint64 `json:"restarts"`
+	// IO adds up the bytes every process moved (see ProcStat.IO).
+	IO IOStat `json:"io"`
+	// Files, Endpoints and Conns come from detail events (file and network
+	// classes with detail on): the paths opened, by opens (descending); the
+	// socket addresses connected to, bound or accepted from, by calls; the TCP
+	// connections seen established or closed, most recent first. All bounded.
+	Files     []FileStat     `json:"files,omitempty"`
+	Endpoints []EndpointStat `json:"endpoints,omitempty"`
+	Conns     []TCPConn      `json:"tcp,omitempty"`
+	// DetailEvents counts the detail events received since the first counters
+	// or Clear.
+	DetailEvents uint64 `json:"detail_events"`
+}
+
+// IOStat is bytes moved, in total and per second over the last interval.
+type IOStat struct {
+	IOCounts
+	ReadRate, WriteRate, RecvRate, SendRate float64
 }
 
 // SyscallTotals are the counts of all syscalls together, with rates over the last
@@ -148,6 +166,9 @@ type ProcStat struct {
 	Counts
 	CallRate  float64
 	ErrorRate float64
+	// IO is the bytes this process moved with successful reads, writes, sends
+	// and receives (summed in the kernel), with rates.
+	IO IOStat
 	// Syscalls holds this process's own syscalls with calls or errors, sorted by
 	// calls (descending), then by number.
 	Syscalls []SyscallStat

@@ -14,6 +14,15 @@ type Backend interface {
 	// kernel counts: a syscall is counted while any of its classes is on.
 	Classes() model.Class
 	SetClasses(c model.Class) error
+	// Detail are the classes whose syscalls the kernel sends one by one, with
+	// their arguments (detail events); SetDetail changes them. A class's detail
+	// is sent only while the class is counted too.
+	Detail() model.Class
+	SetDetail(c model.Class) error
+	// ProcDetail is what the detail events said about one process: its recent
+	// calls (most recent first), its top files and endpoints. Call it only
+	// while a view shows them.
+	ProcDetail(id model.ProcID) model.ProcDetail
 	// Targets lists what the attach picker offers: "everything", the processes
 	// alive now and the cgroups. Attach rescopes the kernel's filter live.
 	Targets() ([]Target, error)
