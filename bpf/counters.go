@@ -19,6 +19,7 @@ type Counters struct {
 	Procs        map[model.ProcSyscall]model.Counts
 	ProcHists    map[model.ProcSyscall]model.Hist
 	Errnos       map[model.ProcErrno]uint64
+	IO           map[model.ProcID]model.IOCounts
 
 	Lost            model.Losses
 	EventsAttempted uint64
@@ -26,6 +27,9 @@ type Counters struct {
 	// UnpairedIgnored counts exits of syscalls that were already running when the
 	// scope took their task in: neither calls nor errors.
 	UnpairedIgnored uint64
+	// DetailAttempted counts the detail events (calls, TCP connections) the
+	// kernel tried to send; they are among EventsAttempted too.
+	DetailAttempted uint64
 }
 
 // Counter slots, as enum counter in tlmon.bpf.c numbers them.
@@ -33,6 +37,7 @@ const (
 	cntEventsAttempted = int(model.NumLossCauses) + iota
 	cntRestarts
 	cntUnpairedIgnored
+	cntDetailAttempted
 	cntMax
 )
 
@@ -48,7 +53,9 @@ type reader struct {
 	errnoKeys  []tlmonErrnoKey
 	errnoVals  []uint64
 	histVals   []tlmonProcHist
+	ioVals     []tlmonIoCounts
 	lastProcs  []tlmonProcKey
+	lastIO     []tlmonProcKey
 	lastErrnos []tlmonErrnoKey
 	lastHists  []tlmonProcKey
 }
@@ -64,12 +71,15 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		r.errnoKeys = make([]tlmonErrnoKey, batchSize)
 		r.errnoVals = make([]uint64, batchSize*p.ncpu)
 		r.histVals = make([]tlmonProcHist, batchSize)
+		r.ioVals = make([]tlmonIoCounts, batchSize*p.ncpu)
 	}
 	if c.Procs == nil {
 		c.Procs = make(map[model.ProcSyscall]model.Counts)
 		c.ProcHists = make(map[model.ProcSyscall]model.Hist)
 		c.Errnos = make(map[model.ProcErrno]uint64)
+		c.IO = make(map[model.ProcID]model.IOCounts)
 	}
+	clear(c.IO)
 	clear(c.Procs)
 	clear(c.ProcHists)
 	clear(c.Errnos)
@@ -135,6 +145,18 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		return fmt.Errorf("read latency histograms: %w", err)
 	}
 
+	r.lastIO = r.lastIO[:0]
+	if err := readAll(p.objs.ProcIo, p.ncpu, r.procKeys, r.ioVals, &r.lastIO, func(k tlmonProcKey, v []tlmonIoCounts) {
+		id := procID(k.Tgid, k.Start)
+		sum := c.IO[id]
+		for i := range v {
+			sum.Add(model.IOCounts{Read: v[i].Read, Written: v[i].Written, Received: v[i].Received, Sent: v[i].Sent})
+		}
+		c.IO[id] = sum
+	}); err != nil {
+		return fmt.Errorf("read byte counters: %w", err)
+	}
+
 	var slots [cntMax]uint64
 	var perCPU []uint64
 	for i := range slots {
@@ -149,6 +171,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	c.EventsAttempted = slots[cntEventsAttempted]
 	c.Restarts = slots[cntRestarts]
 	c.UnpairedIgnored = slots[cntUnpairedIgnored]
+	c.DetailAttempted = slots[cntDetailAttempted]
 	return nil
 }
 
@@ -246,6 +269,11 @@ func (p *Probe) ForgetProcs(ids []model.ProcID) error {
 	for _, k := range r.lastHists {
 		if gone[procID(k.Tgid, k.Start)] {
 			del(p.objs.ProcHists, k)
+		}
+	}
+	for _, k := range r.lastIO {
+		if gone[procID(k.Tgid, k.Start)] {
+			del(p.objs.ProcIo, k)
 		}
 	}
 	return errors.Join(errs...)

@@ -121,9 +121,28 @@ const (
 	offFilename    = offComm + model.CommLen
 )
 
-// DecodeEvent decodes a raw struct event at fixed offsets (binary.Read would
-// reflect and allocate on every event).
+// Layout of the detail records, from the generated types: a call event's
+// header (its data follows; only the used part is sent) and a TCP event.
+var (
+	ce             tlmonCallEvent
+	te             tlmonTcpEvent
+	callHeaderSize = int(unsafe.Offsetof(ce.Data))
+	tcpEventSize   = int(unsafe.Sizeof(te))
+)
+
+// DecodeEvent decodes a raw record at fixed offsets (binary.Read would reflect
+// and allocate on every event): a lifecycle event, a call or a TCP connection,
+// told apart by their first byte.
 func DecodeEvent(raw []byte, e *model.Event) error {
+	if len(raw) == 0 {
+		return fmt.Errorf("empty event")
+	}
+	switch model.EventKind(raw[0]) {
+	case model.EventSyscall:
+		return decodeCall(raw, e)
+	case model.EventTCP:
+		return decodeTCP(raw, e)
+	}
 	if len(raw) < EventSize {
 		return fmt.Errorf("short event: %d bytes, want %d", len(raw), EventSize)
 	}
@@ -139,5 +158,63 @@ func DecodeEvent(raw []byte, e *model.Event) error {
 	e.CgroupID = le.Uint64(raw[offCgroupID:])
 	copy(e.CommBytes[:], raw[offComm:offComm+model.CommLen])
 	copy(e.FilenameBytes[:], raw[offFilename:offFilename+model.FilenameLen])
+	return nil
+}
+
+// decodeCall decodes a struct call_event.
+func decodeCall(raw []byte, e *model.Event) error {
+	if len(raw) < callHeaderSize {
+		return fmt.Errorf("short call event: %d bytes, want at least %d", len(raw), callHeaderSize)
+	}
+	le := binary.LittleEndian
+	u16 := func(off uintptr) uint16 { return le.Uint16(raw[off:]) }
+	u64 := func(off uintptr) uint64 { return le.Uint64(raw[off:]) }
+	c := &e.Call
+	e.Kind = model.EventSyscall
+	c.Nr = u16(unsafe.Offsetof(ce.Nr))
+	c.Flags = model.CallFlags(u16(unsafe.Offsetof(ce.Flags)))
+	c.Argc = u16(unsafe.Offsetof(ce.Argc))
+	e.Proc = procID(le.Uint32(raw[unsafe.Offsetof(ce.Tgid):]), u64(unsafe.Offsetof(ce.Start)))
+	e.TID = le.Uint32(raw[unsafe.Offsetof(ce.Tid):])
+	e.Time = u64(unsafe.Offsetof(ce.Time))
+	c.Ret = int64(u64(unsafe.Offsetof(ce.Ret)))
+	c.Duration = u64(unsafe.Offsetof(ce.Duration))
+	for i := range c.Args {
+		c.Args[i] = u64(unsafe.Offsetof(ce.Args) + uintptr(8*i))
+	}
+	span := func(off, len uintptr) model.Span { return model.Span{Off: u16(off), Len: u16(len)} }
+	c.Str[0] = span(unsafe.Offsetof(ce.StrOff), unsafe.Offsetof(ce.StrLen))
+	c.Str[1] = span(unsafe.Offsetof(ce.StrOff)+2, unsafe.Offsetof(ce.StrLen)+2)
+	c.Blob = span(unsafe.Offsetof(ce.BlobOff), unsafe.Offsetof(ce.BlobLen))
+	c.Argv = span(unsafe.Offsetof(ce.ArgvOff), unsafe.Offsetof(ce.ArgvLen))
+	used := int(le.Uint32(raw[unsafe.Offsetof(ce.DataLen):]))
+	n := copy(c.Data[:], raw[callHeaderSize:][:min(len(raw)-callHeaderSize, used)])
+	// A span beyond what arrived (a short record) shrinks to what is there.
+	for _, s := range []*model.Span{&c.Str[0], &c.Str[1], &c.Blob, &c.Argv} {
+		s.Off = uint16(min(int(s.Off), n))
+		s.Len = uint16(min(int(s.Len), n-int(s.Off)))
+	}
+	e.Parent, e.CgroupID = model.ProcID{}, 0
+	return nil
+}
+
+// decodeTCP decodes a struct tcp_event.
+func decodeTCP(raw []byte, e *model.Event) error {
+	if len(raw) < tcpEventSize {
+		return fmt.Errorf("short TCP event: %d bytes, want %d", len(raw), tcpEventSize)
+	}
+	le := binary.LittleEndian
+	t := &e.TCP
+	e.Kind = model.EventTCP
+	t.OldState, t.NewState = raw[unsafe.Offsetof(te.Oldstate)], raw[unsafe.Offsetof(te.Newstate)]
+	e.Proc = procID(le.Uint32(raw[unsafe.Offsetof(te.Tgid):]), le.Uint64(raw[unsafe.Offsetof(te.Start):]))
+	e.TID = 0
+	e.Time = le.Uint64(raw[unsafe.Offsetof(te.Time):])
+	t.Family = le.Uint16(raw[unsafe.Offsetof(te.Family):])
+	t.SPort = le.Uint16(raw[unsafe.Offsetof(te.Sport):])
+	t.DPort = le.Uint16(raw[unsafe.Offsetof(te.Dport):])
+	copy(t.SAddr[:], raw[unsafe.Offsetof(te.Saddr):])
+	copy(t.DAddr[:], raw[unsafe.Offsetof(te.Daddr):])
+	e.Parent, e.CgroupID = model.ProcID{}, 0
 	return nil
 }

@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
+
+	"tlmon/model"
 )
 
 // MaxSyscalls bounds the syscall numbers the kernel side counts (x32 and anything
@@ -50,6 +54,12 @@ type Options struct {
 	// PerfBytes sizes each CPU's perf buffer (default 64 KiB).
 	RingBytes int
 	PerfBytes int
+	// Table says what the detail events of each syscall copy from user memory
+	// and which byte counter each adds to (default: the host's table).
+	Table *model.Table
+	// Slow, if non-zero, sends any call slower than this with its arguments
+	// (see SetSlow); it needs latency.
+	Slow time.Duration
 }
 
 // Probe is the loaded and attached kernel side.
@@ -62,6 +72,9 @@ type Probe struct {
 	ncpu       int
 	possible   []uint32 // scratch keys for batch reads of per-syscall arrays
 	reader     reader
+
+	captureMu sync.Mutex
+	captures  [MaxSyscalls]tlmonCapture // as last written to the kernel
 }
 
 // Errors a caller shows the user as one line.
@@ -90,6 +103,12 @@ func Load(opts Options) (*Probe, error) {
 	}
 	if opts.SelfPID == 0 {
 		opts.SelfPID = uint32(os.Getpid())
+	}
+	if opts.Table == nil {
+		opts.Table = model.HostTable()
+	}
+	if opts.Slow > 0 && opts.NoLatency {
+		return nil, errors.New("slow calls are found by timing them: --slow cannot go with --no-latency")
 	}
 	buffers := []string{BufferRingbuf, BufferPerf}
 	switch opts.Buffer {
@@ -153,6 +172,8 @@ func (p *Probe) load() error {
 		"use_task_storage": p.enterStore == EnterTaskStorage,
 		"track_latency":    !p.opts.NoLatency,
 		"per_proc_hist":    !p.opts.NoProcHist,
+		"slow_ns":          uint64(p.opts.Slow),
+		"captures":         p.initCaptures(),
 	} {
 		if err := set(name, v); err != nil {
 			return err
@@ -173,7 +194,12 @@ func (p *Probe) load() error {
 	if p.enterStore == EnterTaskStorage {
 		unused = "enter_hash"
 	}
-	spec.Maps[unused] = &ebpf.MapSpec{Name: unused, Type: ebpf.Hash, KeySize: 4, ValueSize: 16, MaxEntries: 1}
+	spec.Maps[unused] = &ebpf.MapSpec{Name: unused, Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps[unused].ValueSize, MaxEntries: 1}
+	unusedCalls := "call_store"
+	if p.enterStore == EnterTaskStorage {
+		unusedCalls = "call_hash"
+	}
+	spec.Maps[unusedCalls] = &ebpf.MapSpec{Name: unusedCalls, Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps[unusedCalls].ValueSize, MaxEntries: 1}
 	if p.opts.NoProcHist {
 		spec.Maps["proc_hists"].MaxEntries = 1
 	}
@@ -212,6 +238,7 @@ func (p *Probe) Attach() error {
 		{"sched_process_fork", p.objs.SchedProcessFork},
 		{"sched_process_exec", p.objs.SchedProcessExec},
 		{"sched_process_exit", p.objs.SchedProcessExit},
+		{"inet_sock_set_state", p.objs.InetSockSetState},
 		{"sys_exit", p.objs.SysExit},
 		{"sys_enter", p.objs.SysEnter},
 	} {
@@ -251,7 +278,7 @@ func (p *Probe) EnterStore() string { return p.enterStore }
 // ProgramIDs lists the kernel ids of the loaded programs, for leftover checks.
 func (p *Probe) ProgramIDs() []ebpf.ProgramID {
 	var ids []ebpf.ProgramID
-	for _, prog := range []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork} {
+	for _, prog := range []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork, p.objs.InetSockSetState} {
 		if info, err := prog.Info(); err == nil {
 			if id, ok := info.ID(); ok {
 				ids = append(ids, id)

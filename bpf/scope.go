@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -175,6 +176,64 @@ func (p *Probe) ThreadCounts() (map[uint32]model.Counts, error) {
 	return out, it.Err()
 }
 
+// initCaptures fills, from the table, what each syscall's detail events copy
+// and which byte counter it adds to; no syscall is sent in detail yet.
+func (p *Probe) initCaptures() [MaxSyscalls]tlmonCapture {
+	p.captureMu.Lock()
+	defer p.captureMu.Unlock()
+	t := p.opts.Table
+	for nr := range p.captures {
+		c := t.Capture(nr)
+		if nr == model.CompatNr {
+			c = model.NoCapture // another table's numbers: nothing to decode
+		}
+		p.captures[nr] = tlmonCapture{
+			Str: c.Str, Blob: c.Blob, BlobLenArg: c.BlobLenArg, BlobSize: c.BlobSize,
+			BlobLenPtr: boolByte(c.BlobLenPtr), BlobAtExit: boolByte(c.BlobAtExit), Argv: c.Argv,
+			Io: uint8(t.IOKind(nr)),
+		}
+	}
+	return p.captures
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // SetDetail makes the kernel send a detail event for every call of these
-// syscalls by a watched process. (Being written.)
-func (p *Probe) SetDetail(nrs []int) error { return nil }
+// syscalls by a watched process (none: nil), and, with tcp, the TCP
+// connections they establish and close. Calls of 32-bit tasks are never sent.
+func (p *Probe) SetDetail(nrs []int, tcp bool) error {
+	p.captureMu.Lock()
+	defer p.captureMu.Unlock()
+	for i := range p.captures {
+		p.captures[i].Detail = 0
+	}
+	for _, nr := range nrs {
+		if nr >= 0 && nr < MaxSyscalls && nr != model.CompatNr {
+			p.captures[nr].Detail = 1
+		}
+	}
+	if err := p.objs.Captures.Set(p.captures); err != nil {
+		return fmt.Errorf("set detail classes: %w", err)
+	}
+	if err := p.objs.TcpDetail.Set(tcp); err != nil {
+		return fmt.Errorf("set TCP detail: %w", err)
+	}
+	return nil
+}
+
+// SetSlow sends any call of a watched process slower than d with its arguments
+// (0 stops it). It needs latency (Options.NoLatency false).
+func (p *Probe) SetSlow(d time.Duration) error {
+	if d > 0 && p.opts.NoLatency {
+		return errors.New("slow calls are found by timing them: not with --no-latency")
+	}
+	if err := p.objs.SlowNs.Set(uint64(max(d, 0))); err != nil {
+		return fmt.Errorf("set slow-call threshold: %w", err)
+	}
+	return nil
+}

@@ -2,8 +2,10 @@
 
 // tlmon's kernel side. Counting happens here, in per-CPU maps, because streaming
 // one record per syscall to user space costs about four times as much (see
-// ../shared/DESIGN.md). The ring buffer (or perf buffer) carries only lifecycle
-// events: exec, fork and exit, so short-lived processes still get a name.
+// ../shared/DESIGN.md). The ring buffer (or perf buffer) carries lifecycle
+// events (exec, fork and exit, so short-lived processes still get a name) and,
+// only for the syscalls whose detail the user switched on, one event per call
+// with its arguments, plus TCP connections established and closed.
 //
 // Where a call is counted: at sys_enter. Errors and latency at sys_exit. An exit
 // without a matching enter is a syscall denied by seccomp (count it), a fork child
@@ -14,6 +16,7 @@
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
+#include "bpf_endian.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -23,6 +26,23 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define COMM_LEN 16
 #define FILENAME_LEN 256
 #define MAX_ERRNO 4095
+#define COMPAT_NR (MAX_SYSCALLS - 1) /* model.CompatNr */
+#define TS_COMPAT 0x0002             /* thread_info.status: a 32-bit syscall is running */
+#define IPPROTO_TCP 6
+#define AF_INET 2
+/* include/net/tcp_states.h */
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+
+/* Detail events (model/detail.go has the same sizes). */
+#define CALL_DATA_LEN 1024
+#define CALL_STR_LEN 256
+#define CALL_BLOB_LEN 128
+#define CALL_ARGV_MAX 16
+#define CALL_ARG_LEN 128
 
 /* x86_64 numbers of the calls the hooks treat specially. */
 #define NR_RT_SIGRETURN 15 /* its return value is never an error */
@@ -50,6 +70,7 @@ enum counter {
 	CNT_EVENTS_ATTEMPTED,
 	CNT_RESTARTS,
 	CNT_UNPAIRED_IGNORED,
+	CNT_DETAIL_ATTEMPTED, /* detail events (calls, TCP) the kernel tried to send */
 	CNT_MAX,
 };
 
@@ -57,6 +78,28 @@ enum event_kind {
 	EVENT_EXEC = 1,
 	EVENT_FORK = 2,
 	EVENT_EXIT = 3,
+	EVENT_SYSCALL = 4,
+	EVENT_TCP = 5,
+};
+
+/* model.CallFlags */
+enum call_flags {
+	CALL_SLOW = 1 << 0,
+	CALL_AT_EXIT = 1 << 1,
+	CALL_STR0_TRUNC = 1 << 2,
+	CALL_STR1_TRUNC = 1 << 3,
+	CALL_BLOB_TRUNC = 1 << 4,
+	CALL_ARGV_TRUNC = 1 << 5,
+	CALL_NO_DURATION = 1 << 6,
+};
+
+/* model.IOKind */
+enum io_kind {
+	IO_NONE = 0,
+	IO_READ,
+	IO_WRITE,
+	IO_RECV,
+	IO_SEND,
 };
 
 struct counts {
@@ -93,6 +136,80 @@ struct enter_rec {
 	__u64 ts; /* 0: no syscall in flight */
 	__u32 nr;
 	__u32 pad;
+	__u64 args[6]; /* only while slow_ns is set */
+};
+
+/* What to copy from user memory for one syscall: model.Capture, set from Go per
+ * syscall number, plus whether its calls are sent in detail and which byte
+ * counter its return value adds to. Argument indexes are 0-5, -1 for none. */
+struct capture {
+	__s8 str[2];
+	__s8 blob;
+	__s8 blob_len_arg;
+	__u16 blob_size;
+	__u8 blob_len_ptr;
+	__u8 blob_at_exit;
+	__s8 argv;
+	__u8 detail;
+	__u8 io; /* enum io_kind */
+	__u8 pad;
+};
+
+/* One syscall in detail. Built at entry in the task's call record, finished and
+ * sent at exit; only the used part of data is sent. Mirrors model.CallData. */
+struct call_event {
+	__u8 kind; /* EVENT_SYSCALL; in a call record, 0 when no call is pending */
+	__u8 pad0;
+	__u16 nr;
+	__u16 flags; /* enum call_flags */
+	__u16 argc;
+	__u32 tgid;
+	__u32 tid;
+	__u64 start;
+	__u64 time;
+	__s64 ret;
+	__u64 duration;
+	__u64 args[6];
+	__u16 str_off[2];
+	__u16 str_len[2];
+	__u16 blob_off;
+	__u16 blob_len;
+	__u16 argv_off;
+	__u16 argv_len;
+	__u32 data_len;
+	__u32 pad1;
+	char data[CALL_DATA_LEN];
+};
+
+/* A TCP connection of a watched process established or closed. */
+struct tcp_event {
+	__u8 kind; /* EVENT_TCP */
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 pad0;
+	__u32 tgid;
+	__u64 start;
+	__u64 time;
+	__u16 family;
+	__u16 sport; /* host order */
+	__u16 dport;
+	__u16 pad1;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct io_counts {
+	__u64 read;
+	__u64 written;
+	__u64 received;
+	__u64 sent;
+};
+
+/* The owner of a TCP socket: the process that connected or listened. */
+struct sock_owner {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start;
 };
 
 struct event {
@@ -131,6 +248,12 @@ volatile __u8 nr_disabled[MAX_SYSCALLS];
  * Threads view sets it, so per-thread counting costs nothing the rest of the
  * time. */
 volatile __u32 thread_tgid = 0;
+/* Per syscall: what its detail events copy, and whether they are sent. */
+volatile struct capture captures[MAX_SYSCALLS];
+/* Non-zero: send any call slower than this many ns, with its arguments. */
+volatile __u64 slow_ns = 0;
+/* Send TCP connections established and closed (network detail is on). */
+volatile bool tcp_detail = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -201,6 +324,48 @@ struct {
 	__type(value, struct enter_rec);
 } enter_hash SEC(".maps");
 
+/* Call records of detail events, between entry and exit: task storage, else an
+ * LRU tid hash (the loader shrinks the one not used). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct call_event);
+} call_store SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u32);
+	__type(value, struct call_event);
+} call_hash SEC(".maps");
+
+/* Bytes moved per process (key nr 0), from successful calls' return values. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct proc_key);
+	__type(value, struct io_counts);
+} proc_io SEC(".maps");
+
+/* TCP sockets of watched processes, by socket address, and listeners by port:
+ * state changes after the first happen in softirq context, where the current
+ * task is not the owner. LRU: sockets whose close we never see must not pile
+ * up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sock_owner);
+} tcp_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, struct sock_owner);
+} tcp_listener SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
@@ -228,8 +393,19 @@ struct {
 	__type(value, struct event);
 } event_scratch SEC(".maps");
 
-/* Keep the event type in BTF for bpf2go's -type. */
+/* Slow calls of syscalls without detail are built here, at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct call_event);
+} call_scratch SEC(".maps");
+
+/* Keep the event types in BTF for bpf2go's -type. */
 const struct event *unused_event __attribute__((unused));
+const struct call_event *unused_call_event __attribute__((unused));
+const struct tcp_event *unused_tcp_event __attribute__((unused));
+const struct io_counts *unused_io_counts __attribute__((unused));
 
 static __always_inline void bump(__u32 slot)
 {
@@ -426,36 +602,23 @@ static __always_inline void record_latency(struct proc_key *k, __u64 lat)
 	__sync_fetch_and_add(&h->hist[b], 1);
 }
 
-SEC("raw_tracepoint/sys_enter")
-int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/* send_record writes one record of size bytes to the event buffer, counting
+ * a failure as a loss. */
+static __always_inline void send_record(void *ctx, void *data, __u64 size)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	__u64 nr = ctx->args[1];
+	long err;
+	bump(CNT_EVENTS_ATTEMPTED);
+	if (use_ringbuf)
+		err = bpf_ringbuf_output(&events, data, size, 0);
+	else
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size);
+	if (err)
+		bump(CNT_LOST_BUFFER);
+}
 
-	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
-		return 0;
-
-	struct task_struct *task = bpf_get_current_task_btf();
-	if (track_latency || failed_only) {
-		struct enter_rec *r = enter_lookup(task, (__u32)id, true);
-		if (r) {
-			r->ts = bpf_ktime_get_ns();
-			r->nr = nr;
-		} else {
-			bump(CNT_LOST_ENTER_MAP_FULL);
-		}
-	}
-	if (failed_only)
-		return 0; /* counted at exit, if it fails */
-	/* Without entry records an exit cannot tell a seccomp denial from a call
-	 * counted here: count at exit then, but for the calls that never return. */
-	if (!track_latency && nr != NR_EXIT && nr != NR_EXIT_GROUP)
-		return 0;
-
-	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-	count_calls(&k, 1, 0, false);
-	return 0;
+static __always_inline void send_event(void *ctx, struct event *e)
+{
+	send_record(ctx, e, sizeof(*e));
 }
 
 static __always_inline bool is_error(long ret, __u32 nr)
@@ -469,6 +632,342 @@ static __always_inline bool is_restart(long ret)
 	return ret <= -512 && ret >= -516; /* ERESTARTSYS .. ERESTART_RESTARTBLOCK */
 }
 
+/* The argument registers of x86_64 syscalls sit in pt_regs from r10 to di, in
+ * this order: one read takes all six. */
+struct syscall_regs {
+	__u64 r10, r9, r8, ax, cx, dx, si, di;
+};
+
+static __always_inline void read_args(struct pt_regs *regs, __u64 *args)
+{
+	struct syscall_regs r = {};
+	bpf_probe_read_kernel(&r, sizeof(r), &regs->r10);
+	args[0] = r.di;
+	args[1] = r.si;
+	args[2] = r.dx;
+	args[3] = r.r10; /* not cx: the syscall instruction clobbers it */
+	args[4] = r.r8;
+	args[5] = r.r9;
+}
+
+/* call_record finds (or makes) the task's record of its detail call. */
+static __always_inline struct call_event *call_record(struct task_struct *task, __u32 tid, bool create)
+{
+	if (use_task_storage)
+		return bpf_task_storage_get(&call_store, task, 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	struct call_event *c = bpf_map_lookup_elem(&call_hash, &tid);
+	if (c || !create)
+		return c;
+	__u32 zero = 0;
+	struct call_event *init = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!init)
+		return NULL;
+	bpf_map_update_elem(&call_hash, &tid, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&call_hash, &tid);
+}
+
+static __always_inline __u64 arg_at(struct call_event *c, __s8 i)
+{
+	if (i < 0 || i > 5)
+		return 0;
+	return c->args[i];
+}
+
+/* copy_str copies the string at ptr to data[off] as string slot 0 or 1 and
+ * returns the offset after it. Strings come first, so off <= 256 here. */
+static __always_inline __u32 copy_str(struct call_event *c, int slot, __u64 ptr, __u32 off)
+{
+	off &= 511;
+	long n = 0;
+	if (ptr)
+		n = bpf_probe_read_user_str(&c->data[off], CALL_STR_LEN, (void *)ptr);
+	if (n <= 0)
+		n = 1; /* nothing read: an empty span */
+	else if (n == CALL_STR_LEN)
+		c->flags |= slot ? CALL_STR1_TRUNC : CALL_STR0_TRUNC;
+	c->str_off[slot & 1] = off;
+	c->str_len[slot & 1] = n - 1;
+	return off + n;
+}
+
+/* copy_blob copies the struct a capture names (a sockaddr, an open_how). */
+static __always_inline __u32 copy_blob(struct call_event *c, struct capture *cap, __u32 off)
+{
+	__u64 ptr = arg_at(c, cap->blob);
+	__u64 len = cap->blob_size;
+	if (cap->blob_len_arg >= 0) {
+		__u64 v = arg_at(c, cap->blob_len_arg);
+		if (cap->blob_len_ptr) {
+			__u32 l = 0;
+			bpf_probe_read_user(&l, sizeof(l), (void *)v);
+			v = l;
+		}
+		len = v;
+	}
+	if (len > CALL_BLOB_LEN) {
+		len = CALL_BLOB_LEN;
+		c->flags |= CALL_BLOB_TRUNC;
+	}
+	if (off > CALL_DATA_LEN - CALL_BLOB_LEN || !ptr)
+		return off;
+	if (bpf_probe_read_user(&c->data[off], len, (void *)ptr))
+		return off;
+	c->blob_off = off;
+	c->blob_len = len;
+	return off + len;
+}
+
+/* copy_argv copies up to CALL_ARGV_MAX entries of an argv array, each followed
+ * by its NUL. */
+static __always_inline __u32 copy_argv(struct call_event *c, __u64 argv, __u32 off)
+{
+	c->argv_off = off;
+	__u16 argc = 0;
+	for (int i = 0; i <= CALL_ARGV_MAX; i++) {
+		__u64 p = 0;
+		if (!argv || bpf_probe_read_user(&p, sizeof(p), (void *)(argv + i * 8)) || !p)
+			break;
+		if (i == CALL_ARGV_MAX || off > CALL_DATA_LEN - CALL_ARG_LEN) {
+			c->flags |= CALL_ARGV_TRUNC; /* more entries than room */
+			break;
+		}
+		long n = bpf_probe_read_user_str(&c->data[off], CALL_ARG_LEN, (void *)p);
+		if (n <= 0)
+			break;
+		if (n == CALL_ARG_LEN)
+			c->flags |= CALL_ARGV_TRUNC;
+		off += n;
+		argc++;
+	}
+	c->argc = argc;
+	c->argv_len = off - c->argv_off;
+	return off;
+}
+
+/* copy_user copies what the capture names from user memory. Output structs
+ * (accept's address) wait for a successful exit. */
+static __always_inline void copy_user(struct call_event *c, struct capture *cap, bool at_exit, long ret)
+{
+	__u32 off = 0;
+	c->str_len[0] = c->str_len[1] = c->blob_len = c->argv_len = 0;
+	c->str_off[0] = c->str_off[1] = c->blob_off = c->argv_off = 0;
+	c->argc = 0;
+	if (cap->str[0] >= 0)
+		off = copy_str(c, 0, arg_at(c, cap->str[0]), off);
+	if (cap->str[1] >= 0)
+		off = copy_str(c, 1, arg_at(c, cap->str[1]), off);
+	if (cap->blob >= 0 && (!cap->blob_at_exit || (at_exit && ret >= 0)))
+		off = copy_blob(c, cap, off);
+	if (cap->argv >= 0)
+		off = copy_argv(c, arg_at(c, cap->argv), off);
+	c->data_len = off;
+}
+
+static __always_inline void load_capture(struct capture *cap, __u32 nr)
+{
+	if (nr >= MAX_SYSCALLS)
+		return;
+	cap->str[0] = captures[nr].str[0];
+	cap->str[1] = captures[nr].str[1];
+	cap->blob = captures[nr].blob;
+	cap->blob_len_arg = captures[nr].blob_len_arg;
+	cap->blob_size = captures[nr].blob_size;
+	cap->blob_len_ptr = captures[nr].blob_len_ptr;
+	cap->blob_at_exit = captures[nr].blob_at_exit;
+	cap->argv = captures[nr].argv;
+	cap->detail = captures[nr].detail;
+	cap->io = captures[nr].io;
+}
+
+static __always_inline void send_call(void *ctx, struct call_event *c)
+{
+	__u64 n = c->data_len;
+	barrier_var(n); /* keep the bound check on the register the size comes from */
+	if (n > CALL_DATA_LEN)
+		n = CALL_DATA_LEN;
+	send_record(ctx, c, __builtin_offsetof(struct call_event, data) + n);
+	bump(CNT_DETAIL_ATTEMPTED);
+}
+
+/* begin_call fills the task's call record at entry: arguments, and the strings
+ * they point to, read now (they may change after). */
+static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, struct task_struct *task,
+				       __u64 id, __u32 nr, struct capture *cap)
+{
+	struct call_event *c = call_record(task, (__u32)id, true);
+	if (!c) {
+		bump(CNT_LOST_ENTER_MAP_FULL);
+		return;
+	}
+	c->kind = EVENT_SYSCALL;
+	c->nr = nr;
+	c->flags = 0;
+	c->tgid = id >> 32;
+	c->tid = (__u32)id;
+	c->start = current_start(task);
+	c->time = bpf_ktime_get_ns();
+	read_args((struct pt_regs *)ctx->args[0], c->args);
+	copy_user(c, cap, false, 0);
+	if (nr == NR_EXIT || nr == NR_EXIT_GROUP) { /* they never return: send now */
+		c->ret = 0;
+		c->duration = 0;
+		c->flags |= CALL_NO_DURATION;
+		if (!failed_only)
+			send_call(ctx, c);
+		c->kind = 0;
+	}
+}
+
+/* finish_call sends the call begun at entry, with its result. */
+static __always_inline void finish_call(void *ctx, struct call_event *c, struct capture *cap, long ret, __u64 now)
+{
+	c->ret = ret;
+	c->duration = now - c->time;
+	c->time = now;
+	if (slow_ns && c->duration >= slow_ns)
+		c->flags |= CALL_SLOW;
+	if (cap->blob >= 0 && cap->blob_at_exit && ret >= 0)
+		c->data_len = copy_blob(c, cap, c->data_len);
+	if (!failed_only || is_error(ret, c->nr))
+		send_call(ctx, c);
+	c->kind = 0;
+}
+
+/* send_slow sends a call slower than slow_ns whose detail is off: its
+ * arguments were saved at entry, its strings are read now. */
+static __always_inline void send_slow(void *ctx, __u64 id, struct task_struct *task, __u32 nr,
+				      long ret, __u64 lat, __u64 now, struct enter_rec *r, struct capture *cap)
+{
+	__u32 zero = 0;
+	struct call_event *c = bpf_map_lookup_elem(&call_scratch, &zero);
+	if (!c)
+		return;
+	c->kind = EVENT_SYSCALL;
+	c->nr = nr;
+	c->flags = CALL_SLOW | CALL_AT_EXIT;
+	c->tgid = id >> 32;
+	c->tid = (__u32)id;
+	c->start = current_start(task);
+	c->time = now;
+	c->ret = ret;
+	c->duration = lat;
+	for (int i = 0; i < 6; i++)
+		c->args[i] = r->args[i];
+	if (nr != COMPAT_NR)
+		copy_user(c, cap, true, ret);
+	else
+		c->data_len = 0;
+	send_call(ctx, c);
+}
+
+/* add_io adds a successful call's byte count to its process. */
+static __always_inline void add_io(__u32 tgid, __u64 start, __u8 kind, long ret)
+{
+	struct proc_key k = { .tgid = tgid, .nr = 0, .start = start };
+	struct io_counts *io = bpf_map_lookup_elem(&proc_io, &k);
+	if (!io) {
+		struct io_counts zero = {};
+		long err = bpf_map_update_elem(&proc_io, &k, &zero, BPF_NOEXIST);
+		if (err && err != -17) {
+			bump(CNT_LOST_PROC_MAP_FULL);
+			return;
+		}
+		io = bpf_map_lookup_elem(&proc_io, &k);
+		if (!io)
+			return;
+	}
+	switch (kind) {
+	case IO_READ:
+		io->read += ret;
+		break;
+	case IO_WRITE:
+		io->written += ret;
+		break;
+	case IO_RECV:
+		io->received += ret;
+		break;
+	case IO_SEND:
+		io->sent += ret;
+		break;
+	}
+}
+
+/* after_call does what a call's exit asks beyond counting: bytes moved, its
+ * detail event, a slow-call event. r is the entry record (NULL when calls are
+ * counted at exit). */
+static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *task, __u32 nr,
+				       long ret, __u64 enter_ts, struct enter_rec *r)
+{
+	struct capture cap = {};
+	load_capture(&cap, nr);
+	if (cap.io && ret > 0)
+		add_io(id >> 32, current_start(task), cap.io, ret);
+	if (!cap.detail && !slow_ns)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	if (cap.detail) {
+		struct call_event *c = call_record(task, (__u32)id, false);
+		if (c && c->kind == EVENT_SYSCALL && c->nr == nr) {
+			finish_call(ctx, c, &cap, ret, now);
+			return;
+		}
+	}
+	if (slow_ns && r && enter_ts && now - enter_ts >= slow_ns && (!failed_only || is_error(ret, nr)))
+		send_slow(ctx, id, task, nr, ret, now - enter_ts, now, r, &cap);
+}
+
+/* syscall_slot is where a syscall is counted: its number, or COMPAT_NR for a
+ * 32-bit task, whose numbers belong to another table. */
+static __always_inline __u64 syscall_slot(struct task_struct *task, __u64 nr)
+{
+	if (task->thread_info.status & TS_COMPAT)
+		nr = COMPAT_NR;
+	/* One register for the result: the bound checks after the call must hold
+	 * for the register that indexes the arrays, not for a copy clang remakes. */
+	barrier_var(nr);
+	return nr;
+}
+
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 nr = syscall_slot(task, ctx->args[1]);
+
+	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
+		return 0;
+
+	if (track_latency || failed_only) {
+		struct enter_rec *r = enter_lookup(task, (__u32)id, true);
+		if (r) {
+			r->ts = bpf_ktime_get_ns();
+			r->nr = nr;
+			if (slow_ns)
+				read_args((struct pt_regs *)ctx->args[0], r->args);
+		} else {
+			bump(CNT_LOST_ENTER_MAP_FULL);
+		}
+	}
+	if (captures[nr].detail) {
+		struct capture cap = {};
+		load_capture(&cap, nr);
+		begin_call(ctx, task, id, nr, &cap);
+	}
+	if (failed_only)
+		return 0; /* counted at exit, if it fails */
+	/* Without entry records an exit cannot tell a seccomp denial from a call
+	 * counted here: count at exit then, but for the calls that never return. */
+	if (!track_latency && nr != NR_EXIT && nr != NR_EXIT_GROUP)
+		return 0;
+
+	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
+	count_calls(&k, 1, 0, false);
+	return 0;
+}
+
 SEC("raw_tracepoint/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -478,7 +977,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct enter_rec *r = 0;
 	__u64 enter_ts = 0;
-	__u32 nr;
+	__u64 nr;
 
 	if (track_latency || failed_only) {
 		r = enter_lookup(task, (__u32)id, false);
@@ -505,6 +1004,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		if (track_latency && !restart && (!failed_only || err))
 			record_latency(&k, bpf_ktime_get_ns() - enter_ts);
+		after_call(ctx, id, task, nr, ret, enter_ts, r);
 		return 0;
 	}
 
@@ -512,7 +1012,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!track_latency && !failed_only) {
 		/* Counting at exit (see sys_enter): every exit is a call, but the
 		 * new task's return from a fork. */
-		nr = BPF_CORE_READ(regs, orig_ax);
+		nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
+		barrier_var(nr);
 		if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
 			return 0;
 		if (ret == 0 && (nr == NR_CLONE || nr == NR_FORK || nr == NR_VFORK || nr == NR_CLONE3))
@@ -522,6 +1023,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_RESTARTS);
 		struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
 		count_calls(&k, 1, ret, !restart && is_error(ret, nr));
+		after_call(ctx, id, task, nr, ret, 0, 0);
 		return 0;
 	}
 
@@ -529,7 +1031,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	 * child's 0 and an exec from a non-leader thread are not. */
 	if (ret >= 0 || is_restart(ret))
 		return 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
+	nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
+	barrier_var(nr);
 	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr] || !is_error(ret, nr))
 		return 0;
 	if (!r && task->start_boottime < scope_since) {
@@ -559,18 +1062,6 @@ static __always_inline struct event *new_event(__u8 kind)
 	e->time = bpf_ktime_get_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	return e;
-}
-
-static __always_inline void send_event(void *ctx, struct event *e)
-{
-	long err;
-	bump(CNT_EVENTS_ATTEMPTED);
-	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, e, sizeof(*e), 0);
-	else
-		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
-	if (err)
-		bump(CNT_LOST_BUFFER);
 }
 
 /* sched_process_fork(struct task_struct *parent, struct task_struct *child) */
@@ -664,5 +1155,76 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	/* A dead process leaves the PID scope: its PID may be reused. */
 	if (scope_mode == SCOPE_PIDS)
 		bpf_map_delete_elem(&scope_pids, &tgid);
+	return 0;
+}
+
+/* inet_sock_set_state(const struct sock *sk, int oldstate, int newstate): TCP
+ * connections of watched processes, established and closed, with their
+ * addresses. Only connect() and listen() run in the owner's context; later
+ * changes run in softirq, so the owner is remembered by socket (and listeners
+ * by port, for the connections they accept). */
+SEC("raw_tracepoint/inet_sock_set_state")
+int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (!tcp_detail)
+		return 0;
+	struct sock *sk = (struct sock *)ctx->args[0];
+	int oldstate = ctx->args[1];
+	int newstate = ctx->args[2];
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u64 key = (__u64)sk;
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+
+	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (!in_scope(tgid))
+			return 0;
+		struct sock_owner own = { .tgid = tgid, .start = current_start(bpf_get_current_task_btf()) };
+		if (newstate == TCP_LISTEN)
+			bpf_map_update_elem(&tcp_listener, &lport, &own, BPF_ANY);
+		else
+			bpf_map_update_elem(&tcp_owner, &key, &own, BPF_ANY);
+		return 0;
+	}
+	if (newstate == TCP_CLOSE && oldstate == TCP_LISTEN) {
+		bpf_map_delete_elem(&tcp_listener, &lport);
+		return 0;
+	}
+	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
+		return 0;
+
+	struct sock_owner *o = bpf_map_lookup_elem(&tcp_owner, &key);
+	if (!o && newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_RECV) {
+		o = bpf_map_lookup_elem(&tcp_listener, &lport);
+		if (o) {
+			bpf_map_update_elem(&tcp_owner, &key, o, BPF_ANY);
+			o = bpf_map_lookup_elem(&tcp_owner, &key);
+		}
+	}
+	if (!o)
+		return 0;
+	struct tcp_event e = {
+		.kind = EVENT_TCP,
+		.oldstate = oldstate,
+		.newstate = newstate,
+		.tgid = o->tgid,
+		.start = o->start,
+		.time = bpf_ktime_get_ns(),
+		.family = BPF_CORE_READ(sk, __sk_common.skc_family),
+		.sport = lport,
+		.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
+	};
+	if (e.family == AF_INET) {
+		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_v6_daddr);
+	}
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&tcp_owner, &key);
+	send_record(ctx, &e, sizeof(e));
+	bump(CNT_DETAIL_ATTEMPTED);
 	return 0;
 }

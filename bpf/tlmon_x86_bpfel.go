@@ -13,6 +13,45 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type tlmonCallEvent struct {
+	_        structs.HostLayout
+	Kind     uint8
+	Pad0     uint8
+	Nr       uint16
+	Flags    uint16
+	Argc     uint16
+	Tgid     uint32
+	Tid      uint32
+	Start    uint64
+	Time     uint64
+	Ret      int64
+	Duration uint64
+	Args     [6]uint64
+	StrOff   [2]uint16
+	StrLen   [2]uint16
+	BlobOff  uint16
+	BlobLen  uint16
+	ArgvOff  uint16
+	ArgvLen  uint16
+	DataLen  uint32
+	Pad1     uint32
+	Data     [1024]int8
+}
+
+type tlmonCapture struct {
+	_          structs.HostLayout
+	Str        [2]int8
+	Blob       int8
+	BlobLenArg int8
+	BlobSize   uint16
+	BlobLenPtr uint8
+	BlobAtExit uint8
+	Argv       int8
+	Detail     uint8
+	Io         uint8
+	Pad        uint8
+}
+
 type tlmonCounts struct {
 	_        structs.HostLayout
 	Calls    uint64
@@ -22,10 +61,11 @@ type tlmonCounts struct {
 }
 
 type tlmonEnterRec struct {
-	_   structs.HostLayout
-	Ts  uint64
-	Nr  uint32
-	Pad uint32
+	_    structs.HostLayout
+	Ts   uint64
+	Nr   uint32
+	Pad  uint32
+	Args [6]uint64
 }
 
 type tlmonErrnoKey struct {
@@ -53,6 +93,14 @@ type tlmonEvent struct {
 	Filename    [256]int8
 }
 
+type tlmonIoCounts struct {
+	_        structs.HostLayout
+	Read     uint64
+	Written  uint64
+	Received uint64
+	Sent     uint64
+}
+
 type tlmonProcHist struct {
 	_    structs.HostLayout
 	Hist [80]uint32
@@ -65,16 +113,43 @@ type tlmonProcKey struct {
 	Start uint64
 }
 
+type tlmonSockOwner struct {
+	_     structs.HostLayout
+	Tgid  uint32
+	Pad   uint32
+	Start uint64
+}
+
 type tlmonSysCounts struct {
 	_    structs.HostLayout
 	C    tlmonCounts
 	Hist [80]uint64
 }
 
+type tlmonTcpEvent struct {
+	_        structs.HostLayout
+	Kind     uint8
+	Oldstate uint8
+	Newstate uint8
+	Pad0     uint8
+	Tgid     uint32
+	Start    uint64
+	Time     uint64
+	Family   uint16
+	Sport    uint16
+	Dport    uint16
+	Pad1     uint16
+	Saddr    [16]uint8
+	Daddr    [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tlmonMapCallHash          = "call_hash"
+	tlmonMapCallScratch       = "call_scratch"
+	tlmonMapCallStore         = "call_store"
 	tlmonMapCounters          = "counters"
 	tlmonMapEnterHash         = "enter_hash"
 	tlmonMapEnterStore        = "enter_store"
@@ -82,17 +157,22 @@ const (
 	tlmonMapEventScratch      = "event_scratch"
 	tlmonMapEvents            = "events"
 	tlmonMapProcHists         = "proc_hists"
+	tlmonMapProcIo            = "proc_io"
 	tlmonMapProcStats         = "proc_stats"
 	tlmonMapScopeCgroup       = "scope_cgroup"
 	tlmonMapScopePids         = "scope_pids"
 	tlmonMapSysStats          = "sys_stats"
+	tlmonMapTcpListener       = "tcp_listener"
+	tlmonMapTcpOwner          = "tcp_owner"
 	tlmonMapThreadStats       = "thread_stats"
 	tlmonMapUnattributed      = "unattributed"
+	tlmonProgInetSockSetState = "inet_sock_set_state"
 	tlmonProgSchedProcessExec = "sched_process_exec"
 	tlmonProgSchedProcessExit = "sched_process_exit"
 	tlmonProgSchedProcessFork = "sched_process_fork"
 	tlmonProgSysEnter         = "sys_enter"
 	tlmonProgSysExit          = "sys_exit"
+	tlmonVarCaptures          = "captures"
 	tlmonVarFailedOnly        = "failed_only"
 	tlmonVarFollowChildren    = "follow_children"
 	tlmonVarNrDisabled        = "nr_disabled"
@@ -100,9 +180,14 @@ const (
 	tlmonVarScopeMode         = "scope_mode"
 	tlmonVarScopeSince        = "scope_since"
 	tlmonVarSelfTgid          = "self_tgid"
+	tlmonVarSlowNs            = "slow_ns"
+	tlmonVarTcpDetail         = "tcp_detail"
 	tlmonVarThreadTgid        = "thread_tgid"
 	tlmonVarTrackLatency      = "track_latency"
+	tlmonVarUnusedCallEvent   = "unused_call_event"
 	tlmonVarUnusedEvent       = "unused_event"
+	tlmonVarUnusedIoCounts    = "unused_io_counts"
+	tlmonVarUnusedTcpEvent    = "unused_tcp_event"
 	tlmonVarUseRingbuf        = "use_ringbuf"
 	tlmonVarUseTaskStorage    = "use_task_storage"
 )
@@ -149,6 +234,7 @@ type tlmonSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlmonProgramSpecs struct {
+	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
@@ -160,6 +246,9 @@ type tlmonProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlmonMapSpecs struct {
+	CallHash     *ebpf.MapSpec `ebpf:"call_hash"`
+	CallScratch  *ebpf.MapSpec `ebpf:"call_scratch"`
+	CallStore    *ebpf.MapSpec `ebpf:"call_store"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	EnterHash    *ebpf.MapSpec `ebpf:"enter_hash"`
 	EnterStore   *ebpf.MapSpec `ebpf:"enter_store"`
@@ -167,10 +256,13 @@ type tlmonMapSpecs struct {
 	EventScratch *ebpf.MapSpec `ebpf:"event_scratch"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ProcHists    *ebpf.MapSpec `ebpf:"proc_hists"`
+	ProcIo       *ebpf.MapSpec `ebpf:"proc_io"`
 	ProcStats    *ebpf.MapSpec `ebpf:"proc_stats"`
 	ScopeCgroup  *ebpf.MapSpec `ebpf:"scope_cgroup"`
 	ScopePids    *ebpf.MapSpec `ebpf:"scope_pids"`
 	SysStats     *ebpf.MapSpec `ebpf:"sys_stats"`
+	TcpListener  *ebpf.MapSpec `ebpf:"tcp_listener"`
+	TcpOwner     *ebpf.MapSpec `ebpf:"tcp_owner"`
 	ThreadStats  *ebpf.MapSpec `ebpf:"thread_stats"`
 	Unattributed *ebpf.MapSpec `ebpf:"unattributed"`
 }
@@ -179,18 +271,24 @@ type tlmonMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlmonVariableSpecs struct {
-	FailedOnly     *ebpf.VariableSpec `ebpf:"failed_only"`
-	FollowChildren *ebpf.VariableSpec `ebpf:"follow_children"`
-	NrDisabled     *ebpf.VariableSpec `ebpf:"nr_disabled"`
-	PerProcHist    *ebpf.VariableSpec `ebpf:"per_proc_hist"`
-	ScopeMode      *ebpf.VariableSpec `ebpf:"scope_mode"`
-	ScopeSince     *ebpf.VariableSpec `ebpf:"scope_since"`
-	SelfTgid       *ebpf.VariableSpec `ebpf:"self_tgid"`
-	ThreadTgid     *ebpf.VariableSpec `ebpf:"thread_tgid"`
-	TrackLatency   *ebpf.VariableSpec `ebpf:"track_latency"`
-	UnusedEvent    *ebpf.VariableSpec `ebpf:"unused_event"`
-	UseRingbuf     *ebpf.VariableSpec `ebpf:"use_ringbuf"`
-	UseTaskStorage *ebpf.VariableSpec `ebpf:"use_task_storage"`
+	Captures        *ebpf.VariableSpec `ebpf:"captures"`
+	FailedOnly      *ebpf.VariableSpec `ebpf:"failed_only"`
+	FollowChildren  *ebpf.VariableSpec `ebpf:"follow_children"`
+	NrDisabled      *ebpf.VariableSpec `ebpf:"nr_disabled"`
+	PerProcHist     *ebpf.VariableSpec `ebpf:"per_proc_hist"`
+	ScopeMode       *ebpf.VariableSpec `ebpf:"scope_mode"`
+	ScopeSince      *ebpf.VariableSpec `ebpf:"scope_since"`
+	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
+	SlowNs          *ebpf.VariableSpec `ebpf:"slow_ns"`
+	TcpDetail       *ebpf.VariableSpec `ebpf:"tcp_detail"`
+	ThreadTgid      *ebpf.VariableSpec `ebpf:"thread_tgid"`
+	TrackLatency    *ebpf.VariableSpec `ebpf:"track_latency"`
+	UnusedCallEvent *ebpf.VariableSpec `ebpf:"unused_call_event"`
+	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedIoCounts  *ebpf.VariableSpec `ebpf:"unused_io_counts"`
+	UnusedTcpEvent  *ebpf.VariableSpec `ebpf:"unused_tcp_event"`
+	UseRingbuf      *ebpf.VariableSpec `ebpf:"use_ringbuf"`
+	UseTaskStorage  *ebpf.VariableSpec `ebpf:"use_task_storage"`
 }
 
 // tlmonObjects contains all objects after they have been loaded into the kernel.
@@ -213,6 +311,9 @@ func (o *tlmonObjects) Close() error {
 //
 // It can be passed to loadTlmonObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlmonMaps struct {
+	CallHash     *ebpf.Map `ebpf:"call_hash"`
+	CallScratch  *ebpf.Map `ebpf:"call_scratch"`
+	CallStore    *ebpf.Map `ebpf:"call_store"`
 	Counters     *ebpf.Map `ebpf:"counters"`
 	EnterHash    *ebpf.Map `ebpf:"enter_hash"`
 	EnterStore   *ebpf.Map `ebpf:"enter_store"`
@@ -220,16 +321,22 @@ type tlmonMaps struct {
 	EventScratch *ebpf.Map `ebpf:"event_scratch"`
 	Events       *ebpf.Map `ebpf:"events"`
 	ProcHists    *ebpf.Map `ebpf:"proc_hists"`
+	ProcIo       *ebpf.Map `ebpf:"proc_io"`
 	ProcStats    *ebpf.Map `ebpf:"proc_stats"`
 	ScopeCgroup  *ebpf.Map `ebpf:"scope_cgroup"`
 	ScopePids    *ebpf.Map `ebpf:"scope_pids"`
 	SysStats     *ebpf.Map `ebpf:"sys_stats"`
+	TcpListener  *ebpf.Map `ebpf:"tcp_listener"`
+	TcpOwner     *ebpf.Map `ebpf:"tcp_owner"`
 	ThreadStats  *ebpf.Map `ebpf:"thread_stats"`
 	Unattributed *ebpf.Map `ebpf:"unattributed"`
 }
 
 func (m *tlmonMaps) Close() error {
 	return _TlmonClose(
+		m.CallHash,
+		m.CallScratch,
+		m.CallStore,
 		m.Counters,
 		m.EnterHash,
 		m.EnterStore,
@@ -237,10 +344,13 @@ func (m *tlmonMaps) Close() error {
 		m.EventScratch,
 		m.Events,
 		m.ProcHists,
+		m.ProcIo,
 		m.ProcStats,
 		m.ScopeCgroup,
 		m.ScopePids,
 		m.SysStats,
+		m.TcpListener,
+		m.TcpOwner,
 		m.ThreadStats,
 		m.Unattributed,
 	)
@@ -250,24 +360,31 @@ func (m *tlmonMaps) Close() error {
 //
 // It can be passed to loadTlmonObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlmonVariables struct {
-	FailedOnly     *ebpf.Variable `ebpf:"failed_only"`
-	FollowChildren *ebpf.Variable `ebpf:"follow_children"`
-	NrDisabled     *ebpf.Variable `ebpf:"nr_disabled"`
-	PerProcHist    *ebpf.Variable `ebpf:"per_proc_hist"`
-	ScopeMode      *ebpf.Variable `ebpf:"scope_mode"`
-	ScopeSince     *ebpf.Variable `ebpf:"scope_since"`
-	SelfTgid       *ebpf.Variable `ebpf:"self_tgid"`
-	ThreadTgid     *ebpf.Variable `ebpf:"thread_tgid"`
-	TrackLatency   *ebpf.Variable `ebpf:"track_latency"`
-	UnusedEvent    *ebpf.Variable `ebpf:"unused_event"`
-	UseRingbuf     *ebpf.Variable `ebpf:"use_ringbuf"`
-	UseTaskStorage *ebpf.Variable `ebpf:"use_task_storage"`
+	Captures        *ebpf.Variable `ebpf:"captures"`
+	FailedOnly      *ebpf.Variable `ebpf:"failed_only"`
+	FollowChildren  *ebpf.Variable `ebpf:"follow_children"`
+	NrDisabled      *ebpf.Variable `ebpf:"nr_disabled"`
+	PerProcHist     *ebpf.Variable `ebpf:"per_proc_hist"`
+	ScopeMode       *ebpf.Variable `ebpf:"scope_mode"`
+	ScopeSince      *ebpf.Variable `ebpf:"scope_since"`
+	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
+	SlowNs          *ebpf.Variable `ebpf:"slow_ns"`
+	TcpDetail       *ebpf.Variable `ebpf:"tcp_detail"`
+	ThreadTgid      *ebpf.Variable `ebpf:"thread_tgid"`
+	TrackLatency    *ebpf.Variable `ebpf:"track_latency"`
+	UnusedCallEvent *ebpf.Variable `ebpf:"unused_call_event"`
+	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
+	UnusedIoCounts  *ebpf.Variable `ebpf:"unused_io_counts"`
+	UnusedTcpEvent  *ebpf.Variable `ebpf:"unused_tcp_event"`
+	UseRingbuf      *ebpf.Variable `ebpf:"use_ringbuf"`
+	UseTaskStorage  *ebpf.Variable `ebpf:"use_task_storage"`
 }
 
 // tlmonPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadTlmonObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlmonPrograms struct {
+	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
@@ -277,6 +394,7 @@ type tlmonPrograms struct {
 
 func (p *tlmonPrograms) Close() error {
 	return _TlmonClose(
+		p.InetSockSetState,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,

@@ -89,6 +89,7 @@ func New(cfg Config) (*Collector, error) {
 		Procs:        map[model.ProcSyscall]model.Counts{},
 		ProcHists:    map[model.ProcSyscall]model.Hist{},
 		Errnos:       map[model.ProcErrno]uint64{},
+		IO:           map[model.ProcID]model.IOCounts{},
 	}
 	if !cfg.EventsPaused {
 		close(c.resume)
@@ -338,7 +339,19 @@ func diff(d *model.CounterDelta, cur, prev *bpf.Counters) {
 	for i := range d.Lost {
 		d.Lost[i] = cur.Lost[i] - prev.Lost[i]
 	}
+	clear(d.IO)
+	for id, v := range cur.IO {
+		old := prev.IO[id]
+		if v.Read < old.Read || v.Written < old.Written || v.Received < old.Received || v.Sent < old.Sent {
+			old = model.IOCounts{} // deleted and made anew
+		}
+		if v != old {
+			d.IO[id] = model.IOCounts{Read: v.Read - old.Read, Written: v.Written - old.Written,
+				Received: v.Received - old.Received, Sent: v.Sent - old.Sent}
+		}
+	}
 	d.EventsAttempted = cur.EventsAttempted - prev.EventsAttempted
+	d.DetailAttempted = cur.DetailAttempted - prev.DetailAttempted
 	d.Restarts = cur.Restarts - prev.Restarts
 }
 

@@ -116,7 +116,7 @@ func (c *Control) Detail() model.Class {
 func (c *Control) SetDetail(cl model.Class) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.probe.SetDetail(c.syscallsIn(cl)); err != nil {
+	if err := c.probe.SetDetail(c.syscallsIn(cl), cl&model.ClassNetwork != 0); err != nil {
 		return err
 	}
 	c.detail = cl

@@ -197,9 +197,12 @@ type CounterDelta struct {
 	IO map[ProcID]IOCounts
 
 	Lost Losses
-	// EventsAttempted counts lifecycle events the kernel tried to send;
+	// EventsAttempted counts events the kernel tried to send;
 	// EventsAttempted = received + Lost[LossBuffer].
 	EventsAttempted uint64
+	// DetailAttempted counts the detail events (calls, TCP connections) among
+	// EventsAttempted.
+	DetailAttempted uint64
 	// Restarts counts exits with ERESTART* (512-516): the call will be re-entered,
 	// so it is neither an error nor a latency sample.
 	Restarts uint64
