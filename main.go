@@ -59,7 +59,15 @@ type options struct {
 	mouse       bool
 	testPanic   bool
 	cpuProfile  string
+	classes     string
+	detail      model.Class // classes, parsed
+	slow        time.Duration
+	events      bool
 }
+
+// defaultDetail are the classes sent in detail unless --classes says otherwise:
+// what a user debugging a failing or slow program looks at first.
+const defaultDetail = "process,file,network"
 
 func main() {
 	opts, err := parseFlags(os.Args[1:])
@@ -95,6 +103,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.buffer, "buffer", bpf.BufferAuto, "event buffer: auto, ringbuf or perf")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
 	fs.BoolVar(&o.failed, "failed", false, "count only failing calls")
+	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none)")
+	fs.BoolVar(&o.events, "events", false, "headless: print each call of the --classes as it happens (strace notation, or JSON lines with -o json)")
+	fs.DurationVar(&o.slow, "slow", 0, "also send any call slower than this, whatever its class, with its arguments (e.g. 100ms)")
 	fs.DurationVarP(&o.interval, "interval", "i", time.Second, "refresh interval (min 100ms); in headless mode, print a report every interval")
 	fs.BoolVar(&o.noLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
@@ -144,6 +155,26 @@ func (o *options) validate() error {
 	}
 	if o.duration < 0 {
 		return bad("--duration %s: must be positive", o.duration)
+	}
+	if o.slow < 0 {
+		return bad("--slow %s: must be positive", o.slow)
+	}
+	if o.slow > 0 && o.noLatency {
+		return bad("--slow finds slow calls by timing them: it cannot go with --no-latency")
+	}
+	if o.events && !o.headless {
+		return bad("--events prints to the terminal: use it with --headless (the monitor shows events with e)")
+	}
+	switch o.classes {
+	case "none", "":
+	case "all":
+		o.detail = allClasses()
+	default:
+		cl, err := model.ParseClass(o.classes)
+		if err != nil {
+			return bad("--classes: %v", err)
+		}
+		o.detail = cl
 	}
 	scopes := 0
 	for _, set := range []bool{len(o.pids) > 0, o.cgroup != "", len(o.command) > 0} {
@@ -209,7 +240,7 @@ func run(o *options) error {
 		defer scope.Command.Cleanup()
 	}
 
-	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, NoLatency: o.noLatency})
+	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, NoLatency: o.noLatency, Table: table, Slow: o.slow})
 	if err != nil {
 		return err
 	}
@@ -234,7 +265,14 @@ func run(o *options) error {
 	defer crash(nil)
 
 	agg := aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
+	var events *ui.EventLog
+	var onEvent func(*model.Event)
+	if o.events {
+		events = ui.NewEventLog(os.Stdout, table, o.output)
+		onEvent = events.Add
+	}
 	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval,
+		OnEvent:     onEvent,
 		OnPanic:     func(v any) { crash(fmt.Errorf("internal error in the collector: %v", v)) },
 		PanicOnTick: o.testPanic})
 	if err != nil {
@@ -248,10 +286,13 @@ func run(o *options) error {
 	}
 	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope.Desc,
 		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
-	if o.headless {
-		return runHeadless(ctx, o, probe, coll, agg, scope, meta)
-	}
 	control := collector.NewControl(probe, agg, coll.Flush, cgroups, table, meta, scope.Target(cgroups), !o.noFollow, enabled)
+	if err := control.SetDetail(o.detail); err != nil {
+		return err
+	}
+	if o.headless {
+		return runHeadless(ctx, o, probe, coll, agg, scope, meta, events)
+	}
 	return runMonitor(ctx, o, control, scope)
 }
 
@@ -275,7 +316,7 @@ func runMonitor(ctx context.Context, o *options, control *collector.Control, sco
 
 // runHeadless prints reports until the duration ends, a signal comes, the
 // command exits or the watched processes are gone.
-func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collector.Collector, agg *aggregator.Aggregator, scope *collector.Scope, meta model.Meta) error {
+func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collector.Collector, agg *aggregator.Aggregator, scope *collector.Scope, meta model.Meta, events *ui.EventLog) error {
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
@@ -301,6 +342,9 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 	}
 
 	out := ui.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: meta}
+	if events != nil {
+		go flushEvery(ctx, events, 100*time.Millisecond)
+	}
 	if o.perInterval {
 		if err := out.Follow(ctx, o.interval, agg.Snapshot); err != nil {
 			return err
@@ -320,10 +364,38 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 	if err := coll.Drain(); err != nil {
 		return err
 	}
+	if events != nil {
+		if err := events.Flush(); err != nil {
+			return err
+		}
+	}
 	if err := out.Write(agg.Snapshot()); err != nil {
 		return err
 	}
 	return commandStatus(cmd, cmdErr)
+}
+
+// flushEvery writes the event log's lines out every period until ctx ends.
+func flushEvery(ctx context.Context, l *ui.EventLog, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.Flush()
+		}
+	}
+}
+
+// allClasses is every class.
+func allClasses() model.Class {
+	var all model.Class
+	for _, c := range model.AllClasses {
+		all |= c
+	}
+	return all
 }
 
 // internalError is the cause of ctx's end when it was a panic, not a signal, a
