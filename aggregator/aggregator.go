@@ -347,6 +347,11 @@ type proc struct {
 	cgPath string
 	cgFor  uint64
 	cgOK   bool
+
+	// io is the bytes it moved; detail what its detail events left (nil
+	// until one arrives). See detail.go.
+	io     procIO
+	detail *procDetail
 }
 
 // Aggregator accumulates counts per process and syscall. Its methods are safe for
@@ -380,6 +385,7 @@ type Aggregator struct {
 	lost            model.Losses
 	procOverflow    uint64
 	eventsAttempted uint64
+	detailAttempted uint64
 	eventsReceived  uint64
 	restarts        uint64
 	missesRetired   uint64 // placeholders retired while still unnamed
@@ -399,6 +405,9 @@ type Aggregator struct {
 	// names and classes hold the table's answers per syscall number.
 	names   [numNr]string
 	classes [numNr]model.Class
+
+	// detail holds the byte counts and what detail events left (detail.go).
+	detail detailState
 }
 
 // procKey sorts processes in a snapshot.
@@ -432,6 +441,7 @@ func New(cfg Config) *Aggregator {
 	for nr := range numNr {
 		a.names[nr], a.classes[nr] = a.table.Name(nr), a.table.Classes(nr)
 	}
+	a.detail = newDetailState(&a.names)
 	a.workers = make([]worker, min(max(1, runtime.GOMAXPROCS(0)), maxWorkers))
 	a.nw, a.parallelMin = 1, defaultParallelMin
 	a.snap.Store(&model.Snapshot{At: cfg.Now(), Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}})
@@ -441,9 +451,6 @@ func New(cfg Config) *Aggregator {
 // Snapshot returns the latest published snapshot, never nil. It takes no lock.
 // The snapshot is immutable: do not modify it.
 func (a *Aggregator) Snapshot() *model.Snapshot { return a.snap.Load() }
-
-// ProcDetail is what detail events said about one process. (Being written.)
-func (a *Aggregator) ProcDetail(id model.ProcID) model.ProcDetail { return model.ProcDetail{} }
 
 // AddProcess records a process found in /proc. For a process already known it
 // fills in only what is still unknown, except that a placeholder takes all of p
@@ -492,16 +499,21 @@ func fillInfo(dst *model.ProcInfo, src model.ProcInfo) {
 	}
 }
 
-// HandleEvent records a lifecycle event. e is the caller's and is reused after
-// return: only copies are kept. Events may arrive out of order between CPUs, so
-// every event creates the process it names if needed, fills in only what is
-// missing (except exec, which renames), and an exit is never undone.
+// HandleEvent records a lifecycle or detail event. e is the caller's and is
+// reused after return: only copies are kept. Events may arrive out of order
+// between CPUs, so every event creates the process it names if needed, fills in
+// only what is missing (except exec, which renames), and an exit is never
+// undone. Detail events are handled in detail.go.
 func (a *Aggregator) HandleEvent(e *model.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	defer a.publishRetired(len(a.pending))
 	a.eventsReceived++
 	switch e.Kind {
+	case model.EventSyscall:
+		a.handleSyscall(e)
+	case model.EventTCP:
+		a.handleTCP(e)
 	case model.EventFork:
 		// The parent is named by this event too; create it if unknown so its
 		// counts get its name, but don't evict anything for it.
@@ -782,7 +794,10 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 		a.lost[i] += n
 	}
 	a.eventsAttempted += d.EventsAttempted
+	a.detailAttempted += d.DetailAttempted
 	a.restarts += d.Restarts
+	// After the placeholders above were made, so that theirs count too.
+	a.addIO(d.IO, cur)
 	a.gen = cur
 
 	retired = append(retired, a.pending...)
@@ -928,9 +943,10 @@ func sysBefore(x, y *procSys) bool {
 	return x.Calls > y.Calls || x.Calls == y.Calls && x.nr < y.nr
 }
 
-// Clear resets every accumulated count, loss and the elapsed time to zero, keeping
-// process identities, and publishes a snapshot reflecting it. The kernel keeps
-// counting: later deltas add up from zero.
+// Clear resets every accumulated count, loss, byte count and the elapsed time to
+// zero and forgets what detail events left (calls, top tables, TCP connections),
+// keeping process identities, and publishes a snapshot reflecting it. The kernel
+// keeps counting: later deltas add up from zero.
 func (a *Aggregator) Clear() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -939,13 +955,14 @@ func (a *Aggregator) Clear() {
 	a.unattributed = [numNr]model.Counts{}
 	a.retired = [numNr]model.Counts{}
 	a.lost = model.Losses{}
-	a.procOverflow, a.eventsAttempted, a.eventsReceived, a.restarts, a.missesRetired = 0, 0, 0, 0, 0
+	a.procOverflow, a.eventsAttempted, a.detailAttempted, a.eventsReceived, a.restarts, a.missesRetired = 0, 0, 0, 0, 0, 0
 	a.start, a.started = now, true
 	for _, p := range a.procs {
 		p.sys, p.nrs, p.total = nil, nil, model.Counts{}
 		p.errs, p.errsDirty = nil, false
 		p.stats, p.statsOK = nil, false
 	}
+	a.clearDetail()
 	a.nw = 1
 	a.snap.Store(a.build(now, nil))
 }
@@ -1028,6 +1045,7 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 		AttributionMisses: a.missesRetired + placeholders,
 		Unattributed:      unattributed,
 	}
+	a.publishDetail(s, secs)
 	return s
 }
 
@@ -1087,6 +1105,7 @@ func (a *Aggregator) procStat(st *model.ProcStat, p *proc, secs float64, rates b
 		Counts:      p.total,
 		CallRate:    p.callRate,
 		ErrorRate:   p.errorRate,
+		IO:          a.procIOStat(p, secs),
 		Syscalls:    p.stats,
 	}
 	if p.exitKnown {

@@ -31,6 +31,17 @@
 // processes; it returns only when all are done, and a panic on one of them is
 // raised again on the caller's goroutine.
 //
+// Detail events (one per syscall of a class with detail on, and one per TCP
+// connection established or closed) also come through HandleEvent, at up to
+// ~100k per second, so each costs a map lookup or two and an append; sorting
+// waits for a snapshot (see detail.go). They leave bounded state: per process
+// its last 256 calls (ProcDetail) and the 64 paths it opened and 64 socket
+// addresses it named first; system-wide the first 4096 paths and 4096
+// addresses (Snapshot.Files and Endpoints; once a table is full, new keys are
+// refused so that every count shown stays exact) and the last 256 TCP
+// connections. The bytes each process read, wrote, received and sent come with
+// the counters (CounterDelta.IO).
+//
 // Latency is wall time from syscall entry to exit, including time blocked. Its
 // percentiles come from the kernel's half-octave histogram buckets (see
 // model/hist.go), so a reported percentile is up to 25% away from the true value;

@@ -142,11 +142,11 @@ var NoCapture = Capture{Str: [2]int8{-1, -1}, Blob: -1, BlobLenArg: -1, Argv: -1
 type IOKind uint8
 
 const (
-	IONone IOKind = iota
-	IORead        // read, pread64, readv, preadv, preadv2
-	IOWrite       // write, pwrite64, writev, pwritev, pwritev2, sendfile
-	IORecv        // recvfrom, recvmsg, recvmmsg (its count is messages: not counted)
-	IOSend        // sendto, sendmsg
+	IONone  IOKind = iota
+	IORead         // read, pread64, readv, preadv, preadv2
+	IOWrite        // write, pwrite64, writev, pwritev, pwritev2, sendfile
+	IORecv         // recvfrom, recvmsg, recvmmsg (its count is messages: not counted)
+	IOSend         // sendto, sendmsg
 )
 
 // IOCounts are the bytes a process moved with successful calls, summed in the

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -63,12 +64,85 @@ type Snapshot struct {
 	// DetailEvents counts the detail events received since the first counters
 	// or Clear.
 	DetailEvents uint64 `json:"detail_events"`
+	// DetailAttempted counts the detail events the kernel tried to send (those
+	// lost in a full buffer included) since the first counters or Clear.
+	DetailAttempted uint64 `json:"detail_attempted"`
 }
 
 // IOStat is bytes moved, in total and per second over the last interval.
 type IOStat struct {
 	IOCounts
 	ReadRate, WriteRate, RecvRate, SendRate float64
+}
+
+// MarshalJSON writes the bytes as {read_bytes, write_bytes, recv_bytes,
+// send_bytes} and their rates in bytes per second as {read_rate, write_rate,
+// recv_rate, send_rate}.
+func (s IOStat) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ReadBytes  uint64  `json:"read_bytes"`
+		WriteBytes uint64  `json:"write_bytes"`
+		RecvBytes  uint64  `json:"recv_bytes"`
+		SendBytes  uint64  `json:"send_bytes"`
+		ReadRate   float64 `json:"read_rate"`
+		WriteRate  float64 `json:"write_rate"`
+		RecvRate   float64 `json:"recv_rate"`
+		SendRate   float64 `json:"send_rate"`
+	}{s.Read, s.Written, s.Received, s.Sent, s.ReadRate, s.WriteRate, s.RecvRate, s.SendRate})
+}
+
+// MarshalJSON writes the file as {path, opens, errors, errno (map of errno name
+// to count, as for syscalls), last_pid, last_start_time, last_comm}.
+func (f FileStat) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Path          string            `json:"path"`
+		Opens         uint64            `json:"opens"`
+		Errors        uint64            `json:"errors"`
+		Errno         map[string]uint64 `json:"errno"`
+		LastPID       uint32            `json:"last_pid"`
+		LastStartTime uint64            `json:"last_start_time"`
+		LastComm      string            `json:"last_comm"`
+	}{f.Path, f.Opens, f.Errors, errnoMap(f.Errnos), f.LastProc.PID, f.LastProc.Start, f.LastComm})
+}
+
+// MarshalJSON writes the endpoint as {endpoint, connects, accepts, binds,
+// errors, errno (map of errno name to count), last_pid, last_start_time,
+// last_comm}.
+func (e EndpointStat) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Endpoint      string            `json:"endpoint"`
+		Connects      uint64            `json:"connects"`
+		Accepts       uint64            `json:"accepts"`
+		Binds         uint64            `json:"binds"`
+		Errors        uint64            `json:"errors"`
+		Errno         map[string]uint64 `json:"errno"`
+		LastPID       uint32            `json:"last_pid"`
+		LastStartTime uint64            `json:"last_start_time"`
+		LastComm      string            `json:"last_comm"`
+	}{e.Endpoint, e.Connects, e.Accepts, e.Binds, e.Errors, errnoMap(e.Errnos), e.LastProc.PID, e.LastProc.Start, e.LastComm})
+}
+
+// MarshalJSON writes the connection as {pid, start_time, comm, local, remote
+// ("addr:port"), state ("established" or "closed"), time}.
+func (c TCPConn) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		PID       uint32         `json:"pid"`
+		StartTime uint64         `json:"start_time"`
+		Comm      string         `json:"comm"`
+		Local     netip.AddrPort `json:"local"`
+		Remote    netip.AddrPort `json:"remote"`
+		State     string         `json:"state"`
+		Time      time.Time      `json:"time"`
+	}{c.Proc.PID, c.Proc.Start, c.Comm, c.Local, c.Remote, c.State, c.Time})
+}
+
+// errnoMap is an errno breakdown as JSON writes it: errno name to count.
+func errnoMap(list []ErrnoCount) map[string]uint64 {
+	m := make(map[string]uint64, len(list))
+	for _, e := range list {
+		m[e.Name] += e.Count
+	}
+	return m
 }
 
 // SyscallTotals are the counts of all syscalls together, with rates over the last
@@ -119,10 +193,7 @@ type ErrnoCount struct {
 // errors, total_ns, latency_samples, call_rate, error_rate, errno (map of errno
 // name to count), avg_ns, p50_ns, p95_ns, p99_ns}. The histogram is left out.
 func (s SyscallStat) MarshalJSON() ([]byte, error) {
-	errno := make(map[string]uint64, len(s.Errnos))
-	for _, e := range s.Errnos {
-		errno[e.Name] += e.Count
-	}
+	errno := errnoMap(s.Errnos)
 	classes := []string{}
 	if c := s.Classes.String(); c != "" {
 		classes = strings.Split(c, ",")
@@ -176,10 +247,9 @@ type ProcStat struct {
 
 // MarshalJSON writes the process flat: {pid, start_time (clock ticks since
 // boot), comm, exe, cmdline, ppid, parent_start_time, cgroup_id, cgroup_path,
-// cgroup_v1 (hybrid hosts only),
-// cgroup_v1 (hybrid hosts only), alive, exit_code, exit_signal, core_dumped, exited_at (omitted unless exited),
-// placeholder, calls, errors, total_ns, latency_samples, call_rate, error_rate,
-// syscalls}.
+// cgroup_v1 (hybrid hosts only), alive, exit_code, exit_signal, core_dumped,
+// exited_at (omitted unless exited), placeholder, calls, errors, total_ns,
+// latency_samples, call_rate, error_rate, io (see IOStat), syscalls}.
 func (p ProcStat) MarshalJSON() ([]byte, error) {
 	var exited *time.Time
 	if !p.ExitedAt.IsZero() {
@@ -209,11 +279,12 @@ func (p ProcStat) MarshalJSON() ([]byte, error) {
 		countsJSON
 		CallRate  float64       `json:"call_rate"`
 		ErrorRate float64       `json:"error_rate"`
+		IO        IOStat        `json:"io"`
 		Syscalls  []SyscallStat `json:"syscalls"`
 	}{
 		p.ID.PID, p.ID.Start, p.Comm, p.Exe, p.Cmdline, p.Parent.PID, p.Parent.Start,
 		p.CgroupID, p.CgroupPath, p.V1Cgroup, p.Alive, p.ExitCode, p.ExitSignal, p.CoreDumped, exited,
-		p.Placeholder, countsToJSON(p.Counts), p.CallRate, p.ErrorRate, syscalls,
+		p.Placeholder, countsToJSON(p.Counts), p.CallRate, p.ErrorRate, p.IO, syscalls,
 	})
 }
 

@@ -149,16 +149,24 @@ func (t *Table) get(nr int) (Syscall, bool) {
 }
 
 // Name returns the name of syscall nr, or "syscall_<nr>" for a number the table
-// does not know.
+// does not know; CompatNr, where every table counts the calls of 32-bit tasks,
+// is CompatName.
 func (t *Table) Name(nr int) string {
+	if nr == CompatNr {
+		return CompatName
+	}
 	if s, ok := t.get(nr); ok {
 		return s.Name
 	}
 	return "syscall_" + strconv.Itoa(nr)
 }
 
-// Classes returns the classes of syscall nr; ClassOther for an unknown number.
+// Classes returns the classes of syscall nr; ClassOther for an unknown number
+// and for CompatNr.
 func (t *Table) Classes(nr int) Class {
+	if nr == CompatNr {
+		return ClassOther
+	}
 	if s, ok := t.get(nr); ok {
 		return s.Classes
 	}
