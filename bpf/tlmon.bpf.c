@@ -91,6 +91,8 @@ enum call_flags {
 	CALL_BLOB_TRUNC = 1 << 4,
 	CALL_ARGV_TRUNC = 1 << 5,
 	CALL_NO_DURATION = 1 << 6,
+	CALL_STR0_UNREAD = 1 << 7,
+	CALL_STR1_UNREAD = 1 << 8,
 };
 
 /* model.IOKind */
@@ -682,9 +684,10 @@ static __always_inline __u32 copy_str(struct call_event *c, int slot, __u64 ptr,
 	long n = 0;
 	if (ptr)
 		n = bpf_probe_read_user_str(&c->data[off], CALL_STR_LEN, (void *)ptr);
-	if (n <= 0)
-		n = 1; /* nothing read: an empty span */
-	else if (n == CALL_STR_LEN)
+	if (n <= 0) {
+		n = 1; /* nothing read (NULL, or not mapped): an empty span, flagged */
+		c->flags |= slot ? CALL_STR1_UNREAD : CALL_STR0_UNREAD;
+	} else if (n == CALL_STR_LEN)
 		c->flags |= slot ? CALL_STR1_TRUNC : CALL_STR0_TRUNC;
 	c->str_off[slot & 1] = off;
 	c->str_len[slot & 1] = n - 1;

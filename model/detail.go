@@ -58,6 +58,10 @@ const (
 	CallArgvTruncated
 	// CallNoDuration: the entry time was unknown (Duration is 0).
 	CallNoDuration
+	// CallStr0Unread, CallStr1Unread: the string could not be read (a NULL or
+	// unmapped pointer), as opposed to an empty string.
+	CallStr0Unread
+	CallStr1Unread
 )
 
 // Span locates one piece of CallData.Data.

@@ -72,7 +72,8 @@ func writeArgs(b *strings.Builder, c *CallRecord, specs []ArgSpec) {
 			out = PtrString(v)
 			if nstr < len(c.Strs) {
 				trunc := c.Flags&(CallStr0Truncated<<nstr) != 0
-				if c.Strs[nstr] != "" || trunc {
+				unread := c.Flags&(CallStr0Unread<<nstr) != 0
+				if c.Strs[nstr] != "" || trunc || !unread {
 					out = QuoteString(c.Strs[nstr], trunc)
 				}
 				nstr++

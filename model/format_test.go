@@ -298,10 +298,12 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 		{"unlinkat a directory", with(call(t, "unlinkat", -39, us, atFDCWD, 0x5000, unix.AT_REMOVEDIR), paths("d", "")),
 			`unlinkat(AT_FDCWD, "d", AT_REMOVEDIR) = -1 ENOTEMPTY (Directory not empty) <1µs>`},
 		{"newfstatat an empty path", call(t, "newfstatat", 0, us, 3, 0x5000, 0x7ffd0000, unix.AT_EMPTY_PATH),
-			`newfstatat(3, 0x5000, 0x7ffd0000, AT_EMPTY_PATH) = 0 <1µs>`},
+			`newfstatat(3, "", 0x7ffd0000, AT_EMPTY_PATH) = 0 <1µs>`},
+		{"an unreadable path", with(call(t, "newfstatat", -14, us, 3, 0x5000, 0x7ffd0000, 0), func(c *CallRecord) { c.Flags = CallStr0Unread }),
+			`newfstatat(3, 0x5000, 0x7ffd0000, 0) = -1 EFAULT (Bad address) <1µs>`},
 		{"access", with(call(t, "access", -2, us, 0x5000, unix.R_OK), paths("/etc/ld.so.preload", "")),
 			`access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory) <1µs>`},
-		{"a NULL path", call(t, "chdir", -14, us, 0),
+		{"a NULL path", with(call(t, "chdir", -14, us, 0), func(c *CallRecord) { c.Flags = CallStr0Unread }),
 			`chdir(NULL) = -1 EFAULT (Bad address) <1µs>`},
 		{"a truncated path", with(call(t, "stat", 0, us, 0x5000, 0x6000), func(c *CallRecord) {
 			c.Strs[0] = "/very/lo"
@@ -363,7 +365,7 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 		}), `execve("/nope", ["nope"], 0x7000) = -1 ENOENT (No such file or directory) <1µs>`},
 		{"execveat", with(call(t, "execveat", 0, us, 3, 0x5000, 0x6000, 0x7000, unix.AT_EMPTY_PATH), func(c *CallRecord) {
 			c.Argv = []string{"prog"}
-		}), `execveat(3, 0x5000, ["prog"], 0x7000, AT_EMPTY_PATH) = 0 <1µs>`},
+		}), `execveat(3, "", ["prog"], 0x7000, AT_EMPTY_PATH) = 0 <1µs>`},
 		{"clone", call(t, "clone", 4321, 80*us, unix.CLONE_CHILD_CLEARTID|unix.CLONE_CHILD_SETTID|uint64(unix.SIGCHLD), 0, 0),
 			`clone(CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, NULL, NULL) = 4321 <80µs>`},
 		{"fork", call(t, "fork", 4321, 80*us), `fork() = 4321 <80µs>`},
