@@ -70,9 +70,8 @@ type app struct {
 	width, height int
 	now           time.Time // of the last tick
 
-	data    data
+	data    data // with the classes counted and those in detail
 	meta    Meta
-	classes model.Class
 	paused  bool
 	polling bool // an InFlight call is under way
 	// threadsPID is the process whose threads the kernel counts (0: none);
@@ -80,8 +79,10 @@ type app struct {
 	threadsPID     uint32
 	threadsPolling bool
 
-	tops  [3]view // processes, syscalls, in flight: kept with their cursor and sort
-	stack []view  // stack[0] is one of tops, drill-downs above
+	// tops are processes, syscalls, in flight, files and connections: kept
+	// with their cursor and sort (e swaps the connections' two lists).
+	tops  [5]view
+	stack []view // stack[0] is one of tops, drill-downs above
 
 	filtering bool
 	filter    textinput.Model
@@ -121,17 +122,18 @@ func newApp(b Backend, o Options, themeName string) *app {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
+	endpoints, _ := newConnectionsViews()
 	m := &app{b: b, opts: o, keys: DefaultKeyMap(), help: help.New(),
 		// Dark until the terminal says otherwise: the question must not hold
 		// up the first frame.
 		autoTheme: themeName == "" || themeName == "auto",
-		tops:      [3]view{newProcessesView(), newSyscallsView(), newInFlightView()},
+		tops:      [5]view{newProcessesView(), newSyscallsView(), newInFlightView(), newFilesView(), endpoints},
 	}
 	m.stack = []view{m.tops[0]}
 	m.filter = newInput("/", &m.theme)
 	m.setTheme(themes.Pick(themeName, true))
 	m.data.setSnapshot(b.Snapshot())
-	m.meta, m.classes = b.Meta(), b.Classes()
+	m.meta, m.data.classes, m.data.detail = b.Meta(), b.Classes(), b.Detail()
 	m.data.boot = m.meta.Boot
 	m.tops[0].refresh(&m.data)
 	return m
@@ -181,8 +183,32 @@ func (m *app) layout() {
 func (m *app) show() tea.Cmd {
 	v := m.top()
 	v.setSize(m.width, m.bodyHeight())
+	if m.shownEvents() != m.data.procDetailOf { // opened, or gone
+		m.pollProcDetail()
+	}
 	v.refresh(&m.data)
 	return tea.Batch(m.pollInFlight(), m.pollThreads())
+}
+
+// shownEvents is the process whose events pane is on top (zero: none).
+func (m *app) shownEvents() model.ProcID {
+	if tv, ok := m.top().(*tableView); ok && tv.events {
+		return tv.proc
+	}
+	return model.ProcID{}
+}
+
+// pollProcDetail reads the detail of the process whose events pane shows: on
+// each tick while it shows (pull, so never while paused), and once when it
+// opens, paused or not, so that it never opens empty. It is a copy out of the
+// aggregator's memory, as cheap as Snapshot, so it is read here rather than
+// in a command. Once the pane is gone, what it held is let go.
+func (m *app) pollProcDetail() {
+	if id := m.shownEvents(); id != (model.ProcID{}) {
+		m.data.procDetail, m.data.procDetailOf = m.b.ProcDetail(id), id
+	} else {
+		m.data.procDetail, m.data.procDetailOf = model.ProcDetail{}, id
+	}
 }
 
 // shownThreads is the process whose Threads view is on top (0: none).
@@ -216,11 +242,19 @@ func (m *app) pull() {
 	if m.paused {
 		return
 	}
-	m.meta, m.classes = m.b.Meta(), m.b.Classes()
-	if s := m.b.Snapshot(); s != m.data.snap {
-		m.data.setSnapshot(s)
-		m.top().refresh(&m.data)
+	m.meta, m.data.classes, m.data.detail = m.b.Meta(), m.b.Classes(), m.b.Detail()
+	s := m.b.Snapshot()
+	events := m.shownEvents() != model.ProcID{} && m.picker == nil
+	if s == m.data.snap && !events {
+		return
 	}
+	if s != m.data.snap {
+		m.data.setSnapshot(s)
+	}
+	if events { // the pane's calls change without a new snapshot
+		m.pollProcDetail()
+	}
+	m.top().refresh(&m.data)
 }
 
 // pollInFlight asks for the in-flight threads, only while that view shows:
@@ -383,6 +417,19 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.switchTo(1)
 	case key.Matches(msg, k.InFlight):
 		return m.switchTo(2)
+	case key.Matches(msg, k.Files):
+		return m.switchTo(3)
+	case key.Matches(msg, k.Connections):
+		return m.switchTo(4)
+	case key.Matches(msg, k.Swap):
+		if tv, ok := m.top().(*tableView); ok && tv.other != nil {
+			next := tv.other(&m.data)
+			if len(m.stack) == 1 {
+				m.tops[m.topIndex()] = next
+			}
+			m.stack[len(m.stack)-1] = next
+			return m.show()
+		}
 	case key.Matches(msg, k.Threads):
 		if id, ok := m.selectedProc(); ok {
 			m.stack = append(m.stack, newThreadsView(id, &m.data))
@@ -406,6 +453,12 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		for i, b := range k.Classes {
 			if key.Matches(msg, b) {
 				m.toggleClass(model.AllClasses[i])
+				return nil
+			}
+		}
+		for i, b := range k.Details {
+			if key.Matches(msg, b) {
+				m.toggleDetail(i)
 				return nil
 			}
 		}
@@ -455,7 +508,29 @@ func (m *app) toggleClass(c model.Class) {
 		m.setStatus(true, "classes %s: %v", want, err)
 		return
 	}
-	m.classes = want
+	m.data.classes = want
+	m.top().refresh(&m.data) // what the empty views say depends on it
+}
+
+// toggleDetail switches the detail events of class i on or off: its calls
+// sent one by one with their arguments, while the class is counted.
+func (m *app) toggleDetail(i int) {
+	c, name := model.AllClasses[i], model.ClassNames[i]
+	want := m.b.Detail() ^ c
+	if err := m.b.SetDetail(want); err != nil {
+		m.setStatus(true, "%s detail: %v", name, err)
+		return
+	}
+	m.data.detail, m.data.classes = want, m.b.Classes()
+	switch {
+	case want&c == 0:
+		m.setStatus(false, "%s detail off", name)
+	case m.data.classes&c == 0:
+		m.setStatus(false, "%s detail on, but %s is not counted: press %s to count it", name, name, classKeys[i])
+	default:
+		m.setStatus(false, "%s detail on: e in a process shows its calls", name)
+	}
+	m.top().refresh(&m.data)
 }
 
 func (m *app) filterKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -560,7 +635,7 @@ func (m *app) render() (string, *tea.Cursor) {
 			cursor = c
 		}
 	}
-	lines = append(lines, status, truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width))
+	lines = append(lines, status, truncate(m.help.ShortHelpView(m.shortHelp()), m.width))
 	return strings.Join(lines, "\n"), cursor
 }
 
@@ -579,6 +654,8 @@ func (m *app) statusLine() string {
 		return ""
 	case isTable && tv.filter != "":
 		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(tv.shown), len(tv.rows), Sanitize(tv.filter)), m.width)
+	case isTable && tv.other != nil:
+		return th.Dim.Render(truncate(fmt.Sprintf("%d rows · e: %s", len(tv.rows), tv.otherName), m.width))
 	case isTable:
 		return th.Dim.Render(truncate(fmt.Sprintf("%d rows", len(tv.rows)), m.width))
 	}
@@ -622,10 +699,36 @@ func (m *app) fullHelp() []string {
 	for _, l := range strings.Split(m.help.FullHelpView(groups[:classes]), "\n") {
 		out = append(out, truncate("  "+l, m.width))
 	}
-	out = append(out, "", th.Heading.Render("CLASSES")+th.Dim.Render("  switch counting in the kernel; a syscall in several classes"),
-		th.Dim.Render("         is counted while any of them is on"))
+	out = append(out, "", th.Heading.Render("CLASSES")+th.Dim.Render("  lowercase: count the class in the kernel (a syscall in"),
+		th.Dim.Render("         several classes is counted while any of them is on);"),
+		th.Dim.Render("         Shift: also send its calls in detail, strace-like events"),
+		th.Dim.Render("         (e in a process, 4 Files, 5 Connections); detail needs"),
+		th.Dim.Render("         the class counted. Chips: ● counted ○ not, + detail on"))
 	for _, l := range strings.Split(m.help.FullHelpView(groups[classes:]), "\n") {
 		out = append(out, truncate("  "+l, m.width))
+	}
+	return out
+}
+
+// shortHelp is the line at the bottom: e takes attach's place where it
+// swaps the list shown, and esc gives way to it where it has nothing to do.
+func (m *app) shortHelp() []key.Binding {
+	bs := m.keys.ShortHelp()
+	tv, ok := m.top().(*tableView)
+	if !ok || tv.other == nil || m.picker != nil || m.showHelp || m.showLosses {
+		return bs
+	}
+	other := m.keys.Swap
+	other.SetHelp("e", tv.otherName)
+	out := bs[:0]
+	for _, b := range bs {
+		switch {
+		case b.Help().Key == m.keys.Attach.Help().Key:
+			out = append(out, other)
+		case b.Help().Key == m.keys.Back.Help().Key && len(m.stack) == 1 && tv.filter == "":
+		default:
+			out = append(out, b)
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,11 @@ type fakeBackend struct {
 	inflight   []InFlight
 	polls      int
 	threadsFor []uint32 // the pid of each Threads call
+	detail     model.Class
+	setDetail  []model.Class // each SetDetail call
+	detailErr  error
+	procDetail model.ProcDetail
+	detailFor  []model.ProcID // the process of each ProcDetail call
 }
 
 func (f *fakeBackend) Snapshot() *model.Snapshot { return f.snap }
@@ -44,6 +50,19 @@ func (f *fakeBackend) SetClasses(c model.Class) error {
 	}
 	f.classes = c
 	return nil
+}
+func (f *fakeBackend) Detail() model.Class { return f.detail }
+func (f *fakeBackend) SetDetail(c model.Class) error {
+	f.setDetail = append(f.setDetail, c)
+	if f.detailErr != nil {
+		return f.detailErr
+	}
+	f.detail = c
+	return nil
+}
+func (f *fakeBackend) ProcDetail(id model.ProcID) model.ProcDetail {
+	f.detailFor = append(f.detailFor, id)
+	return f.procDetail
 }
 func (f *fakeBackend) Targets() ([]Target, error) { return f.targets, f.targetsErr }
 func (f *fakeBackend) Attach(t Target) error {
@@ -126,10 +145,33 @@ func testSnapshot() *model.Snapshot {
 		proc(1, 0, "systemd", "/init.scope", true, sc(232, "epoll_wait", model.ClassDesc, 40, 0)),
 		proc(4321, 1, "make", "/user.slice/user-1000.slice/session-2.scope", false, sc(59, "execve", model.ClassFile|model.ClassProcess, 8, 2, model.ErrnoCount{Errno: 2, Name: "ENOENT", Count: 2})),
 	}
+	procs[0].IO = model.IOStat{ReadRate: 1.2e6, SendRate: 3.4e6, IOCounts: model.IOCounts{Read: 12e6, Sent: 34e6}}
+	procs[1].IO = model.IOStat{WriteRate: 512, RecvRate: 40}
+	procs[2].IO = model.IOStat{RecvRate: 2.5e9, WriteRate: 15000}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := &model.Snapshot{
-		At:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		At:       at,
 		Interval: time.Second, Elapsed: 10 * time.Second,
 		Processes: procs,
+		Files: []model.FileStat{
+			{Path: "/etc/ld.so.cache", Opens: 120, LastProc: procs[0].ID, LastComm: "nginx"},
+			{Path: "/etc/nginx/conf.d/missing.conf", Opens: 30, Errors: 30, Errnos: []model.ErrnoCount{enoent}, LastProc: procs[0].ID, LastComm: "nginx"},
+			{Path: "/usr/lib/x86_64-linux-gnu/security/pam_systemd_home.so", Opens: 12, LastProc: procs[3].ID, LastComm: "systemd"},
+			{Path: "/var/lib/redis/dump.rdb", Opens: 3, Errors: 1, Errnos: []model.ErrnoCount{{Errno: 13, Name: "EACCES", Count: 1}}, LastProc: procs[2].ID, LastComm: "redis-server"},
+		},
+		Endpoints: []model.EndpointStat{
+			{Endpoint: "127.0.0.1:6379", Connects: 40, LastProc: procs[1].ID, LastComm: "nginx"},
+			{Endpoint: "10.0.0.7:51234", Accepts: 12, LastProc: procs[0].ID, LastComm: "nginx"},
+			{Endpoint: "[::1]:8080", Connects: 5, Errors: 5, Errnos: []model.ErrnoCount{{Errno: 111, Name: "ECONNREFUSED", Count: 5}}, LastProc: procs[1].ID, LastComm: "nginx"},
+			{Endpoint: "unix:/run/systemd/journal/socket", Connects: 3, LastProc: procs[3].ID, LastComm: "systemd"},
+			{Endpoint: "0.0.0.0:80", Binds: 1, LastProc: procs[0].ID, LastComm: "nginx"},
+		},
+		Conns: []model.TCPConn{
+			{Proc: procs[1].ID, Comm: "nginx", Local: netip.MustParseAddrPort("127.0.0.1:41234"), Remote: netip.MustParseAddrPort("127.0.0.1:6379"), State: "established", Time: at.Add(-time.Second)},
+			{Proc: procs[2].ID, Comm: "redis-server", Local: netip.MustParseAddrPort("127.0.0.1:6379"), Remote: netip.MustParseAddrPort("127.0.0.1:41234"), State: "established", Time: at.Add(-time.Second)},
+			{Proc: procs[0].ID, Comm: "nginx", Local: netip.MustParseAddrPort("[2001:db8::2]:80"), Remote: netip.MustParseAddrPort("[2001:db8::1]:52000"), State: "closed", Time: at.Add(-3 * time.Second)},
+		},
+		DetailEvents: 1234,
 	}
 	bySyscall := map[int]*model.SyscallStat{}
 	for _, p := range procs {
@@ -156,10 +198,34 @@ func testSnapshot() *model.Snapshot {
 	return s
 }
 
+// testProcDetail is what the detail events said about nginx 1234: an open
+// that failed, one that worked, a connect, most recent first.
+func testProcDetail() model.ProcDetail {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := model.ProcID{PID: 1234, Start: 123400}
+	openat := func(path string, ret int64, dt time.Duration) model.CallRecord {
+		return model.CallRecord{Proc: id, TID: 1234, Time: at.Add(-dt), Nr: 257, Name: "openat", Ret: ret,
+			Duration: 3 * time.Microsecond, Args: [6]uint64{uint64(0xffffff9c), 0, 0x80000}, Strs: [2]string{path}}
+	}
+	connect := model.CallRecord{Proc: id, TID: 1240, Time: at.Add(-20 * time.Millisecond), Nr: 42, Name: "connect", Ret: 0,
+		Duration: 45 * time.Microsecond, Args: [6]uint64{7, 0, 16}, Blob: []byte{2, 0, 0x18, 0xeb, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}}
+	s := testSnapshot()
+	return model.ProcDetail{
+		Calls: []model.CallRecord{
+			openat("/etc/nginx/conf.d/missing.conf", -2, 10*time.Millisecond),
+			connect,
+			openat("/etc/ld.so.cache", 3, 30*time.Millisecond),
+		},
+		Files:     s.Files[:2],
+		Endpoints: s.Endpoints[:2],
+	}
+}
+
 func newFake() *fakeBackend {
 	return &fakeBackend{
-		snap: testSnapshot(), classes: allClasses,
-		meta: Meta{Version: "v0.test", Buffer: "ringbuf", Scope: "all"},
+		snap: testSnapshot(), classes: allClasses, detail: model.ClassFile | model.ClassNetwork,
+		procDetail: testProcDetail(),
+		meta:       Meta{Version: "v0.test", Buffer: "ringbuf", Scope: "all"},
 		targets: []Target{
 			{Kind: TargetAll},
 			{Kind: TargetPID, PID: 1, Comm: "systemd", Cmdline: "/sbin/init"},
@@ -354,7 +420,7 @@ func TestASyscallLeadsToTheProcessesCallingIt(t *testing.T) {
 
 func TestTabCyclesTheViews(t *testing.T) {
 	h := newHarness(t, newFake(), 120, 40)
-	for _, want := range []string{"Syscalls", "In flight", "Processes"} {
+	for _, want := range []string{"Syscalls", "In flight", "Files", "Connections", "Processes"} {
 		h.press("tab")
 		if got := h.crumbs(); got != want {
 			t.Errorf("tab: %q, want %q", got, want)
@@ -521,8 +587,8 @@ func TestClassKeysToggleClassesInTheKernel(t *testing.T) {
 	if !slices.Equal(b.setClasses, want) {
 		t.Errorf("SetClasses calls %v, want %v", b.setClasses, want)
 	}
-	if !strings.Contains(h.view(), "○f:file") || !strings.Contains(h.view(), "●n:net") {
-		t.Error("the chips do not show file off and network on")
+	if !strings.Contains(h.view(), "○f+file") || !strings.Contains(h.view(), "●n+net") {
+		t.Error("the chips do not show file off and network on, both with detail")
 	}
 	b.classes = allClasses
 	for i, k := range classKeys {
@@ -540,7 +606,7 @@ func TestAClassTheKernelRefusesStaysOnAndSaysWhy(t *testing.T) {
 	b.setErr = errors.New("map update: operation not permitted")
 	h := newHarness(t, b, 120, 40)
 	h.press("f")
-	if v := h.view(); !strings.Contains(v, "●f:file") || !strings.Contains(v, "operation not permitted") {
+	if v := h.view(); !strings.Contains(v, "●f+file") || !strings.Contains(v, "operation not permitted") {
 		t.Errorf("after a refused toggle:\n%s", v)
 	}
 }
@@ -664,9 +730,9 @@ func TestTooSmallTerminal(t *testing.T) {
 }
 
 func TestEveryLineFitsTheTerminal(t *testing.T) {
-	for _, size := range [][2]int{{60, 12}, {80, 24}, {120, 40}, {200, 60}} {
+	for _, size := range [][2]int{{60, 12}, {80, 24}, {100, 30}, {120, 40}, {200, 60}} {
 		h := newHarness(t, newFake(), size[0], size[1])
-		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"enter"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}} {
+		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}} {
 			h.press("1", "esc", "esc", "esc")
 			h.press(keys...)
 			lines := strings.Split(h.view(), "\n")
@@ -760,11 +826,11 @@ func TestStartTimesAreWallClock(t *testing.T) {
 func TestFullHelpScrollsOnAShortTerminal(t *testing.T) {
 	h := newHarness(t, newFake(), 80, 16)
 	h.press("?")
-	if v := h.view(); !strings.Contains(v, "↓ more") || strings.Contains(v, "m memory") {
+	if v := h.view(); !strings.Contains(v, "↓ more") || strings.Contains(v, "m/M memory") {
 		t.Fatalf("the help is not cut with a hint to scroll:\n%s", v)
 	}
 	h.press("end")
-	if v := h.view(); strings.Contains(v, "↓ more") || !strings.Contains(v, "m memory") {
+	if v := h.view(); strings.Contains(v, "↓ more") || !strings.Contains(v, "m/M memory") {
 		t.Fatalf("end did not scroll to the last line:\n%s", v)
 	}
 	h.press("j") // past the end: stays, the help stays open

@@ -49,6 +49,8 @@ type detailView struct {
 	offset        int
 	width, height int
 	last          *data // to rebuild the bars when the width changes
+	// build, when set, makes the lines instead (one detail event).
+	build func(d *data, width int) []textLine
 }
 
 func newDetailView(id model.ProcID, nr int, name string) *detailView {
@@ -102,6 +104,11 @@ func (v *detailView) key(msg tea.KeyPressMsg, k *KeyMap, _ *data) view {
 
 func (v *detailView) refresh(d *data) {
 	v.last = d
+	if v.build != nil {
+		v.lines = v.build(d, v.width)
+		v.scroll(0)
+		return
+	}
 	p := d.procs[v.proc]
 	if p == nil {
 		v.lines = []textLine{{text: fmt.Sprintf("pid %d is no longer tracked (the counters were cleared, or it exited long ago)", v.proc.PID)}}
@@ -266,6 +273,7 @@ func lossLines(s *model.Snapshot) []textLine {
 		textLine{},
 		row("events sent", l.EventsAttempted, "lifecycle events the kernel tried to send"),
 		row("events received", l.EventsReceived, ""),
+		row("detail events", s.DetailEvents, "strace-like calls and TCP connections received"),
 		row("unnamed processes", l.AttributionMisses, "processes no event or /proc read named"),
 		row("unattributed calls", l.Unattributed.Calls, "calls counted in no process"),
 	)

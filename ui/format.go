@@ -72,6 +72,14 @@ func fit(s string, w int, right bool) string {
 	return s + pad
 }
 
+// fitLeft is fit for a left-aligned cell cut from its start: "…/lib/libc.so.6".
+func fitLeft(s string, w int) string {
+	if sw := width(s); sw > w && w > 1 {
+		s = "…" + ansi.TruncateLeft(s, sw-w+1, "")
+	}
+	return fit(s, w, false)
+}
+
 // width is the cells s takes on screen. Most of what is drawn is printable
 // ASCII, one cell a byte, which is much cheaper to tell than to measure.
 func width(s string) int {

@@ -18,26 +18,38 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // compares it with testdata/NAME_WxH.golden; go test ./ui -update rewrites them.
 func TestGolden(t *testing.T) {
 	screens := []struct {
-		name string
-		keys []string
+		name  string
+		keys  []string
+		setup func(b *fakeBackend)
 	}{
-		{"processes", nil},
-		{"syscalls", []string{"2"}},
-		{"inflight", []string{"3"}},
-		{"proc_syscalls", []string{"enter"}},
-		{"detail", []string{"enter", "enter"}},
-		{"syscall_procs", []string{"2", "enter"}},
-		{"filter", []string{"/", "nginx"}},
-		{"tree", []string{"t"}},
-		{"picker", []string{"a"}},
-		{"help", []string{"?"}},
-		{"losses", []string{"L"}},
-		{"paused_classes_off", []string{"p", "n", "w"}},
+		{"processes", nil, nil},
+		{"syscalls", []string{"2"}, nil},
+		{"inflight", []string{"3"}, nil},
+		{"proc_syscalls", []string{"enter"}, nil},
+		{"detail", []string{"enter", "enter"}, nil},
+		{"syscall_procs", []string{"2", "enter"}, nil},
+		{"filter", []string{"/", "nginx"}, nil},
+		{"tree", []string{"t"}, nil},
+		{"picker", []string{"a"}, nil},
+		{"help", []string{"?"}, nil},
+		{"losses", []string{"L"}, nil},
+		{"paused_classes_off", []string{"p", "n", "w"}, nil},
+		{"files", []string{"4"}, nil},
+		{"files_detail_off", []string{"4"}, func(b *fakeBackend) { b.detail, b.snap.Files = 0, nil }},
+		{"connections", []string{"5"}, nil},
+		{"tcp", []string{"5", "e"}, nil},
+		{"events", []string{"enter", "e"}, nil},
+		{"event_call", []string{"enter", "e", "enter"}, nil},
+		{"events_detail_off", []string{"enter", "e"}, func(b *fakeBackend) { b.detail, b.procDetail = 0, model.ProcDetail{} }},
+		{"detail_toggled", []string{"F", "D"}, nil},
 	}
 	for _, size := range [][2]int{{120, 40}, {80, 24}} {
 		for _, s := range screens {
 			b := newFake()
 			b.snap.Lost.Total, b.snap.Lost.ByCause[model.LossBuffer], b.snap.Lost.EventsAttempted = 3, 3, 40
+			if s.setup != nil {
+				s.setup(b)
+			}
 			h := newHarness(t, b, size[0], size[1])
 			h.press(s.keys...)
 			golden(t, filepath.Join("testdata", fmt.Sprintf("%s_%dx%d.golden", s.name, size[0], size[1])), h.view())

@@ -35,27 +35,58 @@ func (m *app) header() []string {
 		rate(s.Totals.CallRate), rate(s.Totals.ErrorRate), Sanitize(m.meta.Scope))
 	line1 := th.Header.Render(fit(left, m.width-ansi.StringWidth(right)-1, false)) + " " + right
 
-	// Class chips: ● on, ○ off, so that mono shows the state too.
+	// Class chips: ● counted, ○ not, and + instead of : when its detail is
+	// on, so that mono shows the state too: ●f+file.
 	chips := make([]string, len(model.AllClasses))
 	for i, c := range model.AllClasses {
-		if m.classes&c != 0 {
-			chips[i] = th.ChipOn.Render("●" + classKeys[i] + ":" + classLabels[i])
+		sep := ":"
+		if m.data.detail&c != 0 {
+			sep = "+"
+		}
+		if m.data.classes&c != 0 {
+			chips[i] = th.ChipOn.Render("●" + classKeys[i] + sep + classLabels[i])
 		} else {
-			chips[i] = th.ChipOff.Render("○" + classKeys[i] + ":" + classLabels[i])
+			chips[i] = th.ChipOff.Render("○" + classKeys[i] + sep + classLabels[i])
 		}
 	}
 	line2 := strings.Join(chips, " ")
 	if ansi.StringWidth(line2)+len("classes ") <= m.width {
 		line2 = th.Dim.Render("classes ") + line2
 	}
+	// The detail events received, where there is room (L has them too).
+	if m.data.detail != 0 || s.DetailEvents > 0 {
+		events := th.Dim.Render("detail " + count(s.DetailEvents) + " events")
+		if gap := m.width - ansi.StringWidth(line2) - ansi.StringWidth(events); gap >= 2 {
+			line2 += strings.Repeat(" ", gap) + events
+		}
+	}
 
 	// Tabs, then where the drill-down is; how counts are read on the right.
+	line3 := m.tabs(false)
+	if ansi.StringWidth(line3) > m.width {
+		line3 = m.tabs(true) // the breadcrumb comes before the other tabs' names
+	}
+	// The breadcrumb comes first: how counts are read gives way to it.
+	how := th.Dim.Render(fmt.Sprintf("%s buffer · every %s", Sanitize(m.meta.Buffer), m.opts.Interval))
+	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 1 {
+		line3 += strings.Repeat(" ", gap) + how
+	}
+	return []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
+}
+
+// tabs draws the tabs and the breadcrumb; short names the tabs not shown by
+// their number only.
+func (m *app) tabs(short bool) string {
+	th := &m.theme
 	var b strings.Builder
 	for i, v := range m.tops {
 		name := fmt.Sprintf("%d %s", i+1, v.crumb())
-		if v == m.stack[0] {
+		switch {
+		case v == m.stack[0]:
 			b.WriteString(th.TabActive.Render("[" + name + "]"))
-		} else {
+		case short:
+			b.WriteString(th.Tab.Render(fmt.Sprintf("%d", i+1)))
+		default:
 			b.WriteString(th.Tab.Render(" " + name + " "))
 		}
 		b.WriteByte(' ')
@@ -63,11 +94,5 @@ func (m *app) header() []string {
 	for _, v := range m.stack[1:] {
 		b.WriteString(th.Crumb.Render(" › " + v.crumb()))
 	}
-	// The breadcrumb comes first: how counts are read gives way to it.
-	line3 := b.String()
-	how := th.Dim.Render(fmt.Sprintf("%s buffer · every %s", Sanitize(m.meta.Buffer), m.opts.Interval))
-	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 1 {
-		line3 += strings.Repeat(" ", gap) + how
-	}
-	return []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
+	return b.String()
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 
 	"tlmon/model"
@@ -11,20 +13,27 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 
 	NextView, Processes, Syscalls, InFlight key.Binding
+	Files, Connections                      key.Binding
 	Drill, Back                             key.Binding
 
 	Filter, Sort, SortReverse, Tree key.Binding
 	Threads                         key.Binding
-	Pause, Attach, Clear, Losses    key.Binding
-	Help, Quit                      key.Binding
+	// Swap puts the other list of a pair in place: a process's syscalls and
+	// its events, the endpoints and the TCP connections.
+	Swap                         key.Binding
+	Pause, Attach, Clear, Losses key.Binding
+	Help, Quit                   key.Binding
 
-	// Classes toggles one syscall class each, in model.AllClasses order.
-	Classes []key.Binding
+	// Classes toggles the counting of one syscall class each, Details the
+	// detail events of one class each (the same letters, shifted), in
+	// model.AllClasses order.
+	Classes, Details []key.Binding
 }
 
 // classKeys are the keys of model.AllClasses, in order: file, desc, network,
 // process (x: p is pause), memory, signal (g: s is sort), ipc, time (w: t is the
-// tree), creds (r), other.
+// tree), creds (r), other. Shifted, they switch the class's detail: none of
+// F D N X M G I W R O is taken (S, T and L are).
 var classKeys = []string{"f", "d", "n", "x", "m", "g", "i", "w", "r", "o"}
 
 // DefaultKeyMap is tlmon's keys.
@@ -40,18 +49,21 @@ func DefaultKeyMap() KeyMap {
 		Home:     b("home", "first", "home"),
 		End:      b("end", "last", "end"),
 
-		NextView:  b("tab", "next view", "tab"),
-		Processes: b("1", "processes", "1"),
-		Syscalls:  b("2", "syscalls", "2"),
-		InFlight:  b("3", "in flight", "3"),
-		Drill:     b("enter", "drill", "enter"),
-		Back:      b("esc", "back", "esc", "backspace"),
+		NextView:    b("tab", "next view", "tab"),
+		Processes:   b("1", "processes", "1"),
+		Syscalls:    b("2", "syscalls", "2"),
+		InFlight:    b("3", "in flight", "3"),
+		Files:       b("4", "files", "4"),
+		Connections: b("5", "connections", "5"),
+		Drill:       b("enter", "drill", "enter"),
+		Back:        b("esc", "back", "esc", "backspace"),
 
 		Filter:      b("/", "filter", "/"),
 		Sort:        b("s", "next sort column", "s"),
 		SortReverse: b("S", "reverse sort", "S", "shift+s"),
 		Tree:        b("t", "process tree", "t"),
 		Threads:     b("T", "threads", "T", "shift+t"),
+		Swap:        b("e", "events · tcp", "e"),
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
 		Clear:       b("c", "clear", "c"),
@@ -60,7 +72,9 @@ func DefaultKeyMap() KeyMap {
 		Quit:        b("q", "quit", "q", "ctrl+c"),
 	}
 	for i, name := range model.ClassNames {
+		upper := strings.ToUpper(classKeys[i])
 		k.Classes = append(k.Classes, b(classKeys[i], name, classKeys[i]))
+		k.Details = append(k.Details, b(upper, name+" detail", upper, "shift+"+classKeys[i]))
 	}
 	return k
 }
@@ -71,13 +85,18 @@ func (k KeyMap) ShortHelp() []key.Binding {
 }
 
 // FullHelp is shown by ?, one column per group; the last two groups are the
-// class keys.
+// class keys, each shown with its shifted detail key: "f/F file".
 func (k KeyMap) FullHelp() [][]key.Binding {
+	classes := make([]key.Binding, len(k.Classes))
+	for i, c := range k.Classes {
+		classes[i] = key.NewBinding(key.WithKeys(c.Keys()...),
+			key.WithHelp(c.Help().Key+"/"+k.Details[i].Help().Key, c.Help().Desc))
+	}
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back},
-		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Filter, k.Sort, k.SortReverse, k.Tree, k.Threads},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back, k.Swap},
+		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Filter, k.Sort, k.SortReverse, k.Tree, k.Threads},
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Help, k.Quit},
-		k.Classes[:5],
-		k.Classes[5:],
+		classes[:5],
+		classes[5:],
 	}
 }

@@ -15,6 +15,8 @@ type rowKey struct {
 	proc model.ProcID
 	nr   int
 	tid  uint32
+	name string // a path, an endpoint, a connection
+	at   int64  // when an event happened (ns since the epoch)
 }
 
 type column struct {
@@ -22,8 +24,12 @@ type column struct {
 	width int  // cells; for the flex column, the least it gets
 	flex  bool // takes what the other columns leave
 	right bool // a number: right-aligned, sorted largest first
+	// cutLeft cuts a cell too long from its start, not its end: a path's
+	// file name says more than its first directories.
+	cutLeft bool
 	// drop orders the columns left out when the terminal is too narrow for all:
-	// the highest first; 0 is never left out.
+	// the highest first, columns with the same drop together (a pair such as
+	// READ/s and WRITE/s goes as one); 0 is never left out.
 	drop int
 }
 
@@ -33,6 +39,9 @@ type row struct {
 	nums  []float64 // sort values of the right-aligned columns
 	match string    // lower-case text the filter searches
 	dim   bool      // an exited process
+	// link is the process Enter leads to from a row that is not one (a file,
+	// an endpoint, a connection): the zero ProcID for none.
+	link model.ProcID
 	// parent is the parent process's row in the process tree.
 	parent rowKey
 }
@@ -189,8 +198,12 @@ func (t *table) widths(width int) []int {
 		if worst < 0 {
 			break // nothing left to drop: the flex column shrinks, then lines are cut
 		}
-		need -= ws[worst] + 1
-		ws[worst] = 0
+		for i, c := range t.cols {
+			if ws[i] > 0 && c.drop == t.cols[worst].drop {
+				need -= ws[i] + 1
+				ws[i] = 0
+			}
+		}
 	}
 	for i, c := range t.cols {
 		if c.flex && ws[i] > 0 {
@@ -255,7 +268,11 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 			if t.prefix != nil && i == t.treeCol {
 				cell = t.prefix[n] + cell
 			}
-			b.WriteString(fit(cell, ws[i], c.right))
+			if c.cutLeft {
+				b.WriteString(fitLeft(cell, ws[i]))
+			} else {
+				b.WriteString(fit(cell, ws[i], c.right))
+			}
 		}
 		// The cells add up to the width but for a last column cut short.
 		line := b.String()

@@ -22,6 +22,13 @@ type data struct {
 	inflight []InFlight
 	threads  []ThreadStat // of the process the Threads view shows
 	boot     time.Time    // when the machine booted, for start times (zero: unknown)
+	// classes are counted, detail sends their calls one by one: the views
+	// fed by detail events say which key switches them on.
+	classes, detail model.Class
+	// procDetail is what the detail events said about the process whose events
+	// pane shows (procDetailOf; the zero ProcID when none shows).
+	procDetail   model.ProcDetail
+	procDetailOf model.ProcID
 }
 
 func (d *data) setSnapshot(s *model.Snapshot) {
@@ -57,23 +64,60 @@ type tableView struct {
 	build  func(d *data) []row
 	drill  func(r row, d *data) view // nil: the rows lead nowhere
 	isTree bool                      // the tree key applies
-	// proc is the process a view is about (its syscalls, its threads), or the
-	// zero ProcID; threads marks the Threads view.
+	// whyEmpty, when set, says why there is no row, from what d says is on.
+	whyEmpty func(d *data) string
+	// other is the view e puts in this one's place (a process's syscalls and
+	// its events, the endpoints and the TCP connections); otherName says what
+	// it shows.
+	other     func(d *data) *tableView
+	otherName string
+	// foot, when set, draws lines under the table in at most n lines (a third
+	// of the view).
+	foot      func(d *data, n int) []textLine
+	footLines []textLine
+	// proc is the process a view is about (its syscalls, its threads, its
+	// events), or the zero ProcID; threads marks the Threads view, events the
+	// events pane.
 	proc    model.ProcID
 	threads bool
+	events  bool
+	// viewHeight is the height of the view: the table's and the foot's.
+	viewHeight int
 }
 
-func (v *tableView) crumb() string    { return v.name }
-func (v *tableView) refresh(d *data)  { v.setRows(v.build(d)) }
-func (v *tableView) wheel(delta int)  { v.move(delta) }
-func (v *tableView) click(y int)      { v.clickAt(y) }
-func (v *tableView) setSize(w, h int) { v.width = w; v.setHeight(h - 1) } // 1: the table header
+func (v *tableView) crumb() string   { return v.name }
+func (v *tableView) wheel(delta int) { v.move(delta) }
+func (v *tableView) click(y int)     { v.clickAt(y) }
+
+func (v *tableView) refresh(d *data) {
+	if v.whyEmpty != nil {
+		v.empty = v.whyEmpty(d)
+	}
+	if v.foot != nil {
+		v.footLines = v.foot(d, v.viewHeight/3)
+		v.setHeight(v.viewHeight - 1 - len(v.footLines))
+	}
+	v.setRows(v.build(d))
+}
+
+func (v *tableView) setSize(w, h int) {
+	v.width, v.viewHeight = w, h
+	v.setHeight(h - 1 - len(v.footLines)) // 1: the table header
+}
+
 func (v *tableView) render(th *themes.Theme) []string {
 	empty := v.empty
 	if v.filter != "" && len(v.rows) > 0 {
 		empty = "nothing matches the filter"
 	}
-	return v.table.render(v.height+1, th, empty)
+	lines := v.table.render(v.height+1, th, empty)
+	if len(v.footLines) == 0 {
+		return lines
+	}
+	for len(lines) < v.height+1 {
+		lines = append(lines, "")
+	}
+	return append(lines, renderLines(v.footLines, 0, v.width, len(v.footLines), th)...)
 }
 
 func (v *tableView) key(msg tea.KeyPressMsg, k *KeyMap, d *data) view {
@@ -110,12 +154,16 @@ var (
 	processColumns = []column{
 		{title: "PID", width: 7, right: true},
 		{title: "COMM", width: 16},
-		{title: "CGROUP", width: 12, flex: true, drop: 3},
+		{title: "CGROUP", width: 12, flex: true, drop: 4},
 		{title: "SYSCALLS/s", width: 11, right: true},
 		{title: "TOTAL", width: 7, right: true},
 		{title: "ERR/s", width: 7, right: true, drop: 1},
 		{title: "TOP SYSCALL", width: 14},
 		{title: "P99", width: 7, right: true, drop: 2},
+		// Bytes per second read and written (received and sent included): a
+		// pair that 80 columns leave out, so that the counts stay.
+		{title: "READ/s", width: 7, right: true, drop: 3},
+		{title: "WRITE/s", width: 8, right: true, drop: 3},
 	}
 	syscallColumns = []column{
 		{title: "NAME", width: 16, flex: true},
@@ -198,7 +246,7 @@ func newProcSyscallsView(id model.ProcID, d *data) *tableView {
 	if p := d.procs[id]; p != nil {
 		name = procLabel(p)
 	}
-	return &tableView{
+	v := &tableView{
 		table: table{cols: syscallColumns, sortCol: 2},
 		name:  name, empty: "this process made no syscall (or is no longer tracked)",
 		build: func(d *data) []row {
@@ -210,6 +258,15 @@ func newProcSyscallsView(id model.ProcID, d *data) *tableView {
 		drill: func(r row, d *data) view { return newDetailView(id, r.key.nr, r.cells[0]) },
 		proc:  id,
 	}
+	var events *tableView
+	v.other, v.otherName = func(d *data) *tableView {
+		if events == nil {
+			events = newEventsView(id, d)
+			events.other, events.otherName = func(*data) *tableView { return v }, "syscalls"
+		}
+		return events
+	}, "events"
+	return v
 }
 
 // newThreadsView lists the threads of one process with their own counts, which
@@ -286,8 +343,9 @@ func processRows(d *data, p99s p99Cache) []row {
 			top = p.Syscalls[0].Name
 		}
 		p99 := p99s.get(p)
-		r.cells = append(r.cells, rate(p.CallRate), count(p.Calls), rate(p.ErrorRate), top, latency(p99, p.LatCount))
-		r.nums[3], r.nums[4], r.nums[5], r.nums[7] = p.CallRate, float64(p.Calls), p.ErrorRate, float64(p99)
+		read, written := p.IO.ReadRate+p.IO.RecvRate, p.IO.WriteRate+p.IO.SendRate
+		r.cells = append(r.cells, rate(p.CallRate), count(p.Calls), rate(p.ErrorRate), top, latency(p99, p.LatCount), rate(read), rate(written))
+		r.nums[3], r.nums[4], r.nums[5], r.nums[7], r.nums[8], r.nums[9] = p.CallRate, float64(p.Calls), p.ErrorRate, float64(p99), read, written
 		rows[i] = r
 	}
 	return rows

@@ -1,0 +1,322 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"tlmon/model"
+)
+
+// The views of detail events: the files opened, the endpoints named and the TCP
+// connections seen (top-level views 4 and 5), and one process's recent calls in
+// strace notation (its events pane, e in its drill-down). All come from the
+// classes whose detail is on; when there is nothing, they say which key
+// switches it on.
+
+var (
+	fileColumns = []column{
+		{title: "PATH", width: 20, flex: true, cutLeft: true},
+		{title: "OPENS", width: 7, right: true},
+		{title: "ERRORS", width: 7, right: true},
+		{title: "TOP ERRNO", width: 12, drop: 1},
+		{title: "LAST PROCESS", width: 22, drop: 2},
+	}
+	endpointColumns = []column{
+		{title: "ENDPOINT", width: 21, flex: true, cutLeft: true},
+		{title: "CONNECTS", width: 9, right: true},
+		{title: "ACCEPTS", width: 8, right: true},
+		{title: "BINDS", width: 7, right: true},
+		{title: "ERRORS", width: 7, right: true},
+		{title: "TOP ERRNO", width: 12, drop: 1},
+		{title: "LAST PROCESS", width: 22, drop: 2},
+	}
+	tcpColumns = []column{
+		{title: "TIME", width: 8, right: true, drop: 1},
+		{title: "PID", width: 7, right: true},
+		{title: "COMM", width: 16},
+		{title: "LOCAL", width: 21, drop: 2},
+		{title: "REMOTE", width: 21, flex: true},
+		{title: "STATE", width: 11},
+	}
+	eventColumns = []column{
+		{title: "TIME", width: 12, right: true},
+		{title: "TID", width: 7, right: true, drop: 1},
+		{title: "CALL", width: 20, flex: true},
+		{title: "DURATION", width: 9, right: true},
+	}
+)
+
+func newFilesView() *tableView {
+	return &tableView{
+		table: table{cols: fileColumns, sortCol: 1},
+		name:  "Files",
+		build: fileRows,
+		whyEmpty: func(d *data) string {
+			return detailHint(d, model.ClassFile, "file opens")
+		},
+		drill: drillToLink,
+	}
+}
+
+// newConnectionsViews are the two lists of the Connections view: the
+// endpoints named by connect, bind and accept, and the TCP connections seen;
+// e swaps one for the other, each keeping its cursor, sort and filter.
+func newConnectionsViews() (endpoints, tcp *tableView) {
+	endpoints = &tableView{
+		table: table{cols: endpointColumns, sortCol: 1},
+		name:  "Connections",
+		build: endpointRows,
+		whyEmpty: func(d *data) string {
+			return detailHint(d, model.ClassNetwork, "connect, bind or accept")
+		},
+		drill: drillToLink,
+	}
+	tcp = &tableView{
+		table: table{cols: tcpColumns, sortCol: 0},
+		name:  "TCP connections",
+		build: tcpRows,
+		whyEmpty: func(d *data) string {
+			return detailHint(d, model.ClassNetwork, "TCP connection")
+		},
+		drill: drillToLink,
+	}
+	endpoints.other, endpoints.otherName = func(*data) *tableView { return tcp }, "tcp connections"
+	tcp.other, tcp.otherName = func(*data) *tableView { return endpoints }, "endpoints"
+	return endpoints, tcp
+}
+
+// newEventsView is the events pane of one process: its recent calls as
+// Backend.ProcDetail returns them, formatted like strace, most recent first,
+// with its top files and endpoints below.
+func newEventsView(id model.ProcID, d *data) *tableView {
+	name := "events of pid " + strconv.FormatUint(uint64(id.PID), 10)
+	if p := d.procs[id]; p != nil {
+		name = "events of " + procLabel(p)
+	}
+	return &tableView{
+		table:    table{cols: eventColumns, sortCol: 0},
+		name:     name,
+		build:    eventRows,
+		whyEmpty: eventsHint,
+		drill:    drillToCall,
+		foot:     procDetailLines,
+		proc:     id,
+		events:   true,
+	}
+}
+
+// drillToLink leads from a file, an endpoint or a connection to the syscalls of
+// the process that last touched it.
+func drillToLink(r row, d *data) view {
+	if r.link == (model.ProcID{}) {
+		return nil
+	}
+	return newProcSyscallsView(r.link, d)
+}
+
+// drillToCall shows one call of the events pane in full: a long call is cut
+// in its row.
+func drillToCall(r row, d *data) view {
+	for i := range d.procDetail.Calls {
+		if c := &d.procDetail.Calls[i]; c.TID == r.key.tid && c.Nr == r.key.nr && c.Time.UnixNano() == r.key.at {
+			call := *c // the pane's calls are replaced on the next tick
+			name := cmp.Or(call.Name, "call")
+			return &detailView{name: name, build: func(_ *data, width int) []textLine { return callLines(&call, width) }}
+		}
+	}
+	return nil
+}
+
+// callLines are one call wrapped to the width, and how it was captured.
+func callLines(c *model.CallRecord, width int) []textLine {
+	lines := []textLine{{text: strings.ToUpper(cmp.Or(c.Name, "call")), heading: true}}
+	for _, l := range strings.Split(ansi.Wrap(Sanitize(model.FormatCall(c)), max(20, width-4), ", "), "\n") {
+		lines = append(lines, textLine{text: l})
+	}
+	dur := "unknown (its entry was not seen)"
+	if c.Flags&model.CallNoDuration == 0 {
+		dur = Duration(uint64(c.Duration))
+	}
+	field := func(name, value string) textLine { return textLine{text: fmt.Sprintf("%-9s %s", name, value)} }
+	lines = append(lines, textLine{},
+		field("returned", c.Time.Format("2006-01-02 15:04:05.000000")),
+		field("thread", strconv.FormatUint(uint64(c.TID), 10)),
+		field("duration", dur))
+	var notes []string
+	if c.Flags&model.CallSlow != 0 {
+		notes = append(notes, "sent because it was slow")
+	}
+	if c.Flags&model.CallAtExit != 0 {
+		notes = append(notes, "strings read at exit")
+	}
+	if c.Flags&(model.CallStr0Truncated|model.CallStr1Truncated|model.CallBlobTruncated|model.CallArgvTruncated) != 0 {
+		notes = append(notes, "arguments cut to what the kernel copies (...)")
+	}
+	if len(notes) > 0 {
+		lines = append(lines, field("note", strings.Join(notes, "; ")))
+	}
+	return lines
+}
+
+// lastProcess names the process that last touched a file or an endpoint.
+func lastProcess(id model.ProcID, comm string) string {
+	if id == (model.ProcID{}) {
+		return ""
+	}
+	return Sanitize(comm) + " " + strconv.FormatUint(uint64(id.PID), 10)
+}
+
+func firstErrno(e []model.ErrnoCount) string {
+	if len(e) == 0 {
+		return ""
+	}
+	return e[0].Name
+}
+
+func fileRows(d *data) []row {
+	files := d.snap.Files
+	rows := make([]row, len(files))
+	for i := range files {
+		f := &files[i]
+		path, last := Sanitize(f.Path), lastProcess(f.LastProc, f.LastComm)
+		rows[i] = row{
+			key:   rowKey{name: f.Path},
+			link:  f.LastProc,
+			cells: []string{path, count(f.Opens), count(f.Errors), firstErrno(f.Errnos), last},
+			nums:  []float64{0, float64(f.Opens), float64(f.Errors), 0, 0},
+			match: strings.ToLower(path + " " + last),
+		}
+	}
+	return rows
+}
+
+func endpointRows(d *data) []row {
+	eps := d.snap.Endpoints
+	rows := make([]row, len(eps))
+	for i := range eps {
+		e := &eps[i]
+		ep, last := Sanitize(e.Endpoint), lastProcess(e.LastProc, e.LastComm)
+		rows[i] = row{
+			key:   rowKey{name: e.Endpoint},
+			link:  e.LastProc,
+			cells: []string{ep, count(e.Connects), count(e.Accepts), count(e.Binds), count(e.Errors), firstErrno(e.Errnos), last},
+			nums:  []float64{0, float64(e.Connects), float64(e.Accepts), float64(e.Binds), float64(e.Errors), 0, 0},
+			match: strings.ToLower(ep + " " + last),
+		}
+	}
+	return rows
+}
+
+func tcpRows(d *data) []row {
+	conns := d.snap.Conns
+	rows := make([]row, len(conns))
+	for i := range conns {
+		c := &conns[i]
+		pid, comm := strconv.FormatUint(uint64(c.Proc.PID), 10), Sanitize(c.Comm)
+		local, remote, state := c.Local.String(), c.Remote.String(), Sanitize(c.State)
+		rows[i] = row{
+			key:   rowKey{proc: c.Proc, name: local + ">" + remote + " " + state, at: c.Time.UnixNano()},
+			link:  c.Proc,
+			cells: []string{c.Time.Format("15:04:05"), pid, comm, local, remote, state},
+			// Microseconds since the epoch: exact in a float64, unlike ns.
+			nums:  []float64{float64(c.Time.UnixMicro()), float64(c.Proc.PID), 0, 0, 0, 0},
+			match: strings.ToLower(pid + " " + comm + " " + local + " " + remote + " " + state),
+		}
+	}
+	return rows
+}
+
+func eventRows(d *data) []row {
+	calls := d.procDetail.Calls
+	rows := make([]row, len(calls))
+	for i := range calls {
+		c := &calls[i]
+		// The duration has its own column, to sort by: FormatCall leaves it
+		// out of a call marked as having none. FormatCall quotes what came
+		// from user memory; Sanitize is the backstop every string on screen
+		// goes through.
+		bare := *c
+		bare.Flags |= model.CallNoDuration
+		text := Sanitize(model.FormatCall(&bare))
+		dur := Duration(uint64(c.Duration))
+		if c.Flags&model.CallNoDuration != 0 {
+			dur = "-"
+		}
+		tid := strconv.FormatUint(uint64(c.TID), 10)
+		rows[i] = row{
+			key:   rowKey{tid: c.TID, nr: c.Nr, at: c.Time.UnixNano()},
+			cells: []string{c.Time.Format("15:04:05.000"), tid, text, dur},
+			nums:  []float64{float64(c.Time.UnixMicro()), float64(c.TID), 0, float64(c.Duration)},
+			match: strings.ToLower(text),
+		}
+	}
+	return rows
+}
+
+// procDetailLines are the top files and endpoints of the process whose events
+// show, in at most n lines: half each when there are both.
+func procDetailLines(d *data, n int) []textLine {
+	files, eps := d.procDetail.Files, d.procDetail.Endpoints
+	const layout = "%7s %7s  %-12s %s"
+	var lines []textLine
+	list := func(room int, calls, title string, items int, item func(i int) textLine) {
+		if items == 0 || room < 2 {
+			return
+		}
+		lines = append(lines, textLine{text: fmt.Sprintf(layout, calls, "ERRORS", "TOP ERRNO", title), heading: true})
+		for i := range min(items, room-1) {
+			lines = append(lines, item(i))
+		}
+	}
+	room := n
+	if len(eps) > 0 {
+		room = n / 2
+	}
+	list(room, "OPENS", "FILE", len(files), func(i int) textLine {
+		f := &files[i]
+		return textLine{text: fmt.Sprintf(layout, count(f.Opens), count(f.Errors), firstErrno(f.Errnos), Sanitize(f.Path))}
+	})
+	list(n-len(lines), "CALLS", "ENDPOINT", len(eps), func(i int) textLine {
+		e := &eps[i]
+		return textLine{text: fmt.Sprintf(layout, count(e.Connects+e.Accepts+e.Binds), count(e.Errors), firstErrno(e.Errnos), Sanitize(e.Endpoint))}
+	})
+	return lines
+}
+
+// detailHint says why a list fed by one class's detail is empty, and which key
+// changes that.
+func detailHint(d *data, c model.Class, what string) string {
+	i := classIndex(c)
+	name, k := model.ClassNames[i], classKeys[i]
+	switch {
+	case d.detail&c == 0:
+		return fmt.Sprintf("no %s seen: %s detail is off — press %s", what, name, strings.ToUpper(k))
+	case d.classes&c == 0:
+		return fmt.Sprintf("no %s seen: %s detail is on but %s is not counted — press %s", what, name, name, k)
+	}
+	return fmt.Sprintf("no %s yet (%s detail is on)", what, name)
+}
+
+// eventsHint says why a process's events pane is empty.
+func eventsHint(d *data) string {
+	switch {
+	case d.detail == 0:
+		return "no events: detail is off — Shift+class key (F, N…) switches it on"
+	case d.detail&d.classes == 0:
+		return "no events: detail is on for " + d.detail.String() + ", but none of them is counted"
+	}
+	return "no events from this process yet (detail on for " + (d.detail & d.classes).String() + ")"
+}
+
+func classIndex(c model.Class) int {
+	for i, cl := range model.AllClasses {
+		if cl == c {
+			return i
+		}
+	}
+	return 0
+}
