@@ -43,6 +43,17 @@
 // rechecks GOMAXPROCS, and after the phase getpid, write for the report and, in
 // the temp-file modes, unlinkat. Fork-mode children make prctl(PR_SET_NAME) and
 // exit_group, in their own processes.
+//
+// The detail modes (open-unique, hostile-open, tcp-pair, exec-exit7, kill-usr1,
+// slow-read, compat-getpid; detail.go, proc.go, tcp.go) are for tests of
+// per-call events with decoded arguments. Their reports add keys giving the
+// arguments the calls were made with (paths, flags, addresses, argv, signal,
+// descriptors), and their measured calls add unlinkat, getsockname,
+// getpeername, kill, read and write (the runtime makes none of these after
+// start-up, but for the report's write) and getpid through the 32-bit entry.
+// Their children exec other programs, whose calls are their own: tcp-pair's
+// client is this binary run as "workload _tcp-pair-client PORT N", which is not
+// a mode and prints a report of its own for tcp-pair to read.
 package main
 
 import (
@@ -107,9 +118,11 @@ type result struct {
 	tallies  []*tally
 	children []child
 	tids     []int
+	detail   detail
 }
 
-// report is the JSON line printed at the end.
+// report is the JSON line printed at the end. The detail modes add their own
+// keys (see detail); the others print exactly these seven.
 type report struct {
 	Mode     string                       `json:"mode"`
 	PID      int                          `json:"pid"`
@@ -118,6 +131,7 @@ type report struct {
 	Children []child                      `json:"children"`
 	Threads  []int                        `json:"threads"`
 	Elapsed  int64                        `json:"elapsed_ns"`
+	detail
 }
 
 // env is what a mode gets from main: the count N, the hook to call once setup
@@ -223,6 +237,14 @@ var modes = map[string]modeFunc{
 	"steady":          steadyMode,
 	"exit":            exitMode,
 	"sleep":           sleepMode,
+	// The detail modes (detail.go, proc.go, tcp.go).
+	"open-unique":   openUniqueMode,
+	"hostile-open":  hostileOpenMode,
+	"tcp-pair":      tcpPairMode,
+	"exec-exit7":    execExit7Mode,
+	"kill-usr1":     killUsr1Mode,
+	"slow-read":     slowReadMode,
+	"compat-getpid": compatGetpidMode,
 }
 
 func usage() {
@@ -236,6 +258,15 @@ func usage() {
 }
 
 func main() {
+	// A mode's helper process runs the same binary; it is not a mode and
+	// takes none of the flags.
+	if len(os.Args) > 1 && os.Args[1] == tcpClientArg {
+		if err := tcpClient(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "workload: %s: %v\n", tcpClientArg, err)
+			os.Exit(1)
+		}
+		return
+	}
 	wait := flag.Bool("wait", false, "after setup print \"ready <pid>\" and wait for a line on stdin before the measured calls")
 	hold := flag.Duration("hold", 0, "sleep this long after the report before exiting")
 	flag.Usage = usage
@@ -287,6 +318,7 @@ func buildReport(mode string, res result, elapsed time.Duration) report {
 		Children: res.children,
 		Threads:  res.tids,
 		Elapsed:  elapsed.Nanoseconds(),
+		detail:   res.detail,
 	}
 	if r.Children == nil {
 		r.Children = []child{}

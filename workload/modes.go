@@ -76,8 +76,14 @@ func getppidMode(e *env) (result, error) {
 // missingPath returns a NUL-terminated path, unique to this run, that does not
 // exist: under the temp directory, named with the pid and a random suffix.
 func missingPath() (*byte, error) {
-	name := fmt.Sprintf("tlmon-workload-missing-%d-%016x", os.Getpid(), rand.Uint64())
-	return unix.BytePtrFromString(filepath.Join(os.TempDir(), name))
+	return unix.BytePtrFromString(missingName("tlmon-workload-missing"))
+}
+
+// missingName is the path missingPath converts: prefix-PID-RANDOM under the
+// temp directory.
+func missingName(prefix string) string {
+	name := fmt.Sprintf("%s-%d-%016x", prefix, os.Getpid(), rand.Uint64())
+	return filepath.Join(os.TempDir(), name)
 }
 
 // openMissing makes one openat(AT_FDCWD, path, O_RDONLY) of a missing path. In
@@ -95,7 +101,7 @@ func openMissing(open, cls *counter, path *byte) {
 // openClose makes one openat(AT_FDCWD, path, O_RDONLY|O_CLOEXEC) and, if it
 // succeeded, one close of the descriptor.
 func openClose(open, cls *counter, path *byte) {
-	fd, _, errno := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(path)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	fd, _, errno := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(path)), openFlags, 0, 0, 0)
 	open.add(errno)
 	if errno == 0 {
 		_, _, errno = unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
@@ -325,7 +331,6 @@ func forkMode(e *env) (result, error) {
 	t := &tally{}
 	clone, wait := t.counter("clone"), t.counter("wait4")
 	children := make([]child, 0, e.n)
-	var status unix.WaitStatus
 	tid := unix.Gettid()
 	e.ready()
 	for i := 0; i < e.n; i++ {
@@ -340,22 +345,7 @@ func forkMode(e *env) (result, error) {
 		if errno != 0 {
 			continue
 		}
-		for {
-			_, _, errno = unix.Syscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&status)), 0, 0, 0, 0)
-			wait.add(errno)
-			if errno != unix.EINTR {
-				break
-			}
-		}
-		c := child{PID: int(pid), ExitCode: -1}
-		switch {
-		case errno != 0:
-		case status.Exited():
-			c.ExitCode = status.ExitStatus()
-		case status.Signaled():
-			c.Signal = int(status.Signal())
-		}
-		children = append(children, c) // capacity N: no allocation
+		children = append(children, reap(wait, int(pid))) // capacity N: no allocation
 	}
 	e.done()
 	return result{tallies: []*tally{t}, children: children, tids: []int{tid}}, nil

@@ -116,14 +116,18 @@ func (p *proc) finish(t *testing.T) (report, int, time.Time) {
 	return parseReport(t, line, p.cmd.Process.Pid), code, at
 }
 
-// parseReport decodes a report line strictly: all seven keys, nothing else.
+// parseReport decodes a report line strictly: all seven keys and the mode's
+// detailKeys, nothing else.
 func parseReport(t *testing.T, line string, pid int) report {
 	t.Helper()
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(line), &keys); err != nil {
 		t.Fatalf("report %q: %v", line, err)
 	}
+	var mode string
+	json.Unmarshal(keys["mode"], &mode)
 	want := []string{"calls", "children", "elapsed_ns", "errors", "mode", "pid", "threads"}
+	want = slices.Sorted(slices.Values(append(want, detailKeys[mode]...)))
 	if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, want) {
 		t.Fatalf("report keys %v, want %v", got, want)
 	}
@@ -278,7 +282,14 @@ func TestModes(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	for _, args := range [][]string{{}, {"getppid"}, {"nosuchmode", "1"}, {"getppid", "-1"}, {"getppid", "x"}, {"exit", "256"}} {
+	bad := [][]string{
+		{}, {"getppid"}, {"nosuchmode", "1"}, {"getppid", "-1"}, {"getppid", "x"}, {"exit", "256"},
+		{"tcp-pair", "10001"}, {tcpClientArg}, {tcpClientArg, "x", "1"}, {tcpClientArg, "1", "-1"},
+	}
+	if runtime.GOARCH != "amd64" {
+		bad = append(bad, []string{"compat-getpid", "1"})
+	}
+	for _, args := range bad {
 		err := exec.Command(binary, args...).Run()
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
@@ -337,53 +348,12 @@ func TestWait(t *testing.T) {
 // strace counts of the measured syscalls, made by the process and its children
 // from the go-ahead to the exit, are those the report gives.
 func TestStrace(t *testing.T) {
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace not installed")
-	}
 	for _, c := range modeCases(t) {
 		if len(c.straced) == 0 {
 			continue
 		}
 		t.Run(fmt.Sprintf("%s-%d", c.mode, c.n), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			p := start(t, ctx, "--wait", c.mode, strconv.Itoa(c.n))
-			p.awaitReady(t)
-
-			summary := filepath.Join(t.TempDir(), "strace.txt")
-			st := exec.CommandContext(ctx, strace, "-f", "-c", "-U", "name,calls,errors", "-S", "name",
-				"-o", summary, "-p", strconv.Itoa(p.cmd.Process.Pid))
-			stderr, err := st.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Process.Kill(); st.Wait() })
-			// strace says "Process N attached [with M threads]" once it has
-			// seized all threads; only then may the measured calls start.
-			sc := bufio.NewScanner(stderr)
-			var msgs []string
-			attached := false
-			for !attached && sc.Scan() {
-				msgs = append(msgs, sc.Text())
-				attached = strings.Contains(sc.Text(), "attached")
-			}
-			if !attached {
-				st.Wait()
-				t.Skipf("strace could not attach: %s", strings.Join(msgs, "; "))
-			}
-			go io.Copy(io.Discard, stderr)
-
-			if _, err := io.WriteString(p.stdin, "\n"); err != nil {
-				t.Fatal(err)
-			}
-			r, code, _ := p.finish(t)
-			if err := st.Wait(); err != nil {
-				t.Fatalf("strace: %v", err)
-			}
+			r, code, summary := straceRun(t, []string{"-f", "-c", "-U", "name,calls,errors", "-S", "name"}, c.mode, strconv.Itoa(c.n))
 			c.check(t, r, code)
 
 			counts, failures := parseStraceSummary(t, summary)
@@ -401,6 +371,61 @@ func TestStrace(t *testing.T) {
 	}
 }
 
+// straceRun runs the workload with --wait and args, attaches strace with
+// straceArgs (and -o, -p) once setup is done, and starts the measured phase
+// only when strace has seized every thread. It returns the report, the exit
+// code and what strace wrote. It skips the test when strace is missing or
+// cannot attach.
+func straceRun(t *testing.T, straceArgs []string, args ...string) (report, int, string) {
+	t.Helper()
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := start(t, ctx, append([]string{"--wait"}, args...)...)
+	p.awaitReady(t)
+
+	out := filepath.Join(t.TempDir(), "strace.txt")
+	st := exec.CommandContext(ctx, strace, append(straceArgs, "-o", out, "-p", strconv.Itoa(p.cmd.Process.Pid))...)
+	stderr, err := st.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Process.Kill(); st.Wait() })
+	// strace says "Process N attached [with M threads]" once it has seized
+	// all threads; only then may the measured calls start.
+	sc := bufio.NewScanner(stderr)
+	var msgs []string
+	attached := false
+	for !attached && sc.Scan() {
+		msgs = append(msgs, sc.Text())
+		attached = strings.Contains(sc.Text(), "attached")
+	}
+	if !attached {
+		st.Wait()
+		t.Skipf("strace could not attach: %s", strings.Join(msgs, "; "))
+	}
+	go io.Copy(io.Discard, stderr)
+
+	if _, err := io.WriteString(p.stdin, "\n"); err != nil {
+		t.Fatal(err)
+	}
+	r, code, _ := p.finish(t)
+	if err := st.Wait(); err != nil {
+		t.Fatalf("strace: %v", err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, code, string(data)
+}
+
 // parseStraceSummary reads the table of "strace -c -U name,calls,errors":
 //
 //	syscall            calls    errors
@@ -409,18 +434,14 @@ func TestStrace(t *testing.T) {
 //	...
 //	---------------- ------- ---------
 //	total               1234      1000
-func parseStraceSummary(t *testing.T, path string) (calls, errCounts map[string]uint64) {
+func parseStraceSummary(t *testing.T, data string) (calls, errCounts map[string]uint64) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	calls, errCounts = map[string]uint64{}, map[string]uint64{}
 	rows := 0
 	// Only the table counts: strace may write other lines to the same file,
 	// such as "PID ???( <detached ...>" for a thread it saw exiting mid-call.
 	inTable := false
-	for line := range strings.Lines(string(data)) {
+	for line := range strings.Lines(data) {
 		f := strings.Fields(line)
 		switch {
 		case len(f) > 0 && f[0] == "syscall":
