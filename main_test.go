@@ -50,10 +50,11 @@ func TestMain(m *testing.M) {
 
 // report is the part of tlmon's JSON the tests read.
 type report struct {
-	Buffer   string     `json:"buffer"`
-	Syscalls []scStat   `json:"syscalls"`
-	Procs    []procStat `json:"processes"`
-	Lost     struct {
+	Buffer          string     `json:"buffer"`
+	DetailAttempted uint64     `json:"detail_attempted"`
+	Syscalls        []scStat   `json:"syscalls"`
+	Procs           []procStat `json:"processes"`
+	Lost            struct {
 		Total           uint64 `json:"total"`
 		Buffer          uint64 `json:"buffer"`
 		EventsAttempted uint64 `json:"events_attempted"`
@@ -212,18 +213,24 @@ func startWorkload(t *testing.T, args ...string) *waitingWorkload {
 // run lets the workload make its calls and returns its report.
 func (w *waitingWorkload) run(t *testing.T) workloadReport {
 	t.Helper()
+	var rep workloadReport
+	w.runInto(t, &rep)
+	return rep
+}
+
+// runInto lets the workload make its calls and decodes its report into rep.
+func (w *waitingWorkload) runInto(t *testing.T, rep any) {
+	t.Helper()
 	io.WriteString(w.stdin, "go\n")
 	w.stdin.Close()
-	var rep workloadReport
 	line, err := w.out.ReadString('\n')
 	if err == nil {
-		err = json.Unmarshal([]byte(line), &rep)
+		err = json.Unmarshal([]byte(line), rep)
 	}
 	if err != nil {
 		t.Fatalf("workload report: %v (%q)", err, line)
 	}
 	w.cmd.Wait()
-	return rep
 }
 
 func pidArg(pids ...uint32) string {
@@ -299,7 +306,7 @@ func TestForkedChildrenAreNamedOnBothBuffers(t *testing.T) {
 	const n = 500
 	for _, buffer := range []string{"ringbuf", "perf"} {
 		t.Run(buffer, func(t *testing.T) {
-			tl := startTlmon(t, "--headless", "-o", "json", "--buffer", buffer, "--", workloadBin, "fork", strconv.Itoa(n))
+			tl := startTlmon(t, "--headless", "-o", "json", "--classes", "none", "--buffer", buffer, "--", workloadBin, "fork", strconv.Itoa(n))
 			got := tl.finish(t, false)
 			var want workloadReport
 			if err := json.Unmarshal([]byte(firstLine(tl.stdout.String())), &want); err != nil {
@@ -565,8 +572,8 @@ func TestNothingIsLeftAttachedAfterExit(t *testing.T) {
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
 		tl := startTlmon(t, "--headless", "-o", "json")
 		progs := heldIDs(t, tl.cmd.Process.Pid, "prog_id")
-		if len(progs) != 5 {
-			t.Errorf("tlmon holds %d programs, want 5", len(progs))
+		if len(progs) != 6 {
+			t.Errorf("tlmon holds %d programs, want 6", len(progs))
 		}
 		tl.cmd.Process.Signal(sig)
 		io.Copy(io.Discard, tl.stderr)

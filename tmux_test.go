@@ -288,7 +288,7 @@ func TestMonitorStopsCleanlyOnSignalsAndPanics(t *testing.T) {
 func TestMonitorShowsAStalledRead(t *testing.T) {
 	bpftest.Require(t)
 	// The shell waits, then becomes cat, whose read starts under watch.
-	blocked := exec.Command("sh", "-c", "sleep 0.5; exec cat")
+	blocked := exec.Command("sh", "-c", "sleep 1.5; exec cat") // well after tlmon attached
 	stdin, err := blocked.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -173,6 +174,8 @@ func (p *Probe) load() error {
 		"track_latency":    !p.opts.NoLatency,
 		"per_proc_hist":    !p.opts.NoProcHist,
 		"slow_ns":          uint64(p.opts.Slow),
+		"nr_accept":        nrOf(p.opts.Table, "accept"),
+		"nr_accept4":       nrOf(p.opts.Table, "accept4"),
 		"captures":         p.initCaptures(),
 	} {
 		if err := set(name, v); err != nil {
@@ -217,6 +220,14 @@ func (p *Probe) load() error {
 		return fmt.Errorf("load BPF programs (%s, %s): %w", p.buffer, p.enterStore, err)
 	}
 	return nil
+}
+
+// nrOf is the number of a syscall in t, or MaxUint32 when t has none.
+func nrOf(t *model.Table, name string) uint32 {
+	if s, ok := t.Lookup(name); ok {
+		return uint32(s.Nr)
+	}
+	return math.MaxUint32
 }
 
 func firstLines(verr *ebpf.VerifierError) string {

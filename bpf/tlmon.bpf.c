@@ -207,11 +207,19 @@ struct io_counts {
 	__u64 sent;
 };
 
-/* The owner of a TCP socket: the process that connected or listened. */
-struct sock_owner {
+/* A TCP connection of a watched process: its owner (the process that
+ * connected or accepted it) and, once established, its addresses (the source
+ * port is gone by the time a closing socket reaches TCP_CLOSE). */
+struct tcp_conn {
 	__u32 tgid;
-	__u32 pad;
+	__u32 established;
 	__u64 start;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 struct event {
@@ -256,6 +264,10 @@ volatile struct capture captures[MAX_SYSCALLS];
 volatile __u64 slow_ns = 0;
 /* Send TCP connections established and closed (network detail is on). */
 volatile bool tcp_detail = false;
+/* This architecture's numbers of accept and accept4 (-1: none): an accepted
+ * connection is attributed when accept returns it. */
+const volatile __u32 nr_accept = -1;
+const volatile __u32 nr_accept4 = -1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -350,23 +362,14 @@ struct {
 	__type(value, struct io_counts);
 } proc_io SEC(".maps");
 
-/* TCP sockets of watched processes, by socket address, and listeners by port:
- * state changes after the first happen in softirq context, where the current
- * task is not the owner. LRU: sockets whose close we never see must not pile
- * up. */
+/* TCP connections of watched processes, by socket address. LRU: sockets whose
+ * close we never see must not pile up. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct sock_owner);
-} tcp_owner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u16);
-	__type(value, struct sock_owner);
-} tcp_listener SEC(".maps");
+	__type(value, struct tcp_conn);
+} tcp_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -722,34 +725,40 @@ static __always_inline __u32 copy_blob(struct call_event *c, struct capture *cap
 }
 
 /* copy_argv copies up to CALL_ARGV_MAX entries of an argv array, each followed
- * by its NUL. */
+ * by its NUL. The loop body has as few branches as it can: the verifier walks
+ * it once per entry, and every branch multiplies what it walks at load. */
 static __always_inline __u32 copy_argv(struct call_event *c, __u64 argv, __u32 off)
 {
 	c->argv_off = off;
 	__u16 argc = 0;
-	for (int i = 0; i <= CALL_ARGV_MAX; i++) {
-		__u64 p = 0;
-		if (!argv || bpf_probe_read_user(&p, sizeof(p), (void *)(argv + i * 8)) || !p)
+	__u64 p = 0;
+	int i;
+	for (i = 0; i < CALL_ARGV_MAX; i++) {
+		if (bpf_probe_read_user(&p, sizeof(p), (void *)(argv + i * 8)) || !p)
 			break;
-		if (i == CALL_ARGV_MAX || off > CALL_DATA_LEN - CALL_ARG_LEN) {
-			c->flags |= CALL_ARGV_TRUNC; /* more entries than room */
+		if (off > CALL_DATA_LEN - CALL_ARG_LEN)
 			break;
-		}
 		long n = bpf_probe_read_user_str(&c->data[off], CALL_ARG_LEN, (void *)p);
 		if (n <= 0)
 			break;
-		if (n == CALL_ARG_LEN)
-			c->flags |= CALL_ARGV_TRUNC;
+		/* n is at most CALL_ARG_LEN (128): bit 7 says the entry was cut */
+		c->flags |= ((n >> 7) & 1) * CALL_ARGV_TRUNC;
 		off += n;
 		argc++;
 	}
+	/* Stopped with entries left (no room, or past CALL_ARGV_MAX)? */
+	p = 0;
+	if (argv && !bpf_probe_read_user(&p, sizeof(p), (void *)(argv + argc * 8)) && p)
+		c->flags |= CALL_ARGV_TRUNC;
 	c->argc = argc;
 	c->argv_len = off - c->argv_off;
 	return off;
 }
 
 /* copy_user copies what the capture names from user memory. Output structs
- * (accept's address) wait for a successful exit. */
+ * (accept's address) wait for a successful exit. At exit (slow calls) argv is
+ * left out: after an exec it is gone, and its loop would double what the
+ * verifier walks at load. */
 static __always_inline void copy_user(struct call_event *c, struct capture *cap, bool at_exit, long ret)
 {
 	__u32 off = 0;
@@ -762,7 +771,7 @@ static __always_inline void copy_user(struct call_event *c, struct capture *cap,
 		off = copy_str(c, 1, arg_at(c, cap->str[1]), off);
 	if (cap->blob >= 0 && (!cap->blob_at_exit || (at_exit && ret >= 0)))
 		off = copy_blob(c, cap, off);
-	if (cap->argv >= 0)
+	if (cap->argv >= 0 && !at_exit)
 		off = copy_argv(c, arg_at(c, cap->argv), off);
 	c->data_len = off;
 }
@@ -896,6 +905,64 @@ static __always_inline void add_io(__u32 tgid, __u64 start, __u8 kind, long ret)
 	}
 }
 
+/* read_tuple copies a socket's addresses into a connection record. */
+static __always_inline void read_tuple(struct tcp_conn *c, struct sock *sk)
+{
+	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (c->family == AF_INET) {
+		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&c->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&c->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+	c->established = 1;
+}
+
+static __always_inline void send_tcp(void *ctx, struct tcp_conn *c, int oldstate, int newstate)
+{
+	struct tcp_event e = {
+		.kind = EVENT_TCP,
+		.oldstate = oldstate,
+		.newstate = newstate,
+		.tgid = c->tgid,
+		.start = c->start,
+		.time = bpf_ktime_get_ns(),
+		.family = c->family,
+		.sport = c->sport,
+		.dport = c->dport,
+	};
+	__builtin_memcpy(e.saddr, c->saddr, sizeof(e.saddr));
+	__builtin_memcpy(e.daddr, c->daddr, sizeof(e.daddr));
+	send_record(ctx, &e, sizeof(e));
+	bump(CNT_DETAIL_ATTEMPTED);
+}
+
+/* accepted_tcp takes in the connection accept returned as fd: its handshake
+ * ended in softirq, before anyone in scope touched it. */
+static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __u64 id, long fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (!fds || fd < 0 || fd >= max)
+		return;
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	struct socket *sock = (struct socket *)BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	__u64 key = (__u64)sk;
+	struct tcp_conn c = { .tgid = id >> 32, .start = current_start(task) };
+	read_tuple(&c, sk);
+	bpf_map_update_elem(&tcp_conns, &key, &c, BPF_ANY);
+	send_tcp(ctx, &c, TCP_SYN_RECV, TCP_ESTABLISHED);
+}
+
 /* after_call does what a call's exit asks beyond counting: bytes moved, its
  * detail event, a slow-call event. r is the entry record (NULL when calls are
  * counted at exit). */
@@ -906,6 +973,8 @@ static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *
 	load_capture(&cap, nr);
 	if (cap.io && ret > 0)
 		add_io(id >> 32, current_start(task), cap.io, ret);
+	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
+		accepted_tcp(ctx, task, id, ret);
 	if (!cap.detail && !slow_ns)
 		return;
 	__u64 now = bpf_ktime_get_ns();
@@ -1163,9 +1232,10 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* inet_sock_set_state(const struct sock *sk, int oldstate, int newstate): TCP
  * connections of watched processes, established and closed, with their
- * addresses. Only connect() and listen() run in the owner's context; later
- * changes run in softirq, so the owner is remembered by socket (and listeners
- * by port, for the connections they accept). */
+ * addresses. Only connect() runs in the owner's context (SYN_SENT): later
+ * changes run in softirq, where the current task is anyone, so the owner is
+ * remembered by socket. Accepted connections are taken in when accept returns
+ * them (accepted_tcp). */
 SEC("raw_tracepoint/inet_sock_set_state")
 int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -1177,57 +1247,29 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 
-	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
+	if (newstate == TCP_SYN_SENT) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (!in_scope(tgid))
 			return 0;
-		struct sock_owner own = { .tgid = tgid, .start = current_start(bpf_get_current_task_btf()) };
-		if (newstate == TCP_LISTEN)
-			bpf_map_update_elem(&tcp_listener, &lport, &own, BPF_ANY);
-		else
-			bpf_map_update_elem(&tcp_owner, &key, &own, BPF_ANY);
-		return 0;
-	}
-	if (newstate == TCP_CLOSE && oldstate == TCP_LISTEN) {
-		bpf_map_delete_elem(&tcp_listener, &lport);
+		struct tcp_conn c = { .tgid = tgid, .start = current_start(bpf_get_current_task_btf()) };
+		bpf_map_update_elem(&tcp_conns, &key, &c, BPF_ANY);
 		return 0;
 	}
 	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
 		return 0;
-
-	struct sock_owner *o = bpf_map_lookup_elem(&tcp_owner, &key);
-	if (!o && newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_RECV) {
-		o = bpf_map_lookup_elem(&tcp_listener, &lport);
-		if (o) {
-			bpf_map_update_elem(&tcp_owner, &key, o, BPF_ANY);
-			o = bpf_map_lookup_elem(&tcp_owner, &key);
-		}
-	}
-	if (!o)
+	struct tcp_conn *c = bpf_map_lookup_elem(&tcp_conns, &key);
+	if (!c)
 		return 0;
-	struct tcp_event e = {
-		.kind = EVENT_TCP,
-		.oldstate = oldstate,
-		.newstate = newstate,
-		.tgid = o->tgid,
-		.start = o->start,
-		.time = bpf_ktime_get_ns(),
-		.family = BPF_CORE_READ(sk, __sk_common.skc_family),
-		.sport = lport,
-		.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
-	};
-	if (e.family == AF_INET) {
-		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_daddr);
-	} else {
-		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_v6_daddr);
+	if (newstate == TCP_ESTABLISHED) {
+		read_tuple(c, sk);
+		send_tcp(ctx, c, oldstate, newstate);
+		return 0;
 	}
-	if (newstate == TCP_CLOSE)
-		bpf_map_delete_elem(&tcp_owner, &key);
-	send_record(ctx, &e, sizeof(e));
-	bump(CNT_DETAIL_ATTEMPTED);
+	if (!c->established) /* refused or never answered: the addresses now */
+		read_tuple(c, sk);
+	send_tcp(ctx, c, oldstate, newstate);
+	bpf_map_delete_elem(&tcp_conns, &key);
 	return 0;
 }
+

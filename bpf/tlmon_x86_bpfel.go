@@ -113,17 +113,23 @@ type tlmonProcKey struct {
 	Start uint64
 }
 
-type tlmonSockOwner struct {
-	_     structs.HostLayout
-	Tgid  uint32
-	Pad   uint32
-	Start uint64
-}
-
 type tlmonSysCounts struct {
 	_    structs.HostLayout
 	C    tlmonCounts
 	Hist [80]uint64
+}
+
+type tlmonTcpConn struct {
+	_           structs.HostLayout
+	Tgid        uint32
+	Established uint32
+	Start       uint64
+	Family      uint16
+	Sport       uint16
+	Dport       uint16
+	Pad         uint16
+	Saddr       [16]uint8
+	Daddr       [16]uint8
 }
 
 type tlmonTcpEvent struct {
@@ -162,8 +168,7 @@ const (
 	tlmonMapScopeCgroup       = "scope_cgroup"
 	tlmonMapScopePids         = "scope_pids"
 	tlmonMapSysStats          = "sys_stats"
-	tlmonMapTcpListener       = "tcp_listener"
-	tlmonMapTcpOwner          = "tcp_owner"
+	tlmonMapTcpConns          = "tcp_conns"
 	tlmonMapThreadStats       = "thread_stats"
 	tlmonMapUnattributed      = "unattributed"
 	tlmonProgInetSockSetState = "inet_sock_set_state"
@@ -175,6 +180,8 @@ const (
 	tlmonVarCaptures          = "captures"
 	tlmonVarFailedOnly        = "failed_only"
 	tlmonVarFollowChildren    = "follow_children"
+	tlmonVarNrAccept          = "nr_accept"
+	tlmonVarNrAccept4         = "nr_accept4"
 	tlmonVarNrDisabled        = "nr_disabled"
 	tlmonVarPerProcHist       = "per_proc_hist"
 	tlmonVarScopeMode         = "scope_mode"
@@ -261,8 +268,7 @@ type tlmonMapSpecs struct {
 	ScopeCgroup  *ebpf.MapSpec `ebpf:"scope_cgroup"`
 	ScopePids    *ebpf.MapSpec `ebpf:"scope_pids"`
 	SysStats     *ebpf.MapSpec `ebpf:"sys_stats"`
-	TcpListener  *ebpf.MapSpec `ebpf:"tcp_listener"`
-	TcpOwner     *ebpf.MapSpec `ebpf:"tcp_owner"`
+	TcpConns     *ebpf.MapSpec `ebpf:"tcp_conns"`
 	ThreadStats  *ebpf.MapSpec `ebpf:"thread_stats"`
 	Unattributed *ebpf.MapSpec `ebpf:"unattributed"`
 }
@@ -274,6 +280,8 @@ type tlmonVariableSpecs struct {
 	Captures        *ebpf.VariableSpec `ebpf:"captures"`
 	FailedOnly      *ebpf.VariableSpec `ebpf:"failed_only"`
 	FollowChildren  *ebpf.VariableSpec `ebpf:"follow_children"`
+	NrAccept        *ebpf.VariableSpec `ebpf:"nr_accept"`
+	NrAccept4       *ebpf.VariableSpec `ebpf:"nr_accept4"`
 	NrDisabled      *ebpf.VariableSpec `ebpf:"nr_disabled"`
 	PerProcHist     *ebpf.VariableSpec `ebpf:"per_proc_hist"`
 	ScopeMode       *ebpf.VariableSpec `ebpf:"scope_mode"`
@@ -326,8 +334,7 @@ type tlmonMaps struct {
 	ScopeCgroup  *ebpf.Map `ebpf:"scope_cgroup"`
 	ScopePids    *ebpf.Map `ebpf:"scope_pids"`
 	SysStats     *ebpf.Map `ebpf:"sys_stats"`
-	TcpListener  *ebpf.Map `ebpf:"tcp_listener"`
-	TcpOwner     *ebpf.Map `ebpf:"tcp_owner"`
+	TcpConns     *ebpf.Map `ebpf:"tcp_conns"`
 	ThreadStats  *ebpf.Map `ebpf:"thread_stats"`
 	Unattributed *ebpf.Map `ebpf:"unattributed"`
 }
@@ -349,8 +356,7 @@ func (m *tlmonMaps) Close() error {
 		m.ScopeCgroup,
 		m.ScopePids,
 		m.SysStats,
-		m.TcpListener,
-		m.TcpOwner,
+		m.TcpConns,
 		m.ThreadStats,
 		m.Unattributed,
 	)
@@ -363,6 +369,8 @@ type tlmonVariables struct {
 	Captures        *ebpf.Variable `ebpf:"captures"`
 	FailedOnly      *ebpf.Variable `ebpf:"failed_only"`
 	FollowChildren  *ebpf.Variable `ebpf:"follow_children"`
+	NrAccept        *ebpf.Variable `ebpf:"nr_accept"`
+	NrAccept4       *ebpf.Variable `ebpf:"nr_accept4"`
 	NrDisabled      *ebpf.Variable `ebpf:"nr_disabled"`
 	PerProcHist     *ebpf.Variable `ebpf:"per_proc_hist"`
 	ScopeMode       *ebpf.Variable `ebpf:"scope_mode"`

@@ -75,6 +75,11 @@ func TestInFlightShowsABlockedRead(t *testing.T) {
 func inFlightRead(t *testing.T, store string) {
 	p := load(t, bpf.Options{EnterStore: store}) // the test and its children are in scope
 	c, _ := newControl(t, p)
+	// With every detail on, as a user may have it: the call records must not
+	// disturb the entry records.
+	if err := c.SetDetail(model.ClassProcess | model.ClassFile | model.ClassNetwork | model.ClassDesc); err != nil {
+		t.Fatal(err)
+	}
 	cat := blockedCat(t)
 	time.Sleep(300 * time.Millisecond)
 	flying, err := c.InFlight()
