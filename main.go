@@ -290,6 +290,9 @@ func run(o *options) error {
 	if err := control.SetDetail(o.detail); err != nil {
 		return err
 	}
+	if err := control.SetSlow(o.slow); err != nil {
+		return err
+	}
 	if o.headless {
 		return runHeadless(ctx, o, probe, coll, agg, scope, meta, events)
 	}

@@ -48,6 +48,7 @@ type Control struct {
 	since   uint64       // CLOCK_MONOTONIC ns when it started being watched
 	classes model.Class
 	detail  model.Class
+	slow    time.Duration
 	only    map[int]bool // the -e filter: nil counts every syscall
 }
 
@@ -132,6 +133,24 @@ func (c *Control) syscallsIn(cl model.Class) []int {
 		}
 	}
 	return nrs
+}
+
+// Slow is the slow-call threshold now (0: off).
+func (c *Control) Slow() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slow
+}
+
+// SetSlow sends any call of a watched process slower than d with its arguments.
+func (c *Control) SetSlow(d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.probe.SetSlow(d); err != nil {
+		return err
+	}
+	c.slow = d
+	return nil
 }
 
 // ProcDetail is what detail events said about one process.

@@ -397,6 +397,8 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.pull()
 			return m.show()
 		}
+	case key.Matches(msg, k.Slow):
+		m.nextSlow()
 	case key.Matches(msg, k.Clear):
 		m.b.Clear()
 		m.setStatus(false, "counters cleared")
@@ -510,6 +512,29 @@ func (m *app) toggleClass(c model.Class) {
 	}
 	m.data.classes = want
 	m.top().refresh(&m.data) // what the empty views say depends on it
+}
+
+// slowSteps are the slow-call thresholds the l key cycles through (0: off).
+var slowSteps = []time.Duration{0, 10 * time.Millisecond, 100 * time.Millisecond, time.Second}
+
+// nextSlow sets the next slow-call threshold: any watched call slower than it
+// is sent with its arguments, whatever its class, and shows among the events.
+func (m *app) nextSlow() {
+	cur, next := m.b.Slow(), slowSteps[0]
+	for i, d := range slowSteps {
+		if d == cur {
+			next = slowSteps[(i+1)%len(slowSteps)]
+		}
+	}
+	if err := m.b.SetSlow(next); err != nil {
+		m.setStatus(true, "slow calls: %v", err)
+		return
+	}
+	if next == 0 {
+		m.setStatus(false, "slow calls off")
+		return
+	}
+	m.setStatus(false, "calls slower than %s are sent with their arguments: e in a process shows them", next)
 }
 
 // toggleDetail switches the detail events of class i on or off: its calls

@@ -33,6 +33,7 @@ type fakeBackend struct {
 	inflight   []InFlight
 	polls      int
 	threadsFor []uint32 // the pid of each Threads call
+	slow       time.Duration
 	detail     model.Class
 	setDetail  []model.Class // each SetDetail call
 	detailErr  error
@@ -52,6 +53,11 @@ func (f *fakeBackend) SetClasses(c model.Class) error {
 	return nil
 }
 func (f *fakeBackend) Detail() model.Class { return f.detail }
+func (f *fakeBackend) Slow() time.Duration { return f.slow }
+func (f *fakeBackend) SetSlow(d time.Duration) error {
+	f.slow = d
+	return nil
+}
 func (f *fakeBackend) SetDetail(c model.Class) error {
 	f.setDetail = append(f.setDetail, c)
 	if f.detailErr != nil {
@@ -870,5 +876,19 @@ func TestNumbersFitTheirColumns(t *testing.T) {
 	got := strings.Join([]string{rate(0), rate(0.5), rate(12), rate(12345), rate(2.5e9), count(9999), count(123456), percent(1, 3), percent(1, 1e6)}, " ")
 	if want := "0 0.5 12 12.3k 2.5G 9999 123k 33.3% 0.0001%"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestSlowKeyCyclesTheThreshold(t *testing.T) {
+	b := newFake()
+	h := newHarness(t, b, 120, 40)
+	for _, want := range []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, time.Second, 0} {
+		h.press("l")
+		if b.slow != want {
+			t.Fatalf("slow threshold %v, want %v", b.slow, want)
+		}
+		if shown := strings.Contains(h.view(), "slow>"+want.String()); shown != (want > 0) {
+			t.Errorf("threshold %v shown in the header: %v\n%s", want, shown, h.view())
+		}
 	}
 }

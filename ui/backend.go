@@ -1,6 +1,10 @@
 package ui
 
-import "tlmon/model"
+import (
+	"time"
+
+	"tlmon/model"
+)
 
 // Backend is everything the interactive monitor reads and asks of the rest of
 // tlmon. The UI holds no kernel or /proc knowledge: main wires a real backend
@@ -23,6 +27,10 @@ type Backend interface {
 	// calls (most recent first), its top files and endpoints. Call it only
 	// while a view shows them.
 	ProcDetail(id model.ProcID) model.ProcDetail
+	// Slow is the slow-call threshold (0: off); SetSlow changes it: any call
+	// of a watched process slower than it is sent with its arguments.
+	Slow() time.Duration
+	SetSlow(d time.Duration) error
 	// Targets lists what the attach picker offers: "everything", the processes
 	// alive now and the cgroups. Attach rescopes the kernel's filter live.
 	Targets() ([]Target, error)

@@ -67,7 +67,11 @@ func (m *app) header() []string {
 		line3 = m.tabs(true) // the breadcrumb comes before the other tabs' names
 	}
 	// The breadcrumb comes first: how counts are read gives way to it.
-	how := th.Dim.Render(fmt.Sprintf("%s buffer · every %s", Sanitize(m.meta.Buffer), m.opts.Interval))
+	slow := ""
+	if d := m.b.Slow(); d > 0 {
+		slow = fmt.Sprintf("slow>%s · ", d)
+	}
+	how := th.Dim.Render(fmt.Sprintf("%s%s buffer · every %s", slow, Sanitize(m.meta.Buffer), m.opts.Interval))
 	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 1 {
 		line3 += strings.Repeat(" ", gap) + how
 	}

@@ -22,6 +22,7 @@ type KeyMap struct {
 	// its events, the endpoints and the TCP connections.
 	Swap                         key.Binding
 	Pause, Attach, Clear, Losses key.Binding
+	Slow                         key.Binding
 	Help, Quit                   key.Binding
 
 	// Classes toggles the counting of one syscall class each, Details the
@@ -68,6 +69,7 @@ func DefaultKeyMap() KeyMap {
 		Attach:      b("a", "attach", "a"),
 		Clear:       b("c", "clear", "c"),
 		Losses:      b("L", "lost events", "L", "shift+l"),
+		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
 		Help:        b("?", "help", "?"),
 		Quit:        b("q", "quit", "q", "ctrl+c"),
 	}
@@ -95,7 +97,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back, k.Swap},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Filter, k.Sort, k.SortReverse, k.Tree, k.Threads},
-		{k.Pause, k.Attach, k.Clear, k.Losses, k.Help, k.Quit},
+		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.Help, k.Quit},
 		classes[:5],
 		classes[5:],
 	}
