@@ -39,7 +39,7 @@ func (p *Probe) NewEventReader() (*EventReader, error) {
 	default:
 		size := p.opts.PerfBytes
 		if size <= 0 {
-			size = 64 << 10
+			size = 256 << 10 // per CPU; detail events come in bursts
 		}
 		rd, err := perf.NewReader(p.objs.Events, size)
 		if err != nil {

@@ -51,8 +51,8 @@ type Options struct {
 	NoLatency bool
 	// NoProcHist drops per-process latency histograms (system-wide ones stay).
 	NoProcHist bool
-	// RingBytes sizes the ring buffer (a power of two ≥ one page; default 1 MiB);
-	// PerfBytes sizes each CPU's perf buffer (default 64 KiB).
+	// RingBytes sizes the ring buffer (a power of two ≥ one page; default 4 MiB);
+	// PerfBytes sizes each CPU's perf buffer (default 256 KiB).
 	RingBytes int
 	PerfBytes int
 	// Table says what the detail events of each syscall copy from user memory

@@ -388,7 +388,7 @@ struct {
 /* The loader turns this into a PERF_EVENT_ARRAY when use_ringbuf is false. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 4 << 20); /* detail events come in bursts */
 } events SEC(".maps");
 
 struct {
