@@ -168,7 +168,7 @@ func (o *options) validate() error {
 	switch o.classes {
 	case "none", "":
 	case "all":
-		o.detail = allClasses()
+		o.detail = model.ClassAll
 	default:
 		cl, err := model.ParseClass(o.classes)
 		if err != nil {
@@ -390,15 +390,6 @@ func flushEvery(ctx context.Context, l *ui.EventLog, period time.Duration) {
 			l.Flush()
 		}
 	}
-}
-
-// allClasses is every class.
-func allClasses() model.Class {
-	var all model.Class
-	for _, c := range model.AllClasses {
-		all |= c
-	}
-	return all
 }
 
 // internalError is the cause of ctx's end when it was a panic, not a signal, a

@@ -57,7 +57,7 @@ type Control struct {
 // nil).
 func NewControl(p *bpf.Probe, counts Counts, flush func() error, cg *Cgroups, table *model.Table, meta model.Meta, target model.Target, follow bool, only []int) *Control {
 	c := &Control{probe: p, counts: counts, flush: flush, cgroups: cg, table: table, meta: meta, follow: follow,
-		classes: allClasses(), target: target, since: monotonicNow()}
+		classes: model.ClassAll, target: target, since: monotonicNow()}
 	if only != nil {
 		c.only = map[int]bool{}
 		for _, nr := range only {
@@ -65,14 +65,6 @@ func NewControl(p *bpf.Probe, counts Counts, flush func() error, cg *Cgroups, ta
 		}
 	}
 	return c
-}
-
-func allClasses() model.Class {
-	var all model.Class
-	for _, cl := range model.AllClasses {
-		all |= cl
-	}
-	return all
 }
 
 // Snapshot is the aggregator's latest.

@@ -28,6 +28,9 @@ const (
 	ClassTime                      // clocks, sleeps and timers: clock_gettime, nanosleep, timer_*, timerfd_*, ...
 	ClassCreds                     // setuid, getuid, capget, setresuid, ...
 	ClassOther                     // in no class above
+
+	// ClassAll is every class.
+	ClassAll = ClassOther<<1 - 1
 )
 
 // AllClasses lists every class in bit order; ClassNames holds their names, in the

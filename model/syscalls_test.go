@@ -385,3 +385,13 @@ func TestGeneratedTableIsUpToDate(t *testing.T) {
 		t.Error("syscalls_table.go is stale: run go generate ./model")
 	}
 }
+
+func TestClassAllHoldsEveryClass(t *testing.T) {
+	var all Class
+	for _, c := range AllClasses {
+		all |= c
+	}
+	if ClassAll != all {
+		t.Errorf("ClassAll = %b, want %b", ClassAll, all)
+	}
+}

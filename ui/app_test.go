@@ -92,13 +92,7 @@ func (f *fakeBackend) Threads(pid uint32) ([]ThreadStat, error) {
 	}, nil
 }
 
-var allClasses = func() model.Class {
-	var c model.Class
-	for _, cl := range model.AllClasses {
-		c |= cl
-	}
-	return c
-}()
+var allClasses = model.ClassAll
 
 func hist(samples map[uint64]uint64) *model.Hist {
 	var h model.Hist
