@@ -776,20 +776,12 @@ static __always_inline void copy_user(struct call_event *c, struct capture *cap,
 	c->data_len = off;
 }
 
+/* load_capture copies a syscall's capture out of the global Go may rewrite at
+ * any time, so one call sees one version of it. */
 static __always_inline void load_capture(struct capture *cap, __u32 nr)
 {
-	if (nr >= MAX_SYSCALLS)
-		return;
-	cap->str[0] = captures[nr].str[0];
-	cap->str[1] = captures[nr].str[1];
-	cap->blob = captures[nr].blob;
-	cap->blob_len_arg = captures[nr].blob_len_arg;
-	cap->blob_size = captures[nr].blob_size;
-	cap->blob_len_ptr = captures[nr].blob_len_ptr;
-	cap->blob_at_exit = captures[nr].blob_at_exit;
-	cap->argv = captures[nr].argv;
-	cap->detail = captures[nr].detail;
-	cap->io = captures[nr].io;
+	if (nr < MAX_SYSCALLS)
+		__builtin_memcpy(cap, (const void *)&captures[nr], sizeof(*cap));
 }
 
 static __always_inline void send_call(void *ctx, struct call_event *c)
@@ -964,19 +956,23 @@ static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __
 }
 
 /* after_call does what a call's exit asks beyond counting: bytes moved, its
- * detail event, a slow-call event. r is the entry record (NULL when calls are
- * counted at exit). */
-static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *task, __u32 nr,
-				       long ret, __u64 enter_ts, struct enter_rec *r)
+ * detail event, a slow-call event. start is the process's start time, r the
+ * entry record (NULL when calls are counted at exit). It runs on every exit:
+ * the common case, a call with neither bytes nor detail, reads two bytes. */
+static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *task, __u64 start,
+				       __u32 nr, long ret, __u64 enter_ts, struct enter_rec *r)
 {
-	struct capture cap = {};
-	load_capture(&cap, nr);
-	if (cap.io && ret > 0)
-		add_io(id >> 32, current_start(task), cap.io, ret);
+	if (nr >= MAX_SYSCALLS)
+		return;
+	__u8 io = captures[nr].io;
+	if (io && ret > 0)
+		add_io(id >> 32, start, io, ret);
 	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
 		accepted_tcp(ctx, task, id, ret);
-	if (!cap.detail && !slow_ns)
+	if (!captures[nr].detail && !slow_ns)
 		return;
+	struct capture cap = {};
+	load_capture(&cap, nr);
 	__u64 now = bpf_ktime_get_ns();
 	if (cap.detail) {
 		struct call_event *c = call_record(task, (__u32)id, false);
@@ -1076,7 +1072,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		if (track_latency && !restart && (!failed_only || err))
 			record_latency(&k, bpf_ktime_get_ns() - enter_ts);
-		after_call(ctx, id, task, nr, ret, enter_ts, r);
+		after_call(ctx, id, task, k.start, nr, ret, enter_ts, r);
 		return 0;
 	}
 
@@ -1095,7 +1091,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_RESTARTS);
 		struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
 		count_calls(&k, 1, ret, !restart && is_error(ret, nr));
-		after_call(ctx, id, task, nr, ret, 0, 0);
+		after_call(ctx, id, task, k.start, nr, ret, 0, 0);
 		return 0;
 	}
 
