@@ -192,13 +192,8 @@ func (a *Aggregator) detailKey(r *model.CallRecord) (detailKind, string) {
 // kernel reports some state changes from contexts that belong to none.
 func (a *Aggregator) handleTCP(e *model.Event) {
 	a.detail.events++
-	var state string
-	switch e.TCP.NewState {
-	case model.TCPEstablished:
-		state = "established"
-	case model.TCPClose:
-		state = "closed"
-	default:
+	state := e.TCP.State()
+	if state == "" {
 		return
 	}
 	c := model.TCPConn{Proc: e.Proc, Local: e.TCP.Local(), Remote: e.TCP.Remote(), State: state, Time: a.cfg.Now()}
@@ -331,8 +326,9 @@ type topTable struct {
 type topEntry struct {
 	n      [3]uint64 // calls per operation (opOpen, opConnect ...)
 	errors uint64
-	// errnos is in order of first appearance: snapshots get sorted copies.
-	errnos   []model.ErrnoCount
+	// errnos.counts is in order of first appearance: snapshots get sorted
+	// copies.
+	errnos   errnos
 	lastProc model.ProcID
 	lastComm string
 }
@@ -358,13 +354,7 @@ func (t *topTable) add(key string, op, errno int, proc model.ProcID, comm string
 		return
 	}
 	e.errors++
-	for i := range e.errnos {
-		if e.errnos[i].Errno == errno {
-			e.errnos[i].Count++
-			return
-		}
-	}
-	e.errnos = append(e.errnos, model.ErrnoCount{Errno: errno, Name: model.ErrnoName(errno), Count: 1})
+	e.errnos.add(uint16(errno), 1)
 }
 
 // fileStats returns the table as files, by opens (descending), then path.
@@ -400,8 +390,8 @@ func (t *topTable) endpointStats() []model.EndpointStat {
 
 // sortedErrnos returns a sorted copy of the errnos (nil if none).
 func (e *topEntry) sortedErrnos() []model.ErrnoCount {
-	if len(e.errnos) == 0 {
+	if len(e.errnos.counts) == 0 {
 		return nil
 	}
-	return sortedErrnos(slices.Clone(e.errnos))
+	return sortedErrnos(slices.Clone(e.errnos.counts))
 }

@@ -108,6 +108,18 @@ const (
 	TCPListen      = 10
 )
 
+// State names the state the connection reached: "established" or "closed"
+// (the two the kernel side reports), else "".
+func (t *TCPData) State() string {
+	switch t.NewState {
+	case TCPEstablished:
+		return "established"
+	case TCPClose:
+		return "closed"
+	}
+	return ""
+}
+
 // Local and Remote are the connection's endpoints.
 func (t *TCPData) Local() netip.AddrPort  { return tcpAddr(t.Family, t.SAddr, t.SPort) }
 func (t *TCPData) Remote() netip.AddrPort { return tcpAddr(t.Family, t.DAddr, t.DPort) }

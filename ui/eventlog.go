@@ -104,7 +104,7 @@ func (l *EventLog) Add(e *model.Event) {
 		}
 	case model.EventTCP:
 		t := &e.TCP
-		state := tcpState(t.NewState)
+		state := t.State()
 		text := "tcp " + state + " " + t.Local().String() + " -> " + t.Remote().String()
 		switch l.Output {
 		case OutputCSV:
@@ -158,14 +158,4 @@ func (l *EventLog) Flush() error {
 		l.err = l.w.Flush()
 	}
 	return l.err
-}
-
-func tcpState(s uint8) string {
-	switch s {
-	case model.TCPEstablished:
-		return "established"
-	case model.TCPClose:
-		return "closed"
-	}
-	return "state " + strconv.Itoa(int(s))
 }
