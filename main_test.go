@@ -573,8 +573,8 @@ func TestNothingIsLeftAttachedAfterExit(t *testing.T) {
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
 		tl := startTlmon(t, "--headless", "-o", "json")
 		progs := heldIDs(t, tl.cmd.Process.Pid, "prog_id")
-		if len(progs) != 6 {
-			t.Errorf("tlmon holds %d programs, want 6", len(progs))
+		if len(progs) != 7 {
+			t.Errorf("tlmon holds %d programs, want 7 (6 hooks and the cache flush)", len(progs))
 		}
 		tl.cmd.Process.Signal(sig)
 		io.Copy(io.Discard, tl.stderr)

@@ -3,8 +3,10 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"tlmon/model"
 )
@@ -78,6 +80,9 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		c.ProcHists = make(map[model.ProcSyscall]model.Hist)
 		c.Errnos = make(map[model.ProcErrno]uint64)
 		c.IO = make(map[model.ProcID]model.IOCounts)
+	}
+	if err := p.flushCaches(); err != nil {
+		return err
 	}
 	clear(c.IO)
 	clear(c.Procs)
@@ -292,4 +297,55 @@ func (p *Probe) ProcEntries(pid uint32) (int, error) {
 		}
 	}
 	return n, it.Err()
+}
+
+// flushRetries bounds the retries of a CPU whose cache a program is changing:
+// a task preempted inside one holds it until it runs again, and its counts then
+// come with the next read.
+const flushRetries = 100
+
+// flushCache folds the per-CPU cache of process counts (cpu_cache in
+// tlmon.bpf.c) of one CPU into the process maps, by running flush_cpu_cache
+// there. offline is true for a CPU that is not online: nothing runs there.
+func (p *Probe) flushCache(cpu int) (offline bool, err error) {
+	opts := ebpf.RunOptions{Flags: unix.BPF_F_TEST_RUN_ON_CPU, CPU: uint32(cpu)}
+	for range flushRetries {
+		busy, err := p.objs.FlushCpuCache.Run(&opts)
+		if errors.Is(err, unix.ENXIO) {
+			return true, nil
+		}
+		if err != nil || busy == 0 {
+			return false, err
+		}
+		runtime.Gosched()
+	}
+	return false, nil
+}
+
+// enableCaches turns the per-CPU caches on when every CPU can be flushed
+// (running a program on a given CPU needs 5.10). Without them counts go to the
+// maps directly, at the cost of two more hash lookups per call.
+func (p *Probe) enableCaches() {
+	for cpu := range p.ncpu {
+		if _, err := p.flushCache(cpu); err != nil {
+			return
+		}
+	}
+	if p.objs.UseCpuCache.Set(true) == nil {
+		p.cached = true
+	}
+}
+
+// flushCaches folds every CPU's cache into the process maps, so that a read
+// of them sees every count made before it.
+func (p *Probe) flushCaches() error {
+	if !p.cached {
+		return nil
+	}
+	for cpu := range p.ncpu {
+		if _, err := p.flushCache(cpu); err != nil {
+			return fmt.Errorf("flush the counts cached on CPU %d: %w", cpu, err)
+		}
+	}
+	return nil
 }

@@ -71,6 +71,7 @@ type Probe struct {
 	enterStore string
 	opts       Options
 	ncpu       int
+	cached     bool     // the per-CPU caches of process counts are on (enableCaches)
 	possible   []uint32 // scratch keys for batch reads of per-syscall arrays
 	reader     reader
 
@@ -138,6 +139,7 @@ func Load(opts Options) (*Probe, error) {
 			p := &Probe{buffer: buf, enterStore: store, opts: opts, ncpu: ncpu}
 			err := p.load()
 			if err == nil {
+				p.enableCaches()
 				return p, nil
 			}
 			if firstErr == nil {

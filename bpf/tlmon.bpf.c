@@ -52,6 +52,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_CLONE3 435
 #define NR_EXIT 60 /* these never return */
 #define NR_EXIT_GROUP 231
+#define NR_EXECVE 59 /* a success may return under another thread id */
+#define NR_EXECVEAT 322
 
 enum scope_mode {
 	SCOPE_ALL = 0,
@@ -264,6 +266,9 @@ volatile struct capture captures[MAX_SYSCALLS];
 volatile __u64 slow_ns = 0;
 /* Send TCP connections established and closed (network detail is on). */
 volatile bool tcp_detail = false;
+/* Set from Go once it has flushed every CPU's cache (the kernel can run a
+ * program on a given CPU from 5.10); until then counts go to the maps directly. */
+volatile bool use_cpu_cache = false;
 /* This architecture's numbers of accept and accept4 (-1: none): an accepted
  * connection is attributed when accept returns it. */
 const volatile __u32 nr_accept = -1;
@@ -314,6 +319,30 @@ struct {
 	__type(key, __u32);
 	__type(value, struct counts);
 } thread_stats SEC(".maps");
+
+/* cpu_cache holds, per CPU, the counts of the last (process, syscall) counted
+ * there that are not yet in proc_stats and proc_hists: a loop of one syscall
+ * then costs an array lookup per call instead of two hash lookups. They are
+ * folded in when another (process, syscall) comes, and before every read from
+ * Go (flush_cpu_cache, run on each CPU). busy is set while a program changes
+ * the cache: another program on this CPU (a flush from an interrupt, a hook of
+ * a task that preempted it) then leaves the cache alone. */
+#define CACHE_HIST_SLOTS 2
+struct cpu_cache {
+	struct proc_key key;
+	struct counts c;
+	__u32 bucket[CACHE_HIST_SLOTS];
+	__u32 in_bucket[CACHE_HIST_SLOTS];
+	__u32 busy;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_cache);
+} cpu_caches SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -533,64 +562,30 @@ static __always_inline struct counts *thread_counts(__u32 tgid, __u32 tid)
 	return bpf_map_lookup_elem(&thread_stats, &tid);
 }
 
-/* count_calls adds calls and errors for one syscall of the current process. */
-static __always_inline void count_calls(struct proc_key *k, __u64 calls, long ret, bool is_err)
+static __always_inline void add_counts(struct counts *to, struct counts *from)
 {
-	__u32 nr = k->nr;
-	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
-	if (s) {
-		s->c.calls += calls;
-		s->c.errors += is_err;
-	}
-	struct counts *c = proc_counts(k);
-	if (c) {
-		c->calls += calls;
-		c->errors += is_err;
-	} else {
-		struct counts *u = bpf_map_lookup_elem(&unattributed, &nr);
-		if (u) {
-			u->calls += calls;
-			u->errors += is_err;
-		}
-	}
-	if (is_err)
-		count_error(k, ret);
-	struct counts *t = thread_counts(k->tgid, (__u32)bpf_get_current_pid_tgid());
-	if (t) {
-		t->calls += calls;
-		t->errors += is_err;
-	}
+	to->calls += from->calls;
+	to->errors += from->errors;
+	to->lat_sum += from->lat_sum;
+	to->lat_count += from->lat_count;
 }
 
-static __always_inline void record_latency(struct proc_key *k, __u64 lat)
+/* add_proc_counts adds d to the process's counters, or to the unattributed
+ * ones of its syscall when the process map is full. */
+static __always_inline void add_proc_counts(struct proc_key *k, struct counts *d)
 {
-	__u32 nr = k->nr;
-	__u32 b = hist_bucket(lat);
+	struct counts *c = proc_counts(k);
+	if (!c) {
+		__u32 nr = k->nr;
+		c = bpf_map_lookup_elem(&unattributed, &nr);
+	}
+	if (c)
+		add_counts(c, d);
+}
+
+static __always_inline void add_proc_hist(struct proc_key *k, __u32 b, __u32 n)
+{
 	if (b >= HIST_BUCKETS)
-		return;
-	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
-	if (s) {
-		s->c.lat_sum += lat;
-		s->c.lat_count++;
-		s->hist[b]++;
-	}
-	struct counts *c = bpf_map_lookup_elem(&proc_stats, k);
-	if (c) {
-		c->lat_sum += lat;
-		c->lat_count++;
-	} else {
-		struct counts *u = bpf_map_lookup_elem(&unattributed, &nr);
-		if (u) {
-			u->lat_sum += lat;
-			u->lat_count++;
-		}
-	}
-	struct counts *t = thread_counts(k->tgid, (__u32)bpf_get_current_pid_tgid());
-	if (t) {
-		t->lat_sum += lat;
-		t->lat_count++;
-	}
-	if (!per_proc_hist)
 		return;
 	struct proc_hist *h = bpf_map_lookup_elem(&proc_hists, k);
 	if (!h) {
@@ -604,7 +599,110 @@ static __always_inline void record_latency(struct proc_key *k, __u64 lat)
 		if (!h)
 			return;
 	}
-	__sync_fetch_and_add(&h->hist[b], 1);
+	__sync_fetch_and_add(&h->hist[b], n);
+}
+
+/* fold_cache moves what the CPU cache holds into the process maps. */
+static __always_inline void fold_cache(struct cpu_cache *cc)
+{
+	if (cc->c.calls || cc->c.errors || cc->c.lat_count)
+		add_proc_counts(&cc->key, &cc->c);
+	for (int i = 0; i < CACHE_HIST_SLOTS; i++)
+		if (cc->in_bucket[i])
+			add_proc_hist(&cc->key, cc->bucket[i], cc->in_bucket[i]);
+	__builtin_memset(&cc->c, 0, sizeof(cc->c));
+	__builtin_memset(cc->in_bucket, 0, sizeof(cc->in_bucket));
+}
+
+/* cache_hist counts one latency in bucket b in the cache: false when both of
+ * its slots hold other buckets. */
+static __always_inline bool cache_hist(struct cpu_cache *cc, __u32 b)
+{
+	for (int i = 0; i < CACHE_HIST_SLOTS; i++) {
+		if (!cc->in_bucket[i] || cc->bucket[i] == b) {
+			cc->bucket[i] = b;
+			cc->in_bucket[i]++;
+			return true;
+		}
+	}
+	return false;
+}
+
+static __always_inline bool same_key(struct proc_key *a, struct proc_key *b)
+{
+	return a->tgid == b->tgid && a->nr == b->nr && a->start == b->start;
+}
+
+/* count_proc adds d, and a latency in bucket b unless b is NO_BUCKET, to the
+ * process's counters: through this CPU's cache when it is free. */
+#define NO_BUCKET ((__u32)-1)
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u32 b)
+{
+	__u32 zero = 0;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
+	if (!use_cpu_cache || !cc || cc->busy) {
+		add_proc_counts(k, d);
+		if (b != NO_BUCKET && per_proc_hist)
+			add_proc_hist(k, b, 1);
+		return;
+	}
+	WRITE_ONCE(cc->busy, 1);
+	barrier();
+	if (!same_key(&cc->key, k)) {
+		fold_cache(cc);
+		cc->key = *k;
+	}
+	add_counts(&cc->c, d);
+	if (b != NO_BUCKET && per_proc_hist && !cache_hist(cc, b))
+		add_proc_hist(k, b, 1);
+	barrier();
+	WRITE_ONCE(cc->busy, 0);
+}
+
+/* count_call adds one syscall of the current process to every counter: calls
+ * (0 for a call already counted at entry), its error, and its latency unless
+ * lat is NO_LATENCY. */
+#define NO_LATENCY ((__u64)-1)
+static __always_inline void count_call(struct proc_key *k, __u64 calls, long ret, bool is_err, __u64 lat)
+{
+	__u32 nr = k->nr;
+	bool timed = lat != NO_LATENCY;
+	struct counts d = {
+		.calls = calls,
+		.errors = is_err,
+		.lat_sum = timed ? lat : 0,
+		.lat_count = timed,
+	};
+	__u32 b = timed ? hist_bucket(lat) : NO_BUCKET;
+	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
+	if (s) {
+		add_counts(&s->c, &d);
+		if (b < HIST_BUCKETS)
+			s->hist[b]++;
+	}
+	count_proc(k, &d, b);
+	if (is_err)
+		count_error(k, ret);
+	struct counts *t = thread_counts(k->tgid, (__u32)bpf_get_current_pid_tgid());
+	if (t)
+		add_counts(t, &d);
+}
+
+/* flush_cpu_cache folds the cache of the CPU it runs on into the process maps.
+ * Go runs it on every CPU (BPF_PROG_TEST_RUN, BPF_F_TEST_RUN_ON_CPU) before it
+ * reads them; it returns 1 when the cache was busy and must be asked again. */
+SEC("raw_tracepoint/flush_cpu_cache")
+int flush_cpu_cache(void *ctx)
+{
+	__u32 zero = 0;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
+	if (!cc)
+		return 0;
+	if (cc->busy)
+		return 1;
+	fold_cache(cc);
+	return 0;
 }
 
 /* send_record writes one record of size bytes to the event buffer, counting
@@ -985,6 +1083,15 @@ static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *
 		send_slow(ctx, id, task, nr, ret, now - enter_ts, now, r, &cap);
 }
 
+/* counted_at_entry: the calls that never return, and exec, whose return may
+ * come under another thread id (the leader's, when a thread execs), where the
+ * tid-hash store would not find its entry record. Every other call is counted
+ * at exit. */
+static __always_inline bool counted_at_entry(__u32 nr)
+{
+	return nr == NR_EXIT || nr == NR_EXIT_GROUP || nr == NR_EXECVE || nr == NR_EXECVEAT;
+}
+
 /* syscall_slot is where a syscall is counted: its number, or COMPAT_NR for a
  * 32-bit task, whose numbers belong to another table. */
 static __always_inline __u64 syscall_slot(struct task_struct *task, __u64 nr)
@@ -1008,6 +1115,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
 		return 0;
 
+	bool recorded = false;
 	if (track_latency || failed_only) {
 		struct enter_rec *r = enter_lookup(task, (__u32)id, true);
 		if (r) {
@@ -1015,6 +1123,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			r->nr = nr;
 			if (slow_ns)
 				read_args((struct pt_regs *)ctx->args[0], r->args);
+			recorded = true;
 		} else {
 			bump(CNT_LOST_ENTER_MAP_FULL);
 		}
@@ -1026,13 +1135,14 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	}
 	if (failed_only)
 		return 0; /* counted at exit, if it fails */
-	/* Without entry records an exit cannot tell a seccomp denial from a call
-	 * counted here: count at exit then, but for the calls that never return. */
-	if (!track_latency && nr != NR_EXIT && nr != NR_EXIT_GROUP)
+	/* A call is counted at exit, where one lookup per map takes its count and
+	 * its latency together; without an entry record here, its exit would take
+	 * it for a seccomp denial, and only a failure would count. */
+	if (!counted_at_entry(nr) && (recorded || !track_latency))
 		return 0;
 
 	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-	count_calls(&k, 1, 0, false);
+	count_call(&k, 1, 0, false, NO_LATENCY);
 	return 0;
 }
 
@@ -1064,14 +1174,11 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		bool err = !restart && is_error(ret, nr);
 		if (restart)
 			bump(CNT_RESTARTS);
-		if (failed_only) {
-			if (err)
-				count_calls(&k, 1, ret, true);
-		} else if (err) {
-			count_calls(&k, 0, ret, true);
+		if (!failed_only || err) {
+			__u64 calls = failed_only || !counted_at_entry(nr);
+			__u64 lat = track_latency && !restart ? bpf_ktime_get_ns() - enter_ts : NO_LATENCY;
+			count_call(&k, calls, ret, err, lat);
 		}
-		if (track_latency && !restart && (!failed_only || err))
-			record_latency(&k, bpf_ktime_get_ns() - enter_ts);
 		after_call(ctx, id, task, k.start, nr, ret, enter_ts, r);
 		return 0;
 	}
@@ -1090,7 +1197,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if (restart)
 			bump(CNT_RESTARTS);
 		struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-		count_calls(&k, 1, ret, !restart && is_error(ret, nr));
+		count_call(&k, !counted_at_entry(nr), ret, !restart && is_error(ret, nr), NO_LATENCY);
 		after_call(ctx, id, task, k.start, nr, ret, 0, 0);
 		return 0;
 	}
@@ -1110,7 +1217,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-	count_calls(&k, 1, ret, true);
+	count_call(&k, 1, ret, true, NO_LATENCY);
 	return 0;
 }
 

@@ -60,6 +60,16 @@ type tlmonCounts struct {
 	LatCount uint64
 }
 
+type tlmonCpuCache struct {
+	_        structs.HostLayout
+	Key      tlmonProcKey
+	C        tlmonCounts
+	Bucket   [2]uint32
+	InBucket [2]uint32
+	Busy     uint32
+	Pad      uint32
+}
+
 type tlmonEnterRec struct {
 	_    structs.HostLayout
 	Ts   uint64
@@ -157,6 +167,7 @@ const (
 	tlmonMapCallScratch       = "call_scratch"
 	tlmonMapCallStore         = "call_store"
 	tlmonMapCounters          = "counters"
+	tlmonMapCpuCaches         = "cpu_caches"
 	tlmonMapEnterHash         = "enter_hash"
 	tlmonMapEnterStore        = "enter_store"
 	tlmonMapErrnoStats        = "errno_stats"
@@ -171,6 +182,7 @@ const (
 	tlmonMapTcpConns          = "tcp_conns"
 	tlmonMapThreadStats       = "thread_stats"
 	tlmonMapUnattributed      = "unattributed"
+	tlmonProgFlushCpuCache    = "flush_cpu_cache"
 	tlmonProgInetSockSetState = "inet_sock_set_state"
 	tlmonProgSchedProcessExec = "sched_process_exec"
 	tlmonProgSchedProcessExit = "sched_process_exit"
@@ -195,6 +207,7 @@ const (
 	tlmonVarUnusedEvent       = "unused_event"
 	tlmonVarUnusedIoCounts    = "unused_io_counts"
 	tlmonVarUnusedTcpEvent    = "unused_tcp_event"
+	tlmonVarUseCpuCache       = "use_cpu_cache"
 	tlmonVarUseRingbuf        = "use_ringbuf"
 	tlmonVarUseTaskStorage    = "use_task_storage"
 )
@@ -241,6 +254,7 @@ type tlmonSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlmonProgramSpecs struct {
+	FlushCpuCache    *ebpf.ProgramSpec `ebpf:"flush_cpu_cache"`
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
@@ -257,6 +271,7 @@ type tlmonMapSpecs struct {
 	CallScratch  *ebpf.MapSpec `ebpf:"call_scratch"`
 	CallStore    *ebpf.MapSpec `ebpf:"call_store"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
+	CpuCaches    *ebpf.MapSpec `ebpf:"cpu_caches"`
 	EnterHash    *ebpf.MapSpec `ebpf:"enter_hash"`
 	EnterStore   *ebpf.MapSpec `ebpf:"enter_store"`
 	ErrnoStats   *ebpf.MapSpec `ebpf:"errno_stats"`
@@ -295,6 +310,7 @@ type tlmonVariableSpecs struct {
 	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedIoCounts  *ebpf.VariableSpec `ebpf:"unused_io_counts"`
 	UnusedTcpEvent  *ebpf.VariableSpec `ebpf:"unused_tcp_event"`
+	UseCpuCache     *ebpf.VariableSpec `ebpf:"use_cpu_cache"`
 	UseRingbuf      *ebpf.VariableSpec `ebpf:"use_ringbuf"`
 	UseTaskStorage  *ebpf.VariableSpec `ebpf:"use_task_storage"`
 }
@@ -323,6 +339,7 @@ type tlmonMaps struct {
 	CallScratch  *ebpf.Map `ebpf:"call_scratch"`
 	CallStore    *ebpf.Map `ebpf:"call_store"`
 	Counters     *ebpf.Map `ebpf:"counters"`
+	CpuCaches    *ebpf.Map `ebpf:"cpu_caches"`
 	EnterHash    *ebpf.Map `ebpf:"enter_hash"`
 	EnterStore   *ebpf.Map `ebpf:"enter_store"`
 	ErrnoStats   *ebpf.Map `ebpf:"errno_stats"`
@@ -345,6 +362,7 @@ func (m *tlmonMaps) Close() error {
 		m.CallScratch,
 		m.CallStore,
 		m.Counters,
+		m.CpuCaches,
 		m.EnterHash,
 		m.EnterStore,
 		m.ErrnoStats,
@@ -384,6 +402,7 @@ type tlmonVariables struct {
 	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
 	UnusedIoCounts  *ebpf.Variable `ebpf:"unused_io_counts"`
 	UnusedTcpEvent  *ebpf.Variable `ebpf:"unused_tcp_event"`
+	UseCpuCache     *ebpf.Variable `ebpf:"use_cpu_cache"`
 	UseRingbuf      *ebpf.Variable `ebpf:"use_ringbuf"`
 	UseTaskStorage  *ebpf.Variable `ebpf:"use_task_storage"`
 }
@@ -392,6 +411,7 @@ type tlmonVariables struct {
 //
 // It can be passed to loadTlmonObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlmonPrograms struct {
+	FlushCpuCache    *ebpf.Program `ebpf:"flush_cpu_cache"`
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
@@ -402,6 +422,7 @@ type tlmonPrograms struct {
 
 func (p *tlmonPrograms) Close() error {
 	return _TlmonClose(
+		p.FlushCpuCache,
 		p.InetSockSetState,
 		p.SchedProcessExec,
 		p.SchedProcessExit,

@@ -1,0 +1,143 @@
+package bpf
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"tlmon/model"
+)
+
+// cacheChildEnv makes the test binary, run again, the child of
+// TestCachedCountsAreReadBeforeTheProcessCallsAgain instead of the tests.
+const cacheChildEnv = "TLMON_CACHE_CHILD"
+
+// The child's main thread must be the one that calls getppid: lock it before
+// anything else runs.
+func init() {
+	if os.Getenv(cacheChildEnv) != "" {
+		runtime.LockOSThread()
+	}
+}
+
+func TestMain(m *testing.M) {
+	if n := os.Getenv(cacheChildEnv); n != "" {
+		cacheChild(n)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// cacheChild pins its main thread to CPU 0 and every other thread to CPU 1,
+// waits for a byte on stdin, makes n getppid calls and blocks reading stdin
+// again. A read is counted when it returns: while it blocks, the last counts
+// made on CPU 0 in the child are its getppid calls, and they sit in CPU 0's
+// cache.
+func cacheChild(arg string) {
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		os.Exit(2)
+	}
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		tid, _ := strconv.Atoi(t.Name())
+		var set unix.CPUSet
+		if tid == os.Getpid() {
+			set.Set(0)
+		} else {
+			set.Set(1)
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil {
+			os.Exit(3)
+		}
+	}
+	var b [1]byte
+	unix.Syscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(&b[0])), 1)
+	for range n {
+		unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+	}
+	unix.Syscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(&b[0])), 1)
+	os.Exit(0)
+}
+
+// TestCachedCountsAreReadBeforeTheProcessCallsAgain checks that a read of the
+// counters includes the counts still held in a CPU's cache (cpu_cache in
+// tlmon.bpf.c): the child's getppid calls are the last counted on CPU 0, and
+// nothing else in scope runs there, so without the flush they would stay out of
+// the process maps until the child's next call.
+func TestCachedCountsAreReadBeforeTheProcessCallsAgain(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs: one for the child's calls, one for the rest")
+	}
+	const n = 10000
+	p := loadForTest(t, Options{})
+	if !p.cached {
+		t.Fatal("the per-CPU caches are off: running a program on a chosen CPU failed")
+	}
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), fmt.Sprintf("%s=%d", cacheChildEnv, n))
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Wait()
+	defer stdin.Close()
+	pid := child.Process.Pid
+	waitInRead(t, pid)
+	if err := p.ScopePIDs([]uint32{uint32(pid)}, false); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Write([]byte{'g'})
+	time.Sleep(10 * time.Millisecond) // out of the first read, into the loop
+	waitInRead(t, pid)
+
+	var c Counters
+	if err := p.ReadCounters(&c); err != nil {
+		t.Fatal(err)
+	}
+	var got model.Counts
+	for k, v := range c.Procs {
+		if k.Proc.PID == uint32(pid) && k.Nr == unix.SYS_GETPPID {
+			got.Add(v)
+		}
+	}
+	if got.Calls != n || got.LatCount != n {
+		t.Errorf("the child's getppid read as %d calls and %d latency samples, want %d of each", got.Calls, got.LatCount, n)
+	}
+	var hist uint64
+	for k, h := range c.ProcHists {
+		if k.Proc.PID == uint32(pid) && k.Nr == unix.SYS_GETPPID {
+			hist += h.Count()
+		}
+	}
+	if hist != n {
+		t.Errorf("the child's getppid histogram holds %d samples, want %d", hist, n)
+	}
+}
+
+// waitInRead waits until pid's main thread is blocked in read(2).
+func waitInRead(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+		if err == nil && strings.HasPrefix(string(b), strconv.Itoa(unix.SYS_READ)+" ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child never blocked in read: /proc/%d/syscall says %q (%v)", pid, b, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
