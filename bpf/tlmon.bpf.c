@@ -614,6 +614,16 @@ static __always_inline void fold_cache(struct cpu_cache *cc)
 	__builtin_memset(cc->in_bucket, 0, sizeof(cc->in_bucket));
 }
 
+/* fold_this_cpu folds this CPU's cache (global: see exit_detail). */
+__noinline int fold_this_cpu(void)
+{
+	__u32 zero = 0;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
+	if (cc)
+		fold_cache(cc);
+	return 0;
+}
+
 /* cache_hist counts one latency in bucket b in the cache: false when both of
  * its slots hold other buckets. */
 static __always_inline bool cache_hist(struct cpu_cache *cc, __u32 b)
@@ -650,7 +660,7 @@ static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u
 	WRITE_ONCE(cc->busy, 1);
 	barrier();
 	if (!same_key(&cc->key, k)) {
-		fold_cache(cc);
+		fold_this_cpu();
 		cc->key = *k;
 	}
 	add_counts(&cc->c, d);
@@ -660,13 +670,28 @@ static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u
 	WRITE_ONCE(cc->busy, 0);
 }
 
-/* count_call adds one syscall of the current process to every counter: calls
- * (0 for a call already counted at entry), its error, and its latency unless
- * lat is NO_LATENCY. */
-#define NO_LATENCY ((__u64)-1)
-static __always_inline void count_call(struct proc_key *k, __u64 calls, long ret, bool is_err, __u64 lat)
+static __always_inline bool is_error(long ret, __u32 nr)
 {
-	__u32 nr = k->nr;
+	/* rt_sigreturn returns whatever the interrupted code had in its register. */
+	return ret < 0 && ret >= -MAX_ERRNO && nr != NR_RT_SIGRETURN;
+}
+
+static __always_inline bool is_restart(long ret)
+{
+	return ret <= -512 && ret >= -516; /* ERESTARTSYS .. ERESTART_RESTARTBLOCK */
+}
+
+/* count_call adds one syscall of the current process to every counter: calls
+ * (0 for a call already counted at entry), its error if ret is one, and its
+ * latency unless lat is NO_LATENCY. Global: see exit_detail. */
+#define NO_LATENCY ((__u64)-1)
+__noinline int count_call(__u32 nr, __u64 calls, long ret, __u64 lat)
+{
+	if (nr >= MAX_SYSCALLS)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(bpf_get_current_task_btf()) };
+	bool is_err = !is_restart(ret) && is_error(ret, nr);
 	bool timed = lat != NO_LATENCY;
 	struct counts d = {
 		.calls = calls,
@@ -681,12 +706,13 @@ static __always_inline void count_call(struct proc_key *k, __u64 calls, long ret
 		if (b < HIST_BUCKETS)
 			s->hist[b]++;
 	}
-	count_proc(k, &d, b);
+	count_proc(&k, &d, b);
 	if (is_err)
-		count_error(k, ret);
-	struct counts *t = thread_counts(k->tgid, (__u32)bpf_get_current_pid_tgid());
+		count_error(&k, ret);
+	struct counts *t = thread_counts(k.tgid, (__u32)id);
 	if (t)
 		add_counts(t, &d);
+	return 0;
 }
 
 /* flush_cpu_cache folds the cache of the CPU it runs on into the process maps.
@@ -701,8 +727,7 @@ int flush_cpu_cache(void *ctx)
 		return 0;
 	if (cc->busy)
 		return 1;
-	fold_cache(cc);
-	return 0;
+	return fold_this_cpu();
 }
 
 /* send_record writes one record of size bytes to the event buffer, counting
@@ -722,17 +747,6 @@ static __always_inline void send_record(void *ctx, void *data, __u64 size)
 static __always_inline void send_event(void *ctx, struct event *e)
 {
 	send_record(ctx, e, sizeof(*e));
-}
-
-static __always_inline bool is_error(long ret, __u32 nr)
-{
-	/* rt_sigreturn returns whatever the interrupted code had in its register. */
-	return ret < 0 && ret >= -MAX_ERRNO && nr != NR_RT_SIGRETURN;
-}
-
-static __always_inline bool is_restart(long ret)
-{
-	return ret <= -512 && ret >= -516; /* ERESTARTSYS .. ERESTART_RESTARTBLOCK */
 }
 
 /* The argument registers of x86_64 syscalls sit in pt_regs from r10 to di, in
@@ -921,6 +935,17 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 	}
 }
 
+/* enter_detail begins the detail event of a call (global: see exit_detail). */
+__noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr)
+{
+	if (nr >= MAX_SYSCALLS)
+		return 0;
+	struct capture cap = {};
+	load_capture(&cap, nr);
+	begin_call(ctx, bpf_get_current_task_btf(), bpf_get_current_pid_tgid(), nr, &cap);
+	return 0;
+}
+
 /* finish_call sends the call begun at entry, with its result. */
 static __always_inline void finish_call(void *ctx, struct call_event *c, struct capture *cap, long ret, __u64 now)
 {
@@ -1053,22 +1078,18 @@ static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __
 	send_tcp(ctx, &c, TCP_SYN_RECV, TCP_ESTABLISHED);
 }
 
-/* after_call does what a call's exit asks beyond counting: bytes moved, its
- * detail event, a slow-call event. start is the process's start time, r the
- * entry record (NULL when calls are counted at exit). It runs on every exit:
- * the common case, a call with neither bytes nor detail, reads two bytes. */
-static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *task, __u64 start,
-				       __u32 nr, long ret, __u64 enter_ts, struct enter_rec *r)
+/* Global functions (neither static nor inlined) are verified once each, in
+ * whatever state their callers are: inlined, the detail paths were walked
+ * again for every path through sys_enter and sys_exit, and the verifier took
+ * 300 ms at every start. Their arguments are the context and scalars only. */
+
+/* exit_detail sends a call's detail event, or a slow-call event. */
+__noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts)
 {
 	if (nr >= MAX_SYSCALLS)
-		return;
-	__u8 io = captures[nr].io;
-	if (io && ret > 0)
-		add_io(id >> 32, start, io, ret);
-	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
-		accepted_tcp(ctx, task, id, ret);
-	if (!captures[nr].detail && !slow_ns)
-		return;
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct capture cap = {};
 	load_capture(&cap, nr);
 	__u64 now = bpf_ktime_get_ns();
@@ -1076,11 +1097,39 @@ static __always_inline void after_call(void *ctx, __u64 id, struct task_struct *
 		struct call_event *c = call_record(task, (__u32)id, false);
 		if (c && c->kind == EVENT_SYSCALL && c->nr == nr) {
 			finish_call(ctx, c, &cap, ret, now);
-			return;
+			return 0;
 		}
 	}
-	if (slow_ns && r && enter_ts && now - enter_ts >= slow_ns && (!failed_only || is_error(ret, nr)))
-		send_slow(ctx, id, task, nr, ret, now - enter_ts, now, r, &cap);
+	if (slow_ns && enter_ts && now - enter_ts >= slow_ns && (!failed_only || is_error(ret, nr))) {
+		struct enter_rec *r = enter_lookup(task, (__u32)id, false);
+		if (r)
+			send_slow(ctx, id, task, nr, ret, now - enter_ts, now, r, &cap);
+	}
+	return 0;
+}
+
+/* accept_detail claims the TCP connection accept returned as fd. */
+__noinline int accept_detail(struct bpf_raw_tracepoint_args *ctx, long fd)
+{
+	accepted_tcp(ctx, bpf_get_current_task_btf(), bpf_get_current_pid_tgid(), fd);
+	return 0;
+}
+
+/* after_call does what a call's exit asks beyond counting: bytes moved, its
+ * detail event, a slow-call event. It runs
+ * on every exit: the common case, a call with neither bytes nor detail, reads
+ * two bytes. */
+static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts)
+{
+	if (nr >= MAX_SYSCALLS)
+		return;
+	__u8 io = captures[nr].io;
+	if (io && ret > 0)
+		add_io(bpf_get_current_pid_tgid() >> 32, current_start(bpf_get_current_task_btf()), io, ret);
+	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
+		accept_detail(ctx, ret);
+	if (captures[nr].detail || slow_ns)
+		exit_detail(ctx, nr, ret, enter_ts);
 }
 
 /* counted_at_entry: the calls that never return, and exec, whose return may
@@ -1128,11 +1177,8 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_LOST_ENTER_MAP_FULL);
 		}
 	}
-	if (captures[nr].detail) {
-		struct capture cap = {};
-		load_capture(&cap, nr);
-		begin_call(ctx, task, id, nr, &cap);
-	}
+	if (captures[nr].detail)
+		enter_detail(ctx, nr);
 	if (failed_only)
 		return 0; /* counted at exit, if it fails */
 	/* A call is counted at exit, where one lookup per map takes its count and
@@ -1141,8 +1187,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!counted_at_entry(nr) && (recorded || !track_latency))
 		return 0;
 
-	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-	count_call(&k, 1, 0, false, NO_LATENCY);
+	count_call(nr, 1, 0, NO_LATENCY);
 	return 0;
 }
 
@@ -1165,26 +1210,21 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 	}
 
+	bool count = true, seen = true;
+	__u64 calls = 1, lat = NO_LATENCY;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	if (enter_ts) {
 		nr = r->nr;
 		if (nr >= MAX_SYSCALLS)
 			return 0;
-		struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
 		bool restart = is_restart(ret);
-		bool err = !restart && is_error(ret, nr);
 		if (restart)
 			bump(CNT_RESTARTS);
-		if (!failed_only || err) {
-			__u64 calls = failed_only || !counted_at_entry(nr);
-			__u64 lat = track_latency && !restart ? bpf_ktime_get_ns() - enter_ts : NO_LATENCY;
-			count_call(&k, calls, ret, err, lat);
-		}
-		after_call(ctx, id, task, k.start, nr, ret, enter_ts, r);
-		return 0;
-	}
-
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	if (!track_latency && !failed_only) {
+		count = !failed_only || (!restart && is_error(ret, nr));
+		calls = failed_only || !counted_at_entry(nr);
+		if (track_latency && !restart)
+			lat = bpf_ktime_get_ns() - enter_ts;
+	} else if (!track_latency && !failed_only) {
 		/* Counting at exit (see sys_enter): every exit is a call, but the
 		 * new task's return from a fork. */
 		nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
@@ -1193,31 +1233,31 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		if (ret == 0 && (nr == NR_CLONE || nr == NR_FORK || nr == NR_VFORK || nr == NR_CLONE3))
 			return 0;
-		bool restart = is_restart(ret);
-		if (restart)
+		if (is_restart(ret))
 			bump(CNT_RESTARTS);
-		struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-		count_call(&k, !counted_at_entry(nr), ret, !restart && is_error(ret, nr), NO_LATENCY);
-		after_call(ctx, id, task, k.start, nr, ret, 0, 0);
-		return 0;
+		calls = !counted_at_entry(nr);
+	} else {
+		/* No enter seen. Only a failure can be a call (seccomp denial); a
+		 * fork child's 0 and an exec from a non-leader thread are not. */
+		if (ret >= 0 || is_restart(ret))
+			return 0;
+		nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
+		barrier_var(nr);
+		if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr] || !is_error(ret, nr))
+			return 0;
+		if (!r && task->start_boottime < scope_since) {
+			/* We never saw this task enter anything and it predates the
+			 * scope: it was already inside this syscall when we started
+			 * watching. */
+			bump(CNT_UNPAIRED_IGNORED);
+			return 0;
+		}
+		seen = false;
 	}
-
-	/* No enter seen. Only a failure can be a call (seccomp denial); a fork
-	 * child's 0 and an exec from a non-leader thread are not. */
-	if (ret >= 0 || is_restart(ret))
-		return 0;
-	nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
-	barrier_var(nr);
-	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr] || !is_error(ret, nr))
-		return 0;
-	if (!r && task->start_boottime < scope_since) {
-		/* We never saw this task enter anything and it predates the scope:
-		 * it was already inside this syscall when we started watching. */
-		bump(CNT_UNPAIRED_IGNORED);
-		return 0;
-	}
-	struct proc_key k = { .tgid = tgid, .nr = nr, .start = current_start(task) };
-	count_call(&k, 1, ret, true, NO_LATENCY);
+	if (count)
+		count_call(nr, calls, ret, lat);
+	if (seen)
+		after_call(ctx, nr, ret, enter_ts);
 	return 0;
 }
 
