@@ -30,6 +30,11 @@ import (
 // version is set by the Makefile (-ldflags -X main.version=...).
 var version = ""
 
+// firstRead is when the first counter read comes after attaching, whatever the
+// interval: the first screen then has numbers a moment after start, over a
+// short first interval.
+const firstRead = 50 * time.Millisecond
+
 // Exit codes: usage mistakes are 2, failures at run time 1.
 const (
 	exitRuntime = 1
@@ -271,7 +276,7 @@ func run(o *options) error {
 		events = ui.NewEventLog(os.Stdout, table, o.output)
 		onEvent = events.Add
 	}
-	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval,
+	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval, FirstRead: firstRead,
 		OnEvent:     onEvent,
 		OnPanic:     func(v any) { crash(fmt.Errorf("internal error in the collector: %v", v)) },
 		PanicOnTick: o.testPanic})
@@ -310,7 +315,7 @@ func runMonitor(ctx context.Context, o *options, control *collector.Control, sco
 		}
 		go cmd.Cmd.Wait()
 	}
-	err := ui.Run(ctx, control, ui.Options{Interval: o.interval, Theme: o.theme, Mouse: o.mouse})
+	err := ui.Run(ctx, control, ui.Options{Interval: o.interval, FirstTick: firstRead + 20*time.Millisecond, Theme: o.theme, Mouse: o.mouse})
 	if ierr := internalError(ctx); ierr != nil {
 		return ierr
 	}

@@ -214,6 +214,11 @@ func (p *Probe) load() error {
 		ps.MaxEntries = uint32(max)
 	}
 
+	if allocOnInsert() {
+		for _, name := range []string{"proc_stats", "errno_stats", "proc_io", "thread_stats", "proc_hists"} {
+			spec.Maps[name].Flags |= unix.BPF_F_NO_PREALLOC
+		}
+	}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
@@ -222,6 +227,23 @@ func (p *Probe) load() error {
 		return fmt.Errorf("load BPF programs (%s, %s): %w", p.buffer, p.enterStore, err)
 	}
 	return nil
+}
+
+// allocOnInsert says whether the per-process hashes can allocate their entries
+// as they are inserted instead of all at load: preallocating them takes ~80 ms of
+// every start. Tracing programs may use such maps safely from 6.1 (the BPF
+// memory allocator); before, the kernel accepts them with a warning in its log
+// about their being unsafe.
+func allocOnInsert() bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 6 || major == 6 && minor >= 1
 }
 
 // nrOf is the number of a syscall in t, or MaxUint32 when t has none.

@@ -32,6 +32,10 @@ type Config struct {
 	Sink     Sink
 	Cgroups  *Cgroups // may be nil
 	Interval time.Duration
+	// FirstRead, if set and shorter than Interval, is when the first read
+	// comes after Start, so that the first screen has numbers without waiting
+	// a whole interval; the reads then come every Interval.
+	FirstRead time.Duration
 	// OnEvent, if set, sees every event after the sink (the headless mode uses it
 	// to notice that the processes it watches have exited).
 	OnEvent func(e *model.Event)
@@ -42,7 +46,8 @@ type Config struct {
 	// goroutines panics: the owner stops the program cleanly (the terminal
 	// restored, the programs detached). The goroutine then ends.
 	OnPanic func(v any)
-	// PanicOnTick makes the ticker panic (a test hook for OnPanic).
+	// PanicOnTick makes the ticker panic at its first tick, an Interval after
+	// Start (a test hook for OnPanic).
 	PanicOnTick bool
 }
 
@@ -185,6 +190,19 @@ func (c *Collector) readEvents(ctx context.Context) {
 func (c *Collector) tick(ctx context.Context) {
 	defer c.wg.Done()
 	defer c.recoverTo()
+	read := func() {
+		if err := c.Flush(); err != nil {
+			c.readErrors.Add(1)
+		}
+	}
+	if first := c.cfg.FirstRead; first > 0 && first < c.cfg.Interval {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(first):
+			read()
+		}
+	}
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -195,9 +213,7 @@ func (c *Collector) tick(ctx context.Context) {
 			if c.cfg.PanicOnTick {
 				panic("collector: panic requested by a test")
 			}
-			if err := c.Flush(); err != nil {
-				c.readErrors.Add(1)
-			}
+			read()
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 // countingSink counts what it is handed and sums the deltas.
 type countingSink struct {
 	events atomic.Uint64
+	reads  atomic.Uint64
 	mu     sync.Mutex
 	lost   model.Losses
 	tried  uint64
@@ -27,6 +28,7 @@ type countingSink struct {
 func (s *countingSink) AddProcess(model.ProcInfo)  {}
 func (s *countingSink) HandleEvent(e *model.Event) { s.events.Add(1) }
 func (s *countingSink) HandleCounters(d *model.CounterDelta) []model.ProcID {
+	s.reads.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, n := range d.Lost {
@@ -278,4 +280,28 @@ func TestExecedProcessesGetTheirNewCommandLine(t *testing.T) {
 		}
 	}
 	t.Fatal("the exec'd child was never listed")
+}
+
+// TestFirstReadComesEarly checks that the first counter read comes after
+// FirstRead, not after a whole interval, and the next one an interval later.
+func TestFirstReadComesEarly(t *testing.T) {
+	p := load(t, bpf.Options{})
+	sink := &countingSink{}
+	c, err := New(Config{Probe: p, Sink: sink, Interval: time.Hour, FirstRead: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	defer c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for sink.reads.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no read within 5 s with FirstRead 20ms")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := sink.reads.Load(); n != 1 {
+		t.Errorf("%d reads, want the first one only (the next comes an hour later)", n)
+	}
 }

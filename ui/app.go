@@ -22,6 +22,10 @@ type Options struct {
 	// Interval is how often the snapshot is pulled and the screen redrawn
 	// (default 1s).
 	Interval time.Duration
+	// FirstTick, if set and shorter than Interval, is when the first snapshot
+	// is pulled: just after the collector's first read (collector.Config's
+	// FirstRead), so the first screen has numbers.
+	FirstTick time.Duration
 	// Theme is auto, dark, light or mono (themes.Names); "" is auto. NO_COLOR
 	// in the environment forces mono.
 	Theme string
@@ -140,7 +144,11 @@ func newApp(b Backend, o Options, themeName string) *app {
 }
 
 func (m *app) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.tick()}
+	first := m.tick()
+	if f := m.opts.FirstTick; f > 0 && f < m.opts.Interval {
+		first = tea.Tick(f, func(t time.Time) tea.Msg { return tickMsg(t) })
+	}
+	cmds := []tea.Cmd{first}
 	if m.autoTheme {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
