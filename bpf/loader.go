@@ -339,6 +339,25 @@ func (p *Probe) InjectEvent() error {
 	return err
 }
 
+// InjectCall makes the kernel side emit the detail event of one call of
+// syscall nr returning ret, without the call: it runs the sys_enter and
+// sys_exit programs on made-up arguments in the calling thread
+// (BPF_PROG_TEST_RUN), through the same path as a real call. The thread must
+// stay locked to its OS thread between the two runs, its process be in scope
+// and nr's detail be on. The arguments read as zeros, so no path is copied. It
+// is the synthetic producer of the benchmarks of the detail-event path.
+func (p *Probe) InjectCall(nr int, ret int64) error {
+	enter := [2]uint64{0, uint64(nr)} // pt_regs pointer (NULL), syscall number
+	if _, err := p.objs.SysEnter.Run(&ebpf.RunOptions{Context: enter[:]}); err != nil {
+		return fmt.Errorf("run sys_enter: %w", err)
+	}
+	exit := [2]uint64{0, uint64(ret)} // pt_regs pointer (NULL), return value
+	if _, err := p.objs.SysExit.Run(&ebpf.RunOptions{Context: exit[:]}); err != nil {
+		return fmt.Errorf("run sys_exit: %w", err)
+	}
+	return nil
+}
+
 // EnterTime reads the entry record of thread tid: the syscall it is inside and
 // when it entered (CLOCK_MONOTONIC ns), or ok false when it is inside none we
 // saw enter. Task storage is looked up through a thread pidfd (Linux 6.9+).
