@@ -28,7 +28,7 @@ type countingSink struct {
 	tried  uint64
 }
 
-func (s *countingSink) AddProcess(model.ProcInfo)  {}
+func (s *countingSink) AddProcess(model.ProcInfo) {}
 func (s *countingSink) HandleEvent(e *model.Event) {
 	s.events.Add(1)
 	if e.Kind == model.EventSyscall && e.Call.Nr == unix.SYS_OPENAT && e.Call.Ret == 3 {
