@@ -74,7 +74,16 @@ type options struct {
 // what a user debugging a failing or slow program looks at first.
 const defaultDetail = "process,file,network"
 
+// memoryLimit is the heap size past which Go's collector runs harder than its
+// usual pace (twice the live heap): tlmon runs on the machine it is debugging,
+// and a fork storm briefly leaves tens of MB of exited processes to retire.
+// GOMEMLIMIT in the environment overrides it.
+const memoryLimit = 48 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, pflag.ErrHelp) {
 		os.Exit(0)
