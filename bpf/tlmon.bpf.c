@@ -614,7 +614,12 @@ static __always_inline void fold_cache(struct cpu_cache *cc)
 	__builtin_memset(cc->in_bucket, 0, sizeof(cc->in_bucket));
 }
 
-/* fold_this_cpu folds this CPU's cache (global: see exit_detail). */
+/* Global functions (neither static nor inlined) are verified once each, in
+ * whatever state their callers are: inlined, the detail paths were walked
+ * again for every path through sys_enter and sys_exit, and the verifier took
+ * 300 ms at every start. Their arguments are the context and scalars only. */
+
+/* fold_this_cpu folds this CPU's cache. */
 __noinline int fold_this_cpu(void)
 {
 	__u32 zero = 0;
@@ -683,7 +688,7 @@ static __always_inline bool is_restart(long ret)
 
 /* count_call adds one syscall of the current process to every counter: calls
  * (0 for a call already counted at entry), its error if ret is one, and its
- * latency unless lat is NO_LATENCY. Global: see exit_detail. */
+ * latency unless lat is NO_LATENCY. Global: see fold_this_cpu. */
 #define NO_LATENCY ((__u64)-1)
 __noinline int count_call(__u32 nr, __u64 calls, long ret, __u64 lat)
 {
@@ -935,7 +940,7 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 	}
 }
 
-/* enter_detail begins the detail event of a call (global: see exit_detail). */
+/* enter_detail begins the detail event of a call (global: see fold_this_cpu). */
 __noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr)
 {
 	if (nr >= MAX_SYSCALLS)
@@ -1078,12 +1083,8 @@ static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __
 	send_tcp(ctx, &c, TCP_SYN_RECV, TCP_ESTABLISHED);
 }
 
-/* Global functions (neither static nor inlined) are verified once each, in
- * whatever state their callers are: inlined, the detail paths were walked
- * again for every path through sys_enter and sys_exit, and the verifier took
- * 300 ms at every start. Their arguments are the context and scalars only. */
-
-/* exit_detail sends a call's detail event, or a slow-call event. */
+/* exit_detail sends a call's detail event, or a slow-call event (global: see
+ * fold_this_cpu). */
 __noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts)
 {
 	if (nr >= MAX_SYSCALLS)
@@ -1116,9 +1117,8 @@ __noinline int accept_detail(struct bpf_raw_tracepoint_args *ctx, long fd)
 }
 
 /* after_call does what a call's exit asks beyond counting: bytes moved, its
- * detail event, a slow-call event. It runs
- * on every exit: the common case, a call with neither bytes nor detail, reads
- * two bytes. */
+ * detail event, a slow-call event. It runs on every exit: the common case, a
+ * call with neither bytes nor detail, reads two bytes. */
 static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts)
 {
 	if (nr >= MAX_SYSCALLS)
