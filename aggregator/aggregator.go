@@ -15,6 +15,7 @@ import (
 const (
 	DefaultRetireAfter = 5 * time.Second
 	DefaultMaxProcs    = 10000
+	DefaultMaxExited   = 256
 )
 
 // Config configures an Aggregator. Zero fields take their defaults.
@@ -25,6 +26,11 @@ type Config struct {
 	RetireAfter time.Duration
 	// MaxProcs is the hard cap on tracked processes (default 10000).
 	MaxProcs int
+	// MaxExited caps the exited processes kept visible until RetireAfter
+	// (default 256): past it, the oldest exits retire early. A build or a shell
+	// loop starts hundreds of processes a second, each with tens of syscalls and
+	// their histograms; without the cap they would hold hundreds of MB.
+	MaxExited int
 	// CgroupPath resolves a cgroup id to a path; may be nil. It is called while
 	// building snapshots (at most once per process and cgroup id), so it should be
 	// cheap.
@@ -389,6 +395,7 @@ type Aggregator struct {
 	eventsReceived  uint64
 	restarts        uint64
 	missesRetired   uint64 // placeholders retired while still unnamed
+	retiredProcs    uint64
 
 	start   time.Time // of Elapsed
 	started bool
@@ -424,6 +431,9 @@ func New(cfg Config) *Aggregator {
 	}
 	if cfg.MaxProcs <= 0 {
 		cfg.MaxProcs = DefaultMaxProcs
+	}
+	if cfg.MaxExited <= 0 {
+		cfg.MaxExited = DefaultMaxExited
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -561,6 +571,9 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 			p.info.Comm = c
 		}
 		fillInfo(&p.info, model.ProcInfo{Parent: e.Parent, CgroupID: e.CgroupID})
+		if p.detail != nil {
+			p.detail.calls.keepNewest(exitedCalls)
+		}
 		if !p.exitKnown {
 			p.exitKnown, p.exited = true, true
 			p.exitCode, p.exitSignal, p.coreDumped = int(e.ExitCode), int(e.ExitSignal), e.CoreDumped
@@ -662,6 +675,7 @@ func (a *Aggregator) retire(p *proc) {
 	for i := range p.sys {
 		a.retired[p.sys[i].nr].Add(p.sys[i].Counts)
 	}
+	a.retiredProcs++
 	if p.placeholder {
 		a.missesRetired++
 	}
@@ -676,7 +690,7 @@ func (a *Aggregator) retire(p *proc) {
 //
 // A process is retired once it exited more than RetireAfter ago and before the
 // previous call (so that its last counts were read), or earlier, oldest exit first,
-// when MaxProcs is reached. An event or AddProcess that reaches MaxProcs retires
+// when more than MaxExited such processes wait or MaxProcs is reached. An event or AddProcess that reaches MaxProcs retires
 // up to MaxProcs/32 at once and republishes the snapshot without them.
 func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.ProcID) {
 	a.mu.Lock()
@@ -818,6 +832,13 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 	slices.SortFunc(a.early, func(x, y *proc) int {
 		return cmp.Or(y.exitedAt.Compare(x.exitedAt), cmp.Compare(y.info.ID.PID, x.info.ID.PID), cmp.Compare(y.info.ID.Start, x.info.ID.Start))
 	})
+	for len(a.early) > a.cfg.MaxExited {
+		p := a.early[len(a.early)-1]
+		a.early[len(a.early)-1] = nil
+		a.early = a.early[:len(a.early)-1]
+		a.retire(p)
+		retired = append(retired, p.info.ID)
+	}
 
 	a.snap.Store(a.build(at, d))
 	return retired
@@ -956,6 +977,7 @@ func (a *Aggregator) Clear() {
 	a.retired = [numNr]model.Counts{}
 	a.lost = model.Losses{}
 	a.procOverflow, a.eventsAttempted, a.detailAttempted, a.eventsReceived, a.restarts, a.missesRetired = 0, 0, 0, 0, 0, 0
+	a.retiredProcs = 0
 	a.start, a.started = now, true
 	for _, p := range a.procs {
 		p.sys, p.nrs, p.total = nil, nil, model.Counts{}
@@ -973,6 +995,11 @@ func (a *Aggregator) Clear() {
 // never reach it.
 func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot {
 	s := &model.Snapshot{At: at, Elapsed: at.Sub(a.start), Restarts: a.restarts}
+	s.Retired.Processes = a.retiredProcs
+	for _, c := range a.retired {
+		s.Retired.Calls += c.Calls
+		s.Retired.Errors += c.Errors
+	}
 	var secs float64
 	if d != nil {
 		s.Interval = d.Interval

@@ -903,3 +903,39 @@ func TestSnapshotJSONShape(t *testing.T) {
 		t.Errorf("process %v lost %v", got.Processes[0], got.Lost)
 	}
 }
+
+// TestManyExitsRetireEarlyKeepingTheirCounts: past MaxExited exited processes
+// whose counts are final, the oldest exits retire at once, not after
+// RetireAfter, and their calls move to Retired, so the totals still add up.
+func TestManyExitsRetireEarlyKeepingTheirCounts(t *testing.T) {
+	const n, max = 10, 4
+	a, clk := newAgg(t, Config{MaxExited: max, RetireAfter: time.Hour})
+	d := newDelta()
+	for i := range uint32(n) {
+		d.add(pid(100+i), 0, model.Counts{Calls: 3})
+	}
+	a.HandleCounters(d.build(clk.Now(), time.Second))
+	for i := range uint32(n) {
+		clk.Advance(time.Millisecond) // exits in order: 100 is the oldest
+		a.HandleEvent(event(model.EventExit, pid(100+i), pid(1), "x"))
+	}
+	var retired []model.ProcID
+	for range 3 { // the read after the exits makes their counts final
+		retired = append(retired, a.HandleCounters(newDelta().build(clk.Now(), time.Second))...)
+	}
+	if len(retired) != n-max {
+		t.Fatalf("retired %v, want the %d oldest exits", retired, n-max)
+	}
+	for i, id := range retired {
+		if id != pid(100+uint32(i)) {
+			t.Errorf("retired %v as number %d, want the oldest exits first", id, i)
+		}
+	}
+	s := a.Snapshot()
+	if len(s.Processes) != max || s.Retired.Processes != n-max || s.Retired.Calls != 3*(n-max) {
+		t.Errorf("%d processes shown, retired %+v; want %d shown and %d retired with %d calls", len(s.Processes), s.Retired, max, n-max, 3*(n-max))
+	}
+	if s.Totals.Calls != 3*n {
+		t.Errorf("totals %d calls, want %d", s.Totals.Calls, 3*n)
+	}
+}

@@ -18,8 +18,11 @@ import (
 // system keeps larger top tables and its last maxConns TCP connections.
 
 const (
-	// maxCalls is how many recent calls each process keeps.
-	maxCalls = 256
+	// maxCalls is how many recent calls each process keeps, and exitedCalls
+	// how many once it exited: hundreds of exited processes wait to retire
+	// while a build or a shell loop runs.
+	maxCalls    = 256
+	exitedCalls = 32
 	// maxConns is how many recent TCP connections are kept system-wide.
 	maxConns = 256
 	// Bounds of the top tables, in distinct paths or endpoints.
@@ -295,6 +298,18 @@ func (r *ring[T]) add(v T) {
 	}
 	r.items[r.next] = v
 	r.next = (r.next + 1) % r.max
+}
+
+// keepNewest drops all but the n newest values, and keeps at most n from now on.
+func (r *ring[T]) keepNewest(n int) {
+	if len(r.items) > n {
+		newest := r.newestFirst()[:n]
+		slices.Reverse(newest)
+		r.items = make([]T, n) // not newest itself: its array holds them all
+		copy(r.items, newest)
+		r.next = 0
+	}
+	r.max = min(r.max, n)
 }
 
 // newestFirst returns a copy of the values, the last added first. A value's

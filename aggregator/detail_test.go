@@ -171,6 +171,30 @@ func TestProcDetailKeepsTheLastCallsNewestFirst(t *testing.T) {
 	}
 }
 
+// TestExitedProcessKeepsItsLastCalls: at exit a process's log shrinks to its
+// newest exitedCalls calls, and a late call still evicts the oldest.
+func TestExitedProcessKeepsItsLastCalls(t *testing.T) {
+	a, _ := newAgg(t, Config{})
+	p := pid(1)
+	for i := range 100 {
+		a.HandleEvent(syscallEvent(t, a, p, call{name: "read", ret: 10, args: [6]uint64{3, 0, uint64(i)}}))
+	}
+	a.HandleEvent(event(model.EventExit, p, pid(2), "x"))
+	a.HandleEvent(syscallEvent(t, a, p, call{name: "read", ret: 10, args: [6]uint64{3, 0, 100}}))
+	calls := a.ProcDetail(p).Calls
+	if len(calls) != exitedCalls {
+		t.Fatalf("%d calls kept after exit, want %d", len(calls), exitedCalls)
+	}
+	for i, c := range calls {
+		if want := uint64(100 - i); c.Args[2] != want {
+			t.Fatalf("call %d: marker %d, want %d", i, c.Args[2], want)
+		}
+	}
+	if n := cap(a.procs[p].detail.calls.items); n != exitedCalls {
+		t.Errorf("the log's array holds %d calls, want %d", n, exitedCalls)
+	}
+}
+
 // TestSyscallEventsNameTheProcess checks that a detail event creates and names
 // its process as lifecycle events do, and respects MaxProcs.
 func TestSyscallEventsNameTheProcess(t *testing.T) {

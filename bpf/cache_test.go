@@ -116,9 +116,11 @@ func TestCachedCountsAreReadBeforeTheProcessCallsAgain(t *testing.T) {
 		t.Errorf("the child's getppid read as %d calls and %d latency samples, want %d of each", got.Calls, got.LatCount, n)
 	}
 	var hist uint64
-	for k, h := range c.ProcHists {
+	for k, h := range c.ProcHists.All() {
 		if k.Proc.PID == uint32(pid) && k.Nr == unix.SYS_GETPPID {
-			hist += h.Count()
+			for _, n := range h {
+				hist += uint64(n)
+			}
 		}
 	}
 	if hist != n {

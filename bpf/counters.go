@@ -3,7 +3,9 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"runtime"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -19,7 +21,7 @@ type Counters struct {
 	SystemHist   [MaxSyscalls]model.Hist
 	Unattributed [MaxSyscalls]model.Counts
 	Procs        map[model.ProcSyscall]model.Counts
-	ProcHists    map[model.ProcSyscall]model.Hist
+	ProcHists    ProcHists
 	Errnos       map[model.ProcErrno]uint64
 	IO           map[model.ProcID]model.IOCounts
 
@@ -77,7 +79,6 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	}
 	if c.Procs == nil {
 		c.Procs = make(map[model.ProcSyscall]model.Counts)
-		c.ProcHists = make(map[model.ProcSyscall]model.Hist)
 		c.Errnos = make(map[model.ProcErrno]uint64)
 		c.IO = make(map[model.ProcID]model.IOCounts)
 	}
@@ -86,7 +87,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	}
 	clear(c.IO)
 	clear(c.Procs)
-	clear(c.ProcHists)
+	c.ProcHists.reset()
 	clear(c.Errnos)
 
 	if err := readAll(p.objs.SysStats, p.ncpu, r.arrayKeys, r.sysVals, nil, func(nr uint32, v []tlmonSysCounts) {
@@ -140,12 +141,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 
 	r.lastHists = r.lastHists[:0]
 	if err := readAll(p.objs.ProcHists, 1, r.procKeys, r.histVals, &r.lastHists, func(k tlmonProcKey, v []tlmonProcHist) {
-		key := model.ProcSyscall{Proc: procID(k.Tgid, k.Start), Nr: uint16(k.Nr)}
-		h := c.ProcHists[key]
-		for b, n := range v[0].Hist {
-			h[b] += uint64(n)
-		}
-		c.ProcHists[key] = h
+		c.ProcHists.add(model.ProcSyscall{Proc: procID(k.Tgid, k.Start), Nr: uint16(k.Nr)}, &v[0].Hist)
 	}); err != nil {
 		return fmt.Errorf("read latency histograms: %w", err)
 	}
@@ -348,4 +344,68 @@ func (p *Probe) flushCaches() error {
 		}
 	}
 	return nil
+}
+
+// Hist32 is a histogram as the kernel keeps it per process and syscall: u32
+// buckets, which wrap (deltas are taken modulo 2^32).
+type Hist32 = [model.HistBuckets]uint32
+
+// ProcHists holds one read of the per-process histograms. They live in one
+// slice reused from read to read, found through a map of small values: a map
+// of 320-byte values would allocate every one of them anew at every read, tens
+// of thousands per second while processes come and go.
+type ProcHists struct {
+	index map[model.ProcSyscall]int
+	hists []Hist32
+	peak  int // the most entries a read held since the index was made
+}
+
+// Get returns the histogram of k, or nil.
+func (h *ProcHists) Get(k model.ProcSyscall) *Hist32 {
+	if i, ok := h.index[k]; ok {
+		return &h.hists[i]
+	}
+	return nil
+}
+
+// All yields every histogram of the read.
+func (h *ProcHists) All() iter.Seq2[model.ProcSyscall, *Hist32] {
+	return func(yield func(model.ProcSyscall, *Hist32) bool) {
+		for k, i := range h.index {
+			if !yield(k, &h.hists[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Len is the number of histograms in the read.
+func (h *ProcHists) Len() int { return len(h.index) }
+
+// reset empties h for the next read. A Go map never gives back the room it
+// grew to: after a fork storm the index is made anew once reads hold a quarter
+// of its peak.
+func (h *ProcHists) reset() {
+	n := len(h.index)
+	if h.index == nil || n < h.peak/4 {
+		h.index = make(map[model.ProcSyscall]int, n)
+		h.peak = n
+		h.hists = slices.Clip(h.hists[:0])
+	}
+	clear(h.index)
+	h.hists = h.hists[:0]
+}
+
+// add sums v into the histogram of k (a batch read may name a key twice).
+func (h *ProcHists) add(k model.ProcSyscall, v *Hist32) {
+	i, ok := h.index[k]
+	if !ok {
+		i = len(h.hists)
+		h.index[k] = i
+		h.hists = append(h.hists, Hist32{})
+		h.peak = max(h.peak, len(h.hists))
+	}
+	for b, n := range v {
+		h.hists[i][b] += n
+	}
 }

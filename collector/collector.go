@@ -330,12 +330,15 @@ func diff(d *model.CounterDelta, cur, prev *bpf.Counters) {
 		}
 	}
 	clear(d.ProcHists)
-	for k, v := range cur.ProcHists {
-		old := prev.ProcHists[k]
+	for k, v := range cur.ProcHists.All() {
+		old := prev.ProcHists.Get(k)
+		if old == nil {
+			old = &bpf.Hist32{}
+		}
 		var h model.Hist
 		any := false
 		for b := range v {
-			h[b] = uint64(uint32(v[b] - old[b]))
+			h[b] = uint64(v[b] - old[b])
 			any = any || h[b] != 0
 		}
 		if any {

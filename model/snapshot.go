@@ -47,6 +47,9 @@ type Snapshot struct {
 	// Processes holds every tracked process, sorted by calls (descending), then
 	// by PID and start time.
 	Processes []ProcStat `json:"processes"`
+	// Retired adds up the processes no longer in Processes: they exited and
+	// were retired (after a while, or early when many exited at once).
+	Retired RetiredStats `json:"retired"`
 	// Lost tells what could not be counted or attributed.
 	Lost LossStats `json:"lost"`
 	// Restarts counts syscall exits with ERESTART* (neither errors nor latency
@@ -67,6 +70,14 @@ type Snapshot struct {
 	// DetailAttempted counts the detail events the kernel tried to send (those
 	// lost in a full buffer included) since the first counters or Clear.
 	DetailAttempted uint64 `json:"detail_attempted"`
+}
+
+// RetiredStats counts the retired processes and their calls and errors: with
+// Processes and Lost.Unattributed, they add up to Totals.
+type RetiredStats struct {
+	Processes uint64 `json:"processes"`
+	Calls     uint64 `json:"calls"`
+	Errors    uint64 `json:"errors"`
 }
 
 // IOStat is bytes moved, in total and per second over the last interval.
