@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf/perf"
@@ -41,7 +42,7 @@ func (p *Probe) NewEventReader() (*EventReader, error) {
 		if size <= 0 {
 			size = 256 << 10 // per CPU; detail events come in bursts
 		}
-		rd, err := perf.NewReader(p.objs.Events, size)
+		rd, err := perf.NewReaderWithOptions(p.objs.Events, size, perf.ReaderOptions{Watermark: size / 8})
 		if err != nil {
 			return nil, fmt.Errorf("open perf buffer: %w", err)
 		}
@@ -55,12 +56,15 @@ func (p *Probe) NewEventReader() (*EventReader, error) {
 // counts its losses in the kernel; this number arrives late and is for checks).
 func (r *EventReader) Read(e *model.Event) (ok bool, lost uint64, err error) {
 	var raw []byte
+	deadline := time.Now().Add(pollEvery)
 	if r.ring != nil {
+		r.ring.SetDeadline(deadline)
 		if err := r.ring.ReadInto(&r.rrec); err != nil {
 			return false, 0, wrapClosed(err)
 		}
 		raw = r.rrec.RawSample
 	} else {
+		r.perf.SetDeadline(deadline)
 		if err := r.perf.ReadInto(&r.prec); err != nil {
 			return false, 0, wrapClosed(err)
 		}
@@ -74,6 +78,13 @@ func (r *EventReader) Read(e *model.Event) (ok bool, lost uint64, err error) {
 	}
 	return true, 0, nil
 }
+
+// pollEvery is how long a record may wait in the buffer: the kernel wakes the
+// reader only once the buffer is an eighth full (ringbuf_wakeup in
+// tlmon.bpf.c, the perf buffer's watermark), since a wakeup per record cost more
+// than the record, so the reader also looks this often. Read then returns
+// neither a record nor an error when there was none.
+const pollEvery = 20 * time.Millisecond
 
 // ErrFlushed is returned by Read after Flush, once the records that were
 // buffered at the call have been read.
@@ -92,6 +103,9 @@ func (r *EventReader) Flush() error {
 func (r *EventReader) Close() error { return r.close() }
 
 func wrapClosed(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil // nothing within pollEvery
+	}
 	if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, perf.ErrClosed) {
 		return ErrClosed
 	}

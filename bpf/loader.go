@@ -193,6 +193,9 @@ func (p *Probe) load() error {
 	} else if p.opts.RingBytes > 0 {
 		events.MaxEntries = uint32(p.opts.RingBytes)
 	}
+	if err := set("wakeup_bytes", uint64(events.MaxEntries/8)); err != nil {
+		return err
+	}
 	// The unused enter store becomes a one-entry hash: its code is pruned, but
 	// the map must still exist on kernels without task storage.
 	unused := "enter_store"

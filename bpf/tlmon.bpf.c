@@ -243,6 +243,7 @@ struct event {
 /* Load-time settings (rodata: the verifier prunes what they switch off). */
 const volatile __u32 self_tgid = 0;
 const volatile bool use_ringbuf = true;
+const volatile __u64 wakeup_bytes = 0; /* see ringbuf_wakeup */
 const volatile bool use_task_storage = true;
 const volatile bool track_latency = true;
 const volatile bool per_proc_hist = true;
@@ -735,6 +736,15 @@ int flush_cpu_cache(void *ctx)
 	return fold_this_cpu();
 }
 
+/* ringbuf_wakeup says whether a record wakes the reader: only once the ring
+ * holds wakeup_bytes. A wakeup per record costs more than the record (an
+ * interrupt work item and a switch to the reader, at every detailed call); the
+ * reader also looks every few milliseconds (bpf.EventReader). */
+static __always_inline __u64 ringbuf_wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* send_record writes one record of size bytes to the event buffer, counting
  * a failure as a loss. */
 static __always_inline void send_record(void *ctx, void *data, __u64 size)
@@ -742,7 +752,7 @@ static __always_inline void send_record(void *ctx, void *data, __u64 size)
 	long err;
 	bump(CNT_EVENTS_ATTEMPTED);
 	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, data, size, 0);
+		err = bpf_ringbuf_output(&events, data, size, ringbuf_wakeup());
 	else
 		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size);
 	if (err)

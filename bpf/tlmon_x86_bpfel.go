@@ -210,6 +210,7 @@ const (
 	tlmonVarUseCpuCache       = "use_cpu_cache"
 	tlmonVarUseRingbuf        = "use_ringbuf"
 	tlmonVarUseTaskStorage    = "use_task_storage"
+	tlmonVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadTlmon returns the embedded CollectionSpec for tlmon.
@@ -313,6 +314,7 @@ type tlmonVariableSpecs struct {
 	UseCpuCache     *ebpf.VariableSpec `ebpf:"use_cpu_cache"`
 	UseRingbuf      *ebpf.VariableSpec `ebpf:"use_ringbuf"`
 	UseTaskStorage  *ebpf.VariableSpec `ebpf:"use_task_storage"`
+	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // tlmonObjects contains all objects after they have been loaded into the kernel.
@@ -405,6 +407,7 @@ type tlmonVariables struct {
 	UseCpuCache     *ebpf.Variable `ebpf:"use_cpu_cache"`
 	UseRingbuf      *ebpf.Variable `ebpf:"use_ringbuf"`
 	UseTaskStorage  *ebpf.Variable `ebpf:"use_task_storage"`
+	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // tlmonPrograms contains all programs after they have been loaded into the kernel.
