@@ -924,7 +924,7 @@ static __always_inline void send_call(void *ctx, struct call_event *c)
 /* begin_call fills the task's call record at entry: arguments, and the strings
  * they point to, read now (they may change after). */
 static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, struct task_struct *task,
-				       __u64 id, __u32 nr, struct capture *cap)
+				       __u64 id, __u32 nr, struct capture *cap, __u64 now)
 {
 	struct call_event *c = call_record(task, (__u32)id, true);
 	if (!c) {
@@ -937,7 +937,7 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 	c->tgid = id >> 32;
 	c->tid = (__u32)id;
 	c->start = current_start(task);
-	c->time = bpf_ktime_get_ns();
+	c->time = now;
 	read_args((struct pt_regs *)ctx->args[0], c->args);
 	copy_user(c, cap, false, 0);
 	if (nr == NR_EXIT || nr == NR_EXIT_GROUP) { /* they never return: send now */
@@ -950,14 +950,15 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 	}
 }
 
-/* enter_detail begins the detail event of a call (global: see fold_this_cpu). */
-__noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr)
+/* enter_detail begins the detail event of a call entered at now (0: unknown).
+ * Global: see fold_this_cpu. */
+__noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
 	struct capture cap = {};
 	load_capture(&cap, nr);
-	begin_call(ctx, bpf_get_current_task_btf(), bpf_get_current_pid_tgid(), nr, &cap);
+	begin_call(ctx, bpf_get_current_task_btf(), bpf_get_current_pid_tgid(), nr, &cap, now ? now : bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -1095,7 +1096,7 @@ static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __
 
 /* exit_detail sends a call's detail event, or a slow-call event (global: see
  * fold_this_cpu). */
-__noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts)
+__noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
@@ -1103,7 +1104,8 @@ __noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long r
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct capture cap = {};
 	load_capture(&cap, nr);
-	__u64 now = bpf_ktime_get_ns();
+	if (!now)
+		now = bpf_ktime_get_ns();
 	if (cap.detail) {
 		struct call_event *c = call_record(task, (__u32)id, false);
 		if (c && c->kind == EVENT_SYSCALL && c->nr == nr) {
@@ -1128,8 +1130,10 @@ __noinline int accept_detail(struct bpf_raw_tracepoint_args *ctx, long fd)
 
 /* after_call does what a call's exit asks beyond counting: bytes moved, its
  * detail event, a slow-call event. It runs on every exit: the common case, a
- * call with neither bytes nor detail, reads two bytes. */
-static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts)
+ * call with neither bytes nor detail, reads two bytes. now is the time of the
+ * exit, or 0 when it was not read: the clock costs tens of ns a read. */
+static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts,
+				       __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return;
@@ -1139,7 +1143,7 @@ static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u3
 	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
 		accept_detail(ctx, ret);
 	if (captures[nr].detail || slow_ns)
-		exit_detail(ctx, nr, ret, enter_ts);
+		exit_detail(ctx, nr, ret, enter_ts, now);
 }
 
 /* counted_at_entry: the calls that never return, and exec, whose return may
@@ -1175,10 +1179,11 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 
 	bool recorded = false;
+	__u64 now = 0;
 	if (track_latency || failed_only) {
 		struct enter_rec *r = enter_lookup(task, (__u32)id, true);
 		if (r) {
-			r->ts = bpf_ktime_get_ns();
+			r->ts = now = bpf_ktime_get_ns();
 			r->nr = nr;
 			if (slow_ns)
 				read_args((struct pt_regs *)ctx->args[0], r->args);
@@ -1188,7 +1193,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		}
 	}
 	if (captures[nr].detail)
-		enter_detail(ctx, nr);
+		enter_detail(ctx, nr, now);
 	if (failed_only)
 		return 0; /* counted at exit, if it fails */
 	/* A call is counted at exit, where one lookup per map takes its count and
@@ -1221,7 +1226,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 
 	bool count = true, seen = true;
-	__u64 calls = 1, lat = NO_LATENCY;
+	__u64 calls = 1, lat = NO_LATENCY, now = 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	if (enter_ts) {
 		nr = r->nr;
@@ -1232,8 +1237,11 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_RESTARTS);
 		count = !failed_only || (!restart && is_error(ret, nr));
 		calls = failed_only || !counted_at_entry(nr);
-		if (track_latency && !restart)
-			lat = bpf_ktime_get_ns() - enter_ts;
+		if (track_latency) {
+			now = bpf_ktime_get_ns();
+			if (!restart)
+				lat = now - enter_ts;
+		}
 	} else if (!track_latency && !failed_only) {
 		/* Counting at exit (see sys_enter): every exit is a call, but the
 		 * new task's return from a fork. */
@@ -1267,7 +1275,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (count)
 		count_call(nr, calls, ret, lat);
 	if (seen)
-		after_call(ctx, nr, ret, enter_ts);
+		after_call(ctx, nr, ret, enter_ts, now);
 	return 0;
 }
 
