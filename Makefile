@@ -14,9 +14,11 @@ test:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./aggregator/ ./model/
 
-# Side-by-side cost of tlmon, the floor and bpftrace (slow; see bench/README.md).
+# Side-by-side cost of tlmon, the floor, bpftrace, perf trace and strace, and
+# tlmon's own CPU, memory and start-up; writes docs/performance.md. About 15
+# minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).
 bench:
-	$(GO) run ./bench
+	$(GO) run ./bench $(BENCHFLAGS)
 
 # Regenerates the BPF objects (needs Debian's clang) and the syscall tables.
 generate:

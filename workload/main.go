@@ -37,6 +37,10 @@
 // time. Threads making measured calls block all signals meanwhile, so no call is
 // interrupted and restarted by the kernel (see measuredThread).
 //
+// Two modes serve tlmon's bench: mix2 runs mix's loop in two threads at once,
+// and idle (idle.go) keeps N child processes blocked for as long as --wait
+// waits, then kills each (kill, wait4).
+//
 // The runtime's own calls do happen in the measured phase and are not reported:
 // futex, nanosleep, tgkill, rt_sigreturn, sched_yield, mmap/munmap/madvise,
 // prctl(PR_SET_VMA) naming new mappings, sched_getaffinity and pread64 when it
@@ -234,9 +238,11 @@ var modes = map[string]modeFunc{
 	"threads":         threadsMode,
 	"seccomp-getppid": seccompGetppidMode,
 	"mix":             mixMode,
+	"mix2":            mix2Mode,
 	"steady":          steadyMode,
 	"exit":            exitMode,
 	"sleep":           sleepMode,
+	"idle":            idleMode,
 	// The detail modes (detail.go, proc.go, tcp.go).
 	"open-unique":   openUniqueMode,
 	"hostile-open":  hostileOpenMode,

@@ -179,17 +179,74 @@ func mixMode(e *env) (result, error) {
 	}
 	defer os.Remove(name)
 	t := &tally{}
-	g, open, cls := t.counter("getppid"), t.counter("openat"), t.counter("close")
+	c := newMixCounters(t)
 	tid := unix.Gettid()
 	e.ready()
-	for i := 0; i < e.n; i++ {
-		_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
-		g.add(errno)
-		openMissing(open, cls, missing)
-		openClose(open, cls, path)
-	}
+	c.rounds(e.n, missing, path)
 	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+}
+
+// mixCounters are the counters of one thread running mix's loop.
+type mixCounters struct{ getppid, openat, close *counter }
+
+func newMixCounters(t *tally) mixCounters {
+	return mixCounters{t.counter("getppid"), t.counter("openat"), t.counter("close")}
+}
+
+// rounds is mix's loop: n × (getppid, openat of the missing path, openat +
+// close of the existing one).
+func (c mixCounters) rounds(n int, missing, path *byte) {
+	for i := 0; i < n; i++ {
+		_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		c.getppid.add(errno)
+		openMissing(c.openat, c.close, missing)
+		openClose(c.openat, c.close, path)
+	}
+}
+
+// mix2Mode runs mix's loop in two locked threads at once, N rounds in each:
+// 2N getppid, 2N openat of a missing path and 2N × (openat + close) of a temp
+// file in all. Both threads use the same two paths; their calls run in
+// parallel on two CPUs, which is what a tracer's per-CPU and shared state
+// meet in a busy multithreaded program.
+func mix2Mode(e *env) (result, error) {
+	missing, err := missingPath()
+	if err != nil {
+		return result{}, err
+	}
+	name, path, err := tempFile()
+	if err != nil {
+		return result{}, err
+	}
+	defer os.Remove(name)
+	const threads = 2
+	tallies := make([]*tally, threads)
+	tids := make([]int, threads)
+	start := make(chan struct{})
+	var setUp, finished sync.WaitGroup
+	for k := range threads {
+		tallies[k] = &tally{}
+		c := newMixCounters(tallies[k])
+		setUp.Add(1)
+		finished.Add(1)
+		go func() {
+			defer finished.Done()
+			restore := measuredThread()
+			defer runtime.UnlockOSThread()
+			defer restore()
+			tids[k] = unix.Gettid()
+			setUp.Done()
+			<-start
+			c.rounds(e.n, missing, path)
+		}()
+	}
+	setUp.Wait()
+	e.ready()
+	close(start)
+	finished.Wait()
+	e.done()
+	return result{tallies: tallies, tids: tids}, nil
 }
 
 // listenLoopback makes a listening TCP socket on 127.0.0.1, port chosen by the

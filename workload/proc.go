@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -207,6 +208,12 @@ func killUsr1Mode(e *env) (result, error) {
 // clock_nanosleep (which one depends on the C library): only then has it
 // exec'd sleepCommand and reached its sleep.
 func awaitSleeping(pid int, timeout time.Duration) error {
+	return awaitBlocked(pid, sleepCommand[0], timeout, unix.SYS_CLOCK_NANOSLEEP, unix.SYS_NANOSLEEP)
+}
+
+// awaitBlocked polls /proc/PID/syscall until pid is blocked in one of the
+// syscalls nrs; what names the place for the error message.
+func awaitBlocked(pid int, what string, timeout time.Duration, nrs ...int) error {
 	file := "/proc/" + strconv.Itoa(pid) + "/syscall"
 	var last string
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -217,15 +224,15 @@ func awaitSleeping(pid int, timeout time.Duration) error {
 		// "NR arg1 ... sp pc" when blocked in a call, "running" otherwise.
 		last = strings.TrimSpace(string(b))
 		nr, _, _ := strings.Cut(last, " ")
-		if n, err := strconv.Atoi(nr); err == nil && (n == unix.SYS_CLOCK_NANOSLEEP || n == unix.SYS_NANOSLEEP) {
+		if n, err := strconv.Atoi(nr); err == nil && slices.Contains(nrs, n) {
 			return nil
 		}
-		// A child that failed to exec has exited: no use waiting. WNOWAIT
-		// leaves it for the caller to reap.
+		// A child that failed to get there has exited: no use waiting.
+		// WNOWAIT leaves it for the caller to reap.
 		var info unix.Siginfo
 		if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil || info.Signo != 0 {
-			return fmt.Errorf("child %d exited before it slept (waitid: %v)", pid, err)
+			return fmt.Errorf("child %d exited before it blocked in %s (waitid: %v)", pid, what, err)
 		}
 	}
-	return fmt.Errorf("child %d did not block in %s within %v (%s: %q)", pid, sleepCommand[0], timeout, file, last)
+	return fmt.Errorf("child %d did not block in %s within %v (%s: %q)", pid, what, timeout, file, last)
 }

@@ -212,6 +212,8 @@ func modeCases(t *testing.T) []modeCase {
 		{mode: "threads", n: 30001, calls: threadsCalls(t, 30001), threads: 2, straced: []string{"getppid", "sched_setaffinity"}},
 		{mode: "seccomp-getppid", n: 100, calls: calls{"getppid": 100}, errors: errs{"getppid": {"EPERM": 100}}, threads: 1, straced: []string{"getppid"}},
 		{mode: "mix", n: 100, calls: calls{"getppid": 100, "openat": 200, "close": 100}, errors: errs{"openat": {"ENOENT": 100}}, threads: 1, straced: []string{"getppid", "openat", "close"}},
+		{mode: "mix2", n: 100, calls: calls{"getppid": 200, "openat": 400, "close": 200}, errors: errs{"openat": {"ENOENT": 200}}, threads: 2, straced: []string{"getppid", "openat", "close"}},
+		{mode: "idle", n: 20, calls: calls{"kill": 20, "wait4": 20}, threads: 1, straced: []string{"kill", "wait4"}},
 		{mode: "sleep", n: 50, calls: calls{"clock_nanosleep": 1}, threads: 1, straced: []string{"clock_nanosleep"}},
 		{mode: "exit", n: 7, calls: calls{}, code: 7},
 	}
@@ -240,7 +242,13 @@ func (c modeCase) check(t *testing.T, r report, code int) {
 	if len(tids) != len(r.Threads) || len(tids) != c.threads || (len(tids) > 0 && tids[0] <= 0) {
 		t.Errorf("threads %v, want %d distinct thread ids", r.Threads, c.threads)
 	}
-	if c.mode != "fork" {
+	// fork's children exit with code i%256, idle's are killed with SIGKILL.
+	wantChild := func(i int) child { return child{ExitCode: i % 256} }
+	switch c.mode {
+	case "fork":
+	case "idle":
+		wantChild = func(int) child { return child{ExitCode: -1, Signal: int(unix.SIGKILL)} }
+	default:
 		if len(r.Children) != 0 {
 			t.Errorf("children %v, want none", r.Children)
 		}
@@ -251,8 +259,8 @@ func (c modeCase) check(t *testing.T, r report, code int) {
 	}
 	pids := map[int]bool{}
 	for i, ch := range r.Children {
-		if ch.ExitCode != i%256 || ch.Signal != 0 {
-			t.Errorf("child %d: %+v, want exit code %d", i, ch, i%256)
+		if w := wantChild(i); ch.ExitCode != w.ExitCode || ch.Signal != w.Signal {
+			t.Errorf("child %d: %+v, want exit code %d, signal %d", i, ch, w.ExitCode, w.Signal)
 		}
 		if ch.PID <= 0 || ch.PID == r.PID || pids[ch.PID] {
 			t.Errorf("child %d: bad or repeated pid %d", i, ch.PID)
