@@ -463,9 +463,10 @@ func (x *extras) startup() {
 	fmt.Fprintf(os.Stderr, "bench: startup: interactive %v ms %s, headless %v ms %s\n", s.Interactive.MS, s.Interactive.Error, s.Headless.MS, s.Headless.Error)
 }
 
-// collectorBenchmarks are the collector's Go benchmarks of the event path;
-// the second may not exist yet.
-var collectorBenchmarks = []string{"BenchmarkEventPath", "BenchmarkDetailEventPath"}
+// collectorBenchmarks are the collector's Go benchmarks of the event path:
+// lifecycle and detail events into a sink that only counts (the collector
+// alone), and detail events into the aggregator.
+var collectorBenchmarks = []string{"BenchmarkEventPath", "BenchmarkDetailEventPath", "BenchmarkDetailEventPathAggregated"}
 
 // collector runs the collector's event-path benchmarks (its test binary,
 // built with the rest) and reads their metrics.

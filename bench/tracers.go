@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tlmon/bench/floor"
+	"tlmon/internal/strace"
 	"tlmon/model"
 )
 
@@ -405,41 +406,10 @@ func straceTracer(tmp string) *tracer {
 		}}
 }
 
-// parseStraceSummary reads the table of "strace -c -U name,calls,errors":
-//
-//	syscall            calls    errors
-//	---------------- ------- ---------
-//	getppid             1000      1000
-//	---------------- ------- ---------
-//	total               1234      1000
+// parseStraceSummary reads the table of "strace -c -U name,calls,errors".
 func parseStraceSummary(data string) (traced, error) {
-	got := traced{calls: map[string]uint64{}}
-	// Only the table counts: strace may write other lines to the same file,
-	// such as "PID ???( <detached ...>" for a thread it saw exiting mid-call.
-	inTable, rows := false, 0
-	for line := range strings.Lines(data) {
-		f := strings.Fields(line)
-		switch {
-		case len(f) > 0 && f[0] == "syscall":
-			inTable = true
-			continue
-		case len(f) > 0 && f[0] == "total":
-			inTable = false
-			continue
-		case !inTable || len(f) < 2 || strings.HasPrefix(f[0], "---"):
-			continue
-		}
-		n, err := strconv.ParseUint(f[1], 10, 64)
-		if err != nil {
-			return got, fmt.Errorf("strace summary line %q: %v", line, err)
-		}
-		got.calls[f[0]] = n
-		rows++
-	}
-	if rows == 0 {
-		return got, fmt.Errorf("empty strace summary: %q", tail([]byte(data)))
-	}
-	return got, nil
+	calls, _, err := strace.ParseSummary(data)
+	return traced{calls: calls}, err
 }
 
 func tempName(dir, pattern string) (string, error) {

@@ -69,16 +69,5 @@ func idleMode(e *env) (result, error) {
 		}
 	}
 
-	t := &tally{}
-	kill, wait := t.counter("kill"), t.counter("wait4")
-	children := make([]child, 0, e.n)
-	tid := unix.Gettid()
-	e.ready()
-	for _, pid := range pids {
-		_, _, errno := unix.RawSyscall(unix.SYS_KILL, uintptr(pid), uintptr(unix.SIGKILL), 0)
-		kill.add(errno)
-		children = append(children, reap(wait, pid))
-	}
-	e.done()
-	return result{tallies: []*tally{t}, children: children, tids: []int{tid}}, nil
+	return killAndReap(e, pids, unix.SIGKILL), nil
 }

@@ -169,15 +169,11 @@ func openLoop(e *env, one func(open, cls *counter, path *byte), path *byte) resu
 // N × (openat + close) of a temp file, interleaved.
 func mixMode(e *env) (result, error) {
 	defer measuredThread()()
-	missing, err := missingPath()
+	missing, path, remove, err := mixPaths()
 	if err != nil {
 		return result{}, err
 	}
-	name, path, err := tempFile()
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(name)
+	defer remove()
 	t := &tally{}
 	c := newMixCounters(t)
 	tid := unix.Gettid()
@@ -185,6 +181,19 @@ func mixMode(e *env) (result, error) {
 	c.rounds(e.n, missing, path)
 	e.done()
 	return result{tallies: []*tally{t}, tids: []int{tid}}, nil
+}
+
+// mixPaths makes the two paths of mix's loop: one missing, and a temp file
+// that remove deletes.
+func mixPaths() (missing, path *byte, remove func(), err error) {
+	if missing, err = missingPath(); err != nil {
+		return nil, nil, nil, err
+	}
+	name, path, err := tempFile()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return missing, path, func() { os.Remove(name) }, nil
 }
 
 // mixCounters are the counters of one thread running mix's loop.
@@ -211,15 +220,11 @@ func (c mixCounters) rounds(n int, missing, path *byte) {
 // parallel on two CPUs, which is what a tracer's per-CPU and shared state
 // meet in a busy multithreaded program.
 func mix2Mode(e *env) (result, error) {
-	missing, err := missingPath()
+	missing, path, remove, err := mixPaths()
 	if err != nil {
 		return result{}, err
 	}
-	name, path, err := tempFile()
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(name)
+	defer remove()
 	const threads = 2
 	tallies := make([]*tally, threads)
 	tids := make([]int, threads)

@@ -187,21 +187,26 @@ func killUsr1Mode(e *env) (result, error) {
 		}
 	}
 
+	res := killAndReap(e, pids, unix.SIGUSR1)
+	res.detail = detail{Filename: sleepCommand[0], Argv: sleepCommand, Signal: unix.SignalName(unix.SIGUSR1)}
+	return res, nil
+}
+
+// killAndReap is the measured phase of the modes that end their children:
+// for each pid in turn, kill(pid, sig) and wait4.
+func killAndReap(e *env, pids []int, sig unix.Signal) result {
 	t := &tally{}
 	kill, wait := t.counter("kill"), t.counter("wait4")
-	children := make([]child, 0, e.n)
+	children := make([]child, 0, len(pids))
 	tid := unix.Gettid()
 	e.ready()
 	for _, pid := range pids {
-		_, _, errno := unix.RawSyscall(unix.SYS_KILL, uintptr(pid), uintptr(unix.SIGUSR1), 0)
+		_, _, errno := unix.RawSyscall(unix.SYS_KILL, uintptr(pid), uintptr(sig), 0)
 		kill.add(errno)
 		children = append(children, reap(wait, pid))
 	}
 	e.done()
-	return result{
-		tallies: []*tally{t}, children: children, tids: []int{tid},
-		detail: detail{Filename: sleepCommand[0], Argv: sleepCommand, Signal: unix.SignalName(unix.SIGUSR1)},
-	}, nil
+	return result{tallies: []*tally{t}, children: children, tids: []int{tid}}
 }
 
 // awaitSleeping polls /proc/PID/syscall until pid is blocked in nanosleep or

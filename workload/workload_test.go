@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tlmon/internal/strace"
 )
 
 // binary is the workload program, built once by TestMain.
@@ -386,7 +388,7 @@ func TestStrace(t *testing.T) {
 // cannot attach.
 func straceRun(t *testing.T, straceArgs []string, args ...string) (report, int, string) {
 	t.Helper()
-	strace, err := exec.LookPath("strace")
+	straceBin, err := exec.LookPath("strace")
 	if err != nil {
 		t.Skip("strace not installed")
 	}
@@ -396,7 +398,7 @@ func straceRun(t *testing.T, straceArgs []string, args ...string) (report, int, 
 	p.awaitReady(t)
 
 	out := filepath.Join(t.TempDir(), "strace.txt")
-	st := exec.CommandContext(ctx, strace, append(straceArgs, "-o", out, "-p", strconv.Itoa(p.cmd.Process.Pid))...)
+	st := exec.CommandContext(ctx, straceBin, append(straceArgs, "-o", out, "-p", strconv.Itoa(p.cmd.Process.Pid))...)
 	stderr, err := st.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -434,47 +436,12 @@ func straceRun(t *testing.T, straceArgs []string, args ...string) (report, int, 
 	return r, code, string(data)
 }
 
-// parseStraceSummary reads the table of "strace -c -U name,calls,errors":
-//
-//	syscall            calls    errors
-//	---------------- ------- ---------
-//	getppid             1000      1000
-//	...
-//	---------------- ------- ---------
-//	total               1234      1000
+// parseStraceSummary reads the table of "strace -c -U name,calls,errors".
 func parseStraceSummary(t *testing.T, data string) (calls, errCounts map[string]uint64) {
 	t.Helper()
-	calls, errCounts = map[string]uint64{}, map[string]uint64{}
-	rows := 0
-	// Only the table counts: strace may write other lines to the same file,
-	// such as "PID ???( <detached ...>" for a thread it saw exiting mid-call.
-	inTable := false
-	for line := range strings.Lines(data) {
-		f := strings.Fields(line)
-		switch {
-		case len(f) > 0 && f[0] == "syscall":
-			inTable = true
-			continue
-		case len(f) > 0 && f[0] == "total":
-			inTable = false
-			continue
-		case !inTable || len(f) < 2 || strings.HasPrefix(f[0], "---"):
-			continue
-		}
-		n, err := strconv.ParseUint(f[1], 10, 64)
-		if err != nil {
-			t.Fatalf("strace summary line %q: %v", line, err)
-		}
-		calls[f[0]] = n
-		if len(f) > 2 {
-			if errCounts[f[0]], err = strconv.ParseUint(f[2], 10, 64); err != nil {
-				t.Fatalf("strace summary line %q: %v", line, err)
-			}
-		}
-		rows++
-	}
-	if rows == 0 {
-		t.Fatalf("empty strace summary:\n%s", data)
+	calls, errCounts, err := strace.ParseSummary(data)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return calls, errCounts
 }
