@@ -690,8 +690,9 @@ func (a *Aggregator) retire(p *proc) {
 //
 // A process is retired once it exited more than RetireAfter ago and before the
 // previous call (so that its last counts were read), or earlier, oldest exit first,
-// when more than MaxExited such processes wait or MaxProcs is reached. An event or AddProcess that reaches MaxProcs retires
-// up to MaxProcs/32 at once and republishes the snapshot without them.
+// when more than MaxExited such processes wait or MaxProcs is reached. An event
+// or AddProcess that reaches MaxProcs retires up to MaxProcs/32 at once and
+// republishes the snapshot without them.
 func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.ProcID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -814,8 +815,6 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 	a.addIO(d.IO, cur)
 	a.gen = cur
 
-	retired = append(retired, a.pending...)
-	a.pending = a.pending[:0]
 	clear(a.early)
 	a.early = a.early[:0]
 	for id, p := range a.procs {
@@ -832,13 +831,11 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 	slices.SortFunc(a.early, func(x, y *proc) int {
 		return cmp.Or(y.exitedAt.Compare(x.exitedAt), cmp.Compare(y.info.ID.PID, x.info.ID.PID), cmp.Compare(y.info.ID.Start, x.info.ID.Start))
 	})
-	for len(a.early) > a.cfg.MaxExited {
-		p := a.early[len(a.early)-1]
-		a.early[len(a.early)-1] = nil
-		a.early = a.early[:len(a.early)-1]
-		a.retire(p)
-		retired = append(retired, p.info.ID)
+	if n := len(a.early) - a.cfg.MaxExited; n > 0 {
+		a.retireEarly(n)
 	}
+	retired = append(retired, a.pending...)
+	a.pending = a.pending[:0]
 
 	a.snap.Store(a.build(at, d))
 	return retired

@@ -302,20 +302,20 @@ const flushRetries = 100
 
 // flushCache folds the per-CPU cache of process counts (cpu_cache in
 // tlmon.bpf.c) of one CPU into the process maps, by running flush_cpu_cache
-// there. offline is true for a CPU that is not online: nothing runs there.
-func (p *Probe) flushCache(cpu int) (offline bool, err error) {
+// there. A CPU that is not online has nothing to fold.
+func (p *Probe) flushCache(cpu int) error {
 	opts := ebpf.RunOptions{Flags: unix.BPF_F_TEST_RUN_ON_CPU, CPU: uint32(cpu)}
 	for range flushRetries {
 		busy, err := p.objs.FlushCpuCache.Run(&opts)
 		if errors.Is(err, unix.ENXIO) {
-			return true, nil
+			return nil
 		}
 		if err != nil || busy == 0 {
-			return false, err
+			return err
 		}
 		runtime.Gosched()
 	}
-	return false, nil
+	return nil
 }
 
 // enableCaches turns the per-CPU caches on when every CPU can be flushed
@@ -323,7 +323,7 @@ func (p *Probe) flushCache(cpu int) (offline bool, err error) {
 // maps directly, at the cost of two more hash lookups per call.
 func (p *Probe) enableCaches() {
 	for cpu := range p.ncpu {
-		if _, err := p.flushCache(cpu); err != nil {
+		if p.flushCache(cpu) != nil {
 			return
 		}
 	}
@@ -339,7 +339,7 @@ func (p *Probe) flushCaches() error {
 		return nil
 	}
 	for cpu := range p.ncpu {
-		if _, err := p.flushCache(cpu); err != nil {
+		if err := p.flushCache(cpu); err != nil {
 			return fmt.Errorf("flush the counts cached on CPU %d: %w", cpu, err)
 		}
 	}
@@ -378,9 +378,6 @@ func (h *ProcHists) All() iter.Seq2[model.ProcSyscall, *Hist32] {
 		}
 	}
 }
-
-// Len is the number of histograms in the read.
-func (h *ProcHists) Len() int { return len(h.index) }
 
 // reset empties h for the next read. A Go map never gives back the room it
 // grew to: after a fork storm the index is made anew once reads hold a quarter

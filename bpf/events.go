@@ -22,6 +22,10 @@ type EventReader struct {
 	rrec  ringbuf.Record
 	prec  perf.Record
 	close func() error
+	// waited is true once a read found nothing before its deadline: the next
+	// one sets a new deadline. While records come, the deadline is left alone
+	// (setting it costs a clock read and a lock, per record).
+	waited bool
 }
 
 // ErrClosed is returned by Read once Close was called.
@@ -29,7 +33,7 @@ var ErrClosed = os.ErrClosed
 
 // NewEventReader opens a reader on the probe's event buffer.
 func (p *Probe) NewEventReader() (*EventReader, error) {
-	r := &EventReader{}
+	r := &EventReader{waited: true}
 	switch p.buffer {
 	case BufferRingbuf:
 		rd, err := ringbuf.NewReader(p.objs.Events)
@@ -56,17 +60,18 @@ func (p *Probe) NewEventReader() (*EventReader, error) {
 // counts its losses in the kernel; this number arrives late and is for checks).
 func (r *EventReader) Read(e *model.Event) (ok bool, lost uint64, err error) {
 	var raw []byte
-	deadline := time.Now().Add(pollEvery)
+	if r.waited {
+		r.setDeadline(time.Now().Add(pollEvery))
+		r.waited = false
+	}
 	if r.ring != nil {
-		r.ring.SetDeadline(deadline)
 		if err := r.ring.ReadInto(&r.rrec); err != nil {
-			return false, 0, wrapClosed(err)
+			return false, 0, r.wrap(err)
 		}
 		raw = r.rrec.RawSample
 	} else {
-		r.perf.SetDeadline(deadline)
 		if err := r.perf.ReadInto(&r.prec); err != nil {
-			return false, 0, wrapClosed(err)
+			return false, 0, r.wrap(err)
 		}
 		if r.prec.LostSamples > 0 {
 			return false, r.prec.LostSamples, nil
@@ -102,9 +107,20 @@ func (r *EventReader) Flush() error {
 // Close unblocks a Read in another goroutine; Read then returns ErrClosed.
 func (r *EventReader) Close() error { return r.close() }
 
-func wrapClosed(err error) error {
+func (r *EventReader) setDeadline(t time.Time) {
+	if r.ring != nil {
+		r.ring.SetDeadline(t)
+	} else {
+		r.perf.SetDeadline(t)
+	}
+}
+
+// wrap turns a reader's error into Read's: none when the deadline passed
+// (nothing came within pollEvery), ErrClosed, ErrFlushed or the error itself.
+func (r *EventReader) wrap(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return nil // nothing within pollEvery
+		r.waited = true
+		return nil
 	}
 	if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, perf.ErrClosed) {
 		return ErrClosed

@@ -312,6 +312,9 @@ func (c *Collector) Close() error {
 	return err
 }
 
+// noHist is the previous histogram of a key new in this read.
+var noHist bpf.Hist32
+
 // diff writes cur - prev into d. Kernel counters only grow; an entry smaller than
 // before was deleted and made anew, so all of it is new. Per-process histogram
 // buckets are u32 in the kernel and wrap: their deltas are taken modulo 2^32.
@@ -333,7 +336,7 @@ func diff(d *model.CounterDelta, cur, prev *bpf.Counters) {
 	for k, v := range cur.ProcHists.All() {
 		old := prev.ProcHists.Get(k)
 		if old == nil {
-			old = &bpf.Hist32{}
+			old = &noHist
 		}
 		var h model.Hist
 		any := false
