@@ -295,8 +295,10 @@ func (p *Probe) ProcEntries(pid uint32) (int, error) {
 	return n, it.Err()
 }
 
-// flushRetries bounds the retries of a CPU whose cache a program is changing:
-// a task preempted inside one holds it until it runs again, and its counts then
+// flushRetries bounds the retries of a CPU whose cache cannot be folded now: a
+// program is changing it (a task preempted inside one holds it until it runs
+// again), or a map that allocates on insert is out of free entries until its
+// refill runs, after the interrupt the flush ran in. Counts that still wait
 // come with the next read.
 const flushRetries = 100
 

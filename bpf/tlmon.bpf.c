@@ -321,21 +321,27 @@ struct {
 	__type(value, struct counts);
 } thread_stats SEC(".maps");
 
-/* cpu_cache holds, per CPU, the counts of the last (process, syscall) counted
- * there that are not yet in proc_stats and proc_hists: a loop of one syscall
- * then costs an array lookup per call instead of two hash lookups. They are
- * folded in when another (process, syscall) comes, and before every read from
- * Go (flush_cpu_cache, run on each CPU). busy is set while a program changes
- * the cache: another program on this CPU (a flush from an interrupt, a hook of
- * a task that preempted it) then leaves the cache alone. */
+/* cpu_cache holds, per CPU, the counts of the last few (process, syscall)
+ * counted there that are not yet in proc_stats and proc_hists: a loop of a few
+ * syscalls (openat, read, close) then costs a compare per slot per call instead
+ * of two hash lookups. A slot is folded in when a new (process, syscall) takes
+ * it, the oldest first, and every slot before every read from Go
+ * (flush_cpu_cache, run on each CPU). busy is set while a program changes the
+ * cache: another program on this CPU (a flush from an interrupt, a hook of a
+ * task that preempted it) then leaves the cache alone. */
+#define CACHE_SLOTS 4
 #define CACHE_HIST_SLOTS 2
-struct cpu_cache {
+struct cache_slot {
 	struct proc_key key;
 	struct counts c;
 	__u32 bucket[CACHE_HIST_SLOTS];
 	__u32 in_bucket[CACHE_HIST_SLOTS];
+};
+
+struct cpu_cache {
+	struct cache_slot slot[CACHE_SLOTS];
+	__u32 next; /* the slot a new key takes */
 	__u32 busy;
-	__u32 pad;
 };
 
 struct {
@@ -509,17 +515,27 @@ static __always_inline struct enter_rec *enter_lookup(struct task_struct *task, 
 	return bpf_map_lookup_elem(&enter_hash, &tid);
 }
 
-/* proc_counts finds or creates this process's counters for nr. NULL means the
- * map is full: the caller counts an attribution miss. */
-static __always_inline struct counts *proc_counts(struct proc_key *k)
+/* A map that allocates its entries on insert (BPF_F_NO_PREALLOC) answers
+ * ENOMEM while its per-CPU store of free entries is empty: inside an interrupt
+ * (a flush of the CPU cache) it is refilled only once the interrupt is over.
+ * A fold that meets it keeps its counts for later rather than lose them. */
+#define ENOMEM 12
+#define EEXIST 17
+
+/* proc_counts finds or creates this process's counters for nr. NULL means it
+ * could not: *again says that a later try can succeed (ENOMEM); otherwise the
+ * map is full and the miss is counted. */
+static __always_inline struct counts *proc_counts(struct proc_key *k, bool *again)
 {
 	struct counts *c = bpf_map_lookup_elem(&proc_stats, k);
 	if (c)
 		return c;
 	struct counts zero = {};
 	long err = bpf_map_update_elem(&proc_stats, k, &zero, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: another CPU made it */) {
-		bump(CNT_LOST_PROC_MAP_FULL);
+	*again = err == -ENOMEM;
+	if (err && err != -EEXIST /* another CPU made it */) {
+		if (!*again)
+			bump(CNT_LOST_PROC_MAP_FULL);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&proc_stats, k);
@@ -572,47 +588,66 @@ static __always_inline void add_counts(struct counts *to, struct counts *from)
 }
 
 /* add_proc_counts adds d to the process's counters, or to the unattributed
- * ones of its syscall when the process map is full. */
-static __always_inline void add_proc_counts(struct proc_key *k, struct counts *d)
+ * ones of its syscall when the process map is full. With keep, it returns false
+ * and adds nothing when a later try can succeed. */
+static __always_inline bool add_proc_counts(struct proc_key *k, struct counts *d, bool keep)
 {
-	struct counts *c = proc_counts(k);
+	bool again = false;
+	struct counts *c = proc_counts(k, &again);
+	if (!c && again && keep)
+		return false;
 	if (!c) {
+		if (again)
+			bump(CNT_LOST_PROC_MAP_FULL);
 		__u32 nr = k->nr;
 		c = bpf_map_lookup_elem(&unattributed, &nr);
 	}
 	if (c)
 		add_counts(c, d);
+	return true;
 }
 
-static __always_inline void add_proc_hist(struct proc_key *k, __u32 b, __u32 n)
+/* add_proc_hist adds n latencies in bucket b to the process's histogram. With
+ * keep, it returns false and adds nothing when a later try can succeed. */
+static __always_inline bool add_proc_hist(struct proc_key *k, __u32 b, __u32 n, bool keep)
 {
 	if (b >= HIST_BUCKETS)
-		return;
+		return true;
 	struct proc_hist *h = bpf_map_lookup_elem(&proc_hists, k);
 	if (!h) {
 		static const struct proc_hist zero = {};
 		long err = bpf_map_update_elem(&proc_hists, k, &zero, BPF_NOEXIST);
-		if (err && err != -17) {
+		if (err == -ENOMEM && keep)
+			return false;
+		if (err && err != -EEXIST) {
 			bump(CNT_LOST_HIST_MAP_FULL);
-			return;
+			return true;
 		}
 		h = bpf_map_lookup_elem(&proc_hists, k);
 		if (!h)
-			return;
+			return true;
 	}
 	__sync_fetch_and_add(&h->hist[b], n);
+	return true;
 }
 
-/* fold_cache moves what the CPU cache holds into the process maps. */
-static __always_inline void fold_cache(struct cpu_cache *cc)
+/* fold_slot moves what a cache slot holds into the process maps: false when
+ * some of it has to wait for a later try, and stays in the slot. */
+static __always_inline bool fold_slot(struct cache_slot *sl)
 {
-	if (cc->c.calls || cc->c.errors || cc->c.lat_count)
-		add_proc_counts(&cc->key, &cc->c);
-	for (int i = 0; i < CACHE_HIST_SLOTS; i++)
-		if (cc->in_bucket[i])
-			add_proc_hist(&cc->key, cc->bucket[i], cc->in_bucket[i]);
-	__builtin_memset(&cc->c, 0, sizeof(cc->c));
-	__builtin_memset(cc->in_bucket, 0, sizeof(cc->in_bucket));
+	if (sl->c.calls || sl->c.errors || sl->c.lat_count) {
+		if (!add_proc_counts(&sl->key, &sl->c, true))
+			return false;
+		__builtin_memset(&sl->c, 0, sizeof(sl->c));
+	}
+	for (int i = 0; i < CACHE_HIST_SLOTS; i++) {
+		if (!sl->in_bucket[i])
+			continue;
+		if (!add_proc_hist(&sl->key, sl->bucket[i], sl->in_bucket[i], true))
+			return false;
+		sl->in_bucket[i] = 0;
+	}
+	return true;
 }
 
 /* Global functions (neither static nor inlined) are verified once each, in
@@ -620,24 +655,30 @@ static __always_inline void fold_cache(struct cpu_cache *cc)
  * again for every path through sys_enter and sys_exit, and the verifier took
  * 300 ms at every start. Their arguments are the context and scalars only. */
 
-/* fold_this_cpu folds this CPU's cache. */
-__noinline int fold_this_cpu(void)
+/* fold_cache_slot folds slot i of this CPU's cache, or every slot when i is
+ * CACHE_SLOTS: 1 when some counts could not be folded yet and stay cached. */
+__noinline int fold_cache_slot(__u32 i)
 {
 	__u32 zero = 0;
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
-	if (cc)
-		fold_cache(cc);
-	return 0;
+	if (!cc)
+		return 0;
+	if (i < CACHE_SLOTS)
+		return !fold_slot(&cc->slot[i]);
+	int kept = 0;
+	for (int j = 0; j < CACHE_SLOTS; j++)
+		kept |= !fold_slot(&cc->slot[j]);
+	return kept;
 }
 
-/* cache_hist counts one latency in bucket b in the cache: false when both of
- * its slots hold other buckets. */
-static __always_inline bool cache_hist(struct cpu_cache *cc, __u32 b)
+/* cache_hist counts one latency in bucket b in the slot: false when both of
+ * its bucket slots hold other buckets. */
+static __always_inline bool cache_hist(struct cache_slot *sl, __u32 b)
 {
 	for (int i = 0; i < CACHE_HIST_SLOTS; i++) {
-		if (!cc->in_bucket[i] || cc->bucket[i] == b) {
-			cc->bucket[i] = b;
-			cc->in_bucket[i]++;
+		if (!sl->in_bucket[i] || sl->bucket[i] == b) {
+			sl->bucket[i] = b;
+			sl->in_bucket[i]++;
 			return true;
 		}
 	}
@@ -649,29 +690,50 @@ static __always_inline bool same_key(struct proc_key *a, struct proc_key *b)
 	return a->tgid == b->tgid && a->nr == b->nr && a->start == b->start;
 }
 
+/* cache_slot_for finds the slot that holds k, or empties the oldest for it:
+ * NULL when that one cannot be emptied yet. */
+static __always_inline struct cache_slot *cache_slot_for(struct cpu_cache *cc, struct proc_key *k)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (same_key(&cc->slot[i].key, k))
+			return &cc->slot[i];
+	__u32 i = cc->next % CACHE_SLOTS;
+	if (fold_cache_slot(i))
+		return NULL;
+	cc->next = i + 1;
+	cc->slot[i].key = *k;
+	return &cc->slot[i];
+}
+
 /* count_proc adds d, and a latency in bucket b unless b is NO_BUCKET, to the
  * process's counters: through this CPU's cache when it is free. */
 #define NO_BUCKET ((__u32)-1)
+static __always_inline void count_proc_direct(struct proc_key *k, struct counts *d, __u32 b)
+{
+	add_proc_counts(k, d, false);
+	if (b != NO_BUCKET && per_proc_hist)
+		add_proc_hist(k, b, 1, false);
+}
+
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u32 b)
 {
 	__u32 zero = 0;
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
 	if (!use_cpu_cache || !cc || cc->busy) {
-		add_proc_counts(k, d);
-		if (b != NO_BUCKET && per_proc_hist)
-			add_proc_hist(k, b, 1);
+		count_proc_direct(k, d, b);
 		return;
 	}
 	WRITE_ONCE(cc->busy, 1);
 	barrier();
-	if (!same_key(&cc->key, k)) {
-		fold_this_cpu();
-		cc->key = *k;
+	struct cache_slot *sl = cache_slot_for(cc, k);
+	if (!sl) {
+		count_proc_direct(k, d, b);
+	} else {
+		add_counts(&sl->c, d);
+		if (b != NO_BUCKET && per_proc_hist && !cache_hist(sl, b))
+			add_proc_hist(k, b, 1, false);
 	}
-	add_counts(&cc->c, d);
-	if (b != NO_BUCKET && per_proc_hist && !cache_hist(cc, b))
-		add_proc_hist(k, b, 1);
 	barrier();
 	WRITE_ONCE(cc->busy, 0);
 }
@@ -689,7 +751,7 @@ static __always_inline bool is_restart(long ret)
 
 /* count_call adds one syscall of the current process to every counter: calls
  * (0 for a call already counted at entry), its error if ret is one, and its
- * latency unless lat is NO_LATENCY. Global: see fold_this_cpu. */
+ * latency unless lat is NO_LATENCY. Global: see fold_cache_slot. */
 #define NO_LATENCY ((__u64)-1)
 __noinline int count_call(__u32 nr, __u64 calls, long ret, __u64 lat)
 {
@@ -723,7 +785,8 @@ __noinline int count_call(__u32 nr, __u64 calls, long ret, __u64 lat)
 
 /* flush_cpu_cache folds the cache of the CPU it runs on into the process maps.
  * Go runs it on every CPU (BPF_PROG_TEST_RUN, BPF_F_TEST_RUN_ON_CPU) before it
- * reads them; it returns 1 when the cache was busy and must be asked again. */
+ * reads them; it returns 1 when it must be asked again: the cache was busy, or
+ * a new process's entry could not be made inside the interrupt (ENOMEM). */
 SEC("raw_tracepoint/flush_cpu_cache")
 int flush_cpu_cache(void *ctx)
 {
@@ -733,7 +796,7 @@ int flush_cpu_cache(void *ctx)
 		return 0;
 	if (cc->busy)
 		return 1;
-	return fold_this_cpu();
+	return fold_cache_slot(CACHE_SLOTS);
 }
 
 /* ringbuf_wakeup says whether a record wakes the reader: only once the ring
@@ -951,7 +1014,7 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 }
 
 /* enter_detail begins the detail event of a call entered at now (0: unknown).
- * Global: see fold_this_cpu. */
+ * Global: see fold_cache_slot. */
 __noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
@@ -1095,7 +1158,7 @@ static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __
 }
 
 /* exit_detail sends a call's detail event, or a slow-call event (global: see
- * fold_this_cpu). */
+ * fold_cache_slot). */
 __noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)

@@ -61,13 +61,16 @@ type tlmonCounts struct {
 }
 
 type tlmonCpuCache struct {
-	_        structs.HostLayout
-	Key      tlmonProcKey
-	C        tlmonCounts
-	Bucket   [2]uint32
-	InBucket [2]uint32
-	Busy     uint32
-	Pad      uint32
+	_    structs.HostLayout
+	Slot [4]struct {
+		_        structs.HostLayout
+		Key      tlmonProcKey
+		C        tlmonCounts
+		Bucket   [2]uint32
+		InBucket [2]uint32
+	}
+	Next uint32
+	Busy uint32
 }
 
 type tlmonEnterRec struct {
