@@ -51,6 +51,7 @@ type options struct {
 	duration    time.Duration
 	output      string
 	buffer      string
+	hook        string
 	syscalls    []string
 	failed      bool
 	interval    time.Duration
@@ -124,6 +125,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long (headless; default: until Ctrl-C or the command exits)")
 	fs.StringVarP(&o.output, "output", "o", ui.OutputTable, "headless output: table, json or csv")
 	fs.StringVar(&o.buffer, "buffer", bpf.BufferAuto, "event buffer: auto, ringbuf or perf")
+	fs.StringVar(&o.hook, "hook", bpf.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
 	fs.BoolVar(&o.failed, "failed", false, "count only failing calls")
 	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none)")
@@ -168,6 +170,11 @@ func (o *options) validate() error {
 	case bpf.BufferAuto, bpf.BufferRingbuf, bpf.BufferPerf:
 	default:
 		return bad("--buffer %q: want auto, ringbuf or perf", o.buffer)
+	}
+	switch o.hook {
+	case bpf.HookAuto, bpf.HookRawTP, bpf.HookTracepoint, bpf.HookKprobe:
+	default:
+		return bad("--hook %q: want auto, raw_tp, tracepoint or kprobe", o.hook)
 	}
 	if err := themes.Check(o.theme); err != nil {
 		return bad("--theme: %v", err)
@@ -263,7 +270,7 @@ func run(o *options) error {
 		defer scope.Command.Cleanup()
 	}
 
-	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, NoLatency: o.noLatency, Table: table, Slow: o.slow})
+	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, Hook: o.hook, NoLatency: o.noLatency, Table: table, Slow: o.slow})
 	if err != nil {
 		return err
 	}
@@ -307,7 +314,7 @@ func run(o *options) error {
 	if err := probe.Attach(); err != nil {
 		return err
 	}
-	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Scope: scope.Desc,
+	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Hook: probe.Rung().Hook, Rung: probe.Rung().Number, Scope: scope.Desc,
 		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
 	control := collector.NewControl(probe, agg, coll.Flush, cgroups, table, meta, scope.Target(cgroups), !o.noFollow, enabled)
 	if err := control.SetDetail(o.detail); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
@@ -40,8 +41,10 @@ const (
 // Options choose how the programs are loaded.
 type Options struct {
 	// Buffer is BufferAuto (ring buffer where the kernel has it), BufferRingbuf
-	// or BufferPerf.
+	// or BufferPerf; Hook is HookAuto (the best the kernel has) or one hook.
+	// Together they pick the rungs of the Ladder to try.
 	Buffer string
+	Hook   string
 	// EnterStore is "" (task storage where the kernel has it), EnterTaskStorage
 	// or EnterHash.
 	EnterStore string
@@ -67,6 +70,7 @@ type Options struct {
 type Probe struct {
 	objs       tlmonObjects
 	links      []link.Link
+	rung       Rung
 	buffer     string
 	enterStore string
 	opts       Options
@@ -96,9 +100,10 @@ func CheckSystem() error {
 	return nil
 }
 
-// Load loads the programs and maps, trying the best buffer and enter store the
-// kernel offers unless opts force one. Probes alone can mislead, so each choice
-// is decided by trying the load itself.
+// Load loads the programs and maps on the best rung of the Ladder the kernel
+// runs and opts allow, with the best enter store. Feature probes can mislead
+// (here a kprobe probe says yes where kprobes are not compiled in), so each
+// rung is decided by loading and attaching it.
 func Load(opts Options) (*Probe, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock limit: %w", err)
@@ -112,13 +117,9 @@ func Load(opts Options) (*Probe, error) {
 	if opts.Slow > 0 && opts.NoLatency {
 		return nil, errors.New("slow calls are found by timing them: --slow cannot go with --no-latency")
 	}
-	buffers := []string{BufferRingbuf, BufferPerf}
-	switch opts.Buffer {
-	case "", BufferAuto:
-	case BufferRingbuf, BufferPerf:
-		buffers = []string{opts.Buffer}
-	default:
-		return nil, fmt.Errorf("unknown buffer %q (want auto, ringbuf or perf)", opts.Buffer)
+	rungs, err := rungsFor(opts.Buffer, opts.Hook)
+	if err != nil {
+		return nil, err
 	}
 	stores := []string{EnterTaskStorage, EnterHash}
 	switch opts.EnterStore {
@@ -133,24 +134,55 @@ func Load(opts Options) (*Probe, error) {
 		return nil, fmt.Errorf("count possible CPUs: %w", err)
 	}
 
-	var firstErr error
-	for _, buf := range buffers {
+	var probe *Probe
+	_, err = climb(rungs, func(r Rung) error {
+		var firstErr error
 		for _, store := range stores {
-			p := &Probe{buffer: buf, enterStore: store, opts: opts, ncpu: ncpu}
-			err := p.load()
+			p := &Probe{rung: r, buffer: r.Buffer, enterStore: store, opts: opts, ncpu: ncpu}
+			err := p.try()
 			if err == nil {
-				p.enableCaches()
-				return p, nil
+				probe = p
+				return nil
 			}
 			if firstErr == nil {
 				firstErr = err
 			}
 		}
+		return firstErr
+	})
+	if err != nil {
+		return nil, err
 	}
-	if opts.Buffer == BufferRingbuf && len(buffers) == 1 {
-		return nil, fmt.Errorf("ring buffer unavailable on this kernel (needs 5.8; try --buffer perf): %w", firstErr)
+	probe.enableCaches()
+	return probe, nil
+}
+
+// try loads the programs of the probe's rung and attaches them for a moment,
+// with nothing in scope: an error names the feature the kernel lacked.
+func (p *Probe) try() error {
+	if p.rung.Hook != HookRawTP {
+		return missing(fmt.Sprintf("%s programs", hookNames[p.rung.Hook]), errUnbuilt)
 	}
-	return nil, firstErr
+	if err := p.load(); err != nil {
+		if p.buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
+			return missing(ringbufFeature, err)
+		}
+		return missing("the BPF features of tlmon's programs (BTF, global data and functions, task pointers: Linux 5.11)", err)
+	}
+	if err := p.objs.ScopeMode.Set(scopeNone); err != nil {
+		p.Close()
+		return err
+	}
+	if err := p.Attach(); err != nil {
+		p.Close()
+		return missing(hookFeatures[p.rung.Hook], err)
+	}
+	p.detach()
+	if err := p.objs.ScopeMode.Set(scopeAll); err != nil {
+		p.Close()
+		return err
+	}
+	return nil
 }
 
 // procMapBudget caps the memory of the per-CPU process counter map: it costs
@@ -306,6 +338,9 @@ func (p *Probe) Close() error {
 	p.detach()
 	return p.objs.Close()
 }
+
+// Rung says which rung of the Ladder the probe is on.
+func (p *Probe) Rung() Rung { return p.rung }
 
 // Buffer says which buffer carries events: BufferRingbuf or BufferPerf.
 func (p *Probe) Buffer() string { return p.buffer }

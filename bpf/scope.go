@@ -16,6 +16,7 @@ const (
 	scopeAll    uint32 = 0
 	scopePIDs   uint32 = 1
 	scopeCgroup uint32 = 2
+	scopeNone   uint32 = 3 // while a rung is tried (climb)
 )
 
 // ScopeAll counts every process but tlmon.

@@ -59,6 +59,7 @@ enum scope_mode {
 	SCOPE_ALL = 0,
 	SCOPE_PIDS = 1,
 	SCOPE_CGROUP = 2,
+	SCOPE_NONE = 3, /* while Go tries whether the programs attach */
 };
 
 /* Counter slots, in the order of model.LossCause, then the others. */
@@ -609,7 +610,7 @@ static __always_inline bool add_proc_counts(struct proc_key *k, struct counts *d
 
 /* add_proc_hist adds n latencies in bucket b to the process's histogram. With
  * keep, it returns false and adds nothing when a later try can succeed. */
-static __always_inline bool add_proc_hist(struct proc_key *k, __u32 b, __u32 n, bool keep)
+static __always_inline bool add_proc_hist(struct proc_key *k, __u64 b, __u32 n, bool keep)
 {
 	if (b >= HIST_BUCKETS)
 		return true;
@@ -655,20 +656,17 @@ static __always_inline bool fold_slot(struct cache_slot *sl)
  * again for every path through sys_enter and sys_exit, and the verifier took
  * 300 ms at every start. Their arguments are the context and scalars only. */
 
-/* fold_cache_slot folds slot i of this CPU's cache, or every slot when i is
- * CACHE_SLOTS: 1 when some counts could not be folded yet and stay cached. */
+/* fold_cache_slot folds slot i (< CACHE_SLOTS) of this CPU's cache: 1 when
+ * some of its counts could not be folded yet and stay cached. */
 __noinline int fold_cache_slot(__u32 i)
 {
 	__u32 zero = 0;
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
 	if (!cc)
 		return 0;
-	if (i < CACHE_SLOTS)
-		return !fold_slot(&cc->slot[i]);
-	int kept = 0;
-	for (int j = 0; j < CACHE_SLOTS; j++)
-		kept |= !fold_slot(&cc->slot[j]);
-	return kept;
+	/* Masked rather than bounds-checked: clang drops a mask the check makes
+	 * redundant, and the verifier loses the bound on the register it reloads. */
+	return !fold_slot(&cc->slot[i & (CACHE_SLOTS - 1)]);
 }
 
 /* cache_hist counts one latency in bucket b in the slot: false when both of
@@ -685,24 +683,51 @@ static __always_inline bool cache_hist(struct cache_slot *sl, __u32 b)
 	return false;
 }
 
+/* What cache_count adds: flags of a call's counts. */
+#define CACHE_CALL 1
+#define CACHE_ERROR 2
+#define CACHE_TIMED 4
+
+/* cache_count adds a call's counts (flags, and its latency lat in bucket b
+ * when timed) to slot i (< CACHE_SLOTS) of this CPU's cache. b is 64 bits
+ * wide so that clang checks the very register it indexes with. A global function, so that the
+ * verifier walks it once, not once per slot that count_proc may have found. */
+__noinline int cache_count(__u32 i, __u32 flags, __u64 lat, __u64 b)
+{
+	__u32 zero = 0;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
+	if (!cc)
+		return 0;
+	struct cache_slot *sl = &cc->slot[i & (CACHE_SLOTS - 1)]; /* see fold_cache_slot */
+	sl->c.calls += flags & CACHE_CALL;
+	sl->c.errors += (flags & CACHE_ERROR) != 0;
+	if (!(flags & CACHE_TIMED))
+		return 0;
+	sl->c.lat_sum += lat;
+	sl->c.lat_count++;
+	if (per_proc_hist && !cache_hist(sl, b))
+		add_proc_hist(&sl->key, b, 1, false);
+	return 0;
+}
+
 static __always_inline bool same_key(struct proc_key *a, struct proc_key *b)
 {
 	return a->tgid == b->tgid && a->nr == b->nr && a->start == b->start;
 }
 
 /* cache_slot_for finds the slot that holds k, or empties the oldest for it:
- * NULL when that one cannot be emptied yet. */
-static __always_inline struct cache_slot *cache_slot_for(struct cpu_cache *cc, struct proc_key *k)
+ * CACHE_SLOTS when that one cannot be emptied yet. */
+static __always_inline __u32 cache_slot_for(struct cpu_cache *cc, struct proc_key *k)
 {
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		if (same_key(&cc->slot[i].key, k))
-			return &cc->slot[i];
+			return i;
 	__u32 i = cc->next % CACHE_SLOTS;
 	if (fold_cache_slot(i))
-		return NULL;
+		return CACHE_SLOTS;
 	cc->next = i + 1;
 	cc->slot[i].key = *k;
-	return &cc->slot[i];
+	return i;
 }
 
 /* count_proc adds d, and a latency in bucket b unless b is NO_BUCKET, to the
@@ -726,14 +751,12 @@ static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u
 	}
 	WRITE_ONCE(cc->busy, 1);
 	barrier();
-	struct cache_slot *sl = cache_slot_for(cc, k);
-	if (!sl) {
+	__u32 i = cache_slot_for(cc, k);
+	if (i < CACHE_SLOTS)
+		cache_count(i, (d->calls ? CACHE_CALL : 0) | (d->errors ? CACHE_ERROR : 0) | (d->lat_count ? CACHE_TIMED : 0),
+			    d->lat_sum, b);
+	else
 		count_proc_direct(k, d, b);
-	} else {
-		add_counts(&sl->c, d);
-		if (b != NO_BUCKET && per_proc_hist && !cache_hist(sl, b))
-			add_proc_hist(k, b, 1, false);
-	}
 	barrier();
 	WRITE_ONCE(cc->busy, 0);
 }
@@ -796,7 +819,10 @@ int flush_cpu_cache(void *ctx)
 		return 0;
 	if (cc->busy)
 		return 1;
-	return fold_cache_slot(CACHE_SLOTS);
+	int kept = 0;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		kept |= fold_cache_slot(i);
+	return kept;
 }
 
 /* ringbuf_wakeup says whether a record wakes the reader: only once the ring

@@ -6,6 +6,8 @@ import "time"
 type Meta struct {
 	Version string
 	Buffer  string // ringbuf or perf
+	Hook    string // raw_tp, tracepoint or kprobe
+	Rung    int    // place of (Buffer, Hook) on the ladder of ways, 1 the best
 	Scope   string // "all", "pids 12,13", "cgroup /x", "command make"
 	// Boot is when the machine booted (process start times count from it).
 	Boot time.Time

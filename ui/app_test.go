@@ -225,7 +225,7 @@ func newFake() *fakeBackend {
 	return &fakeBackend{
 		snap: testSnapshot(), classes: allClasses, detail: model.ClassFile | model.ClassNetwork,
 		procDetail: testProcDetail(),
-		meta:       Meta{Version: "v0.test", Buffer: "ringbuf", Scope: "all"},
+		meta:       Meta{Version: "v0.test", Buffer: "ringbuf", Hook: "raw_tp", Rung: 1, Scope: "all"},
 		targets: []Target{
 			{Kind: TargetAll},
 			{Kind: TargetPID, PID: 1, Comm: "systemd", Cmdline: "/sbin/init"},

@@ -23,6 +23,8 @@ type Meta = model.Meta
 type Report struct {
 	Version string `json:"tlmon_version"`
 	Buffer  string `json:"buffer"`
+	Hook    string `json:"hook"`
+	Rung    int    `json:"rung"`
 	Scope   string `json:"scope"`
 	*model.Snapshot
 }
@@ -34,7 +36,12 @@ type Report struct {
 func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
 	trimmed := *s
 	trimmed.Processes = active(s.Processes)
-	return json.NewEncoder(w).Encode(Report{Version: m.Version, Buffer: m.Buffer, Scope: m.Scope, Snapshot: &trimmed})
+	return json.NewEncoder(w).Encode(Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: m.Scope, Snapshot: &trimmed})
+}
+
+// rungLabel says how counts are taken: "rung 1: ringbuf + raw_tp".
+func rungLabel(m Meta) string {
+	return fmt.Sprintf("rung %d: %s + %s", m.Rung, Sanitize(m.Buffer), Sanitize(m.Hook))
 }
 
 // WriteCSV writes one row per (process, syscall).
@@ -88,8 +95,8 @@ func WriteTable(w io.Writer, m Meta, s *model.Snapshot, topProcs int) error {
 		}
 	}
 	l := s.Lost
-	fmt.Fprintf(w, "\n%s over %s, %s buffer, scope %s; lost: %s\n", plural(s.Totals.Calls, "syscall"),
-		s.Elapsed.Round(time.Millisecond), m.Buffer, m.Scope, lossLine(l))
+	fmt.Fprintf(w, "\n%s over %s, %s, scope %s; lost: %s\n", plural(s.Totals.Calls, "syscall"),
+		s.Elapsed.Round(time.Millisecond), rungLabel(m), m.Scope, lossLine(l))
 	return nil
 }
 

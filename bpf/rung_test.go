@@ -1,0 +1,355 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"tlmon/internal/bpftest"
+	"tlmon/model"
+)
+
+// The tests of this file run on every rung of the ladder this kernel is to
+// prove: those TLMON_RUNGS names (as in `TLMON_RUNGS=1,2`), or else every rung
+// of the modern object on the host. `make kernels` sets it per kernel.
+const rungsEnv = "TLMON_RUNGS"
+
+// rungChildEnv makes the test binary, run again, one of the children below
+// instead of the tests: "getppid N", "enoent N", "forks N" or "brief".
+const rungChildEnv = "TLMON_RUNG_CHILD"
+
+// missingPath is what the enoent child opens: no such file, ever.
+const missingPath = "/nonexistent/tlmon-rung-test"
+
+// briefExit is the exit status of the brief child, so its exit event is known.
+const briefExit = 7
+
+// rungChild waits for a byte on stdin (the go-ahead, once it is in scope),
+// makes its calls and exits.
+func rungChild(spec string) {
+	mode, arg, _ := strings.Cut(spec, " ")
+	n, _ := strconv.Atoi(arg)
+	var b [1]byte
+	if mode != "brief" {
+		os.Stdin.Read(b[:])
+	}
+	switch mode {
+	case "getppid":
+		for range n {
+			unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		}
+	case "enoent":
+		p, _ := unix.BytePtrFromString(missingPath)
+		cwd := unix.AT_FDCWD
+		for range n {
+			unix.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(p)), unix.O_RDONLY, 0, 0, 0)
+		}
+	case "forks":
+		for range n {
+			pid, _, errno := unix.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+			if errno == 0 && pid == 0 {
+				unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+			}
+			if errno == 0 {
+				var ws unix.WaitStatus
+				unix.Wait4(int(pid), &ws, 0, nil)
+			}
+		}
+	case "brief":
+		time.Sleep(time.Millisecond)
+		os.Exit(briefExit)
+	default:
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+// rungsToProve lists the rungs the tests run on.
+func rungsToProve(t *testing.T) []Rung {
+	t.Helper()
+	names := os.Getenv(rungsEnv)
+	if names == "" {
+		return []Rung{Ladder[0], Ladder[1]}
+	}
+	var rungs []Rung
+	for _, f := range strings.Split(names, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > len(Ladder) {
+			t.Fatalf("%s=%q: %q is no rung (1 to %d)", rungsEnv, names, f, len(Ladder))
+		}
+		rungs = append(rungs, Ladder[n-1])
+	}
+	return rungs
+}
+
+// onEveryRung runs test on each rung to prove, with a probe loaded on it and
+// scoped to nothing yet; the test scopes and attaches it.
+func onEveryRung(t *testing.T, opts Options, test func(t *testing.T, p *Probe)) {
+	for _, r := range rungsToProve(t) {
+		t.Run(fmt.Sprintf("rung%d", r.Number), func(t *testing.T) {
+			bpftest.Require(t)
+			o := opts
+			o.Buffer, o.Hook, o.SelfPID = r.Buffer, r.Hook, ^uint32(0)
+			p, err := Load(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Close() })
+			if p.Rung() != r {
+				t.Fatalf("loaded %v, asked for %v", p.Rung(), r)
+			}
+			test(t, p)
+		})
+	}
+}
+
+// child is a rung child waiting for its go-ahead.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+func startChild(t *testing.T, spec string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), rungChildEnv+"="+spec)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd, stdin}
+	t.Cleanup(func() { c.stdin.Close(); c.cmd.Process.Kill(); c.cmd.Wait() })
+	waitInRead(t, cmd.Process.Pid) // past the runtime's start-up calls
+	return c
+}
+
+func (c *child) pid() uint32 { return uint32(c.cmd.Process.Pid) }
+
+// run gives the go-ahead and waits for the child to end well.
+func (c *child) run(t *testing.T) {
+	t.Helper()
+	c.stdin.Write([]byte{'g'})
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("child %v: %v", c.cmd.Env[len(c.cmd.Env)-1], err)
+	}
+}
+
+// procCounts sums what c holds of pid's calls of syscall nr.
+func procCounts(c *Counters, pid uint32, nr int) model.Counts {
+	var sum model.Counts
+	for k, v := range c.Procs {
+		if k.Proc.PID == pid && int(k.Nr) == nr {
+			sum.Add(v)
+		}
+	}
+	return sum
+}
+
+func readCounters(t *testing.T, p *Probe) *Counters {
+	t.Helper()
+	var c Counters
+	if err := p.ReadCounters(&c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+func TestRungCountsAMillionGetppidExactly(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		const n = 1_000_000
+		c := startChild(t, fmt.Sprintf("getppid %d", n))
+		if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
+			t.Fatal(err)
+		}
+		r := openEvents(t, p) // the child's exit event has somewhere to go
+		defer r.Close()
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		c.run(t)
+		got := readCounters(t, p)
+		if calls := procCounts(got, c.pid(), unix.SYS_GETPPID); calls.Calls != n || calls.Errors != 0 {
+			t.Errorf("the child's getppid counted as %d calls, %d errors; want %d, 0", calls.Calls, calls.Errors, n)
+		}
+		if sys := got.System[unix.SYS_GETPPID]; sys.Calls != n {
+			t.Errorf("getppid counted %d times in all, want %d", sys.Calls, n)
+		}
+		if lost := got.Lost.Total(); lost != 0 {
+			t.Errorf("%d counts lost: %+v", lost, got.Lost)
+		}
+	})
+}
+
+func TestRungCountsENOENT(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		const n = 10_000
+		c := startChild(t, fmt.Sprintf("enoent %d", n))
+		if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		c.run(t)
+		got := readCounters(t, p)
+		if calls := procCounts(got, c.pid(), unix.SYS_OPENAT); calls.Calls != n || calls.Errors != n {
+			t.Errorf("the child's openat counted as %d calls, %d errors; want %d of each", calls.Calls, calls.Errors, n)
+		}
+		var enoent uint64
+		for k, v := range got.Errnos {
+			if k.Proc.PID == c.pid() && int(k.Nr) == unix.SYS_OPENAT && k.Errno == uint16(unix.ENOENT) {
+				enoent += v
+			}
+		}
+		if enoent != n {
+			t.Errorf("the child's openat failed with ENOENT %d times, want %d", enoent, n)
+		}
+	})
+}
+
+func TestRungScopesByPID(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		const n = 10_000
+		in, out := startChild(t, fmt.Sprintf("getppid %d", n)), startChild(t, fmt.Sprintf("getppid %d", n))
+		if err := p.ScopePIDs([]uint32{in.pid()}, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		in.run(t)
+		out.run(t)
+		got := readCounters(t, p)
+		if calls := procCounts(got, in.pid(), unix.SYS_GETPPID).Calls; calls != n {
+			t.Errorf("the child in scope: %d getppid counted, want %d", calls, n)
+		}
+		if calls := procCounts(got, out.pid(), unix.SYS_GETPPID).Calls; calls != 0 {
+			t.Errorf("the child out of scope: %d getppid counted, want none", calls)
+		}
+		if sys := got.System[unix.SYS_GETPPID].Calls; sys != n {
+			t.Errorf("getppid counted %d times in all, want %d (the child in scope's)", sys, n)
+		}
+	})
+}
+
+// openEvents opens the probe's event buffer. A perf buffer exists only once a
+// reader opened it: the kernel drops (and counts) what comes before.
+func openEvents(t *testing.T, p *Probe) *EventReader {
+	t.Helper()
+	r, err := p.NewEventReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// readEvents reads events from r until none came for a while, and closes it.
+func readEvents(t *testing.T, r *EventReader) (events []model.Event, lost uint64) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var e model.Event
+			ok, l, err := r.Read(&e)
+			if err != nil {
+				if !errors.Is(err, ErrClosed) {
+					t.Error(err)
+				}
+				return
+			}
+			lost += l
+			if ok {
+				events = append(events, e)
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // ample: the reader looks every 20 ms
+	r.Close()
+	<-done
+	return events, lost
+}
+
+func TestRungSeesTheLifeOfAOneMillisecondProcess(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, true); err != nil {
+			t.Fatal(err)
+		}
+		r := openEvents(t, p)
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), rungChildEnv+"=brief")
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != briefExit {
+			t.Fatalf("the brief child ended with %v, want exit status %d", err, briefExit)
+		}
+		pid := uint32(cmd.Process.Pid)
+		p.Detach()
+		events, _ := readEvents(t, r)
+		seen := map[model.EventKind]model.Event{}
+		for _, e := range events {
+			if e.Proc.PID == pid {
+				seen[e.Kind] = e
+			}
+		}
+		fork, exec, exit2 := seen[model.EventFork], seen[model.EventExec], seen[model.EventExit]
+		if fork.Kind == 0 || fork.Parent.PID != uint32(os.Getpid()) {
+			t.Errorf("no fork event naming the child %d and this test as its parent (%d events read; the child's fork: %v, parent %v)", pid, len(events), fork.Kind, fork.Parent)
+		}
+		if exec.Kind == 0 || !strings.HasPrefix(exec.Filename(), os.Args[0][:min(len(os.Args[0]), model.FilenameLen-1)]) {
+			t.Errorf("no exec event of the child %d running %s (its exec: %v, %q)", pid, os.Args[0], exec.Kind, exec.Filename())
+		}
+		if exit2.Kind == 0 || exit2.ExitCode != briefExit {
+			t.Errorf("no exit event of the child %d with status %d (its exit: %v, status %d)", pid, briefExit, exit2.Kind, exit2.ExitCode)
+		}
+		if fork.Proc.Start == 0 || fork.Proc != exit2.Proc || exec.Proc != exit2.Proc {
+			t.Errorf("the child's events name it differently: fork %v, exec %v, exit %v", fork.Proc, exec.Proc, exit2.Proc)
+		}
+	})
+}
+
+// TestRungAccountsForEveryEventItDrops fills a buffer of one page that nobody
+// reads: every event is then received or counted lost, and some are lost.
+func TestRungAccountsForEveryEventItDrops(t *testing.T) {
+	onEveryRung(t, Options{RingBytes: 4096, PerfBytes: 4096}, func(t *testing.T, p *Probe) {
+		const forks = 500 // a fork and an exit event each: far more than a page holds
+		c := startChild(t, fmt.Sprintf("forks %d", forks))
+		if err := p.ScopePIDs([]uint32{c.pid()}, true); err != nil {
+			t.Fatal(err)
+		}
+		r := openEvents(t, p)
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		c.run(t)
+		p.Detach()
+		events, perfLost := readEvents(t, r)
+		got := readCounters(t, p)
+		lost := got.Lost[model.LossBuffer]
+		if lost == 0 {
+			t.Fatalf("%d events attempted, %d received, none lost: the buffer did not fill", got.EventsAttempted, len(events))
+		}
+		if uint64(len(events))+lost != got.EventsAttempted {
+			t.Errorf("%d events received + %d lost = %d, but the kernel attempted %d", len(events), lost, uint64(len(events))+lost, got.EventsAttempted)
+		}
+		if p.Buffer() == BufferPerf && perfLost != 0 && perfLost != lost {
+			t.Errorf("the perf buffer reported %d samples lost, the kernel counted %d", perfLost, lost)
+		}
+		t.Logf("%d attempted, %d received, %d lost (perf buffer: %d)", got.EventsAttempted, len(events), lost, perfLost)
+	})
+}
