@@ -166,15 +166,8 @@ func (o *options) validate() error {
 	default:
 		return bad("--output %q: want table, json or csv", o.output)
 	}
-	switch o.buffer {
-	case bpf.BufferAuto, bpf.BufferRingbuf, bpf.BufferPerf:
-	default:
-		return bad("--buffer %q: want auto, ringbuf or perf", o.buffer)
-	}
-	switch o.hook {
-	case bpf.HookAuto, bpf.HookRawTP, bpf.HookTracepoint, bpf.HookKprobe:
-	default:
-		return bad("--hook %q: want auto, raw_tp, tracepoint or kprobe", o.hook)
+	if _, err := bpf.Rungs(o.buffer, o.hook); err != nil {
+		return bad("%v", err)
 	}
 	if err := themes.Check(o.theme); err != nil {
 		return bad("--theme: %v", err)

@@ -51,6 +51,8 @@ func TestMain(m *testing.M) {
 // report is the part of tlmon's JSON the tests read.
 type report struct {
 	Buffer          string     `json:"buffer"`
+	Hook            string     `json:"hook"`
+	Rung            int        `json:"rung"`
 	DetailAttempted uint64     `json:"detail_attempted"`
 	Syscalls        []scStat   `json:"syscalls"`
 	Procs           []procStat `json:"processes"`
@@ -317,8 +319,9 @@ func TestForkedChildrenAreNamedOnBothBuffers(t *testing.T) {
 			if err := json.Unmarshal([]byte(firstLine(tl.stdout.String())), &want); err != nil {
 				t.Fatalf("workload report: %v", err)
 			}
-			if got.Buffer != buffer {
-				t.Errorf("buffer %q, want %q", got.Buffer, buffer)
+			wantRung := map[string]int{"ringbuf": 1, "perf": 2}[buffer]
+			if got.Buffer != buffer || got.Hook != "raw_tp" || got.Rung != wantRung {
+				t.Errorf("rung %d (%s, %s), want %d (%s, raw_tp)", got.Rung, got.Buffer, got.Hook, wantRung, buffer)
 			}
 			if len(want.Children) != n {
 				t.Fatalf("workload made %d children", len(want.Children))
@@ -541,6 +544,8 @@ func TestBadInputGetsOneLineAndAnExitCode(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, 2, "unknown flag"},
 		{"bad output", []string{"--headless", "-o", "xml"}, 2, "--output"},
 		{"bad buffer", []string{"--headless", "--buffer", "big"}, 2, "--buffer"},
+		{"bad hook", []string{"--headless", "--hook", "fentry"}, 2, "--hook"},
+		{"ring buffer with kprobes", []string{"--headless", "--buffer", "ringbuf", "--hook", "kprobe"}, 2, "cannot go with"},
 		{"too short interval", []string{"--headless", "-i", "10ms"}, 2, "--interval"},
 		{"pid not a number", []string{"--headless", "-p", "abc"}, 2, "not a process id"},
 		{"two scopes", []string{"--headless", "-p", "1", "--cgroup", "/"}, 2, "only one"},

@@ -53,18 +53,18 @@ var hookFeatures = map[string]string{
 	HookKprobe:     "kprobes (CONFIG_KPROBES)",
 }
 
-// rungsFor lists the rungs to try, best first, given the buffer and hook asked
-// for (each auto or one of its kind).
-func rungsFor(buffer, hook string) ([]Rung, error) {
+// Rungs lists the rungs to try, best first, given the buffer and hook asked
+// for (each auto or one of its kind). Its errors name the flags.
+func Rungs(buffer, hook string) ([]Rung, error) {
 	switch buffer {
 	case "", BufferAuto, BufferRingbuf, BufferPerf:
 	default:
-		return nil, fmt.Errorf("unknown buffer %q (want auto, ringbuf or perf)", buffer)
+		return nil, fmt.Errorf("--buffer %q: want auto, ringbuf or perf", buffer)
 	}
 	switch hook {
 	case "", HookAuto, HookRawTP, HookTracepoint, HookKprobe:
 	default:
-		return nil, fmt.Errorf("unknown hook %q (want auto, raw_tp, tracepoint or kprobe)", hook)
+		return nil, fmt.Errorf("--hook %q: want auto, raw_tp, tracepoint or kprobe", hook)
 	}
 	var rungs []Rung
 	for _, r := range Ladder {
@@ -73,7 +73,7 @@ func rungsFor(buffer, hook string) ([]Rung, error) {
 		}
 	}
 	if len(rungs) == 0 {
-		return nil, fmt.Errorf("the ring buffer goes with raw tracepoints only: --buffer %s cannot go with --hook %s", buffer, hook)
+		return nil, fmt.Errorf("--buffer %s cannot go with --hook %s: the ring buffer goes with raw tracepoints only", buffer, hook)
 	}
 	return rungs, nil
 }

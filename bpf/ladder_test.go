@@ -21,10 +21,10 @@ func TestRungsForTheFlags(t *testing.T) {
 		{"auto", "tracepoint", []int{3}, ""},
 		{"perf", "kprobe", []int{4}, ""},
 		{"ringbuf", "kprobe", nil, "the ring buffer goes with raw tracepoints only"},
-		{"mmap", "auto", nil, `unknown buffer "mmap"`},
-		{"auto", "fentry", nil, `unknown hook "fentry"`},
+		{"mmap", "auto", nil, `--buffer "mmap": want auto, ringbuf or perf`},
+		{"auto", "fentry", nil, `--hook "fentry": want auto, raw_tp, tracepoint or kprobe`},
 	} {
-		rungs, err := rungsFor(tc.buffer, tc.hook)
+		rungs, err := Rungs(tc.buffer, tc.hook)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("--buffer %s --hook %s: error %v, want one saying %q", tc.buffer, tc.hook, err, tc.err)
@@ -83,7 +83,7 @@ func TestClimbTakesTheBestRungTheKernelRuns(t *testing.T) {
 		{name: "5.4 forced to the ring buffer", kernel: kernel{"ringbuf": errNo}, buffer: BufferRingbuf,
 			errs: []string{"rung 1 (ring buffer, raw tracepoints) does not work on this kernel: it needs the ring buffer (Linux 5.8)"}},
 	} {
-		rungs, err := rungsFor(tc.buffer, tc.hook)
+		rungs, err := Rungs(tc.buffer, tc.hook)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -117,7 +117,7 @@ func Load(opts Options) (*Probe, error) {
 	if opts.Slow > 0 && opts.NoLatency {
 		return nil, errors.New("slow calls are found by timing them: --slow cannot go with --no-latency")
 	}
-	rungs, err := rungsFor(opts.Buffer, opts.Hook)
+	rungs, err := Rungs(opts.Buffer, opts.Hook)
 	if err != nil {
 		return nil, err
 	}
