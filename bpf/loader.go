@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
@@ -163,11 +164,14 @@ func (p *Probe) try() error {
 	if p.rung.Hook != HookRawTP {
 		return missing(fmt.Sprintf("%s programs", hookNames[p.rung.Hook]), errUnbuilt)
 	}
+	if p.enterStore == EnterTaskStorage && !haveTaskBTF() {
+		return missing("task-local storage (Linux 5.11)", errors.New("no BTF task pointers"))
+	}
 	if err := p.load(); err != nil {
 		if p.buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
 			return missing(ringbufFeature, err)
 		}
-		return missing("the BPF features of tlmon's programs (BTF, global data and functions, task pointers: Linux 5.11)", err)
+		return missing("the BPF features of tlmon's programs (BTF, global data and functions: Linux 5.10)", err)
 	}
 	if err := p.objs.ScopeMode.Set(scopeNone); err != nil {
 		p.Close()
@@ -205,6 +209,7 @@ func (p *Probe) load() error {
 		"self_tgid":        p.opts.SelfPID,
 		"use_ringbuf":      p.buffer == BufferRingbuf,
 		"use_task_storage": p.enterStore == EnterTaskStorage,
+		"have_task_btf":    haveTaskBTF(),
 		"track_latency":    !p.opts.NoLatency,
 		"per_proc_hist":    !p.opts.NoProcHist,
 		"slow_ns":          uint64(p.opts.Slow),
@@ -262,6 +267,13 @@ func (p *Probe) load() error {
 		return fmt.Errorf("load BPF programs (%s, %s): %w", p.buffer, p.enterStore, err)
 	}
 	return nil
+}
+
+// haveTaskBTF says whether programs can have the current task as a BTF
+// pointer (bpf_get_current_task_btf, 5.11), to load through it; before, they
+// read it with probe reads.
+func haveTaskBTF() bool {
+	return features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnGetCurrentTaskBtf) == nil
 }
 
 // allocOnInsert says whether the per-process hashes can allocate their entries

@@ -273,6 +273,10 @@ volatile bool tcp_detail = false;
 volatile bool use_cpu_cache = false;
 /* This architecture's numbers of accept and accept4 (-1: none): an accepted
  * connection is attributed when accept returns it. */
+/* Set from Go: the kernel has bpf_get_current_task_btf (5.11), whose pointer
+ * the programs may load through; before, the current task is read with probe
+ * reads (CO-RE all the same). The branch not taken is never verified. */
+const volatile bool have_task_btf = true;
 const volatile __u32 nr_accept = -1;
 const volatile __u32 nr_accept4 = -1;
 
@@ -496,11 +500,22 @@ static __always_inline __u64 leader_start(struct task_struct *task)
 	return BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
-/* current_start is leader_start for the current task, through its BTF pointer:
- * plain loads instead of probe reads, on the hot path. */
+/* current_task is the task a program runs for: a BTF pointer where the kernel
+ * has them (have_task_btf), else one only probe reads may follow. */
+static __always_inline struct task_struct *current_task(void)
+{
+	if (have_task_btf)
+		return bpf_get_current_task_btf();
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* current_start is leader_start for the current task: plain loads through its
+ * BTF pointer on the hot path, where the kernel has one. */
 static __always_inline __u64 current_start(struct task_struct *task)
 {
-	return task->group_leader->start_boottime;
+	if (have_task_btf)
+		return task->group_leader->start_boottime;
+	return leader_start(task);
 }
 
 static __always_inline struct enter_rec *enter_lookup(struct task_struct *task, __u32 tid, bool create)
@@ -610,7 +625,7 @@ static __always_inline bool add_proc_counts(struct proc_key *k, struct counts *d
 
 /* add_proc_hist adds n latencies in bucket b to the process's histogram. With
  * keep, it returns false and adds nothing when a later try can succeed. */
-static __always_inline bool add_proc_hist(struct proc_key *k, __u64 b, __u32 n, bool keep)
+static __always_inline bool add_proc_hist(struct proc_key *k, __u32 b, __u32 n, bool keep)
 {
 	if (b >= HIST_BUCKETS)
 		return true;
@@ -688,11 +703,13 @@ static __always_inline bool cache_hist(struct cache_slot *sl, __u32 b)
 #define CACHE_ERROR 2
 #define CACHE_TIMED 4
 
-/* cache_count adds a call's counts (flags, and its latency lat in bucket b
- * when timed) to slot i (< CACHE_SLOTS) of this CPU's cache. b is 64 bits
- * wide so that clang checks the very register it indexes with. A global function, so that the
- * verifier walks it once, not once per slot that count_proc may have found. */
-__noinline int cache_count(__u32 i, __u32 flags, __u64 lat, __u64 b)
+/* cache_count adds a call's counts (flags, and its latency lat when timed) to
+ * slot i (< CACHE_SLOTS) of this CPU's cache. A global function, so that the
+ * verifier walks it once, not once per slot that count_proc may have found.
+ * It takes the latency, not its bucket: a bucket passed in is bounded only by
+ * a check, which verifiers before 6.x lose when clang spills it (6.1: "math
+ * between map_value pointer and register with unbounded min value"). */
+__noinline int cache_count(__u32 i, __u32 flags, __u64 lat)
 {
 	__u32 zero = 0;
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
@@ -705,6 +722,7 @@ __noinline int cache_count(__u32 i, __u32 flags, __u64 lat, __u64 b)
 		return 0;
 	sl->c.lat_sum += lat;
 	sl->c.lat_count++;
+	__u32 b = hist_bucket(lat);
 	if (per_proc_hist && !cache_hist(sl, b))
 		add_proc_hist(&sl->key, b, 1, false);
 	return 0;
@@ -754,7 +772,7 @@ static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u
 	__u32 i = cache_slot_for(cc, k);
 	if (i < CACHE_SLOTS)
 		cache_count(i, (d->calls ? CACHE_CALL : 0) | (d->errors ? CACHE_ERROR : 0) | (d->lat_count ? CACHE_TIMED : 0),
-			    d->lat_sum, b);
+			    d->lat_sum);
 	else
 		count_proc_direct(k, d, b);
 	barrier();
@@ -776,12 +794,12 @@ static __always_inline bool is_restart(long ret)
  * (0 for a call already counted at entry), its error if ret is one, and its
  * latency unless lat is NO_LATENCY. Global: see fold_cache_slot. */
 #define NO_LATENCY ((__u64)-1)
-__noinline int count_call(__u32 nr, __u64 calls, long ret, __u64 lat)
+__noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(bpf_get_current_task_btf()) };
+	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(current_task()) };
 	bool is_err = !is_restart(ret) && is_error(ret, nr);
 	bool timed = lat != NO_LATENCY;
 	struct counts d = {
@@ -1041,13 +1059,13 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 
 /* enter_detail begins the detail event of a call entered at now (0: unknown).
  * Global: see fold_cache_slot. */
-__noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, __u64 now)
+__noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u64 nr, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
 	struct capture cap = {};
 	load_capture(&cap, nr);
-	begin_call(ctx, bpf_get_current_task_btf(), bpf_get_current_pid_tgid(), nr, &cap, now ? now : bpf_ktime_get_ns());
+	begin_call(ctx, current_task(), bpf_get_current_pid_tgid(), nr, &cap, now ? now : bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -1185,12 +1203,12 @@ static __always_inline void accepted_tcp(void *ctx, struct task_struct *task, __
 
 /* exit_detail sends a call's detail event, or a slow-call event (global: see
  * fold_cache_slot). */
-__noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts, __u64 now)
+__noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u64 nr, long ret, __u64 enter_ts, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_task();
 	struct capture cap = {};
 	load_capture(&cap, nr);
 	if (!now)
@@ -1213,7 +1231,7 @@ __noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long r
 /* accept_detail claims the TCP connection accept returned as fd. */
 __noinline int accept_detail(struct bpf_raw_tracepoint_args *ctx, long fd)
 {
-	accepted_tcp(ctx, bpf_get_current_task_btf(), bpf_get_current_pid_tgid(), fd);
+	accepted_tcp(ctx, current_task(), bpf_get_current_pid_tgid(), fd);
 	return 0;
 }
 
@@ -1228,7 +1246,7 @@ static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u3
 		return;
 	__u8 io = captures[nr].io;
 	if (io && ret > 0)
-		add_io(bpf_get_current_pid_tgid() >> 32, current_start(bpf_get_current_task_btf()), io, ret);
+		add_io(bpf_get_current_pid_tgid() >> 32, current_start(current_task()), io, ret);
 	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
 		accept_detail(ctx, ret);
 	if (captures[nr].detail || slow_ns)
@@ -1248,8 +1266,12 @@ static __always_inline bool counted_at_entry(__u32 nr)
  * 32-bit task, whose numbers belong to another table. */
 static __always_inline __u64 syscall_slot(struct task_struct *task, __u64 nr)
 {
-	if (task->thread_info.status & TS_COMPAT)
+	if (have_task_btf) {
+		if (task->thread_info.status & TS_COMPAT)
+			nr = COMPAT_NR;
+	} else if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) {
 		nr = COMPAT_NR;
+	}
 	/* One register for the result: the bound checks after the call must hold
 	 * for the register that indexes the arrays, not for a copy clang remakes. */
 	barrier_var(nr);
@@ -1261,7 +1283,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_task();
 	__u64 nr = syscall_slot(task, ctx->args[1]);
 
 	if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
@@ -1301,7 +1323,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	long ret = ctx->args[1];
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_task();
 	struct enter_rec *r = 0;
 	__u64 enter_ts = 0;
 	__u64 nr;
@@ -1352,7 +1374,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		barrier_var(nr);
 		if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr] || !is_error(ret, nr))
 			return 0;
-		if (!r && task->start_boottime < scope_since) {
+		__u64 started = have_task_btf ? task->start_boottime : BPF_CORE_READ(task, start_boottime);
+		if (!r && started < scope_since) {
 			/* We never saw this task enter anything and it predates the
 			 * scope: it was already inside this syscall when we started
 			 * watching. */
@@ -1502,7 +1525,7 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (!in_scope(tgid))
 			return 0;
-		struct tcp_conn c = { .tgid = tgid, .start = current_start(bpf_get_current_task_btf()) };
+		struct tcp_conn c = { .tgid = tgid, .start = current_start(current_task()) };
 		bpf_map_update_elem(&tcp_conns, &key, &c, BPF_ANY);
 		return 0;
 	}

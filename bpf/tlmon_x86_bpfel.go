@@ -195,6 +195,7 @@ const (
 	tlmonVarCaptures          = "captures"
 	tlmonVarFailedOnly        = "failed_only"
 	tlmonVarFollowChildren    = "follow_children"
+	tlmonVarHaveTaskBtf       = "have_task_btf"
 	tlmonVarNrAccept          = "nr_accept"
 	tlmonVarNrAccept4         = "nr_accept4"
 	tlmonVarNrDisabled        = "nr_disabled"
@@ -299,6 +300,7 @@ type tlmonVariableSpecs struct {
 	Captures        *ebpf.VariableSpec `ebpf:"captures"`
 	FailedOnly      *ebpf.VariableSpec `ebpf:"failed_only"`
 	FollowChildren  *ebpf.VariableSpec `ebpf:"follow_children"`
+	HaveTaskBtf     *ebpf.VariableSpec `ebpf:"have_task_btf"`
 	NrAccept        *ebpf.VariableSpec `ebpf:"nr_accept"`
 	NrAccept4       *ebpf.VariableSpec `ebpf:"nr_accept4"`
 	NrDisabled      *ebpf.VariableSpec `ebpf:"nr_disabled"`
@@ -392,6 +394,7 @@ type tlmonVariables struct {
 	Captures        *ebpf.Variable `ebpf:"captures"`
 	FailedOnly      *ebpf.Variable `ebpf:"failed_only"`
 	FollowChildren  *ebpf.Variable `ebpf:"follow_children"`
+	HaveTaskBtf     *ebpf.Variable `ebpf:"have_task_btf"`
 	NrAccept        *ebpf.Variable `ebpf:"nr_accept"`
 	NrAccept4       *ebpf.Variable `ebpf:"nr_accept4"`
 	NrDisabled      *ebpf.Variable `ebpf:"nr_disabled"`
