@@ -137,19 +137,15 @@ func Load(opts Options) (*Probe, error) {
 
 	var probe *Probe
 	_, err = climb(rungs, func(r Rung) error {
-		var firstErr error
+		var lastErr error // the fallback store's says more: task storage is only the better one
 		for _, store := range stores {
 			p := &Probe{rung: r, buffer: r.Buffer, enterStore: store, opts: opts, ncpu: ncpu}
-			err := p.try()
-			if err == nil {
+			if lastErr = p.try(); lastErr == nil {
 				probe = p
 				return nil
 			}
-			if firstErr == nil {
-				firstErr = err
-			}
 		}
-		return firstErr
+		return lastErr
 	})
 	if err != nil {
 		return nil, err
