@@ -3,7 +3,7 @@
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test bench generate check-generated vmlinux clean
+.PHONY: build test bench kernels generate check-generated vmlinux clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o tlmon .
@@ -19,6 +19,12 @@ test:
 # minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).
 bench:
 	$(GO) run ./bench $(BENCHFLAGS)
+
+# The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels under qemu (TCG):
+# about N minutes; installs qemu-system-x86 itself if missing, caches the
+# kernels (kernels/README.md). `make kernels KERNELFLAGS="-kernels bookworm-6.1 -run TestX"`.
+kernels:
+	$(GO) run ./kernels $(KERNELFLAGS)
 
 # Regenerates the BPF objects (needs Debian's clang) and the syscall tables.
 generate:

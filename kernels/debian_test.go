@@ -1,0 +1,201 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Hosts in these tests are made up (.invalid): the project names no
+// registry host.
+const deb822 = `Types: deb
+# a comment inside the stanza
+URIs: http://mirror.invalid/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.invalid/debian-security
+Suites: bookworm-security
+Components: main
+
+Types: deb-src
+URIs: http://src.invalid/debian
+Suites: bookworm
+Components: main
+`
+
+func TestMirrorIsTheMainArchiveOfTheAPTConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries []sourceEntry
+		want    string
+	}{
+		{"deb822: the release entry, not security or deb-src", parseDeb822Sources(deb822), "http://mirror.invalid/debian"},
+		{"deb822: a disabled stanza is skipped", parseDeb822Sources("Types: deb\nEnabled: no\nURIs: http://off.invalid/debian\nSuites: bookworm\nComponents: main\n\n" + deb822), "http://mirror.invalid/debian"},
+		{"deb822: a continued URIs field", parseDeb822Sources("Types: deb\nURIs:\n http://a.invalid/debian\nSuites: bookworm\nComponents: main contrib\n"), "http://a.invalid/debian"},
+		{"one-line with options", parseOneLineSources("# deb http://old.invalid/debian bookworm main\ndeb http://sec.invalid/debian-security bookworm-security main\ndeb [arch=amd64 signed-by=/k.gpg] http://one.invalid/debian/ bookworm main non-free\n"), "http://one.invalid/debian/"},
+		{"a third-party repo with another suite is not Debian", parseOneLineSources("deb http://vendor.invalid/apt cloud-sdk-bookworm main\n"), ""},
+	} {
+		got := ""
+		for _, e := range tc.entries {
+			if e.matches([]string{"bookworm", "bullseye"}) {
+				got = e.uri
+				break
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestMirrorEnvOverridesTheAPTConfiguration(t *testing.T) {
+	t.Setenv(mirrorEnv, "http://override.invalid/debian/")
+	if m, err := mirrorFromAPT([]string{"bookworm"}); err != nil || m != "http://override.invalid/debian" {
+		t.Errorf("got %q, %v", m, err)
+	}
+}
+
+func TestMadisonLinesGiveNameVersionAndSuite(t *testing.T) {
+	out := ` linux-image-6.1.0-50-amd64 |  6.1.176-1 | http://mirror.invalid/debian bookworm/main amd64 Packages
+linux-image-6.12.95+deb12-cloud-amd64 | 6.12.95-1~bpo12+1 | http://mirror.invalid/debian bookworm-backports/main amd64 Packages
+     linux | 6.1.176-1 | http://mirror.invalid/debian bookworm/main Sources
+`
+	want := []debPackage{
+		{"linux-image-6.1.0-50-amd64", "6.1.176-1", "bookworm"},
+		{"linux-image-6.12.95+deb12-cloud-amd64", "6.12.95-1~bpo12+1", "bookworm-backports"},
+	}
+	if got := parseMadison(out); !slices.Equal(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestDebFileNameIsWhatAptGetDownloadWrites(t *testing.T) {
+	for _, tc := range []struct {
+		p    debPackage
+		want string
+	}{
+		{debPackage{name: "linux-image-6.1.0-50-amd64", version: "6.1.176-1"}, "linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb"},
+		{debPackage{name: "busybox-static", version: "1:1.35.0-4+b4"}, "busybox-static_1%3a1.35.0-4+b4_amd64.deb"},
+	} {
+		if got := tc.p.file(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.p.name, got, tc.want)
+		}
+	}
+}
+
+// Each kernel's pattern picks its own flavour and version, and no other:
+// the generic 6.1 must not take the cloud, rt or 6.12 packages.
+func TestKernelPatternsMatchOnlyTheirFlavour(t *testing.T) {
+	names := []string{
+		"linux-image-5.10.0-32-amd64", "linux-image-5.10.0-32-cloud-amd64", "linux-image-5.10.0-32-rt-amd64",
+		"linux-image-6.1.0-50-amd64", "linux-image-6.1.0-50-cloud-amd64", "linux-image-6.1.0-50-rt-amd64", "linux-image-6.1.0-50-amd64-dbg",
+		"linux-image-6.12.95+deb12-amd64", "linux-image-6.12.95+deb12-cloud-amd64", "linux-image-6.12.90+deb12.1-cloud-amd64",
+		"linux-image-cloud-amd64", "linux-image-amd64",
+	}
+	want := map[string][]string{
+		"bullseye-5.10-cloud": {"linux-image-5.10.0-32-cloud-amd64"},
+		"bookworm-6.1":        {"linux-image-6.1.0-50-amd64"},
+		"bookworm-6.1-cloud":  {"linux-image-6.1.0-50-cloud-amd64"},
+		"bookworm-6.12-cloud": {"linux-image-6.12.95+deb12-cloud-amd64", "linux-image-6.12.90+deb12.1-cloud-amd64"},
+	}
+	for _, k := range kernelTable {
+		var got []string
+		for _, n := range names {
+			if k.pkg.MatchString(n) {
+				got = append(got, n)
+			}
+		}
+		if !slices.Equal(got, want[k.name]) {
+			t.Errorf("%s matches %q, want %q", k.name, got, want[k.name])
+		}
+		if p, _ := k.pkg.LiteralPrefix(); len(p) < len("linux-image-") {
+			t.Errorf("%s: literal prefix %q is too short for apt-cache pkgnames", k.name, p)
+		}
+	}
+}
+
+func TestSelectKernelsKeepsTheOrderGivenAndRefusesUnknownNames(t *testing.T) {
+	ks, err := selectKernels([]string{"bookworm-6.12-cloud", "bullseye-5.10-cloud"})
+	if err != nil || len(ks) != 2 || ks[0].name != "bookworm-6.12-cloud" || ks[1].name != "bullseye-5.10-cloud" {
+		t.Errorf("got %v, %v", ks, err)
+	}
+	if _, err := selectKernels([]string{"bookworm-6.1", "sid-9.9"}); err == nil {
+		t.Error("an unknown kernel was accepted")
+	}
+	if ks, _ := selectKernels(nil); len(ks) != len(kernelTable) {
+		t.Errorf("no names gave %d kernels, want all %d", len(ks), len(kernelTable))
+	}
+}
+
+func TestVMEnvLayersKernelAndFlagVariablesOverTheDefaults(t *testing.T) {
+	k := kernelSpec{name: "bookworm-6.1", env: map[string]string{"TLMON_RUNGS": "1,2", "X": "kernel"}}
+	env := vmEnv(k, map[string]string{"X": "flag"})
+	for name, want := range map[string]string{
+		"TLMON_REQUIRE_BPF": "1", "TLMON_IN_VM": "1", "TLMON_KERNEL": "bookworm-6.1",
+		"TLMON_WORKLOAD": "/bin/workload", "TLMON_RUNGS": "1,2", "X": "flag",
+	} {
+		if env[name] != want {
+			t.Errorf("%s = %q, want %q", name, env[name], want)
+		}
+	}
+}
+
+func TestParseConfigReadsSetUnsetAndModules(t *testing.T) {
+	c := parseConfig("#\n# comment\nCONFIG_BPF_SYSCALL=y\n# CONFIG_KPROBES is not set\nCONFIG_X=m\nCONFIG_S=\"str\"\n")
+	want := map[string]string{"CONFIG_BPF_SYSCALL": "y", "CONFIG_KPROBES": "n", "CONFIG_X": "m", "CONFIG_S": `"str"`}
+	for k, v := range want {
+		if c[k] != v {
+			t.Errorf("%s = %q, want %q", k, c[k], v)
+		}
+	}
+	if len(c) != len(want) {
+		t.Errorf("read %d options: %v", len(c), c)
+	}
+}
+
+func TestExtractFromTarTakesTheWantedFilesAndStops(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct{ name, data string }{
+		{"./boot/System.map-6.1.0-50-amd64", "map"},
+		{"./boot/config-6.1.0-50-amd64", "CONFIG_BPF_SYSCALL=y\n"},
+		{"./boot/vmlinuz-6.1.0-50-amd64", "bzimage"},
+		{"./lib/modules/x.ko", "module"},
+	} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)})
+		tw.Write([]byte(f.data))
+	}
+	tw.Close()
+	dir := t.TempDir()
+	got, err := extractFromTar(&buf, dir, []string{"./boot/vmlinuz-*", "./boot/config-*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("found %v", got)
+	}
+	if b, _ := os.ReadFile(got["./boot/vmlinuz-*"]); string(b) != "bzimage" {
+		t.Errorf("vmlinuz holds %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.ko")); err == nil {
+		t.Error("read past the files it wanted")
+	}
+	if buf.Len() == 0 {
+		t.Error("read the whole archive: it should stop once it has what it wants")
+	}
+}
+
+func TestTestTimeoutLeavesTimeForTheTestsOwnPanic(t *testing.T) {
+	for _, vm := range []time.Duration{time.Minute, 6 * time.Minute, 20 * time.Minute} {
+		if tt := testTimeout(vm); tt >= vm || tt < vm/2 {
+			t.Errorf("VM %v: test timeout %v", vm, tt)
+		}
+	}
+}
