@@ -21,8 +21,9 @@ bench:
 	$(GO) run ./bench $(BENCHFLAGS)
 
 # The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels under qemu (TCG):
-# about N minutes; installs qemu-system-x86 itself if missing, caches the
-# kernels (kernels/README.md). `make kernels KERNELFLAGS="-kernels bookworm-6.1 -run TestX"`.
+# about 4 minutes; takes the kernels, busybox and qemu (bookworm-backports')
+# out of their packages into a cache (kernels/README.md).
+# `make kernels KERNELFLAGS="-kernels bookworm-6.1 -run TestX"`.
 kernels:
 	$(GO) run ./kernels $(KERNELFLAGS)
 

@@ -223,10 +223,15 @@ type debPackage struct {
 	name, version, suite string
 }
 
-// file is the name apt-get download gives the .deb: the epoch's colon is
-// written %3a.
+// stem is the start of the name apt-get download gives the .deb, before the
+// architecture: the epoch's colon is written %3a.
+func (p debPackage) stem() string {
+	return p.name + "_" + strings.ReplaceAll(p.version, ":", "%3a")
+}
+
+// file is the .deb's name for an amd64 package (arch-all ones end _all.deb).
 func (p debPackage) file() string {
-	return fmt.Sprintf("%s_%s_amd64.deb", p.name, strings.ReplaceAll(p.version, ":", "%3a"))
+	return p.stem() + "_amd64.deb"
 }
 
 // resolve finds the newest package in suite whose name matches re: Debian
@@ -292,10 +297,17 @@ func versionGreater(ctx context.Context, a, b string) bool {
 	return exec.CommandContext(ctx, "dpkg", "--compare-versions", a, "gt", b).Run() == nil
 }
 
-// download fetches p into dir unless it is there already.
+// download fetches p into dir unless it is there already, and returns the
+// .deb's path.
 func (a *apt) download(ctx context.Context, p debPackage, dir string) (string, error) {
-	path := filepath.Join(dir, p.file())
-	if _, err := os.Stat(path); err == nil {
+	find := func() string {
+		m, _ := filepath.Glob(filepath.Join(dir, p.stem()+"_*.deb"))
+		if len(m) == 0 {
+			return ""
+		}
+		return m[0]
+	}
+	if path := find(); path != "" {
 		return path, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -304,10 +316,10 @@ func (a *apt) download(ctx context.Context, p debPackage, dir string) (string, e
 	if _, err := a.run(ctx, dir, "apt-get", "download", p.name+"="+p.version); err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("apt-get download %s=%s wrote no %s", p.name, p.version, p.file())
+	if path := find(); path != "" {
+		return path, nil
 	}
-	return path, nil
+	return "", fmt.Errorf("apt-get download %s=%s wrote no %s_*.deb", p.name, p.version, p.stem())
 }
 
 // extractFromDeb copies the files of deb whose paths (as "./boot/...") match

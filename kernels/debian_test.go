@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,6 +88,29 @@ func TestDebFileNameIsWhatAptGetDownloadWrites(t *testing.T) {
 	} {
 		if got := tc.p.file(); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.p.name, got, tc.want)
+		}
+	}
+}
+
+// The cache keeps the files of the version in use, whatever their
+// architecture, and removes only older versions of the same package.
+func TestPruneCacheRemovesOnlyOlderVersionsOfThePackage(t *testing.T) {
+	cache := t.TempDir()
+	files := []string{
+		"debs/seabios_1.16.2-1_all.deb", "debs/seabios_1.16.3-2~bpo12+1_all.deb", "debs/seabios-extra_1.0_all.deb",
+		"debs/busybox-static_1%3a1.35.0-4_amd64.deb",
+		"boot/seabios_1.16.2-1_all/bios.bin", "boot/seabios_1.16.3-2~bpo12+1_all/bios.bin",
+	}
+	for _, f := range files {
+		p := filepath.Join(cache, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, nil, 0o644)
+	}
+	pruneCache(cache, kernelSpec{pkg: regexp.MustCompile(`^seabios$`)}, debPackage{name: "seabios", version: "1.16.3-2~bpo12+1"})
+	for _, f := range files {
+		_, err := os.Stat(filepath.Join(cache, f))
+		if gone, want := err != nil, strings.Contains(f, "1.16.2"); gone != want {
+			t.Errorf("%s: removed %v, want %v", f, gone, want)
 		}
 	}
 }

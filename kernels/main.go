@@ -1,14 +1,16 @@
 // Command kernels runs the project's BPF tests inside Debian's own kernels,
 // each booted under qemu:
 //
-//	go run ./kernels [-kernels LIST] [-pkgs LIST] [-run REGEXP] [-env K=V] [-timeout 6m] [-jobs 1] [-keep] [-v]
+//	go run ./kernels [-kernels LIST] [-pkgs LIST] [-run REGEXP] [-env K=V] [-timeout 6m] [-jobs 2] [-qemu PATH] [-keep] [-v]
 //
 // It downloads each kernel's package from the Debian archive this machine's
 // apt uses (the host is read from /etc/apt, never written into the project),
 // decompresses its vmlinux once and caches both, builds the test binaries of
 // the given packages and the workload command once, statically, and boots
 // every kernel with an initramfs holding them, busybox and an init that mounts
-// what BPF needs, runs the tests and prints one result line. It prints a
+// what BPF needs, runs the tests and prints one result line. qemu, like the
+// kernels and busybox, comes out of its packages (bookworm-backports' 10.0:
+// see qemuPackages for why not bookworm's). It prints a
 // table of the results and exits non-zero if any kernel failed, printed no
 // result, or hung.
 //
@@ -70,7 +72,7 @@ var configOptions = []string{
 
 // hostTools are the commands the run needs and the packages that have them.
 var hostTools = [][2]string{
-	{"qemu-system-x86_64", "qemu-system-x86"}, {"dpkg-deb", "dpkg"}, {"apt-get", "apt"},
+	{"dpkg-deb", "dpkg"}, {"apt-get", "apt"},
 	{"xz", "xz-utils"}, {"lz4", "lz4"}, {"zstd", "zstd"}, {"gzip", "gzip"},
 }
 
@@ -85,6 +87,7 @@ type options struct {
 	echo    bool
 	cache   string
 	logs    string
+	qemu    string
 }
 
 // envList is a repeatable -env K=V flag.
@@ -112,10 +115,11 @@ func main() {
 	flag.StringVar(&o.run, "run", "", "run only the tests matching this regexp (go test -run)")
 	flag.Var(envList(o.env), "env", "NAME=value for the tests in every kernel; repeatable")
 	flag.DurationVar(&o.timeout, "timeout", 6*time.Minute, "how long one VM may take, boot to power-off, before it is killed and fails")
-	flag.IntVar(&o.jobs, "jobs", 1, "VMs run at once (each emulates 2 CPUs)")
+	flag.IntVar(&o.jobs, "jobs", 2, "VMs run at once (each on one host thread)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (test binaries, initramfs images) and print its path")
 	flag.BoolVar(&o.echo, "v", false, "echo every VM's console as it runs")
 	flag.StringVar(&o.cache, "cache", "", "kernel cache (default $TLMON_KERNEL_CACHE, else $XDG_CACHE_HOME/tlmon/kernels, else ~/.cache/tlmon/kernels)")
+	flag.StringVar(&o.qemu, "qemu", "", "a qemu-system-x86_64 to use instead of bookworm-backports' qemu (e.g. /usr/bin/qemu-system-x86_64; bookworm's 7.2 crashes 6.12)")
 	flag.StringVar(&o.logs, "logs", filepath.Join(os.TempDir(), "tlmon-kernels-logs"), "where each VM's console log is written (emptied first)")
 	flag.Parse()
 	if flag.NArg() > 0 || o.timeout <= 0 || o.jobs < 1 {
@@ -207,6 +211,9 @@ func run(ctx context.Context, o options) error {
 
 	// The kernels and busybox, from the archive or the cache.
 	suites := []string{busyboxSpec.suite}
+	if o.qemu == "" {
+		suites = append(suites, qemuSuite)
+	}
 	for _, k := range o.kernels {
 		if !slices.Contains(suites, k.suite) {
 			suites = append(suites, k.suite)
@@ -228,6 +235,13 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	q := qemu{binary: o.qemu, version: "given with -qemu"}
+	if o.qemu == "" {
+		if q, err = fetchQemu(ctx, a, cache); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("kernels: qemu %s (%s)\n", q.version, q.binary)
 	var images []kernelImage
 	for _, k := range o.kernels {
 		img, err := fetchKernel(ctx, a, cache, k)
@@ -272,7 +286,7 @@ func run(ctx context.Context, o options) error {
 				return
 			}
 			fmt.Printf("kernels: %-20s booting\n", img.spec.name)
-			r := boot(ctx, img.spec.name, qemuArgs(img.boot, initrd), logs[i], o.timeout, o.echo)
+			r := boot(ctx, q, img.spec.name, q.args(img.boot, initrd), logs[i], o.timeout, o.echo)
 			runs[i] = r
 			verdict := "ok"
 			if !r.ok() {
@@ -357,6 +371,19 @@ func ensureTools(ctx context.Context) error {
 	for _, t := range hostTools {
 		if _, err := exec.LookPath(t[0]); err != nil {
 			missing = append(missing, t[1])
+		}
+	}
+	return aptInstall(ctx, missing)
+}
+
+// aptInstall installs pkgs that are not installed yet, from the machine's
+// own apt sources; it needs root only when there is something to install.
+func aptInstall(ctx context.Context, pkgs []string) error {
+	var missing []string
+	for _, p := range pkgs {
+		out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Status}", p).Output()
+		if err != nil || !strings.HasSuffix(string(out), " installed") {
+			missing = append(missing, p)
 		}
 	}
 	if len(missing) == 0 {
@@ -454,7 +481,7 @@ func pruneCache(cache string, k kernelSpec, keep debPackage) {
 		for _, f := range m {
 			base := strings.TrimSuffix(filepath.Base(f), ".deb")
 			name, _, _ := strings.Cut(base, "_")
-			if k.pkg.MatchString(name) && base != strings.TrimSuffix(keep.file(), ".deb") {
+			if k.pkg.MatchString(name) && !strings.HasPrefix(base+"_", keep.stem()+"_") {
 				os.RemoveAll(f)
 			}
 		}

@@ -8,36 +8,143 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// qemuArgs boots kernel (a PVH vmlinux, or a bzImage) with initrd under TCG.
+// qemuPackages are the qemu the VMs run on: the build of bookworm-backports
+// (10.0), taken out of its packages into the cache, not installed, so that
+// every machine runs the same one. bookworm's own qemu (7.2) corrupts
+// Debian's 6.12 under TCG: the guest died in most runs here, at a different
+// place each time, always with garbage in EFLAGS (double faults in the slab
+// allocator, an int3 left by text patching, GP faults in sync_core), with
+// any CPU model, one TCG thread or several, and mitigations=off; 10.0 ran the
+// same initramfs cleanly every time. 5.10 and 6.1 ran on either.
+var qemuPackages = []string{"qemu-system-x86", "qemu-system-data", "seabios"}
+
+const qemuSuite = "bookworm-backports"
+
+// qemu is a qemu-system-x86_64 and the folders of its firmware (-L).
+type qemu struct {
+	binary  string
+	dataDir []string
+	version string
+}
+
+// fetchQemu returns the qemu of qemuPackages from the cache, downloading and
+// extracting the packages that are not there. Its shared libraries are
+// bookworm's: missing ones are installed with apt-get, as root.
+func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
+	var pkgs []debPackage
+	for _, name := range qemuPackages {
+		p, err := a.resolve(ctx, regexp.MustCompile("^"+regexp.QuoteMeta(name)+"$"), qemuSuite)
+		if err != nil {
+			return qemu{}, fmt.Errorf("qemu: %w", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	// One folder per set of versions: a new version of any is a new folder.
+	var key []string
+	for _, p := range pkgs {
+		key = append(key, p.stem())
+	}
+	root := filepath.Join(cache, "qemu", strings.ReplaceAll(strings.Join(key, "+"), "%3a", "_"))
+	q := qemu{
+		binary:  filepath.Join(root, "usr/bin/qemu-system-x86_64"),
+		dataDir: []string{filepath.Join(root, "usr/share/qemu"), filepath.Join(root, "usr/share/seabios")},
+		version: pkgs[0].version,
+	}
+	if _, err := os.Stat(q.binary); err != nil {
+		fmt.Printf("kernels: fetching qemu %s from %s\n", pkgs[0].version, qemuSuite)
+		tmp := root + ".part"
+		os.RemoveAll(tmp)
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return q, err
+		}
+		for _, p := range pkgs {
+			deb, err := a.download(ctx, p, filepath.Join(cache, "debs"))
+			if err != nil {
+				return q, err
+			}
+			if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", deb, tmp).CombinedOutput(); err != nil {
+				return q, fmt.Errorf("dpkg-deb -x %s: %w: %s", filepath.Base(deb), err, tail(out, 3))
+			}
+		}
+		if err := os.Rename(tmp, root); err != nil {
+			return q, err
+		}
+	}
+	// Only this set of versions stays in the cache.
+	old, _ := filepath.Glob(filepath.Join(cache, "qemu", "*"))
+	for _, d := range old {
+		if d != root {
+			os.RemoveAll(d)
+		}
+	}
+	for _, name := range qemuPackages {
+		pruneCache(cache, kernelSpec{pkg: regexp.MustCompile("^" + regexp.QuoteMeta(name) + "$")}, pkgs[slices.Index(qemuPackages, name)])
+	}
+
+	if runErr := exec.CommandContext(ctx, q.binary, "--version").Run(); runErr != nil {
+		deb, err := a.download(ctx, pkgs[0], filepath.Join(cache, "debs"))
+		if err != nil {
+			return q, err
+		}
+		if err := installLibraries(ctx, deb); err != nil {
+			return q, fmt.Errorf("%s does not run (%v), and its libraries could not be installed: %w", q.binary, runErr, err)
+		}
+		if out, err := exec.CommandContext(ctx, q.binary, "--version").CombinedOutput(); err != nil {
+			return q, fmt.Errorf("%s --version: %w: %s", q.binary, err, tail(out, 3))
+		}
+	}
+	return q, nil
+}
+
+// installLibraries installs, from the machine's own apt sources, the
+// packages deb depends on apart from qemu's own and its firmware: the shared
+// libraries, which bookworm has in the versions the backport needs.
+func installLibraries(ctx context.Context, deb string) error {
+	out, err := exec.CommandContext(ctx, "dpkg-deb", "-f", deb, "Depends").Output()
+	if err != nil {
+		return fmt.Errorf("dpkg-deb -f %s Depends: %w", deb, err)
+	}
+	var libs []string
+	for dep := range strings.SplitSeq(string(out), ",") {
+		name := strings.Fields(strings.TrimSpace(strings.Split(dep, "|")[0]))
+		if len(name) == 0 || strings.HasPrefix(name[0], "qemu-") || name[0] == "seabios" || name[0] == "ipxe-qemu" {
+			continue
+		}
+		libs = append(libs, name[0])
+	}
+	return aptInstall(ctx, libs)
+}
+
+// args boots kernel (a PVH vmlinux, or a bzImage) with initrd under TCG.
 // This machine's /dev/kvm only runs kernels built for it, so stock kernels
 // are emulated: -cpu max offers every instruction the kernels may use, and two
-// CPUs because some tests pin threads to CPU 0 and CPU 1.
-//
-// The two vCPUs share one host thread (thread=single). With a thread each
-// (MTTCG, qemu's default), Debian's 6.12 died in every run here, at a
-// different place each time (an int3 left by text patching in
-// syscall_trace_enter, double faults in the slab allocator and in signal
-// delivery), and ran no faster: the tests are bound by the verifier, which
-// runs on one CPU. One thread per VM also leaves the host's other core to a
-// second VM (-jobs 2).
-//
-// -nodefaults drops the
+// CPUs because some tests pin threads to CPU 0 and CPU 1. The two vCPUs share
+// one host thread (thread=single): the tests are bound by the verifier,
+// which runs on one CPU, so a thread each (MTTCG) is no faster, and the
+// host's other core is left to a second VM (-jobs 2). -nodefaults drops the
 // network card and VGA the kernel would otherwise probe; the only device is
 // the serial port the kernel and the tests print to. reboot=t makes the
 // kernel's reboot (and its panic, at once with panic=-1) a triple fault, which
 // -no-reboot turns into qemu's exit.
-func qemuArgs(kernel, initrd string) []string {
-	return []string{
+func (q qemu) args(kernel, initrd string) []string {
+	var args []string
+	for _, d := range q.dataDir {
+		args = append(args, "-L", d)
+	}
+	return append(args,
 		"-accel", "tcg,thread=single", "-M", "pc", "-cpu", "max", "-smp", "2", "-m", "1G",
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd,
 		"-append", "console=ttyS0 reboot=t panic=-1 quiet",
-	}
+	)
 }
 
 // vmRun is what one VM did, read from its serial output.
@@ -172,7 +279,7 @@ func (r *vmRun) ok() bool {
 // boot runs qemu until it exits or timeout passes, writing the serial
 // console to logPath, and, when echo is set, to stdout with the kernel's
 // name before each line.
-func boot(ctx context.Context, name string, args []string, logPath string, timeout time.Duration, echo bool) *vmRun {
+func boot(ctx context.Context, q qemu, name string, args []string, logPath string, timeout time.Duration, echo bool) *vmRun {
 	r := &vmRun{output: map[string][]string{}, pkgExit: map[string]int{}}
 	log, err := os.Create(logPath)
 	if err != nil {
@@ -180,11 +287,11 @@ func boot(ctx context.Context, name string, args []string, logPath string, timeo
 		return r
 	}
 	defer log.Close()
-	fmt.Fprintf(log, "# qemu-system-x86_64 %s\n", strings.Join(args, " "))
+	fmt.Fprintf(log, "# %s %s\n", q.binary, strings.Join(args, " "))
 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	cmd := exec.CommandContext(ctx, q.binary, args...)
 	cmd.WaitDelay = 5 * time.Second // a killed qemu's pipe must not hold us
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -103,8 +103,9 @@ func TestConsoleTailKeepsTheLastLines(t *testing.T) {
 }
 
 func TestQemuBootsTheKernelUnderTCGAndEndsOnReboot(t *testing.T) {
-	args := strings.Join(qemuArgs("/k/vmlinux", "/w/i.cpio"), " ")
-	for _, want := range []string{"-accel tcg,thread=single", "-smp 2", "-no-reboot", "-kernel /k/vmlinux", "-initrd /w/i.cpio", "reboot=t", "panic=-1", "console=ttyS0"} {
+	q := qemu{binary: "/q/bin/qemu-system-x86_64", dataDir: []string{"/q/share/qemu", "/q/share/seabios"}}
+	args := strings.Join(q.args("/k/vmlinux", "/w/i.cpio"), " ")
+	for _, want := range []string{"-L /q/share/qemu -L /q/share/seabios", "-accel tcg,thread=single", "-smp 2", "-no-reboot", "-kernel /k/vmlinux", "-initrd /w/i.cpio", "reboot=t", "panic=-1", "console=ttyS0"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("qemu's arguments lack %q: %s", want, args)
 		}

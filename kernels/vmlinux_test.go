@@ -67,9 +67,9 @@ func TestBzPayloadIsFoundByTheHeaderAndItsFormatByMagic(t *testing.T) {
 
 func TestBzPayloadRefusesWhatIsNoBzImage(t *testing.T) {
 	for name, img := range map[string][]byte{
-		"too short":           make([]byte, 100),
-		"no HdrS":             make([]byte, 4096),
-		"old boot protocol":   fakeBzImage(t, fakeELF(), 0x207),
+		"too short":         make([]byte, 100),
+		"no HdrS":           make([]byte, 4096),
+		"old boot protocol": fakeBzImage(t, fakeELF(), 0x207),
 		"payload past the end": func() []byte {
 			img := fakeBzImage(t, fakeELF(), 0x20f)
 			binary.LittleEndian.PutUint32(img[0x24c:], uint32(len(img)))
