@@ -34,7 +34,7 @@ var ErrClosed = os.ErrClosed
 // NewEventReader opens a reader on the probe's event buffer.
 func (p *Probe) NewEventReader() (*EventReader, error) {
 	r := &EventReader{waited: true}
-	switch p.buffer {
+	switch p.rung.Buffer {
 	case BufferRingbuf:
 		rd, err := ringbuf.NewReader(p.objs.Events)
 		if err != nil {

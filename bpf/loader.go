@@ -71,8 +71,7 @@ type Options struct {
 type Probe struct {
 	objs       tlmonObjects
 	links      []link.Link
-	rung       Rung
-	buffer     string
+	rung       Rung // its Buffer carries the events
 	enterStore string
 	opts       Options
 	ncpu       int
@@ -139,7 +138,7 @@ func Load(opts Options) (*Probe, error) {
 	_, err = climb(rungs, func(r Rung) error {
 		var lastErr error // the fallback store's says more: task storage is only the better one
 		for _, store := range stores {
-			p := &Probe{rung: r, buffer: r.Buffer, enterStore: store, opts: opts, ncpu: ncpu}
+			p := &Probe{rung: r, enterStore: store, opts: opts, ncpu: ncpu}
 			if lastErr = p.try(); lastErr == nil {
 				probe = p
 				return nil
@@ -155,8 +154,9 @@ func Load(opts Options) (*Probe, error) {
 }
 
 // try loads the programs of the probe's rung and attaches them for a moment,
-// with nothing in scope: an error names the feature the kernel lacked.
-func (p *Probe) try() error {
+// with nothing in scope: an error names the feature the kernel lacked, and
+// leaves nothing loaded.
+func (p *Probe) try() (err error) {
 	if p.rung.Hook != HookRawTP {
 		return missing(fmt.Sprintf("%s programs", hookNames[p.rung.Hook]), errUnbuilt)
 	}
@@ -164,25 +164,24 @@ func (p *Probe) try() error {
 		return missing("task-local storage (Linux 5.11)", errors.New("no BTF task pointers"))
 	}
 	if err := p.load(); err != nil {
-		if p.buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
+		if p.rung.Buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
 			return missing(ringbufFeature, err)
 		}
 		return missing("the BPF features of tlmon's programs (BTF, global data and functions: Linux 5.10)", err)
 	}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
 	if err := p.objs.ScopeMode.Set(scopeNone); err != nil {
-		p.Close()
 		return err
 	}
 	if err := p.Attach(); err != nil {
-		p.Close()
 		return missing(hookFeatures[p.rung.Hook], err)
 	}
 	p.detach()
-	if err := p.objs.ScopeMode.Set(scopeAll); err != nil {
-		p.Close()
-		return err
-	}
-	return nil
+	return p.objs.ScopeMode.Set(scopeAll)
 }
 
 // procMapBudget caps the memory of the per-CPU process counter map: it costs
@@ -203,7 +202,7 @@ func (p *Probe) load() error {
 	}
 	for name, v := range map[string]any{
 		"self_tgid":        p.opts.SelfPID,
-		"use_ringbuf":      p.buffer == BufferRingbuf,
+		"use_ringbuf":      p.rung.Buffer == BufferRingbuf,
 		"use_task_storage": p.enterStore == EnterTaskStorage,
 		"have_task_btf":    haveTaskBTF(),
 		"track_latency":    !p.opts.NoLatency,
@@ -219,7 +218,7 @@ func (p *Probe) load() error {
 	}
 
 	events := spec.Maps["events"]
-	if p.buffer == BufferPerf {
+	if p.rung.Buffer == BufferPerf {
 		// cilium/ebpf sizes a perf event array to the possible CPUs itself.
 		events.Type = ebpf.PerfEventArray
 		events.KeySize, events.ValueSize, events.MaxEntries = 4, 4, 0
@@ -258,9 +257,9 @@ func (p *Probe) load() error {
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
-			return fmt.Errorf("load BPF programs (%s, %s): %v", p.buffer, p.enterStore, firstLines(verr))
+			return fmt.Errorf("load BPF programs (%s, %s): %v", p.rung.Buffer, p.enterStore, firstLines(verr))
 		}
-		return fmt.Errorf("load BPF programs (%s, %s): %w", p.buffer, p.enterStore, err)
+		return fmt.Errorf("load BPF programs (%s, %s): %w", p.rung.Buffer, p.enterStore, err)
 	}
 	return nil
 }
@@ -351,7 +350,7 @@ func (p *Probe) Close() error {
 func (p *Probe) Rung() Rung { return p.rung }
 
 // Buffer says which buffer carries events: BufferRingbuf or BufferPerf.
-func (p *Probe) Buffer() string { return p.buffer }
+func (p *Probe) Buffer() string { return p.rung.Buffer }
 
 // EnterStore says where enter timestamps live: EnterTaskStorage or EnterHash.
 func (p *Probe) EnterStore() string { return p.enterStore }
