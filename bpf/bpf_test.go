@@ -70,8 +70,8 @@ func loadForTest(t *testing.T, opts Options) *Probe {
 	return p
 }
 
-func TestGetppidCountedExactlyOnBothEnterStores(t *testing.T) {
-	for _, store := range []string{EnterTaskStorage, EnterHash} {
+func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
+	for _, store := range EnterStores() {
 		t.Run(store, func(t *testing.T) {
 			p := loadForTest(t, Options{EnterStore: store})
 			const n = 100000

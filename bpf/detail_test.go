@@ -50,7 +50,7 @@ func drain(t *testing.T, r *EventReader, fn func(e *model.Event)) {
 // with the path, the flags and the result.
 func TestOpenatDetailIsExact(t *testing.T) {
 	for _, buf := range []string{BufferRingbuf, BufferPerf} {
-		for _, store := range []string{EnterTaskStorage, EnterHash} {
+		for _, store := range EnterStores() {
 			t.Run(buf+"/"+store, func(t *testing.T) {
 				p := loadForTest(t, Options{Buffer: buf, EnterStore: store, PerfBytes: 1 << 20})
 				r, err := p.NewEventReader()

@@ -121,7 +121,7 @@ func Load(opts Options) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	stores := []string{EnterTaskStorage, EnterHash}
+	stores := EnterStores()
 	switch opts.EnterStore {
 	case "":
 	case EnterTaskStorage, EnterHash:
@@ -257,11 +257,25 @@ func (p *Probe) load() error {
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
+			if os.Getenv("TLMON_VERIFIER_LOG") != "" {
+				// The whole log, for work on an older kernel's verifier
+				// (`make kernels KERNELFLAGS="-env TLMON_VERIFIER_LOG=1"`).
+				fmt.Fprintf(os.Stderr, "%+v\n", verr)
+			}
 			return fmt.Errorf("load BPF programs (%s, %s): %v", p.rung.Buffer, p.enterStore, firstLines(verr))
 		}
 		return fmt.Errorf("load BPF programs (%s, %s): %w", p.rung.Buffer, p.enterStore, err)
 	}
 	return nil
+}
+
+// EnterStores are the enter stores this kernel can run, best first: task
+// storage needs BTF task pointers (5.11).
+func EnterStores() []string {
+	if haveTaskBTF() {
+		return []string{EnterTaskStorage, EnterHash}
+	}
+	return []string{EnterHash}
 }
 
 // haveTaskBTF says whether programs can have the current task as a BTF

@@ -910,7 +910,12 @@ static __always_inline __u64 arg_at(struct call_event *c, __s8 i)
 {
 	if (i < 0 || i > 5)
 		return 0;
-	return c->args[i];
+	/* Verifiers before 5.13 lose the check's bound when clang reloads i from
+	 * the stack: the mask, which clang cannot drop past the barrier, keeps
+	 * the index inside the record on any verifier. */
+	__u64 k = i;
+	barrier_var(k);
+	return c->args[k & 7];
 }
 
 /* copy_str copies the string at ptr to data[off] as string slot 0 or 1 and
