@@ -190,7 +190,11 @@ func procID(tgid uint32, startNs uint64) model.ProcID {
 // kernel has batch ops, 5.6+; entry by entry otherwise) and calls fn with each key
 // and its per-CPU values. keys and vals are scratch space: vals holds len(keys)
 // × ncpu values. With seen, the keys read are appended to it.
+// A nil m (a map the legacy object lacks) has nothing.
 func readAll[K comparable, V any](m *ebpf.Map, ncpu int, keys []K, vals []V, seen *[]K, fn func(K, []V)) error {
+	if m == nil {
+		return nil
+	}
 	var cursor ebpf.MapBatchCursor
 	for {
 		n, err := m.BatchLookup(&cursor, keys, vals, nil)
@@ -324,6 +328,9 @@ func (p *Probe) flushCache(cpu int) error {
 // (running a program on a given CPU needs 5.10). Without them counts go to the
 // maps directly, at the cost of two more hash lookups per call.
 func (p *Probe) enableCaches() {
+	if p.legacy != nil {
+		return // the legacy object has no caches
+	}
 	for cpu := range p.ncpu {
 		if p.flushCache(cpu) != nil {
 			return

@@ -69,7 +69,8 @@ type Options struct {
 
 // Probe is the loaded and attached kernel side.
 type Probe struct {
-	objs       tlmonObjects
+	objs       tlmonObjects // on rungs 3 and 4, the maps legacy has too
+	legacy     *legacy      // rungs 3 and 4 only
 	links      []link.Link
 	rung       Rung // its Buffer carries the events
 	enterStore string
@@ -137,6 +138,10 @@ func Load(opts Options) (*Probe, error) {
 	var probe *Probe
 	_, err = climb(rungs, func(r Rung) error {
 		var lastErr error // the fallback store's says more: task storage is only the better one
+		stores := stores
+		if r.Hook != HookRawTP && opts.EnterStore == "" {
+			stores = []string{EnterHash} // the legacy object's only one
+		}
 		for _, store := range stores {
 			p := &Probe{rung: r, enterStore: store, opts: opts, ncpu: ncpu}
 			if lastErr = p.try(); lastErr == nil {
@@ -158,12 +163,12 @@ func Load(opts Options) (*Probe, error) {
 // leaves nothing loaded.
 func (p *Probe) try() (err error) {
 	if p.rung.Hook != HookRawTP {
-		return missing(fmt.Sprintf("%s programs", hookNames[p.rung.Hook]), errUnbuilt)
-	}
-	if p.enterStore == EnterTaskStorage && !haveTaskBTF() {
+		if err := p.loadLegacy(); err != nil {
+			return missing(fmt.Sprintf("the BPF features of tlmon's programs for %s (Linux 4.7)", hookNames[p.rung.Hook]), err)
+		}
+	} else if p.enterStore == EnterTaskStorage && !haveTaskBTF() {
 		return missing("task-local storage (Linux 5.11)", errors.New("no BTF task pointers"))
-	}
-	if err := p.load(); err != nil {
+	} else if err := p.load(); err != nil {
 		if p.rung.Buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
 			return missing(ringbufFeature, err)
 		}
@@ -174,14 +179,21 @@ func (p *Probe) try() (err error) {
 			p.Close()
 		}
 	}()
-	if err := p.objs.ScopeMode.Set(scopeNone); err != nil {
+	if err := p.setScopeMode(scopeNone); err != nil {
 		return err
+	}
+	if l := p.legacy; l != nil {
+		// One kprobe pair says whether kprobes work: hooking every syscall
+		// would cost seconds under emulation.
+		getppid, _ := p.opts.Table.Lookup("getppid")
+		l.enabled = map[int]bool{getppid.Nr: true}
+		defer func() { l.enabled = nil }()
 	}
 	if err := p.Attach(); err != nil {
 		return missing(hookFeatures[p.rung.Hook], err)
 	}
 	p.detach()
-	return p.objs.ScopeMode.Set(scopeAll)
+	return p.setScopeMode(scopeAll)
 }
 
 // procMapBudget caps the memory of the per-CPU process counter map: it costs
@@ -322,6 +334,13 @@ func firstLines(verr *ebpf.VerifierError) string {
 // Attach hooks the programs to their tracepoints. Lifecycle hooks go first so no
 // process counted is left without a name.
 func (p *Probe) Attach() error {
+	if p.legacy != nil {
+		if err := p.attachLegacy(); err != nil {
+			p.detach()
+			return err
+		}
+		return nil
+	}
 	for _, a := range []struct {
 		name string
 		prog *ebpf.Program
@@ -348,6 +367,9 @@ func (p *Probe) Attach() error {
 func (p *Probe) Detach() { p.detach() }
 
 func (p *Probe) detach() {
+	if p.legacy != nil {
+		p.legacy.closeKprobes()
+	}
 	for i := len(p.links) - 1; i >= 0; i-- {
 		p.links[i].Close()
 	}
@@ -357,6 +379,9 @@ func (p *Probe) detach() {
 // Close detaches and frees everything. The kernel frees programs asynchronously.
 func (p *Probe) Close() error {
 	p.detach()
+	if p.legacy != nil {
+		return p.legacy.objs.Close() // p.objs holds some of its maps
+	}
 	return p.objs.Close()
 }
 
@@ -372,7 +397,12 @@ func (p *Probe) EnterStore() string { return p.enterStore }
 // ProgramIDs lists the kernel ids of the loaded programs, for leftover checks.
 func (p *Probe) ProgramIDs() []ebpf.ProgramID {
 	var ids []ebpf.ProgramID
-	for _, prog := range []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork, p.objs.InetSockSetState} {
+	progs := []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork, p.objs.InetSockSetState}
+	if l := p.legacy; l != nil {
+		o := &l.objs.legacyPrograms
+		progs = []*ebpf.Program{o.TpSysEnter, o.TpSysExit, o.KpSysEnter, o.KpSysExit, o.TpSchedFork, o.TpSchedExec, o.TpSchedExit}
+	}
+	for _, prog := range progs {
 		if info, err := prog.Info(); err == nil {
 			if id, ok := info.ID(); ok {
 				ids = append(ids, id)
@@ -393,6 +423,9 @@ func bootNow() uint64 {
 // running the fork program on made-up arguments (BPF_PROG_TEST_RUN, 5.10+). It
 // is the synthetic producer of tests and benchmarks of the event path.
 func (p *Probe) InjectEvent() error {
+	if p.legacy != nil {
+		return errRungs12("running a program on made-up arguments")
+	}
 	var args [2]uint64 // parent and child task pointers: NULL reads as zeros
 	_, err := p.objs.SchedProcessFork.Run(&ebpf.RunOptions{Context: args[:]})
 	return err
@@ -406,6 +439,9 @@ func (p *Probe) InjectEvent() error {
 // and nr's detail be on. The arguments read as zeros, so no path is copied. It
 // is the synthetic producer of the benchmarks of the detail-event path.
 func (p *Probe) InjectCall(nr int, ret int64) error {
+	if p.legacy != nil {
+		return errRungs12("running a program on made-up arguments")
+	}
 	enter := [2]uint64{0, uint64(nr)} // pt_regs pointer (NULL), syscall number
 	if _, err := p.objs.SysEnter.Run(&ebpf.RunOptions{Context: enter[:]}); err != nil {
 		return fmt.Errorf("run sys_enter: %w", err)

@@ -36,7 +36,9 @@ func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
 			return fmt.Errorf("add pid %d to scope: %w", pid, err)
 		}
 	}
-	if err := p.objs.FollowChildren.Set(follow); err != nil {
+	if p.legacy != nil {
+		p.legacy.settings.FollowChildren = boolWord(follow)
+	} else if err := p.objs.FollowChildren.Set(follow); err != nil {
 		return fmt.Errorf("set follow children: %w", err)
 	}
 	return p.setScope(scopePIDs)
@@ -45,6 +47,9 @@ func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
 // ScopeCgroup counts only processes in the cgroup v2 directory dir and its
 // descendants.
 func (p *Probe) ScopeCgroup(dir string) error {
+	if p.legacy != nil {
+		return errRungs12("a cgroup scope")
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return fmt.Errorf("cgroup %s: %w", dir, err)
@@ -67,13 +72,23 @@ func (p *Probe) ScopeCgroup(dir string) error {
 func (p *Probe) setScope(mode uint32) error {
 	// Tasks older than this that exit a syscall we never saw enter were inside
 	// it before the scope took them in: the kernel side ignores those exits.
-	if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
-		return fmt.Errorf("set scope time: %w", err)
+	if p.legacy == nil {
+		if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
+			return fmt.Errorf("set scope time: %w", err)
+		}
 	}
-	if err := p.objs.ScopeMode.Set(mode); err != nil {
+	if err := p.setScopeMode(mode); err != nil {
 		return fmt.Errorf("set scope: %w", err)
 	}
 	return nil
+}
+
+func (p *Probe) setScopeMode(mode uint32) error {
+	if p.legacy != nil {
+		p.legacy.settings.ScopeMode = mode
+		return p.putLegacySettings()
+	}
+	return p.objs.ScopeMode.Set(mode)
 }
 
 func (p *Probe) clearPIDs() error {
@@ -122,6 +137,9 @@ func (p *Probe) SetSyscallFilter(enabled []int) error {
 			}
 		}
 	}
+	if p.legacy != nil {
+		return p.setLegacyFilter(enabled, &disabled)
+	}
 	if err := p.objs.NrDisabled.Set(disabled); err != nil {
 		return fmt.Errorf("set syscall filter: %w", err)
 	}
@@ -130,6 +148,10 @@ func (p *Probe) SetSyscallFilter(enabled []int) error {
 
 // SetFailedOnly counts only calls that fail (counted at exit instead of entry).
 func (p *Probe) SetFailedOnly(on bool) error {
+	if p.legacy != nil {
+		p.legacy.settings.FailedOnly = boolWord(on)
+		return p.putLegacySettings()
+	}
 	if err := p.objs.FailedOnly.Set(on); err != nil {
 		return fmt.Errorf("set failed-only: %w", err)
 	}
@@ -139,7 +161,7 @@ func (p *Probe) SetFailedOnly(on bool) error {
 // WatchThreads counts the threads of process pid one by one from now on (0
 // stops it). Counts of a previous process are dropped.
 func (p *Probe) WatchThreads(pid uint32) error {
-	if err := p.objs.ThreadTgid.Set(uint32(0)); err != nil {
+	if err := p.setThreadTgid(0); err != nil {
 		return fmt.Errorf("stop counting threads: %w", err)
 	}
 	var tid uint32
@@ -155,10 +177,18 @@ func (p *Probe) WatchThreads(pid uint32) error {
 	if pid == 0 {
 		return nil
 	}
-	if err := p.objs.ThreadTgid.Set(pid); err != nil {
+	if err := p.setThreadTgid(pid); err != nil {
 		return fmt.Errorf("count threads of %d: %w", pid, err)
 	}
 	return nil
+}
+
+func (p *Probe) setThreadTgid(pid uint32) error {
+	if p.legacy != nil {
+		p.legacy.settings.ThreadTgid = pid
+		return p.putLegacySettings()
+	}
+	return p.objs.ThreadTgid.Set(pid)
 }
 
 // ThreadCounts reads the per-thread counts since WatchThreads, summed over CPUs.
@@ -208,6 +238,12 @@ func boolByte(b bool) uint8 {
 // syscalls by a watched process (none: nil), and, with tcp, the TCP
 // connections they establish and close. Calls of 32-bit tasks are never sent.
 func (p *Probe) SetDetail(nrs []int, tcp bool) error {
+	if p.legacy != nil {
+		if len(nrs) > 0 || tcp {
+			return errRungs12("detail events")
+		}
+		return nil
+	}
 	p.captureMu.Lock()
 	defer p.captureMu.Unlock()
 	for i := range p.captures {
@@ -232,6 +268,12 @@ func (p *Probe) SetDetail(nrs []int, tcp bool) error {
 func (p *Probe) SetSlow(d time.Duration) error {
 	if d > 0 && p.opts.NoLatency {
 		return errors.New("slow calls are found by timing them: not with --no-latency")
+	}
+	if p.legacy != nil {
+		if d > 0 {
+			return errRungs12("slow-call events")
+		}
+		return nil
 	}
 	if err := p.objs.SlowNs.Set(uint64(max(d, 0))); err != nil {
 		return fmt.Errorf("set slow-call threshold: %w", err)

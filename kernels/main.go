@@ -52,11 +52,15 @@ type kernelSpec struct {
 // its suite wins. env holds variables for that kernel's tests only, on top
 // of those every VM gets (see vmEnv).
 var kernelTable = []kernelSpec{
-	{name: "bullseye-5.10-cloud", suite: "bullseye", pkg: regexp.MustCompile(`^linux-image-5\.10\.0-\d+-cloud-amd64$`)},
-	{name: "bookworm-6.1", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-amd64$`)},
-	{name: "bookworm-6.1-cloud", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-cloud-amd64$`)},
-	{name: "bookworm-6.12-cloud", suite: "bookworm-backports", pkg: regexp.MustCompile(`^linux-image-6\.12\.\d+\+deb12(\.\d+)?-cloud-amd64$`)},
+	{name: "bullseye-5.10-cloud", suite: "bullseye", pkg: regexp.MustCompile(`^linux-image-5\.10\.0-\d+-cloud-amd64$`), env: everyRung},
+	{name: "bookworm-6.1", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-amd64$`), env: everyRung},
+	{name: "bookworm-6.1-cloud", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-cloud-amd64$`), env: everyRung},
+	{name: "bookworm-6.12-cloud", suite: "bookworm-backports", pkg: regexp.MustCompile(`^linux-image-6\.12\.\d+\+deb12(\.\d+)?-cloud-amd64$`), env: everyRung},
 }
+
+// everyRung proves all four rungs: every kernel of the matrix has kprobes
+// and the syscall tracepoints (no 4.x kernel is reachable to boot).
+var everyRung = map[string]string{"TLMON_RUNGS": "1,2,3,4"}
 
 // busyboxSpec is the shell and tools of the initramfs: the static build,
 // taken from its package rather than installed, since busybox-static

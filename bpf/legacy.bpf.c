@@ -1,0 +1,614 @@
+//go:build ignore
+
+// tlmon's kernel side for kernels the modern object (tlmon.bpf.c) cannot load
+// on: rung 3 (the raw_syscalls tracepoints through perf events, 4.7+) and rung 4
+// (kprobes and kretprobes on the syscall functions, experimental, 4.4-era).
+//
+// It uses only what 4.4 to 4.16 had: no BTF or CO-RE (no kernel struct is
+// read: a tracepoint's fields are at offsets Go takes from tracefs), no global
+// data (settings live in the settings map), no bpf-to-bpf calls, no loops, no
+// bpf_probe_read_str, at most 4,096 instructions a program (-mcpu=v1). Counters
+// are added atomically so that Go can make the per-CPU maps plain ones where
+// the kernel has no per-CPU maps (before 4.6).
+//
+// Its maps that the modern object has too have the same names and layouts, so
+// Go reads both the same way. Counting: a call at entry, its error and latency
+// at exit when its entry was seen. A process is its tgid and the ktime of the
+// fork that made it while tlmon watched (0: it was there before).
+
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MAX_SYSCALLS 512 /* model.MaxSyscallNr */
+#define HIST_MAX_LOG2 39 /* model.HistMaxLog2 */
+#define HIST_BUCKETS (2 * HIST_MAX_LOG2 + 2)
+#define COMM_LEN 16
+#define FILENAME_LEN 256
+#define MAX_ERRNO 4095
+#define NR_RT_SIGRETURN 15
+#define NR_CLONE 56
+#define NR_EXIT_GROUP 231
+#define NR_CLONE3 435
+#define CLONE_THREAD 0x00010000
+
+enum scope_mode { SCOPE_ALL = 0, SCOPE_PIDS = 1, SCOPE_CGROUP = 2, SCOPE_NONE = 3 };
+
+/* As enum counter in tlmon.bpf.c. */
+enum counter {
+	CNT_LOST_BUFFER = 0,
+	CNT_LOST_PROC_MAP_FULL,
+	CNT_LOST_ERRNO_MAP_FULL,
+	CNT_LOST_HIST_MAP_FULL,
+	CNT_LOST_ENTER_MAP_FULL,
+	CNT_LOST_SCOPE_MAP_FULL,
+	CNT_EVENTS_ATTEMPTED,
+	CNT_RESTARTS,
+	CNT_UNPAIRED_IGNORED,
+	CNT_DETAIL_ATTEMPTED,
+	CNT_MAX,
+};
+
+enum event_kind { EVENT_EXEC = 1, EVENT_FORK = 2, EVENT_EXIT = 3 };
+
+/* These mirror tlmon.bpf.c's structs of the same names. */
+struct counts {
+	__u64 calls;
+	__u64 errors;
+	__u64 lat_sum;
+	__u64 lat_count;
+};
+
+struct sys_counts {
+	struct counts c;
+	__u64 hist[HIST_BUCKETS];
+};
+
+struct proc_key {
+	__u32 tgid;
+	__u32 nr;
+	__u64 start;
+};
+
+struct errno_key {
+	__u32 tgid;
+	__u16 nr;
+	__u16 err;
+	__u64 start;
+};
+
+struct enter_rec {
+	__u64 ts;
+	__u32 nr;
+	__u32 pad; /* here: 1 for a call only recorded, not counted (a clone) */
+	__u64 args[6]; /* args[0]: the flags of a clone (its new task a thread?) */
+};
+
+struct event {
+	__u8 kind;
+	__u8 exit_code;
+	__u8 exit_signal;
+	__u8 core_dumped;
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;
+	__u64 time;
+	__u64 start;
+	__u64 parent_start;
+	__u64 cgroup_id;
+	char comm[COMM_LEN];
+	char filename[FILENAME_LEN];
+};
+
+/* Written by Go (legacySettings): what the modern object keeps in globals. */
+struct legacy_settings {
+	__u32 self_tgid;
+	__u32 scope_mode;
+	__u32 follow_children;
+	__u32 failed_only;
+	__u32 track_latency;
+	__u32 thread_tgid;
+	/* kprobes: the syscall function's first argument points to the user's
+	 * pt_regs (x86 syscall wrappers, 4.17+); before, the arguments are the
+	 * function's own. */
+	__u32 args_in_ptregs;
+	/* Offsets in the sched tracepoints' records, from tracefs (they moved
+	 * across versions); a __data_loc field holds its data's offset and size. */
+	__u32 fork_child_pid_off;
+	__u32 exec_filename_off; /* the __data_loc */
+	__u32 exit_pid_off;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct legacy_settings);
+} settings SEC(".maps");
+
+/* Non-zero: do not count this syscall (the -e filter and class toggles). */
+struct nr_flags {
+	__u8 off[MAX_SYSCALLS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nr_flags);
+} nr_disabled SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct sys_counts);
+} sys_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct counts);
+} unattributed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct proc_key);
+	__type(value, struct counts);
+} proc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct errno_key);
+	__type(value, __u64);
+} errno_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct counts);
+} thread_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Plain hash (LRU came in 4.10): an entry goes at the call's exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct enter_rec);
+} enter_hash SEC(".maps");
+
+/* The ktime of the fork of each process forked while tlmon watched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_starts SEC(".maps");
+
+/* The status a process gave exit_group, for its exit event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_status SEC(".maps");
+
+/* kprobes: the syscall number of each syscall function, by the address the
+ * probe reports (the function's, plus the breakpoint's length). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u64);
+	__type(value, __u32);
+} kprobe_nrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} scope_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} event_scratch SEC(".maps");
+
+static __always_inline struct legacy_settings *get_settings(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&settings, &zero);
+}
+
+static __always_inline void bump(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* hist_bucket mirrors model.HistBucket: half-octave buckets. */
+static __always_inline __u32 hist_bucket(__u64 ns)
+{
+	if (ns < 2)
+		return ns;
+	__u32 l = 0;
+	__u64 v = ns;
+	if (v >> 32) { v >>= 32; l += 32; }
+	if (v >> 16) { v >>= 16; l += 16; }
+	if (v >> 8) { v >>= 8; l += 8; }
+	if (v >> 4) { v >>= 4; l += 4; }
+	if (v >> 2) { v >>= 2; l += 2; }
+	if (v >> 1) { l += 1; }
+	if (l > HIST_MAX_LOG2)
+		return HIST_BUCKETS - 1;
+	__u32 half = (ns >> (l - 1)) & 1;
+	return 2 * l + half;
+}
+
+static __always_inline bool in_scope(struct legacy_settings *s, __u32 tgid)
+{
+	if (tgid == s->self_tgid)
+		return false;
+	if (s->scope_mode == SCOPE_ALL)
+		return true;
+	if (s->scope_mode == SCOPE_PIDS)
+		return bpf_map_lookup_elem(&scope_pids, &tgid) != NULL;
+	return false; /* SCOPE_NONE; no cgroup scope on these rungs */
+}
+
+static __always_inline __u64 proc_start(__u32 tgid)
+{
+	__u64 *start = bpf_map_lookup_elem(&proc_starts, &tgid);
+	return start ? *start : 0;
+}
+
+static __always_inline void add_counts(struct counts *c, __u64 calls, __u64 errors, __u64 lat, bool timed)
+{
+	if (calls)
+		__sync_fetch_and_add(&c->calls, calls);
+	if (errors)
+		__sync_fetch_and_add(&c->errors, errors);
+	if (timed) {
+		__sync_fetch_and_add(&c->lat_sum, lat);
+		__sync_fetch_and_add(&c->lat_count, 1);
+	}
+}
+
+/* count adds a call (calls 1), its error (err non-zero) and its latency
+ * (timed) to the syscall's, the process's and the watched thread's counts. */
+static __always_inline void count(struct legacy_settings *s, __u64 id, __u32 nr, __u64 calls, __u32 err, __u64 lat,
+				  bool timed)
+{
+	__u32 tgid = id >> 32;
+	__u64 errors = err != 0;
+	struct sys_counts *sc = bpf_map_lookup_elem(&sys_stats, &nr);
+	if (sc) {
+		add_counts(&sc->c, calls, errors, lat, timed);
+		if (timed) {
+			__u32 b = hist_bucket(lat);
+			if (b < HIST_BUCKETS)
+				__sync_fetch_and_add(&sc->hist[b], 1);
+		}
+	}
+
+	struct proc_key k = {.tgid = tgid, .nr = nr, .start = proc_start(tgid)};
+	struct counts *pc = bpf_map_lookup_elem(&proc_stats, &k);
+	if (!pc) {
+		struct counts zero = {};
+		bpf_map_update_elem(&proc_stats, &k, &zero, BPF_NOEXIST);
+		pc = bpf_map_lookup_elem(&proc_stats, &k);
+	}
+	if (pc) {
+		add_counts(pc, calls, errors, lat, timed);
+	} else {
+		bump(CNT_LOST_PROC_MAP_FULL);
+		struct counts *u = bpf_map_lookup_elem(&unattributed, &nr);
+		if (u)
+			add_counts(u, calls, errors, lat, timed);
+	}
+
+	if (err) {
+		struct errno_key ek = {.tgid = tgid, .nr = nr, .err = err, .start = k.start};
+		__u64 *n = bpf_map_lookup_elem(&errno_stats, &ek);
+		if (!n) {
+			__u64 zero = 0;
+			bpf_map_update_elem(&errno_stats, &ek, &zero, BPF_NOEXIST);
+			n = bpf_map_lookup_elem(&errno_stats, &ek);
+		}
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else
+			bump(CNT_LOST_ERRNO_MAP_FULL);
+	}
+
+	if (s->thread_tgid && s->thread_tgid == tgid) {
+		__u32 tid = id;
+		struct counts *tc = bpf_map_lookup_elem(&thread_stats, &tid);
+		if (!tc) {
+			struct counts zero = {};
+			bpf_map_update_elem(&thread_stats, &tid, &zero, BPF_NOEXIST);
+			tc = bpf_map_lookup_elem(&thread_stats, &tid);
+		}
+		if (tc)
+			add_counts(tc, calls, errors, lat, timed);
+	}
+}
+
+/* on_enter counts a call at its entry and records it for its exit. */
+static __always_inline void on_enter(__u64 nr, __u64 *args)
+{
+	struct legacy_settings *s = get_settings();
+	if (!s || nr >= MAX_SYSCALLS)
+		return;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!in_scope(s, id >> 32))
+		return;
+	/* What the lifecycle events need is kept even of syscalls not counted:
+	 * the exit status, and whether a clone makes a thread. */
+	if (nr == NR_EXIT_GROUP) {
+		__u32 tgid = id >> 32, status = args[0];
+		bpf_map_update_elem(&exit_status, &tgid, &status, BPF_ANY);
+	}
+	__u32 zero = 0;
+	struct nr_flags *flags = bpf_map_lookup_elem(&nr_disabled, &zero);
+	bool off = !flags || flags->off[nr];
+	bool clone = nr == NR_CLONE || nr == NR_CLONE3;
+	if (off && !clone)
+		return;
+
+	/* The entry is recorded for every call: its exit needs it to tell an
+	 * error of a call seen entering from one already running at attach. */
+	struct enter_rec r = {.ts = bpf_ktime_get_ns(), .nr = nr, .pad = off};
+	if (nr == NR_CLONE)
+		r.args[0] = args[0];
+	else if (nr == NR_CLONE3)
+		bpf_probe_read(&r.args[0], sizeof(r.args[0]), (void *)args[0]); /* clone_args.flags */
+	__u32 tid = id;
+	if (bpf_map_update_elem(&enter_hash, &tid, &r, BPF_ANY))
+		bump(CNT_LOST_ENTER_MAP_FULL);
+	if (!off && !s->failed_only)
+		count(s, id, nr, 1, 0, 0, false);
+}
+
+/* on_exit adds a call's error and latency. nr is the number the exit reports
+ * (tracepoints), or MAX_SYSCALLS where only the entry knows it (kprobes). */
+static __always_inline void on_exit(__u64 nr, long ret)
+{
+	struct legacy_settings *s = get_settings();
+	if (!s)
+		return;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id;
+	struct enter_rec *r = bpf_map_lookup_elem(&enter_hash, &tid);
+	if (!r) {
+		/* A call already running at attach (or out of scope, or not
+		 * counted); a new task's return from fork or clone. */
+		if (nr < MAX_SYSCALLS && in_scope(s, id >> 32) && ret != 0) {
+			__u32 zero = 0;
+			struct nr_flags *off = bpf_map_lookup_elem(&nr_disabled, &zero);
+			if (off && !off->off[nr & (MAX_SYSCALLS - 1)])
+				bump(CNT_UNPAIRED_IGNORED);
+		}
+		return;
+	}
+	__u64 ts = r->ts;
+	__u32 rnr = r->nr, uncounted = r->pad;
+	bpf_map_delete_elem(&enter_hash, &tid);
+	if (uncounted || rnr >= MAX_SYSCALLS || (nr < MAX_SYSCALLS && nr != rnr))
+		return;
+	if (ret <= -512 && ret >= -516) {
+		bump(CNT_RESTARTS);
+		return; /* the call is made again: it is counted then */
+	}
+	__u32 err = 0;
+	if (ret < 0 && ret >= -MAX_ERRNO && rnr != NR_RT_SIGRETURN)
+		err = -ret;
+	if (s->failed_only && !err)
+		return;
+	__u64 lat = bpf_ktime_get_ns() - ts;
+	count(s, id, rnr, s->failed_only ? 1 : 0, err, lat, s->track_latency != 0);
+}
+
+/* raw_syscalls:sys_enter and sys_exit: the record's id and args (or ret) sit
+ * at offsets 8 and 16 in every kernel that has them (Go checks tracefs). */
+struct syscall_enter_args {
+	__u64 common;
+	long id;
+	__u64 args[6];
+};
+
+struct syscall_exit_args {
+	__u64 common;
+	long id;
+	long ret;
+};
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int tp_sys_enter(struct syscall_enter_args *ctx)
+{
+	__u64 args[6];
+	args[0] = ctx->args[0];
+	on_enter(ctx->id, args);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int tp_sys_exit(struct syscall_exit_args *ctx)
+{
+	long nr = ctx->id;
+	if (nr < 0 || nr >= MAX_SYSCALLS)
+		return 0;
+	on_exit(nr, ctx->ret);
+	return 0;
+}
+
+/* x86_64's struct pt_regs, without CO-RE: its layout is the ABI's. */
+struct regs {
+	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+
+SEC("kprobe/syscall")
+int kp_sys_enter(struct regs *ctx)
+{
+	__u64 ip = ctx->ip;
+	__u32 *nr = bpf_map_lookup_elem(&kprobe_nrs, &ip);
+	if (!nr)
+		return 0;
+	struct legacy_settings *s = get_settings();
+	if (!s)
+		return 0;
+	__u64 args[6];
+	args[0] = ctx->di;
+	if (s->args_in_ptregs) {
+		struct regs *user = (struct regs *)ctx->di;
+		bpf_probe_read(&args[0], sizeof(args[0]), &user->di);
+	}
+	on_enter(*nr, args);
+	return 0;
+}
+
+SEC("kretprobe/syscall")
+int kp_sys_exit(struct regs *ctx)
+{
+	on_exit(MAX_SYSCALLS, ctx->ax);
+	return 0;
+}
+
+static __always_inline struct event *new_event(__u8 kind, __u32 tgid, __u32 tid)
+{
+	__u32 zero = 0;
+	struct event *e = bpf_map_lookup_elem(&event_scratch, &zero);
+	if (!e)
+		return NULL;
+	e->kind = kind;
+	e->exit_code = 0;
+	e->exit_signal = 0;
+	e->core_dumped = 0;
+	e->tgid = tgid;
+	e->tid = tid;
+	e->ppid = 0;
+	e->start = proc_start(tgid);
+	e->parent_start = 0;
+	e->cgroup_id = 0;
+	e->filename[0] = 0;
+	e->time = bpf_ktime_get_ns();
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void send_event(void *ctx, struct event *e)
+{
+	bump(CNT_EVENTS_ATTEMPTED);
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
+		bump(CNT_LOST_BUFFER);
+}
+
+/* sched:sched_process_fork, in the parent. A clone of a thread is no new
+ * process: the parent's pending clone says which it is. */
+SEC("tracepoint/sched/sched_process_fork")
+int tp_sched_fork(void *ctx)
+{
+	struct legacy_settings *s = get_settings();
+	if (!s)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 ptgid = id >> 32, tid = id;
+	if (!in_scope(s, ptgid))
+		return 0;
+	struct enter_rec *r = bpf_map_lookup_elem(&enter_hash, &tid);
+	if (r && (r->nr == NR_CLONE || r->nr == NR_CLONE3) && (r->args[0] & CLONE_THREAD))
+		return 0;
+	__u32 child = 0;
+	bpf_probe_read(&child, sizeof(child), ctx + (s->fork_child_pid_off & 0xff));
+	__u64 now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&proc_starts, &child, &now, BPF_ANY);
+	if (s->scope_mode == SCOPE_PIDS) {
+		if (!s->follow_children)
+			return 0;
+		__u8 one = 1;
+		if (bpf_map_update_elem(&scope_pids, &child, &one, BPF_ANY))
+			bump(CNT_LOST_SCOPE_MAP_FULL);
+	}
+	struct event *e = new_event(EVENT_FORK, child, child);
+	if (!e)
+		return 0;
+	e->start = now;
+	e->ppid = ptgid;
+	e->parent_start = proc_start(ptgid);
+	send_event(ctx, e);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_sched_exec(void *ctx)
+{
+	struct legacy_settings *s = get_settings();
+	if (!s)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!in_scope(s, id >> 32))
+		return 0;
+	struct event *e = new_event(EVENT_EXEC, id >> 32, id);
+	if (!e)
+		return 0;
+	__u32 loc = 0;
+	bpf_probe_read(&loc, sizeof(loc), ctx + (s->exec_filename_off & 0xff));
+	/* The size is the string's with its NUL: one read of 1 to 256 bytes,
+	 * no probe_read_str. */
+	__u32 n = ((loc >> 16) - 1) & (FILENAME_LEN - 1);
+	bpf_probe_read(&e->filename, n + 1, ctx + (loc & 0xffff));
+	e->filename[FILENAME_LEN - 1] = 0;
+	send_event(ctx, e);
+	return 0;
+}
+
+/* sched:sched_process_exit fires for every thread; the process ends with its
+ * leader here (its last thread, in all but rare cases). The status is what it
+ * gave exit_group; a process killed by a signal shows none. */
+SEC("tracepoint/sched/sched_process_exit")
+int tp_sched_exit(void *ctx)
+{
+	struct legacy_settings *s = get_settings();
+	if (!s)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = id;
+	/* exit and exit_group never return: their entries go here. */
+	bpf_map_delete_elem(&enter_hash, &tid);
+	if (tid != tgid || !in_scope(s, tgid))
+		return 0;
+	struct event *e = new_event(EVENT_EXIT, tgid, id);
+	if (!e)
+		return 0;
+	__u32 *status = bpf_map_lookup_elem(&exit_status, &tgid);
+	if (status) {
+		e->exit_code = *status & 0xff;
+		bpf_map_delete_elem(&exit_status, &tgid);
+	}
+	send_event(ctx, e);
+	bpf_map_delete_elem(&proc_starts, &tgid);
+	if (s->scope_mode == SCOPE_PIDS)
+		bpf_map_delete_elem(&scope_pids, &tgid);
+	return 0;
+}

@@ -1,0 +1,395 @@
+package bpf
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"tlmon/model"
+)
+
+// legacy is a probe's state on rungs 3 and 4 (legacy.bpf.c): the object that
+// loads on kernels without BTF, and its settings, which live in a map.
+type legacy struct {
+	objs     legacyObjects
+	settings legacyLegacySettings
+
+	// Rung 4: the syscall functions, the syscalls counted (nil: all) and the
+	// kprobe and kretprobe of each syscall hooked now (one pair per syscall
+	// counted: each costs its registration, ~10 ms under emulation).
+	funcs    []syscallFunction
+	enabled  map[int]bool
+	kprobes  map[int][2]link.Link
+	unprobed []string // functions the kernel would not probe
+}
+
+// errRungs12 refuses, on rungs 3 and 4, what only the modern object does.
+func errRungs12(what string) error {
+	return fmt.Errorf("%s needs rung 1 or 2 (raw tracepoints and BTF); this kernel runs rung 3 or 4", what)
+}
+
+// tracefsDirs are where tracefs is found, the first the one mounted if none is.
+var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+
+// tracefs returns the mounted tracefs, mounting it if it is not: tracepoint
+// ids and kprobe events live there.
+func tracefs() (string, error) {
+	for _, d := range tracefsDirs {
+		if _, err := os.Stat(filepath.Join(d, "events")); err == nil {
+			return d, nil
+		}
+	}
+	d := tracefsDirs[0]
+	if err := unix.Mount("tracefs", d, "tracefs", 0, ""); err != nil {
+		return "", fmt.Errorf("mount tracefs on %s: %w", d, err)
+	}
+	return d, nil
+}
+
+// tracepointOffset reads where field sits in the records of tracepoint
+// group/event, from its tracefs format file.
+func tracepointOffset(dir, group, event, field string) (uint32, error) {
+	f, err := os.Open(filepath.Join(dir, "events", group, event, "format"))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return formatOffset(f, field)
+}
+
+// formatOffset finds field in a tracefs format file: lines like
+// "field:pid_t child_pid;	offset:20;	size:4;	signed:1;".
+func formatOffset(f *os.File, field string) (uint32, error) {
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		decl, rest, ok := strings.Cut(strings.TrimSpace(sc.Text()), ";")
+		if !ok || !strings.HasPrefix(decl, "field:") {
+			continue
+		}
+		name := decl[strings.LastIndexAny(decl, " *")+1:]
+		if i := strings.IndexByte(name, '['); i >= 0 {
+			name = name[:i]
+		}
+		if name != field {
+			continue
+		}
+		_, off, _ := strings.Cut(rest, "offset:")
+		off, _, _ = strings.Cut(off, ";")
+		n, err := strconv.ParseUint(strings.TrimSpace(off), 10, 8)
+		if err != nil {
+			return 0, fmt.Errorf("%s: field %s has no offset below 256: %q", f.Name(), field, sc.Text())
+		}
+		return uint32(n), nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s: no field %s", f.Name(), field)
+}
+
+// legacyFixedFields are the tracepoint fields legacy.bpf.c reads at fixed
+// offsets; a kernel that moved one is refused rather than misread.
+var legacyFixedFields = []struct {
+	group, event, field string
+	offset              uint32
+}{
+	{"raw_syscalls", "sys_enter", "id", 8},
+	{"raw_syscalls", "sys_enter", "args", 16},
+	{"raw_syscalls", "sys_exit", "id", 8},
+	{"raw_syscalls", "sys_exit", "ret", 16},
+}
+
+// loadLegacy loads legacy.bpf.c and points the probe's maps at its own, so
+// that everything that reads counters works on every rung.
+func (p *Probe) loadLegacy() error {
+	if p.enterStore != EnterHash {
+		return errors.New("rungs 3 and 4 keep entries in a hash (--enter-store hash)")
+	}
+	dir, err := tracefs()
+	if err != nil {
+		return err
+	}
+	for _, f := range legacyFixedFields {
+		off, err := tracepointOffset(dir, f.group, f.event, f.field)
+		if err != nil {
+			return err
+		}
+		if off != f.offset {
+			return fmt.Errorf("tracepoint %s/%s has %s at offset %d, not %d", f.group, f.event, f.field, off, f.offset)
+		}
+	}
+	l := &legacy{}
+	s := &l.settings
+	s.SelfTgid = p.opts.SelfPID
+	s.ScopeMode = scopeAll
+	s.TrackLatency = boolWord(!p.opts.NoLatency)
+	for _, f := range []struct {
+		event, field string
+		to           *uint32
+	}{
+		{"sched_process_fork", "child_pid", &s.ForkChildPidOff},
+		{"sched_process_exec", "filename", &s.ExecFilenameOff},
+	} {
+		if *f.to, err = tracepointOffset(dir, "sched", f.event, f.field); err != nil {
+			return err
+		}
+	}
+
+	spec, err := loadLegacy()
+	if err != nil {
+		return fmt.Errorf("read BPF object: %w", err)
+	}
+	if err := spec.LoadAndAssign(&l.objs, nil); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return fmt.Errorf("load BPF programs (rung %d): %v", p.rung.Number, firstLines(verr))
+		}
+		return fmt.Errorf("load BPF programs (rung %d): %w", p.rung.Number, err)
+	}
+	p.legacy = l
+	m := &l.objs.legacyMaps
+	p.objs.SysStats, p.objs.Unattributed, p.objs.ProcStats = m.SysStats, m.Unattributed, m.ProcStats
+	p.objs.ErrnoStats, p.objs.ThreadStats, p.objs.Counters = m.ErrnoStats, m.ThreadStats, m.Counters
+	p.objs.EnterHash, p.objs.ScopePids, p.objs.Events = m.EnterHash, m.ScopePids, m.Events
+	return p.putLegacySettings()
+}
+
+func boolWord(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (p *Probe) putLegacySettings() error {
+	if err := p.legacy.objs.Settings.Put(uint32(0), &p.legacy.settings); err != nil {
+		return fmt.Errorf("write settings: %w", err)
+	}
+	return nil
+}
+
+// attachLegacy hooks the programs of rung 3 (syscall tracepoints) or 4
+// (kprobes), and the process lifecycle tracepoints of both.
+func (p *Probe) attachLegacy() error {
+	o := &p.legacy.objs
+	for _, tp := range []struct {
+		group, name string
+		prog        *ebpf.Program
+	}{
+		{"sched", "sched_process_fork", o.TpSchedFork},
+		{"sched", "sched_process_exec", o.TpSchedExec},
+		{"sched", "sched_process_exit", o.TpSchedExit},
+	} {
+		l, err := link.Tracepoint(tp.group, tp.name, tp.prog, nil)
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", tp.name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	if p.rung.Hook == HookKprobe {
+		return p.syncKprobes()
+	}
+	for _, tp := range []struct {
+		name string
+		prog *ebpf.Program
+	}{{"sys_exit", o.TpSysExit}, {"sys_enter", o.TpSysEnter}} {
+		l, err := link.Tracepoint("raw_syscalls", tp.name, tp.prog, nil)
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", tp.name, err)
+		}
+		p.links = append(p.links, l)
+	}
+	return nil
+}
+
+// kprobePrefix names the tracefs kprobe events tlmon makes on kernels
+// without the kprobe PMU (before 4.17): those outlive a killed tlmon, and the
+// next one removes them.
+const kprobePrefix = "tlmon"
+
+// findSyscallFunctions finds the kernel function of every syscall of the
+// table, once, and tells the programs which address is which syscall.
+func (l *legacy) findSyscallFunctions(t *model.Table) error {
+	if l.funcs != nil {
+		return nil
+	}
+	removeStaleKprobes()
+	funcs, ptregs, err := syscallFunctions(t.All())
+	if err != nil {
+		return err
+	}
+	l.settings.ArgsInPtregs = boolWord(ptregs)
+	if err := l.objs.Settings.Put(uint32(0), &l.settings); err != nil {
+		return fmt.Errorf("write settings: %w", err)
+	}
+	for _, f := range funcs {
+		// The probe reports the function's address plus the breakpoint
+		// (1 byte), plus an endbr64 (4 bytes) where the kernel put the
+		// probe after one.
+		for _, ip := range []uint64{f.addr + 1, f.addr + 5} {
+			if err := l.objs.KprobeNrs.Put(ip, uint32(f.nr)); err != nil {
+				return fmt.Errorf("map %s: %w", f.symbol, err)
+			}
+		}
+	}
+	l.funcs = funcs
+	return nil
+}
+
+// syncKprobes hooks the function of every syscall counted and unhooks the
+// others. A function the kernel refuses to probe is left out (and listed);
+// only a kernel that probes none fails.
+func (p *Probe) syncKprobes() error {
+	l := p.legacy
+	if err := l.findSyscallFunctions(p.opts.Table); err != nil {
+		return err
+	}
+	if l.kprobes == nil {
+		l.kprobes = map[int][2]link.Link{}
+	}
+	opts := &link.KprobeOptions{TraceFSPrefix: kprobePrefix}
+	var firstErr error
+	l.unprobed = l.unprobed[:0]
+	for _, f := range l.funcs {
+		pair, hooked := l.kprobes[f.nr]
+		want := l.enabled == nil || l.enabled[f.nr]
+		if hooked && !want {
+			pair[0].Close()
+			pair[1].Close()
+			delete(l.kprobes, f.nr)
+		}
+		if hooked || !want {
+			continue
+		}
+		kp, err := link.Kprobe(f.symbol, l.objs.KpSysEnter, opts)
+		if err == nil {
+			var krp link.Link
+			if krp, err = link.Kretprobe(f.symbol, l.objs.KpSysExit, opts); err == nil {
+				l.kprobes[f.nr] = [2]link.Link{kp, krp}
+				continue
+			}
+			kp.Close()
+		}
+		l.unprobed = append(l.unprobed, f.symbol)
+		if firstErr == nil {
+			firstErr = fmt.Errorf("kprobe %s: %w", f.symbol, err)
+		}
+	}
+	if len(l.kprobes) == 0 && firstErr != nil {
+		return firstErr
+	}
+	return nil
+}
+
+// closeKprobes unhooks every syscall function.
+func (l *legacy) closeKprobes() {
+	for nr, pair := range l.kprobes {
+		pair[0].Close()
+		pair[1].Close()
+		delete(l.kprobes, nr)
+	}
+}
+
+// setSyscallFilter counts only the syscalls enabled (nil: all); on rung 4
+// while attached it hooks and unhooks their functions to match.
+func (p *Probe) setLegacyFilter(enabled []int, disabled *[MaxSyscalls]uint8) error {
+	l := p.legacy
+	if err := l.objs.NrDisabled.Put(uint32(0), disabled); err != nil {
+		return fmt.Errorf("set syscall filter: %w", err)
+	}
+	l.enabled = nil
+	if enabled != nil {
+		l.enabled = make(map[int]bool, len(enabled))
+		for _, nr := range enabled {
+			l.enabled[nr] = true
+		}
+	}
+	if l.kprobes != nil && len(p.links) > 0 {
+		return p.syncKprobes()
+	}
+	return nil
+}
+
+// syscallFunction is a syscall's function in the kernel.
+type syscallFunction struct {
+	nr     int
+	symbol string
+	addr   uint64
+}
+
+// syscallFunctions finds in /proc/kallsyms the function of each syscall:
+// __x64_sys_NAME where syscalls go through wrappers that
+// take the user's pt_regs (4.17+, ptregs true), else SyS_NAME or sys_NAME.
+func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bool, err error) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	addrs := map[string]uint64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || len(fields) > 3 { // module symbols have a 4th field
+			continue
+		}
+		sym := fields[2]
+		if !strings.HasPrefix(sym, "__x64_sys_") && !strings.HasPrefix(sym, "SyS_") && !strings.HasPrefix(sym, "sys_") {
+			continue
+		}
+		a, err := strconv.ParseUint(fields[0], 16, 64)
+		if err != nil || a == 0 {
+			continue
+		}
+		addrs[sym] = a
+	}
+	if err := sc.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(addrs) == 0 {
+		return nil, false, errors.New("no syscall functions in /proc/kallsyms (addresses hidden? kptr_restrict)")
+	}
+	_, ptregs = addrs["__x64_sys_getppid"]
+	for _, c := range calls {
+		for _, sym := range []string{"__x64_sys_" + c.Name, "SyS_" + c.Name, "sys_" + c.Name} {
+			if a, ok := addrs[sym]; ok {
+				funcs = append(funcs, syscallFunction{c.Nr, sym, a})
+				break
+			}
+		}
+	}
+	return funcs, ptregs, nil
+}
+
+// removeStaleKprobes removes the tracefs kprobe events a killed tlmon left.
+func removeStaleKprobes() {
+	dir, err := tracefs()
+	if err != nil {
+		return
+	}
+	path := filepath.Join(dir, "kprobe_events")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		// "p:tlmon_1a2b/p___x64_sys_getppid __x64_sys_getppid"
+		def, _, _ := strings.Cut(line, " ")
+		_, event, ok := strings.Cut(def, ":")
+		if !ok || !strings.HasPrefix(event, kprobePrefix+"_") {
+			continue
+		}
+		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			f.WriteString("-:" + event + "\n")
+			f.Close()
+		}
+	}
+}
