@@ -67,6 +67,7 @@ type options struct {
 	cpuProfile  string
 	classes     string
 	detail      model.Class // classes, parsed
+	classesSet  bool        // --classes was given
 	slow        time.Duration
 	events      bool
 }
@@ -151,6 +152,7 @@ func parseFlags(args []string) (*options, error) {
 		}
 		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
 	}
+	o.classesSet = fs.Changed("classes")
 	o.perInterval = fs.Changed("interval")
 	o.command = fs.Args()
 	if n := fs.ArgsLenAtDash(); n > 0 || (n < 0 && len(o.command) > 0) {
@@ -310,6 +312,9 @@ func run(o *options) error {
 	meta := model.Meta{Version: versionString(), Buffer: probe.Buffer(), Hook: probe.Rung().Hook, Rung: probe.Rung().Number, Scope: scope.Desc,
 		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
 	control := collector.NewControl(probe, agg, coll.Flush, cgroups, table, meta, scope.Target(cgroups), !o.noFollow, enabled)
+	if !probe.HasDetail() && !o.classesSet {
+		o.detail = 0 // the default classes, on a rung without detail events: counts only
+	}
 	if err := control.SetDetail(o.detail); err != nil {
 		return err
 	}

@@ -78,6 +78,10 @@ struct errno_key {
 	__u64 start;
 };
 
+struct proc_hist {
+	__u32 hist[HIST_BUCKETS];
+};
+
 struct enter_rec {
 	__u64 ts;
 	__u32 nr;
@@ -166,6 +170,13 @@ struct {
 	__type(key, struct errno_key);
 	__type(value, __u64);
 } errno_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct proc_key);
+	__type(value, struct proc_hist);
+} proc_hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -302,17 +313,27 @@ static __always_inline void count(struct legacy_settings *s, __u64 id, __u32 nr,
 {
 	__u32 tgid = id >> 32;
 	__u64 errors = err != 0;
+	__u32 b = timed ? hist_bucket(lat) : HIST_BUCKETS;
 	struct sys_counts *sc = bpf_map_lookup_elem(&sys_stats, &nr);
 	if (sc) {
 		add_counts(&sc->c, calls, errors, lat, timed);
-		if (timed) {
-			__u32 b = hist_bucket(lat);
-			if (b < HIST_BUCKETS)
-				__sync_fetch_and_add(&sc->hist[b], 1);
-		}
+		if (b < HIST_BUCKETS)
+			__sync_fetch_and_add(&sc->hist[b], 1);
 	}
 
 	struct proc_key k = {.tgid = tgid, .nr = nr, .start = proc_start(tgid)};
+	if (b < HIST_BUCKETS) {
+		struct proc_hist *h = bpf_map_lookup_elem(&proc_hists, &k);
+		if (!h) {
+			struct proc_hist zero = {};
+			bpf_map_update_elem(&proc_hists, &k, &zero, BPF_NOEXIST);
+			h = bpf_map_lookup_elem(&proc_hists, &k);
+		}
+		if (h)
+			__sync_fetch_and_add(&h->hist[b], 1);
+		else
+			bump(CNT_LOST_HIST_MAP_FULL);
+	}
 	struct counts *pc = bpf_map_lookup_elem(&proc_stats, &k);
 	if (!pc) {
 		struct counts zero = {};

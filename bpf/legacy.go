@@ -31,9 +31,9 @@ type legacy struct {
 	unprobed []string // functions the kernel would not probe
 }
 
-// errRungs12 refuses, on rungs 3 and 4, what only the modern object does.
-func errRungs12(what string) error {
-	return fmt.Errorf("%s needs rung 1 or 2 (raw tracepoints and BTF); this kernel runs rung 3 or 4", what)
+// notOnThisRung refuses, on rungs 3 and 4, what only the modern object does.
+func (p *Probe) notOnThisRung(what string) error {
+	return fmt.Errorf("%s: not on rung %d, only on rungs 1 and 2 (raw tracepoints with BTF)", what, p.rung.Number)
 }
 
 // tracefsDirs are where tracefs is found, the first the one mounted if none is.
@@ -158,6 +158,7 @@ func (p *Probe) loadLegacy() error {
 	m := &l.objs.legacyMaps
 	p.objs.SysStats, p.objs.Unattributed, p.objs.ProcStats = m.SysStats, m.Unattributed, m.ProcStats
 	p.objs.ErrnoStats, p.objs.ThreadStats, p.objs.Counters = m.ErrnoStats, m.ThreadStats, m.Counters
+	p.objs.ProcHists = m.ProcHists
 	p.objs.EnterHash, p.objs.ScopePids, p.objs.Events = m.EnterHash, m.ScopePids, m.Events
 	return p.putLegacySettings()
 }
@@ -194,6 +195,7 @@ func (p *Probe) attachLegacy() error {
 		}
 		p.links = append(p.links, l)
 	}
+	p.legacy.seedProcStarts()
 	if p.rung.Hook == HookKprobe {
 		return p.syncKprobes()
 	}
@@ -208,6 +210,33 @@ func (p *Probe) attachLegacy() error {
 		p.links = append(p.links, l)
 	}
 	return nil
+}
+
+// seedProcStarts gives the kernel the start time of every process already
+// running, from /proc, so that their counts and events carry the identity
+// the collector knows them by. The fork tracepoint is attached first: a
+// process forked since has its start from it, which this does not overwrite.
+// (The kernel side's clock is CLOCK_MONOTONIC, /proc's CLOCK_BOOTTIME: they
+// agree until a suspend.)
+func (l *legacy) seedProcStarts() {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if _, _, ticks, err := model.ParseProcStat(stat); err == nil {
+			ns := ticks * (1e9 / model.ClockTicksPerSecond)
+			l.objs.ProcStarts.Update(uint32(pid), ns, ebpf.UpdateNoExist)
+		}
+	}
 }
 
 // kprobePrefix names the tracefs kprobe events tlmon makes on kernels

@@ -73,6 +73,11 @@ type legacyNrFlags struct {
 	Off [512]uint8
 }
 
+type legacyProcHist struct {
+	_    structs.HostLayout
+	Hist [80]uint32
+}
+
 type legacyProcKey struct {
 	_     structs.HostLayout
 	Tgid  uint32
@@ -98,6 +103,7 @@ const (
 	legacyMapExitStatus   = "exit_status"
 	legacyMapKprobeNrs    = "kprobe_nrs"
 	legacyMapNrDisabled   = "nr_disabled"
+	legacyMapProcHists    = "proc_hists"
 	legacyMapProcStarts   = "proc_starts"
 	legacyMapProcStats    = "proc_stats"
 	legacyMapScopePids    = "scope_pids"
@@ -177,6 +183,7 @@ type legacyMapSpecs struct {
 	ExitStatus   *ebpf.MapSpec `ebpf:"exit_status"`
 	KprobeNrs    *ebpf.MapSpec `ebpf:"kprobe_nrs"`
 	NrDisabled   *ebpf.MapSpec `ebpf:"nr_disabled"`
+	ProcHists    *ebpf.MapSpec `ebpf:"proc_hists"`
 	ProcStarts   *ebpf.MapSpec `ebpf:"proc_starts"`
 	ProcStats    *ebpf.MapSpec `ebpf:"proc_stats"`
 	ScopePids    *ebpf.MapSpec `ebpf:"scope_pids"`
@@ -220,6 +227,7 @@ type legacyMaps struct {
 	ExitStatus   *ebpf.Map `ebpf:"exit_status"`
 	KprobeNrs    *ebpf.Map `ebpf:"kprobe_nrs"`
 	NrDisabled   *ebpf.Map `ebpf:"nr_disabled"`
+	ProcHists    *ebpf.Map `ebpf:"proc_hists"`
 	ProcStarts   *ebpf.Map `ebpf:"proc_starts"`
 	ProcStats    *ebpf.Map `ebpf:"proc_stats"`
 	ScopePids    *ebpf.Map `ebpf:"scope_pids"`
@@ -239,6 +247,7 @@ func (m *legacyMaps) Close() error {
 		m.ExitStatus,
 		m.KprobeNrs,
 		m.NrDisabled,
+		m.ProcHists,
 		m.ProcStarts,
 		m.ProcStats,
 		m.ScopePids,

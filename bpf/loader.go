@@ -87,16 +87,14 @@ type Probe struct {
 // Errors a caller shows the user as one line.
 var (
 	ErrNotRoot = errors.New("tlmon needs root (CAP_BPF and CAP_PERFMON): run it with sudo")
-	ErrNoBTF   = errors.New("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): tlmon needs a kernel built with CONFIG_DEBUG_INFO_BTF (5.2 or newer)")
+	// errNoBTF is why rungs 1 and 2 cannot run: rungs 3 and 4 need no BTF.
+	errNoBTF = errors.New("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing; it needs CONFIG_DEBUG_INFO_BTF)")
 )
 
 // CheckSystem reports, before anything is loaded, the problems a user can fix.
 func CheckSystem() error {
 	if os.Geteuid() != 0 {
 		return ErrNotRoot
-	}
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		return ErrNoBTF
 	}
 	return nil
 }
@@ -166,6 +164,8 @@ func (p *Probe) try() (err error) {
 		if err := p.loadLegacy(); err != nil {
 			return missing(fmt.Sprintf("the BPF features of tlmon's programs for %s (Linux 4.7)", hookNames[p.rung.Hook]), err)
 		}
+	} else if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return missing("kernel BTF (5.2)", errNoBTF)
 	} else if p.enterStore == EnterTaskStorage && !haveTaskBTF() {
 		return missing("task-local storage (Linux 5.11)", errors.New("no BTF task pointers"))
 	} else if err := p.load(); err != nil {
@@ -424,7 +424,7 @@ func bootNow() uint64 {
 // is the synthetic producer of tests and benchmarks of the event path.
 func (p *Probe) InjectEvent() error {
 	if p.legacy != nil {
-		return errRungs12("running a program on made-up arguments")
+		return p.notOnThisRung("running a program on made-up arguments")
 	}
 	var args [2]uint64 // parent and child task pointers: NULL reads as zeros
 	_, err := p.objs.SchedProcessFork.Run(&ebpf.RunOptions{Context: args[:]})
@@ -440,7 +440,7 @@ func (p *Probe) InjectEvent() error {
 // is the synthetic producer of the benchmarks of the detail-event path.
 func (p *Probe) InjectCall(nr int, ret int64) error {
 	if p.legacy != nil {
-		return errRungs12("running a program on made-up arguments")
+		return p.notOnThisRung("running a program on made-up arguments")
 	}
 	enter := [2]uint64{0, uint64(nr)} // pt_regs pointer (NULL), syscall number
 	if _, err := p.objs.SysEnter.Run(&ebpf.RunOptions{Context: enter[:]}); err != nil {

@@ -48,7 +48,7 @@ func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
 // descendants.
 func (p *Probe) ScopeCgroup(dir string) error {
 	if p.legacy != nil {
-		return errRungs12("a cgroup scope")
+		return p.notOnThisRung("a cgroup scope")
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
@@ -234,13 +234,17 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
+// HasDetail says whether the probe can send detail events (calls with their
+// arguments, slow calls, TCP connections): rungs 1 and 2 only.
+func (p *Probe) HasDetail() bool { return p.legacy == nil }
+
 // SetDetail makes the kernel send a detail event for every call of these
 // syscalls by a watched process (none: nil), and, with tcp, the TCP
 // connections they establish and close. Calls of 32-bit tasks are never sent.
 func (p *Probe) SetDetail(nrs []int, tcp bool) error {
 	if p.legacy != nil {
 		if len(nrs) > 0 || tcp {
-			return errRungs12("detail events")
+			return p.notOnThisRung("detail events")
 		}
 		return nil
 	}
@@ -271,7 +275,7 @@ func (p *Probe) SetSlow(d time.Duration) error {
 	}
 	if p.legacy != nil {
 		if d > 0 {
-			return errRungs12("slow-call events")
+			return p.notOnThisRung("slow-call events")
 		}
 		return nil
 	}

@@ -24,14 +24,14 @@ func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
 	if err != nil {
 		return model.ProcInfo{}, err
 	}
-	comm, ppid, start, err := parseStat(stat)
+	comm, ppid, start, err := model.ParseProcStat(stat)
 	if err != nil {
 		return model.ProcInfo{}, fmt.Errorf("%s/stat: %w", dir, err)
 	}
 	info := model.ProcInfo{ID: model.ProcID{PID: pid, Start: start}, Comm: comm}
 	if ppid != 0 {
 		if pstat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, ppid)); err == nil {
-			if _, _, pstart, err := parseStat(pstat); err == nil {
+			if _, _, pstart, err := model.ParseProcStat(pstat); err == nil {
 				info.Parent = model.ProcID{PID: ppid, Start: pstart}
 			}
 		}
@@ -62,33 +62,8 @@ func StartTicks(pid uint32) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, _, start, err := parseStat(stat)
+	_, _, start, err := model.ParseProcStat(stat)
 	return start, err
-}
-
-// parseStat takes comm, ppid and start time from /proc/PID/stat. comm may hold
-// spaces and parentheses, so fields are counted from the last ')'.
-func parseStat(b []byte) (comm string, ppid uint32, start uint64, err error) {
-	open := bytes.IndexByte(b, '(')
-	close := bytes.LastIndexByte(b, ')')
-	if open < 0 || close < open {
-		return "", 0, 0, fmt.Errorf("malformed stat")
-	}
-	comm = string(b[open+1 : close])
-	fields := bytes.Fields(b[close+1:])
-	// fields[0] is field 3 (state); ppid is field 4, starttime field 22.
-	if len(fields) < 20 {
-		return "", 0, 0, fmt.Errorf("malformed stat: %d fields", len(fields))
-	}
-	p, err := strconv.ParseUint(string(fields[1]), 10, 32)
-	if err != nil {
-		return "", 0, 0, fmt.Errorf("ppid: %w", err)
-	}
-	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return "", 0, 0, fmt.Errorf("starttime: %w", err)
-	}
-	return comm, uint32(p), start, nil
 }
 
 // ScanProcs reads every process in /proc.

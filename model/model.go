@@ -3,7 +3,12 @@
 // collector to the aggregator. It does no I/O and imports nothing of tlmon's.
 package model
 
-import "time"
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // ClockTicksPerSecond is USER_HZ, the unit of /proc/PID/stat's start time. The
 // kernel reports start times in nanoseconds since boot; both are turned into ticks
@@ -206,4 +211,29 @@ type CounterDelta struct {
 	// Restarts counts exits with ERESTART* (512-516): the call will be re-entered,
 	// so it is neither an error nor a latency sample.
 	Restarts uint64
+}
+
+// ParseProcStat takes comm, ppid and start time from /proc/PID/stat. comm may hold
+// spaces and parentheses, so fields are counted from the last ')'.
+func ParseProcStat(b []byte) (comm string, ppid uint32, start uint64, err error) {
+	open := bytes.IndexByte(b, '(')
+	close := bytes.LastIndexByte(b, ')')
+	if open < 0 || close < open {
+		return "", 0, 0, fmt.Errorf("malformed stat")
+	}
+	comm = string(b[open+1 : close])
+	fields := bytes.Fields(b[close+1:])
+	// fields[0] is field 3 (state); ppid is field 4, starttime field 22.
+	if len(fields) < 20 {
+		return "", 0, 0, fmt.Errorf("malformed stat: %d fields", len(fields))
+	}
+	p, err := strconv.ParseUint(string(fields[1]), 10, 32)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("ppid: %w", err)
+	}
+	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("starttime: %w", err)
+	}
+	return comm, uint32(p), start, nil
 }
