@@ -305,23 +305,26 @@ func exactCounts(t *testing.T, mode string, n int, flags ...string) {
 	}
 }
 
-// TestForkedChildrenAreNamedOnBothBuffers runs a command that forks 500
-// children, over each buffer, and checks every lifecycle event arrived: one
-// exec, 500 forks and 501 exits, each child named with its comm and exit code.
-func TestForkedChildrenAreNamedOnBothBuffers(t *testing.T) {
+// TestForkedChildrenAreNamedOnEveryHostRung runs a command that forks 500
+// children, on each rung this machine runs, and checks every lifecycle event
+// arrived: one exec, 500 forks and 501 exits, each child named with its comm
+// and exit code.
+func TestForkedChildrenAreNamedOnEveryHostRung(t *testing.T) {
 	bpftest.Require(t)
 	const n = 500
-	for _, buffer := range []string{"ringbuf", "perf"} {
-		t.Run(buffer, func(t *testing.T) {
-			tl := startTlmon(t, "--headless", "-o", "json", "--classes", "none", "--buffer", buffer, "--", workloadBin, "fork", strconv.Itoa(n))
+	for _, r := range []struct {
+		rung         int
+		buffer, hook string
+	}{{1, "ringbuf", "raw_tp"}, {2, "perf", "raw_tp"}, {3, "perf", "tracepoint"}} {
+		t.Run(fmt.Sprintf("rung%d", r.rung), func(t *testing.T) {
+			tl := startTlmon(t, "--headless", "-o", "json", "--classes", "none", "--buffer", r.buffer, "--hook", r.hook, "--", workloadBin, "fork", strconv.Itoa(n))
 			got := tl.finish(t, false)
 			var want workloadReport
 			if err := json.Unmarshal([]byte(firstLine(tl.stdout.String())), &want); err != nil {
 				t.Fatalf("workload report: %v", err)
 			}
-			wantRung := map[string]int{"ringbuf": 1, "perf": 2}[buffer]
-			if got.Buffer != buffer || got.Hook != "raw_tp" || got.Rung != wantRung {
-				t.Errorf("rung %d (%s, %s), want %d (%s, raw_tp)", got.Rung, got.Buffer, got.Hook, wantRung, buffer)
+			if got.Buffer != r.buffer || got.Hook != r.hook || got.Rung != r.rung {
+				t.Errorf("rung %d (%s, %s), want %d (%s, %s)", got.Rung, got.Buffer, got.Hook, r.rung, r.buffer, r.hook)
 			}
 			if len(want.Children) != n {
 				t.Fatalf("workload made %d children", len(want.Children))

@@ -121,6 +121,9 @@ struct legacy_settings {
 	 * across versions); a __data_loc field holds its data's offset and size. */
 	__u32 fork_child_pid_off;
 	__u32 exec_filename_off; /* the __data_loc */
+	/* Non-zero: the processes this one (tlmon) starts join the PID scope,
+	 * as a command's cgroup would take them in on rungs 1 and 2. */
+	__u32 adopt_tgid;
 	__u32 exit_pid_off;
 };
 
@@ -383,7 +386,11 @@ static __always_inline void on_enter(__u64 nr, __u64 *args)
 	if (!s || nr >= MAX_SYSCALLS)
 		return;
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!in_scope(s, id >> 32))
+	bool clone = nr == NR_CLONE || nr == NR_CLONE3;
+	/* The adopting process's clones are recorded (never counted): its new
+	 * threads must not be taken for the processes it starts. */
+	bool adopting = s->adopt_tgid && s->adopt_tgid == id >> 32;
+	if (!in_scope(s, id >> 32) && !(adopting && clone))
 		return;
 	/* What the lifecycle events need is kept even of syscalls not counted:
 	 * the exit status, and whether a clone makes a thread. */
@@ -393,8 +400,7 @@ static __always_inline void on_enter(__u64 nr, __u64 *args)
 	}
 	__u32 zero = 0;
 	struct nr_flags *flags = bpf_map_lookup_elem(&nr_disabled, &zero);
-	bool off = !flags || flags->off[nr];
-	bool clone = nr == NR_CLONE || nr == NR_CLONE3;
+	bool off = !flags || flags->off[nr] || adopting;
 	if (off && !clone)
 		return;
 
@@ -555,7 +561,8 @@ int tp_sched_fork(void *ctx)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 ptgid = id >> 32, tid = id;
-	if (!in_scope(s, ptgid))
+	bool adopt = s->adopt_tgid && s->adopt_tgid == ptgid;
+	if (!adopt && !in_scope(s, ptgid))
 		return 0;
 	struct enter_rec *r = bpf_map_lookup_elem(&enter_hash, &tid);
 	if (r && (r->nr == NR_CLONE || r->nr == NR_CLONE3) && (r->args[0] & CLONE_THREAD))
@@ -565,12 +572,14 @@ int tp_sched_fork(void *ctx)
 	__u64 now = bpf_ktime_get_ns();
 	bpf_map_update_elem(&proc_starts, &child, &now, BPF_ANY);
 	if (s->scope_mode == SCOPE_PIDS) {
-		if (!s->follow_children)
+		if (!s->follow_children && !adopt)
 			return 0;
 		__u8 one = 1;
 		if (bpf_map_update_elem(&scope_pids, &child, &one, BPF_ANY))
 			bump(CNT_LOST_SCOPE_MAP_FULL);
 	}
+	if (adopt)
+		return 0; /* its parent, tlmon, is not watched: as a command's cgroup scope */
 	struct event *e = new_event(EVENT_FORK, child, child);
 	if (!e)
 		return 0;

@@ -65,6 +65,7 @@ type legacyLegacySettings struct {
 	ArgsInPtregs    uint32
 	ForkChildPidOff uint32
 	ExecFilenameOff uint32
+	AdoptTgid       uint32
 	ExitPidOff      uint32
 }
 

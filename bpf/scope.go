@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -44,6 +45,29 @@ func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
 	return p.setScope(scopePIDs)
 }
 
+// HasCgroupScope says whether the probe can scope by cgroup: rungs 1 and 2.
+func (p *Probe) HasCgroupScope() bool { return p.legacy == nil }
+
+// ScopeOwnChildren counts only the processes this process starts from now
+// on, and their children: how rungs without a cgroup scope watch a command.
+func (p *Probe) ScopeOwnChildren() error {
+	if p.legacy == nil {
+		return errors.New("a cgroup scope watches commands on rungs 1 and 2")
+	}
+	if err := p.clearPIDs(); err != nil {
+		return err
+	}
+	// Go's os package checks clone(CLONE_PIDFD) once, with a child that
+	// exits at once, before its first start of a process: made now (FindProcess
+	// runs the check), that child is not taken for the command.
+	if self, err := os.FindProcess(os.Getpid()); err == nil {
+		self.Release()
+	}
+	p.legacy.settings.AdoptTgid = uint32(os.Getpid())
+	p.legacy.settings.FollowChildren = 1
+	return p.setScopeMode(scopePIDs)
+}
+
 // ScopeCgroup counts only processes in the cgroup v2 directory dir and its
 // descendants.
 func (p *Probe) ScopeCgroup(dir string) error {
@@ -72,10 +96,10 @@ func (p *Probe) ScopeCgroup(dir string) error {
 func (p *Probe) setScope(mode uint32) error {
 	// Tasks older than this that exit a syscall we never saw enter were inside
 	// it before the scope took them in: the kernel side ignores those exits.
-	if p.legacy == nil {
-		if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
-			return fmt.Errorf("set scope time: %w", err)
-		}
+	if p.legacy != nil {
+		p.legacy.settings.AdoptTgid = 0 // only ScopeOwnChildren adopts
+	} else if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
+		return fmt.Errorf("set scope time: %w", err)
 	}
 	if err := p.setScopeMode(mode); err != nil {
 		return fmt.Errorf("set scope: %w", err)

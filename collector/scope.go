@@ -71,6 +71,8 @@ func (s *Scope) Apply(p *bpf.Probe) error {
 	switch {
 	case len(s.req.PIDs) > 0:
 		return p.ScopePIDs(s.req.PIDs, s.req.Follow)
+	case s.Command != nil && !p.HasCgroupScope():
+		return p.ScopeOwnChildren() // the command, once started, and its children
 	case s.cgroupDir != "":
 		return p.ScopeCgroup(s.cgroupDir)
 	default:
