@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -106,6 +105,3 @@ func climb(rungs []Rung, try func(Rung) error) (Rung, error) {
 	}
 	return Rung{}, fmt.Errorf("no way to watch syscalls works on this kernel: %s", strings.Join(why, "; "))
 }
-
-// errUnbuilt fails the rungs whose programs are not written yet.
-var errUnbuilt = errors.New("not in this build of tlmon yet")

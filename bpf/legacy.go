@@ -327,7 +327,7 @@ func (l *legacy) closeKprobes() {
 	}
 }
 
-// setSyscallFilter counts only the syscalls enabled (nil: all); on rung 4
+// setLegacyFilter counts only the syscalls enabled (nil: all); on rung 4
 // while attached it hooks and unhooks their functions to match.
 func (p *Probe) setLegacyFilter(enabled []int, disabled *[MaxSyscalls]uint8) error {
 	l := p.legacy
