@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -147,17 +148,24 @@ func TestCachedCountsAreReadBeforeTheProcessCallsAgain(t *testing.T) {
 	}
 }
 
-// waitInRead waits until pid's main thread is blocked in read(2).
+// waitInRead waits until a thread of pid is blocked in read(2).
 func waitInRead(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// Any thread's: the Go runtime may run the reading goroutine on another
+	// thread than the main one (under emulation it often does).
+	deadline := time.Now().Add(15 * time.Second)
+	var last []byte
 	for {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
-		if err == nil && strings.HasPrefix(string(b), strconv.Itoa(unix.SYS_READ)+" ") {
-			return
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, task := range tasks {
+			b, err := os.ReadFile(task)
+			if err == nil && strings.HasPrefix(string(b), strconv.Itoa(unix.SYS_READ)+" ") {
+				return
+			}
+			last = b
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the child never blocked in read: /proc/%d/syscall says %q (%v)", pid, b, err)
+			t.Fatalf("the child never blocked in read: its threads' syscalls are in /proc/%d/task (the last says %q)", pid, last)
 		}
 		time.Sleep(time.Millisecond)
 	}
