@@ -10,7 +10,7 @@ const (
 	HookAuto       = "auto"
 	HookRawTP      = "raw_tp"     // raw tracepoints sys_enter/sys_exit (4.17)
 	HookTracepoint = "tracepoint" // tracepoints raw_syscalls:sys_enter/sys_exit through perf events (4.7)
-	HookKprobe     = "kprobe"     // kprobes and kretprobes on the syscall functions (4.4)
+	HookKprobe     = "kprobe"     // kprobes and kretprobes on the syscall functions (4.7 here: legacy.bpf.c)
 )
 
 // A Rung is one way of getting syscalls out of the kernel: a buffer for the

@@ -2,110 +2,31 @@
 
 // tlmon's kernel side for kernels the modern object (tlmon.bpf.c) cannot load
 // on: rung 3 (the raw_syscalls tracepoints through perf events, 4.7+) and rung 4
-// (kprobes and kretprobes on the syscall functions, experimental, 4.4-era).
+// (kprobes and kretprobes on the syscall functions, experimental).
 //
-// It uses only what 4.4 to 4.16 had: no BTF or CO-RE (no kernel struct is
+// It uses only what 4.7 to 4.16 had: no BTF or CO-RE (no kernel struct is
 // read: a tracepoint's fields are at offsets Go takes from tracefs), no global
 // data (settings live in the settings map), no bpf-to-bpf calls, no loops, no
-// bpf_probe_read_str, at most 4,096 instructions a program (-mcpu=v1). Counters
-// are added atomically so that Go can make the per-CPU maps plain ones where
-// the kernel has no per-CPU maps (before 4.6).
+// bpf_probe_read_str, at most 4,096 instructions a program (-mcpu=v1). It
+// needs per-CPU maps (4.6) and tracepoint programs (4.7). Counters are added
+// atomically, so plain maps in place of the per-CPU ones (for 4.4) would
+// count right; Go does not make that switch yet.
 //
-// Its maps that the modern object has too have the same names and layouts, so
-// Go reads both the same way. Counting: a call at entry, its error and latency
-// at exit when its entry was seen. A process is its tgid and the ktime of the
-// fork that made it while tlmon watched (0: it was there before).
+// Its maps that the modern object has too have the same names and layouts
+// (shared.h), so Go reads both the same way. Counting: a call at entry, its
+// error and latency at exit when its entry was seen. A process is its tgid
+// and the ktime of the fork that made it while tlmon watched (or its /proc
+// start time, which Go writes for processes already running).
 
 #include "vmlinux.h"
 #include "bpf_helpers.h"
+#include "shared.h"
+
+#define CLONE_THREAD 0x00010000
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define MAX_SYSCALLS 512 /* model.MaxSyscallNr */
-#define HIST_MAX_LOG2 39 /* model.HistMaxLog2 */
-#define HIST_BUCKETS (2 * HIST_MAX_LOG2 + 2)
-#define COMM_LEN 16
-#define FILENAME_LEN 256
-#define MAX_ERRNO 4095
-#define NR_RT_SIGRETURN 15
-#define NR_CLONE 56
-#define NR_EXIT_GROUP 231
-#define NR_CLONE3 435
-#define CLONE_THREAD 0x00010000
-
-enum scope_mode { SCOPE_ALL = 0, SCOPE_PIDS = 1, SCOPE_CGROUP = 2, SCOPE_NONE = 3 };
-
-/* As enum counter in tlmon.bpf.c. */
-enum counter {
-	CNT_LOST_BUFFER = 0,
-	CNT_LOST_PROC_MAP_FULL,
-	CNT_LOST_ERRNO_MAP_FULL,
-	CNT_LOST_HIST_MAP_FULL,
-	CNT_LOST_ENTER_MAP_FULL,
-	CNT_LOST_SCOPE_MAP_FULL,
-	CNT_EVENTS_ATTEMPTED,
-	CNT_RESTARTS,
-	CNT_UNPAIRED_IGNORED,
-	CNT_DETAIL_ATTEMPTED,
-	CNT_MAX,
-};
-
-enum event_kind { EVENT_EXEC = 1, EVENT_FORK = 2, EVENT_EXIT = 3 };
-
-/* These mirror tlmon.bpf.c's structs of the same names. */
-struct counts {
-	__u64 calls;
-	__u64 errors;
-	__u64 lat_sum;
-	__u64 lat_count;
-};
-
-struct sys_counts {
-	struct counts c;
-	__u64 hist[HIST_BUCKETS];
-};
-
-struct proc_key {
-	__u32 tgid;
-	__u32 nr;
-	__u64 start;
-};
-
-struct errno_key {
-	__u32 tgid;
-	__u16 nr;
-	__u16 err;
-	__u64 start;
-};
-
-struct proc_hist {
-	__u32 hist[HIST_BUCKETS];
-};
-
-struct enter_rec {
-	__u64 ts;
-	__u32 nr;
-	__u32 pad; /* here: 1 for a call only recorded, not counted (a clone) */
-	__u64 args[6]; /* args[0]: the flags of a clone (its new task a thread?) */
-};
-
-struct event {
-	__u8 kind;
-	__u8 exit_code;
-	__u8 exit_signal;
-	__u8 core_dumped;
-	__u32 tgid;
-	__u32 tid;
-	__u32 ppid;
-	__u64 time;
-	__u64 start;
-	__u64 parent_start;
-	__u64 cgroup_id;
-	char comm[COMM_LEN];
-	char filename[FILENAME_LEN];
-};
-
-/* Written by Go (legacySettings): what the modern object keeps in globals. */
+/* Written by Go (legacyLegacySettings): what the modern object keeps in globals. */
 struct legacy_settings {
 	__u32 self_tgid;
 	__u32 scope_mode;
@@ -259,25 +180,6 @@ static __always_inline void bump(__u32 slot)
 	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
 	if (v)
 		__sync_fetch_and_add(v, 1);
-}
-
-/* hist_bucket mirrors model.HistBucket: half-octave buckets. */
-static __always_inline __u32 hist_bucket(__u64 ns)
-{
-	if (ns < 2)
-		return ns;
-	__u32 l = 0;
-	__u64 v = ns;
-	if (v >> 32) { v >>= 32; l += 32; }
-	if (v >> 16) { v >>= 16; l += 16; }
-	if (v >> 8) { v >>= 8; l += 8; }
-	if (v >> 4) { v >>= 4; l += 4; }
-	if (v >> 2) { v >>= 2; l += 2; }
-	if (v >> 1) { l += 1; }
-	if (l > HIST_MAX_LOG2)
-		return HIST_BUCKETS - 1;
-	__u32 half = (ns >> (l - 1)) & 1;
-	return 2 * l + half;
 }
 
 static __always_inline bool in_scope(struct legacy_settings *s, __u32 tgid)

@@ -130,7 +130,7 @@ func (p *Probe) loadLegacy() error {
 	s := &l.settings
 	s.SelfTgid = p.opts.SelfPID
 	s.ScopeMode = scopeAll
-	s.TrackLatency = boolWord(!p.opts.NoLatency)
+	s.TrackLatency = flag[uint32](!p.opts.NoLatency)
 	for _, f := range []struct {
 		event, field string
 		to           *uint32
@@ -148,11 +148,7 @@ func (p *Probe) loadLegacy() error {
 		return fmt.Errorf("read BPF object: %w", err)
 	}
 	if err := spec.LoadAndAssign(&l.objs, nil); err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return fmt.Errorf("load BPF programs (rung %d): %v", p.rung.Number, firstLines(verr))
-		}
-		return fmt.Errorf("load BPF programs (rung %d): %w", p.rung.Number, err)
+		return loadError(fmt.Sprintf("rung %d", p.rung.Number), err)
 	}
 	p.legacy = l
 	m := &l.objs.legacyMaps
@@ -160,18 +156,13 @@ func (p *Probe) loadLegacy() error {
 	p.objs.ErrnoStats, p.objs.ThreadStats, p.objs.Counters = m.ErrnoStats, m.ThreadStats, m.Counters
 	p.objs.ProcHists = m.ProcHists
 	p.objs.EnterHash, p.objs.ScopePids, p.objs.Events = m.EnterHash, m.ScopePids, m.Events
-	return p.putLegacySettings()
+	return l.putSettings()
 }
 
-func boolWord(b bool) uint32 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func (p *Probe) putLegacySettings() error {
-	if err := p.legacy.objs.Settings.Put(uint32(0), &p.legacy.settings); err != nil {
+// putSettings writes the settings to the kernel; the programs read them at
+// every call.
+func (l *legacy) putSettings() error {
+	if err := l.objs.Settings.Put(uint32(0), &l.settings); err != nil {
 		return fmt.Errorf("write settings: %w", err)
 	}
 	return nil
@@ -181,31 +172,26 @@ func (p *Probe) putLegacySettings() error {
 // (kprobes), and the process lifecycle tracepoints of both.
 func (p *Probe) attachLegacy() error {
 	o := &p.legacy.objs
-	for _, tp := range []struct {
-		group, name string
-		prog        *ebpf.Program
-	}{
-		{"sched", "sched_process_fork", o.TpSchedFork},
-		{"sched", "sched_process_exec", o.TpSchedExec},
-		{"sched", "sched_process_exit", o.TpSchedExit},
-	} {
-		l, err := link.Tracepoint(tp.group, tp.name, tp.prog, nil)
-		if err != nil {
-			return fmt.Errorf("attach %s: %w", tp.name, err)
-		}
-		p.links = append(p.links, l)
+	if err := p.attachTracepoints("sched", map[string]*ebpf.Program{
+		"sched_process_fork": o.TpSchedFork, "sched_process_exec": o.TpSchedExec, "sched_process_exit": o.TpSchedExit,
+	}); err != nil {
+		return err
 	}
-	p.legacy.seedProcStarts()
+	if p.legacy.settings.ScopeMode != scopeNone { // not a trial (try) of the rung
+		p.legacy.seedProcStarts()
+	}
 	if p.rung.Hook == HookKprobe {
 		return p.syncKprobes()
 	}
-	for _, tp := range []struct {
-		name string
-		prog *ebpf.Program
-	}{{"sys_exit", o.TpSysExit}, {"sys_enter", o.TpSysEnter}} {
-		l, err := link.Tracepoint("raw_syscalls", tp.name, tp.prog, nil)
+	return p.attachTracepoints("raw_syscalls", map[string]*ebpf.Program{"sys_exit": o.TpSysExit, "sys_enter": o.TpSysEnter})
+}
+
+// attachTracepoints attaches each program to its tracepoint of group.
+func (p *Probe) attachTracepoints(group string, progs map[string]*ebpf.Program) error {
+	for name, prog := range progs {
+		l, err := link.Tracepoint(group, name, prog, nil)
 		if err != nil {
-			return fmt.Errorf("attach %s: %w", tp.name, err)
+			return fmt.Errorf("attach %s: %w", name, err)
 		}
 		p.links = append(p.links, l)
 	}
@@ -255,9 +241,9 @@ func (l *legacy) findSyscallFunctions(t *model.Table) error {
 	if err != nil {
 		return err
 	}
-	l.settings.ArgsInPtregs = boolWord(ptregs)
-	if err := l.objs.Settings.Put(uint32(0), &l.settings); err != nil {
-		return fmt.Errorf("write settings: %w", err)
+	l.settings.ArgsInPtregs = flag[uint32](ptregs)
+	if err := l.putSettings(); err != nil {
+		return err
 	}
 	for _, f := range funcs {
 		// The probe reports the function's address plus the breakpoint
@@ -367,7 +353,7 @@ func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bo
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 || len(fields) > 3 { // module symbols have a 4th field
+		if len(fields) != 3 { // module symbols have a 4th field
 			continue
 		}
 		sym := fields[2]

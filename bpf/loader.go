@@ -267,18 +267,24 @@ func (p *Probe) load() error {
 		}
 	}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			if os.Getenv("TLMON_VERIFIER_LOG") != "" {
-				// The whole log, for work on an older kernel's verifier
-				// (`make kernels KERNELFLAGS="-env TLMON_VERIFIER_LOG=1"`).
-				fmt.Fprintf(os.Stderr, "%+v\n", verr)
-			}
-			return fmt.Errorf("load BPF programs (%s, %s): %v", p.rung.Buffer, p.enterStore, firstLines(verr))
-		}
-		return fmt.Errorf("load BPF programs (%s, %s): %w", p.rung.Buffer, p.enterStore, err)
+		return loadError(p.rung.Buffer+", "+p.enterStore, err)
 	}
 	return nil
+}
+
+// loadError says why the kernel refused to load an object (what: which
+// variant): the verifier's last lines, or its whole log on stderr with
+// TLMON_VERIFIER_LOG set, for work on an older kernel's verifier
+// (`make kernels KERNELFLAGS="-env TLMON_VERIFIER_LOG=1"`).
+func loadError(what string, err error) error {
+	var verr *ebpf.VerifierError
+	if !errors.As(err, &verr) {
+		return fmt.Errorf("load BPF programs (%s): %w", what, err)
+	}
+	if os.Getenv("TLMON_VERIFIER_LOG") != "" {
+		fmt.Fprintf(os.Stderr, "%+v\n", verr)
+	}
+	return fmt.Errorf("load BPF programs (%s): %v", what, firstLines(verr))
 }
 
 // EnterStores are the enter stores this kernel can run, best first: task

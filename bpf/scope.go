@@ -38,7 +38,7 @@ func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
 		}
 	}
 	if p.legacy != nil {
-		p.legacy.settings.FollowChildren = boolWord(follow)
+		p.legacy.settings.FollowChildren = flag[uint32](follow)
 	} else if err := p.objs.FollowChildren.Set(follow); err != nil {
 		return fmt.Errorf("set follow children: %w", err)
 	}
@@ -110,7 +110,7 @@ func (p *Probe) setScope(mode uint32) error {
 func (p *Probe) setScopeMode(mode uint32) error {
 	if p.legacy != nil {
 		p.legacy.settings.ScopeMode = mode
-		return p.putLegacySettings()
+		return p.legacy.putSettings()
 	}
 	return p.objs.ScopeMode.Set(mode)
 }
@@ -173,8 +173,8 @@ func (p *Probe) SetSyscallFilter(enabled []int) error {
 // SetFailedOnly counts only calls that fail (counted at exit instead of entry).
 func (p *Probe) SetFailedOnly(on bool) error {
 	if p.legacy != nil {
-		p.legacy.settings.FailedOnly = boolWord(on)
-		return p.putLegacySettings()
+		p.legacy.settings.FailedOnly = flag[uint32](on)
+		return p.legacy.putSettings()
 	}
 	if err := p.objs.FailedOnly.Set(on); err != nil {
 		return fmt.Errorf("set failed-only: %w", err)
@@ -210,7 +210,7 @@ func (p *Probe) WatchThreads(pid uint32) error {
 func (p *Probe) setThreadTgid(pid uint32) error {
 	if p.legacy != nil {
 		p.legacy.settings.ThreadTgid = pid
-		return p.putLegacySettings()
+		return p.legacy.putSettings()
 	}
 	return p.objs.ThreadTgid.Set(pid)
 }
@@ -244,14 +244,15 @@ func (p *Probe) initCaptures() [MaxSyscalls]tlmonCapture {
 		}
 		p.captures[nr] = tlmonCapture{
 			Str: c.Str, Blob: c.Blob, BlobLenArg: c.BlobLenArg, BlobSize: c.BlobSize,
-			BlobLenPtr: boolByte(c.BlobLenPtr), BlobAtExit: boolByte(c.BlobAtExit), Argv: c.Argv,
+			BlobLenPtr: flag[uint8](c.BlobLenPtr), BlobAtExit: flag[uint8](c.BlobAtExit), Argv: c.Argv,
 			Io: uint8(t.IOKind(nr)),
 		}
 	}
 	return p.captures
 }
 
-func boolByte(b bool) uint8 {
+// flag is b as the kernel side's flags hold it: 1 or 0.
+func flag[T uint8 | uint32](b bool) T {
 	if b {
 		return 1
 	}

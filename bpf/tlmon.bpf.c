@@ -17,15 +17,10 @@
 #include "bpf_tracing.h"
 #include "bpf_core_read.h"
 #include "bpf_endian.h"
+#include "shared.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define MAX_SYSCALLS 512 /* model.MaxSyscallNr */
-#define HIST_MAX_LOG2 39 /* model.HistMaxLog2 */
-#define HIST_BUCKETS (2 * HIST_MAX_LOG2 + 2)
-#define COMM_LEN 16
-#define FILENAME_LEN 256
-#define MAX_ERRNO 4095
 #define COMPAT_NR (MAX_SYSCALLS - 1) /* model.CompatNr */
 #define TS_COMPAT 0x0002             /* thread_info.status: a 32-bit syscall is running */
 #define IPPROTO_TCP 6
@@ -43,47 +38,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CALL_BLOB_LEN 128
 #define CALL_ARGV_MAX 16
 #define CALL_ARG_LEN 128
-
-/* x86_64 numbers of the calls the hooks treat specially. */
-#define NR_RT_SIGRETURN 15 /* its return value is never an error */
-#define NR_CLONE 56        /* the new task returns 0 from these without entering */
-#define NR_FORK 57
-#define NR_VFORK 58
-#define NR_CLONE3 435
-#define NR_EXIT 60 /* these never return */
-#define NR_EXIT_GROUP 231
-#define NR_EXECVE 59 /* a success may return under another thread id */
-#define NR_EXECVEAT 322
-
-enum scope_mode {
-	SCOPE_ALL = 0,
-	SCOPE_PIDS = 1,
-	SCOPE_CGROUP = 2,
-	SCOPE_NONE = 3, /* while Go tries whether the programs attach */
-};
-
-/* Counter slots, in the order of model.LossCause, then the others. */
-enum counter {
-	CNT_LOST_BUFFER = 0,
-	CNT_LOST_PROC_MAP_FULL,
-	CNT_LOST_ERRNO_MAP_FULL,
-	CNT_LOST_HIST_MAP_FULL,
-	CNT_LOST_ENTER_MAP_FULL,
-	CNT_LOST_SCOPE_MAP_FULL,
-	CNT_EVENTS_ATTEMPTED,
-	CNT_RESTARTS,
-	CNT_UNPAIRED_IGNORED,
-	CNT_DETAIL_ATTEMPTED, /* detail events (calls, TCP) the kernel tried to send */
-	CNT_MAX,
-};
-
-enum event_kind {
-	EVENT_EXEC = 1,
-	EVENT_FORK = 2,
-	EVENT_EXIT = 3,
-	EVENT_SYSCALL = 4,
-	EVENT_TCP = 5,
-};
 
 /* model.CallFlags */
 enum call_flags {
@@ -105,43 +59,6 @@ enum io_kind {
 	IO_WRITE,
 	IO_RECV,
 	IO_SEND,
-};
-
-struct counts {
-	__u64 calls;
-	__u64 errors;
-	__u64 lat_sum;
-	__u64 lat_count;
-};
-
-struct sys_counts {
-	struct counts c;
-	__u64 hist[HIST_BUCKETS];
-};
-
-/* A process is its tgid and its start time: PIDs are reused. */
-struct proc_key {
-	__u32 tgid;
-	__u32 nr;
-	__u64 start;
-};
-
-struct errno_key {
-	__u32 tgid;
-	__u16 nr;
-	__u16 err;
-	__u64 start;
-};
-
-struct proc_hist {
-	__u32 hist[HIST_BUCKETS];
-};
-
-struct enter_rec {
-	__u64 ts; /* 0: no syscall in flight */
-	__u32 nr;
-	__u32 pad;
-	__u64 args[6]; /* only while slow_ns is set */
 };
 
 /* What to copy from user memory for one syscall: model.Capture, set from Go per
@@ -223,22 +140,6 @@ struct tcp_conn {
 	__u16 pad;
 	__u8 saddr[16];
 	__u8 daddr[16];
-};
-
-struct event {
-	__u8 kind;
-	__u8 exit_code;
-	__u8 exit_signal;
-	__u8 core_dumped;
-	__u32 tgid;
-	__u32 tid;
-	__u32 ppid;
-	__u64 time;
-	__u64 start;
-	__u64 parent_start;
-	__u64 cgroup_id;
-	char comm[COMM_LEN];
-	char filename[FILENAME_LEN];
 };
 
 /* Load-time settings (rodata: the verifier prunes what they switch off). */
@@ -458,25 +359,6 @@ static __always_inline void bump(__u32 slot)
 	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
 	if (v)
 		(*v)++;
-}
-
-/* hist_bucket mirrors model.HistBucket: half-octave buckets. */
-static __always_inline __u32 hist_bucket(__u64 ns)
-{
-	if (ns < 2)
-		return ns;
-	__u32 l = 0;
-	__u64 v = ns;
-	if (v >> 32) { v >>= 32; l += 32; }
-	if (v >> 16) { v >>= 16; l += 16; }
-	if (v >> 8) { v >>= 8; l += 8; }
-	if (v >> 4) { v >>= 4; l += 4; }
-	if (v >> 2) { v >>= 2; l += 2; }
-	if (v >> 1) { l += 1; }
-	if (l > HIST_MAX_LOG2)
-		return HIST_BUCKETS - 1;
-	__u32 half = (ns >> (l - 1)) & 1;
-	return 2 * l + half;
 }
 
 static __always_inline bool in_scope(__u32 tgid)
