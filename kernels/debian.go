@@ -30,7 +30,6 @@ const mirrorEnv = "TLMON_DEBIAN_MIRROR"
 type apt struct {
 	dir    string // the cache's apt folder: sources.list, lists/, cache/
 	mirror string
-	suites []string
 }
 
 // mirrorFromAPT returns the Debian archive the machine's own apt uses: the URI
@@ -168,7 +167,7 @@ func parseDeb822Sources(text string) []sourceEntry {
 }
 
 func newAPT(dir, mirror string, suites []string) (*apt, error) {
-	a := &apt{dir: dir, mirror: mirror, suites: suites}
+	a := &apt{dir: dir, mirror: mirror}
 	for _, d := range []string{"lists/partial", "cache/archives/partial"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
@@ -323,21 +322,20 @@ func (a *apt) download(ctx context.Context, p debPackage, dir string) (string, e
 }
 
 // extractFromDeb copies the files of deb whose paths (as "./boot/...") match
-// want into dir, flat, and returns their new paths by the pattern that
-// matched. It reads the data archive through dpkg-deb, which knows every
-// compression a .deb may use, and stops as soon as it has them all: a generic
-// kernel's modules, after /boot, are hundreds of megabytes.
-func extractFromDeb(ctx context.Context, deb, dir string, want ...string) (map[string]string, error) {
+// want into dir, flat. It reads the data archive through dpkg-deb, which
+// knows every compression a .deb may use, and stops as soon as it has them
+// all: a generic kernel's modules, after /boot, are hundreds of megabytes.
+func extractFromDeb(ctx context.Context, deb, dir string, want ...string) error {
 	cmd := exec.CommandContext(ctx, "dpkg-deb", "--fsys-tarfile", deb)
 	cmd.WaitDelay = 5 * time.Second
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	found, err := extractFromTar(bufio.NewReader(pipe), dir, want)
 	// Closing our end makes dpkg-deb's decompressor, which may still be
@@ -346,14 +344,16 @@ func extractFromDeb(ctx context.Context, deb, dir string, want ...string) (map[s
 	pipe.Close()
 	werr := cmd.Wait()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(deb), err)
+		return fmt.Errorf("%s: %w", filepath.Base(deb), err)
 	}
 	if len(found) < len(want) {
-		return nil, fmt.Errorf("%s: found %d of %s (dpkg-deb: %v %s)", filepath.Base(deb), len(found), strings.Join(want, ", "), werr, stderr.String())
+		return fmt.Errorf("%s: found %d of %s (dpkg-deb: %v %s)", filepath.Base(deb), len(found), strings.Join(want, ", "), werr, stderr.String())
 	}
-	return found, nil
+	return nil
 }
 
+// extractFromTar is extractFromDeb's reading of the archive; it returns the
+// new paths of the files it found by the pattern that matched.
 func extractFromTar(r io.Reader, dir string, want []string) (map[string]string, error) {
 	found := map[string]string{}
 	tr := tar.NewReader(r)

@@ -106,7 +106,7 @@ func TestPruneCacheRemovesOnlyOlderVersionsOfThePackage(t *testing.T) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, nil, 0o644)
 	}
-	pruneCache(cache, kernelSpec{pkg: regexp.MustCompile(`^seabios$`)}, debPackage{name: "seabios", version: "1.16.3-2~bpo12+1"})
+	pruneCache(cache, regexp.MustCompile(`^seabios$`), debPackage{name: "seabios", version: "1.16.3-2~bpo12+1"})
 	for _, f := range files {
 		_, err := os.Stat(filepath.Join(cache, f))
 		if gone, want := err != nil, strings.Contains(f, "1.16.2"); gone != want {

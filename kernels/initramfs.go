@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path"
 	"slices"
 	"strings"
 )
@@ -159,6 +158,7 @@ func (fs initramfs) write(w io.Writer) error {
 			return err
 		}
 		if p.testdata != "" {
+			c.Dir("tests/"+p.name, 0o755)
 			if err := addTree(c, "tests/"+p.name+"/testdata", p.testdata); err != nil {
 				return err
 			}
@@ -169,13 +169,10 @@ func (fs initramfs) write(w io.Writer) error {
 }
 
 // addTree adds the host directory src as name, recursively, with regular
-// files, directories and symlinks.
+// files, directories and symlinks. name's parents must be in the archive
+// already: each directory is written once, before what it holds.
 func addTree(c *cpioWriter, name, src string) error {
-	// Parents first: every directory above name.
-	parts := strings.Split(name, "/")
-	for i := 1; i <= len(parts); i++ {
-		c.Dir(path.Join(parts[:i]...), 0o755)
-	}
+	c.Dir(name, 0o755)
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return err

@@ -180,12 +180,11 @@ func selectKernels(names []string) ([]kernelSpec, error) {
 
 // kernelImage is a kernel ready to boot.
 type kernelImage struct {
-	spec    kernelSpec
-	deb     debPackage
-	boot    string // what qemu's -kernel gets
-	how     string // "vmlinux (PVH)" or "bzImage", and the payload's compression
-	config  map[string]string
-	prepare time.Duration // download and extraction, 0 when all came from the cache
+	spec   kernelSpec
+	deb    debPackage
+	boot   string // what qemu's -kernel gets
+	how    string // "vmlinux (PVH)" or "bzImage", and the payload's compression
+	config map[string]string
 }
 
 func run(ctx context.Context, o options) error {
@@ -416,41 +415,57 @@ func aptInstall(ctx context.Context, pkgs []string) error {
 	return nil
 }
 
+// fetchDeb resolves spec to its newest package and returns it with its folder
+// in the cache, cache/boot/<stem>. Unless the folder holds done already, it
+// downloads the package and copies the files of want into it. Older versions
+// of spec's packages are removed from the cache.
+func fetchDeb(ctx context.Context, a *apt, cache string, spec kernelSpec, done string, want ...string) (debPackage, string, error) {
+	p, err := a.resolve(ctx, spec.pkg, spec.suite)
+	if err != nil {
+		return p, "", err
+	}
+	dir := filepath.Join(cache, "boot", strings.TrimSuffix(p.file(), ".deb"))
+	if _, err := os.Stat(filepath.Join(dir, done)); err != nil {
+		fmt.Printf("kernels: %-20s fetching %s %s\n", spec.name, p.name, p.version)
+		deb, err := a.download(ctx, p, filepath.Join(cache, "debs"))
+		if err != nil {
+			return p, dir, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return p, dir, err
+		}
+		if err := extractFromDeb(ctx, deb, dir, want...); err != nil {
+			return p, dir, err
+		}
+	}
+	pruneCache(cache, spec.pkg, p)
+	return p, dir, nil
+}
+
 // fetchKernel resolves k to its newest package, and returns its vmlinux (or
 // bzImage) and config from the cache, downloading and extracting what is not
-// there. Older versions of the same kernel are removed from the cache.
+// there.
 func fetchKernel(ctx context.Context, a *apt, cache string, k kernelSpec) (kernelImage, error) {
-	start := time.Now()
 	img := kernelImage{spec: k}
-	p, err := a.resolve(ctx, k.pkg, k.suite)
+	// The vmlinux is made last, from the vmlinuz: with it there, the folder
+	// is complete.
+	p, dir, err := fetchDeb(ctx, a, cache, k, "vmlinux", "./boot/vmlinuz-*", "./boot/config-*")
 	if err != nil {
 		return img, err
 	}
 	img.deb = p
-	debs := filepath.Join(cache, "debs")
-	dir := filepath.Join(cache, "boot", strings.TrimSuffix(p.file(), ".deb"))
+	vmlinuz, _ := filepath.Glob(filepath.Join(dir, "vmlinuz-*"))
+	if len(vmlinuz) == 0 {
+		return img, fmt.Errorf("no vmlinuz in %s", dir)
+	}
 	vmlinux := filepath.Join(dir, "vmlinux")
 	if _, err := os.Stat(vmlinux); err != nil {
-		fmt.Printf("kernels: %-20s fetching %s %s\n", k.name, p.name, p.version)
-		deb, err := a.download(ctx, p, debs)
-		if err != nil {
-			return img, err
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return img, err
-		}
-		if _, err := extractFromDeb(ctx, deb, dir, "./boot/vmlinuz-*", "./boot/config-*"); err != nil {
-			return img, err
-		}
-		vmlinuz, _ := filepath.Glob(filepath.Join(dir, "vmlinuz-*"))
 		format, err := extractVmlinux(ctx, vmlinuz[0], vmlinux)
 		if err != nil {
 			return img, err
 		}
 		os.WriteFile(filepath.Join(dir, "compression"), []byte(format), 0o644)
-		img.prepare = time.Since(start)
 	}
-	pruneCache(cache, k, p)
 
 	format, _ := os.ReadFile(filepath.Join(dir, "compression"))
 	pvh, err := hasPVHNote(vmlinux)
@@ -462,7 +477,6 @@ func fetchKernel(ctx context.Context, a *apt, cache string, k kernelSpec) (kerne
 	} else {
 		// qemu cannot load a vmlinux without the PVH note: the bzImage
 		// boots anywhere, only slower.
-		vmlinuz, _ := filepath.Glob(filepath.Join(dir, "vmlinuz-*"))
 		img.boot, img.how = vmlinuz[0], "bzImage (the vmlinux has no PVH note)"
 	}
 	configs, _ := filepath.Glob(filepath.Join(dir, "config-*"))
@@ -477,15 +491,16 @@ func fetchKernel(ctx context.Context, a *apt, cache string, k kernelSpec) (kerne
 	return img, nil
 }
 
-// pruneCache removes the cached .debs and extracted files of k's older
-// versions, so the cache holds one version of each kernel.
-func pruneCache(cache string, k kernelSpec, keep debPackage) {
+// pruneCache removes the cached .debs and extracted files of the older
+// versions of the packages pkg matches, so the cache holds one version of
+// each.
+func pruneCache(cache string, pkg *regexp.Regexp, keep debPackage) {
 	for _, pat := range []string{filepath.Join(cache, "debs", "*.deb"), filepath.Join(cache, "boot", "*")} {
 		m, _ := filepath.Glob(pat)
 		for _, f := range m {
 			base := strings.TrimSuffix(filepath.Base(f), ".deb")
 			name, _, _ := strings.Cut(base, "_")
-			if k.pkg.MatchString(name) && !strings.HasPrefix(base+"_", keep.stem()+"_") {
+			if pkg.MatchString(name) && !strings.HasPrefix(base+"_", keep.stem()+"_") {
 				os.RemoveAll(f)
 			}
 		}
@@ -493,27 +508,11 @@ func pruneCache(cache string, k kernelSpec, keep debPackage) {
 }
 
 func fetchBusybox(ctx context.Context, a *apt, cache string) (string, error) {
-	p, err := a.resolve(ctx, busyboxSpec.pkg, busyboxSpec.suite)
+	_, dir, err := fetchDeb(ctx, a, cache, busyboxSpec, "busybox", "./bin/busybox")
 	if err != nil {
 		return "", fmt.Errorf("busybox-static: %w", err)
 	}
-	dir := filepath.Join(cache, "boot", strings.TrimSuffix(p.file(), ".deb"))
-	bin := filepath.Join(dir, "busybox")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	deb, err := a.download(ctx, p, filepath.Join(cache, "debs"))
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	if _, err := extractFromDeb(ctx, deb, dir, "./bin/busybox"); err != nil {
-		return "", err
-	}
-	pruneCache(cache, busyboxSpec, p)
-	return bin, nil
+	return filepath.Join(dir, "busybox"), nil
 }
 
 // parseConfig reads a kernel .config: CONFIG_X=y|m|value; "# CONFIG_X is not

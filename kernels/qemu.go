@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,12 +39,14 @@ type qemu struct {
 // bookworm's: missing ones are installed with apt-get, as root.
 func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
 	var pkgs []debPackage
+	var pats []*regexp.Regexp
 	for _, name := range qemuPackages {
-		p, err := a.resolve(ctx, regexp.MustCompile("^"+regexp.QuoteMeta(name)+"$"), qemuSuite)
+		re := regexp.MustCompile("^" + regexp.QuoteMeta(name) + "$")
+		p, err := a.resolve(ctx, re, qemuSuite)
 		if err != nil {
 			return qemu{}, fmt.Errorf("qemu: %w", err)
 		}
-		pkgs = append(pkgs, p)
+		pkgs, pats = append(pkgs, p), append(pats, re)
 	}
 	// One folder per set of versions: a new version of any is a new folder.
 	var key []string
@@ -85,8 +86,8 @@ func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
 			os.RemoveAll(d)
 		}
 	}
-	for _, name := range qemuPackages {
-		pruneCache(cache, kernelSpec{pkg: regexp.MustCompile("^" + regexp.QuoteMeta(name) + "$")}, pkgs[slices.Index(qemuPackages, name)])
+	for i, p := range pkgs {
+		pruneCache(cache, pats[i], p)
 	}
 
 	if runErr := exec.CommandContext(ctx, q.binary, "--version").Run(); runErr != nil {
@@ -182,6 +183,7 @@ func (r *vmRun) line(s string, t time.Duration) {
 	if len(r.tail) > tailLines {
 		r.tail = r.tail[len(r.tail)-tailLines:]
 	}
+	// A zero vmRun is ready to read lines into: the maps are made here.
 	if r.output == nil {
 		r.output = map[string][]string{}
 		r.pkgExit = map[string]int{}
@@ -280,7 +282,7 @@ func (r *vmRun) ok() bool {
 // console to logPath, and, when echo is set, to stdout with the kernel's
 // name before each line.
 func boot(ctx context.Context, q qemu, name string, args []string, logPath string, timeout time.Duration, echo bool) *vmRun {
-	r := &vmRun{output: map[string][]string{}, pkgExit: map[string]int{}}
+	r := &vmRun{}
 	log, err := os.Create(logPath)
 	if err != nil {
 		r.qemuErr = err

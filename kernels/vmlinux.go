@@ -24,16 +24,15 @@ type compressor struct {
 	name  string
 	magic []byte
 	cmd   []string
-	pkg   string // the Debian package with cmd[0]
 }
 
 var compressors = []compressor{
-	{"gzip", []byte{0x1f, 0x8b, 0x08}, []string{"gzip", "-dc"}, "gzip"},
-	{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}, []string{"xz", "-dc"}, "xz-utils"},
-	{"zstd", []byte{0x28, 0xb5, 0x2f, 0xfd}, []string{"zstd", "-dc"}, "zstd"},
-	{"lz4", []byte{0x02, 0x21, 0x4c, 0x18}, []string{"lz4", "-dc"}, "lz4"}, // the legacy frame
-	{"bzip2", []byte("BZh"), []string{"bzip2", "-dc"}, "bzip2"},
-	{"lzma", []byte{0x5d, 0x00, 0x00}, []string{"xz", "--format=lzma", "-dc"}, "xz-utils"},
+	{"gzip", []byte{0x1f, 0x8b, 0x08}, []string{"gzip", "-dc"}},
+	{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}, []string{"xz", "-dc"}},
+	{"zstd", []byte{0x28, 0xb5, 0x2f, 0xfd}, []string{"zstd", "-dc"}},
+	{"lz4", []byte{0x02, 0x21, 0x4c, 0x18}, []string{"lz4", "-dc"}}, // the legacy frame
+	{"bzip2", []byte("BZh"), []string{"bzip2", "-dc"}},
+	{"lzma", []byte{0x5d, 0x00, 0x00}, []string{"xz", "--format=lzma", "-dc"}},
 }
 
 // bzPayload finds the compressed kernel inside a bzImage and returns the
