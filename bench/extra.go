@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tlmon/aggregator"
+	"tlmon/internal/devtool"
 )
 
 // The measurements besides the workloads: what tlmon itself costs.
@@ -457,7 +458,7 @@ func (x *extras) startup() {
 	}
 	for _, t := range []*StartupTimes{&s.Interactive, &s.Headless} {
 		if len(t.MS) > 0 {
-			t.MedianMS = medianFloat(t.MS)
+			t.MedianMS, _, _ = median(t.MS)
 		}
 	}
 	fmt.Fprintf(os.Stderr, "bench: startup: interactive %v ms %s, headless %v ms %s\n", s.Interactive.MS, s.Interactive.Error, s.Headless.MS, s.Headless.Error)
@@ -476,7 +477,7 @@ func (x *extras) collector() {
 		benchtime = "0.5s"
 	}
 	var out []byte
-	err := errors.New(x.bins.collectorErr)
+	err := x.bins.collectorErr
 	if x.bins.collectorTest != "" {
 		cmd := exec.CommandContext(x.ctx, x.bins.collectorTest, "-test.run", "^$",
 			"-test.bench", "^("+strings.Join(collectorBenchmarks, "|")+")$", "-test.benchtime", benchtime)
@@ -551,12 +552,8 @@ func (x *extras) startHeadless(onReport func(line []byte), args ...string) (*mon
 	if onReport == nil {
 		onReport = func([]byte) {}
 	}
-	p, err := startProcWith(x.ctx, "tlmon", func(l string) bool { return strings.HasPrefix(l, "tlmon: watching") },
-		onReport, nil, x.bins.tlmon, append([]string{"--headless", "-o", "json"}, args...)...)
+	p, err := startHeadless(x.ctx, x.bins.tlmon, onReport, args...)
 	if err != nil {
-		return nil, err
-	}
-	if err := p.awaitReady(x.ctx, time.Minute); err != nil {
 		return nil, err
 	}
 	return &monitor{kind: "headless", pid: p.cmd.Process.Pid, proc: p}, nil
@@ -615,11 +612,11 @@ func (x *extras) startInteractive(args ...string) (*monitor, time.Duration, erro
 	x.seq++
 	m := &monitor{kind: "interactive", tmux: x.tmux, session: fmt.Sprintf("tlmon-%d", x.seq)}
 	m.errFile = filepath.Join(x.tmp, m.session+".stderr")
-	shell := "exec " + shellQuote(x.bins.tlmon)
+	shell := "exec " + devtool.ShellQuote(x.bins.tlmon)
 	for _, a := range args {
-		shell += " " + shellQuote(a)
+		shell += " " + devtool.ShellQuote(a)
 	}
-	shell += " 2>" + shellQuote(m.errFile)
+	shell += " 2>" + devtool.ShellQuote(m.errFile)
 	began := time.Now()
 	if out, err := x.tmux.command("new-session", "-d", "-s", m.session, "-x", "160", "-y", "45", shell).CombinedOutput(); err != nil {
 		return nil, 0, fmt.Errorf("tmux new-session: %v: %s", err, tail(out))
@@ -682,5 +679,3 @@ func (m *monitor) stop() {
 	}
 	syscall.Kill(m.pid, syscall.SIGKILL)
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

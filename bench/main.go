@@ -42,6 +42,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tlmon/bench/floor"
+	"tlmon/internal/devtool"
 )
 
 // runTimeout bounds one run; 10 M calls under bpftrace's latency one-liner take
@@ -84,7 +85,7 @@ func main() {
 			o.cpuTime = 5 * time.Second
 		}
 	}
-	o.workloads, o.tracers, o.extras = splitList(workloadList), splitList(tracerList), splitList(extraList)
+	o.workloads, o.tracers, o.extras = devtool.SplitList(workloadList), devtool.SplitList(tracerList), devtool.SplitList(extraList)
 	if workloadList == "none" {
 		o.workloads = []string{} // not nil: none at all, rather than all
 	}
@@ -111,16 +112,6 @@ func flagSet(name string) bool {
 	return set
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 func run(ctx context.Context, o options) error {
 	began := time.Now()
 	if runtime.GOARCH != "amd64" {
@@ -129,8 +120,8 @@ func run(ctx context.Context, o options) error {
 	if os.Geteuid() != 0 {
 		return errors.New("must run as root: it loads BPF programs (sudo go run ./bench)")
 	}
-	goTool := goCommand()
-	root, err := moduleRoot(goTool)
+	goTool := devtool.GoCommand()
+	root, err := devtool.ModuleRoot(goTool)
 	if err != nil {
 		return err
 	}
@@ -181,7 +172,7 @@ func run(ctx context.Context, o options) error {
 		cmd := exec.Command(goTool, "test", "-c", "-o", bins.collectorTest, "./collector")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			bins.collectorTest, bins.collectorErr = "", fmt.Sprintf("go test -c ./collector: %v: %s", err, tail(out))
+			bins.collectorTest, bins.collectorErr = "", fmt.Errorf("go test -c ./collector: %v: %s", err, tail(out))
 		}
 	}
 
@@ -256,7 +247,8 @@ type binaries struct {
 	root            string // the module
 	// collectorTest is the collector's test binary, or "" if it could not
 	// be built, and then collectorErr says why.
-	collectorTest, collectorErr string
+	collectorTest string
+	collectorErr  error
 }
 
 func selectWorkloads(names []string) ([]workload, error) {
@@ -397,29 +389,6 @@ func miscount(r workloadReport, got traced) string {
 		}
 	}
 	return strings.Join(diffs, ", ")
-}
-
-// goCommand is the go tool: from PATH, or where the running Go came from
-// (sudo resets PATH).
-func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
-// moduleRoot is the directory of the go.mod the bench belongs to, so that it
-// can be run from anywhere inside the module.
-func moduleRoot(goTool string) (string, error) {
-	b, err := exec.Command(goTool, "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(b))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the tlmon module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
 }
 
 func kernel() string {

@@ -179,7 +179,7 @@ func (w *WorkloadResult) summarize() {
 }
 
 // median returns the median, minimum and maximum of v (not empty).
-func median(v []int64) (med, lo, hi int64) {
+func median[T int64 | float64](v []T) (med, lo, hi T) {
 	s := slices.Sorted(slices.Values(v))
 	if m := len(s) / 2; len(s)%2 == 1 {
 		med = s[m]
@@ -187,15 +187,6 @@ func median(v []int64) (med, lo, hi int64) {
 		med = (s[m-1] + s[m]) / 2
 	}
 	return med, s[0], s[len(s)-1]
-}
-
-func medianFloat(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	if m := len(s) / 2; len(s)%2 == 1 {
-		return s[m]
-	} else {
-		return (s[m-1] + s[m]) / 2
-	}
 }
 
 // Verdict is one target of issue 6 and how this run did on it. Targets are
@@ -416,10 +407,7 @@ func oneLine(s string) string {
 }
 
 func (w *WorkloadResult) title() string {
-	var total uint64
-	for _, c := range w.Calls {
-		total += c
-	}
+	total := totalCalls(w.Calls)
 	return fmt.Sprintf("%s: %s; N = %s (%s syscalls a run), %s under perf trace and strace",
 		w.Mode, w.About, count(w.N), count(int(total)), count(w.SlowN))
 }

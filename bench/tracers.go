@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,15 +67,7 @@ type tracer struct {
 }
 
 func (t *tracer) runsOn(mode string) bool {
-	if t.only == nil {
-		return true
-	}
-	for _, m := range t.only {
-		if m == mode {
-			return true
-		}
-	}
-	return false
+	return t.only == nil || slices.Contains(t.only, mode)
 }
 
 // newTracers lists every tracer, in table order. tlmonBin is the tlmon to
@@ -113,15 +107,19 @@ func withOnly(t *tracer, modes ...string) *tracer {
 // with flags, started once the workload is set up and stopped with SIGINT once
 // it has exited. Its JSON summary holds the counts of every process.
 func tlmonTracer(name, bin string, flags ...string) *tracer {
-	args := append([]string{"--headless", "-o", "json"}, flags...)
-	return &tracer{name: name, command: "tlmon " + strings.Join(args, " "),
+	return &tracer{name: name, command: "tlmon --headless -o json " + strings.Join(flags, " "),
 		attach: func(ctx context.Context, pid int) (stopFunc, error) {
-			// tlmon says "watching" once its programs are attached.
-			p, err := startProc(ctx, "tlmon", func(l string) bool { return strings.HasPrefix(l, "tlmon: watching") }, bin, args...)
+			// A report every interval; only the last, the summary, is read.
+			var mu sync.Mutex
+			var last []byte
+			p, err := startHeadless(ctx, bin, func(line []byte) {
+				if bytes.HasPrefix(line, []byte("{")) {
+					mu.Lock()
+					last = append(last[:0], line...)
+					mu.Unlock()
+				}
+			}, flags...)
 			if err != nil {
-				return nil, err
-			}
-			if err := p.awaitReady(ctx, time.Minute); err != nil {
 				return nil, err
 			}
 			return func(r *workloadReport) (traced, error) {
@@ -131,9 +129,29 @@ func tlmonTracer(name, bin string, flags ...string) *tracer {
 				if r == nil {
 					return traced{}, nil
 				}
-				return parseTlmonSummary(p.output(), r.PID)
+				mu.Lock()
+				defer mu.Unlock()
+				if len(last) == 0 {
+					return traced{}, fmt.Errorf("no summary in tlmon's output: %s", p.tail())
+				}
+				return parseTlmonSummary(last, r.PID)
 			}, nil
 		}}
+}
+
+// startHeadless starts `tlmon --headless -o json ARGS` and returns once it
+// watches (it says so once its programs are attached). Each report, a line,
+// goes to onReport.
+func startHeadless(ctx context.Context, bin string, onReport func(line []byte), args ...string) (*tracerProc, error) {
+	p, err := startProcWith(ctx, "tlmon", func(l string) bool { return strings.HasPrefix(l, "tlmon: watching") },
+		onReport, nil, bin, append([]string{"--headless", "-o", "json"}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.awaitReady(ctx, time.Minute); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // tlmonSummary is the part of tlmon's JSON report the bench reads.
@@ -152,34 +170,28 @@ type tlmonSummary struct {
 	} `json:"lost"`
 }
 
-// parseTlmonSummary reads the counts of process pid and the losses from the
-// last report among tlmon's output lines.
-func parseTlmonSummary(lines []string, pid int) (traced, error) {
-	for i := len(lines) - 1; i >= 0; i-- {
-		if !strings.HasPrefix(lines[i], "{") || !strings.Contains(lines[i], `"processes"`) {
+// parseTlmonSummary reads the counts of process pid and the losses from
+// tlmon's last report.
+func parseTlmonSummary(report []byte, pid int) (traced, error) {
+	var s tlmonSummary
+	if err := json.Unmarshal(report, &s); err != nil {
+		return traced{}, fmt.Errorf("tlmon's summary: %w", err)
+	}
+	got := traced{calls: map[string]uint64{}, lost: &s.Lost.Total}
+	found := false
+	for _, p := range s.Processes {
+		if p.PID != pid {
 			continue
 		}
-		var s tlmonSummary
-		if err := json.Unmarshal([]byte(lines[i]), &s); err != nil {
-			return traced{}, fmt.Errorf("tlmon's summary: %w", err)
+		found = true
+		for _, sc := range p.Syscalls {
+			got.calls[sc.Name] += sc.Calls
 		}
-		got := traced{calls: map[string]uint64{}, lost: &s.Lost.Total}
-		found := false
-		for _, p := range s.Processes {
-			if p.PID != pid {
-				continue
-			}
-			found = true
-			for _, sc := range p.Syscalls {
-				got.calls[sc.Name] += sc.Calls
-			}
-		}
-		if !found {
-			return got, fmt.Errorf("tlmon's summary has no process %d", pid)
-		}
-		return got, nil
 	}
-	return traced{}, fmt.Errorf("no summary in tlmon's output: %s", tailLines(lines))
+	if !found {
+		return got, fmt.Errorf("tlmon's summary has no process %d", pid)
+	}
+	return got, nil
 }
 
 // bpftraceMapKeys raises bpftrace's limit on the entries of a map (4096 by
@@ -475,9 +487,21 @@ func startProcWith(ctx context.Context, name string, isReady func(line string) b
 			defer r.Close()
 			sc := bufio.NewScanner(r)
 			sc.Buffer(nil, 512<<20) // tlmon's JSON report is one line, megabytes on a busy machine
+			// Lines are looked at for the ready line only until it came:
+			// a report of tlmon's can be megabytes, and this runs beside
+			// the workload being measured.
+			waiting := isReady != nil
 			for sc.Scan() {
-				if isReady != nil && isReady(sc.Text()) {
-					once.Do(func() { close(p.ready) })
+				if waiting {
+					select {
+					case <-p.ready:
+						waiting = false
+					default:
+						if isReady(sc.Text()) {
+							once.Do(func() { close(p.ready) })
+							waiting = false
+						}
+					}
 				}
 				if i == 0 && onStdout != nil {
 					onStdout(sc.Bytes())

@@ -66,9 +66,12 @@ type workloadReport struct {
 
 // syscalls is the number of measured calls the workload made, the divisor of
 // every per-call cost.
-func (w workloadReport) syscalls() uint64 {
+func (w workloadReport) syscalls() uint64 { return totalCalls(w.Calls) }
+
+// totalCalls sums calls per syscall name.
+func totalCalls(calls map[string]uint64) uint64 {
 	var total uint64
-	for _, c := range w.Calls {
+	for _, c := range calls {
 		total += c
 	}
 	return total

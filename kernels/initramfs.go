@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"tlmon/internal/devtool"
 )
 
 // The initramfs is written here, in the kernel's "newc" cpio format, rather
@@ -229,12 +231,12 @@ done
 echo "` + markBooted + ` $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"
 `)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(env[k]))
+		fmt.Fprintf(&b, "export %s=%s\n", k, devtool.ShellQuote(env[k]))
 	}
 	b.WriteString("result=pass\n")
 	args := make([]string, len(testArgs))
 	for i, a := range testArgs {
-		args[i] = shellQuote(a)
+		args[i] = devtool.ShellQuote(a)
 	}
 	for _, p := range pkgs {
 		// A copy of the package dir, so that the test's working directory
@@ -250,10 +252,4 @@ echo "` + markBooted + ` $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"
 	}
 	fmt.Fprintf(&b, "echo \"%s $result\"\nsync\nreboot -f\n", markResult)
 	return b.String()
-}
-
-// shellQuote quotes s for sh: in single quotes, each quote inside closing
-// them, escaped, and opening them again.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tlmon/internal/devtool"
 )
 
 // cpioEntry is one entry as a newc reader sees it.
@@ -198,7 +200,7 @@ func TestShellQuoteSurvivesSh(t *testing.T) {
 		t.Skip("no sh")
 	}
 	for _, s := range []string{"", "plain", "it's", "$HOME `x` \"q\" \\ ;|&", "a\nb"} {
-		out, err := exec.Command(sh, "-c", "printf %s "+shellQuote(s)).Output()
+		out, err := exec.Command(sh, "-c", "printf %s "+devtool.ShellQuote(s)).Output()
 		if err != nil {
 			t.Fatal(err)
 		}

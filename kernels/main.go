@@ -37,6 +37,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"tlmon/internal/devtool"
 )
 
 // kernelSpec is one kernel of the matrix.
@@ -131,8 +133,8 @@ func main() {
 		os.Exit(2)
 	}
 	var err error
-	if o.kernels, err = selectKernels(splitList(kernelList)); err == nil {
-		o.pkgs = splitList(pkgList)
+	if o.kernels, err = selectKernels(devtool.SplitList(kernelList)); err == nil {
+		o.pkgs = devtool.SplitList(pkgList)
 		if len(o.pkgs) == 0 {
 			err = errors.New("-pkgs is empty")
 		}
@@ -147,16 +149,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "kernels: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-func splitList(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func selectKernels(names []string) ([]kernelSpec, error) {
@@ -537,8 +529,8 @@ func parseConfig(text string) map[string]string {
 // buildBinaries builds, statically, the test binary of each package and the
 // workload command. TCG is slow enough that nothing is built per kernel.
 func buildBinaries(ctx context.Context, work string, pkgArgs []string) ([]vmPackage, string, error) {
-	goTool := goCommand()
-	root, err := moduleRoot(goTool)
+	goTool := devtool.GoCommand()
+	root, err := devtool.ModuleRoot(goTool)
 	if err != nil {
 		return nil, "", err
 	}
@@ -591,27 +583,6 @@ func pkgNames(pkgs []vmPackage) string {
 		s = append(s, p.importPath)
 	}
 	return strings.Join(s, ", ")
-}
-
-func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
-}
-
-// moduleRoot is the directory of the go.mod, so the command runs from
-// anywhere inside the module.
-func moduleRoot(goTool string) (string, error) {
-	b, err := exec.Command(goTool, "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(b))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the tlmon module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
 }
 
 func exitText(err error) error {
