@@ -149,7 +149,7 @@ func TestCachedCountsAreReadBeforeTheProcessCallsAgain(t *testing.T) {
 }
 
 // waitInRead waits until a thread of pid is blocked in read(2).
-func waitInRead(t *testing.T, pid int) {
+func waitInRead(t *testing.T, pid int) (tid int) {
 	t.Helper()
 	// Any thread's: the Go runtime may run the reading goroutine on another
 	// thread than the main one (under emulation it often does).
@@ -160,7 +160,8 @@ func waitInRead(t *testing.T, pid int) {
 		for _, task := range tasks {
 			b, err := os.ReadFile(task)
 			if err == nil && strings.HasPrefix(string(b), strconv.Itoa(unix.SYS_READ)+" ") {
-				return
+				tid, _ := strconv.Atoi(filepath.Base(filepath.Dir(task)))
+				return tid
 			}
 			last = b
 		}

@@ -36,9 +36,13 @@ type Counters struct {
 	DetailAttempted uint64
 }
 
-// Counter slots, as enum counter in tlmon.bpf.c numbers them.
+// kernelLossCauses are the loss causes the programs count: the first slots
+// of their counters.
+const kernelLossCauses = int(model.LossScopeMapFull) + 1
+
+// Counter slots after those, as enum counter in shared.h numbers them.
 const (
-	cntEventsAttempted = int(model.NumLossCauses) + iota
+	cntEventsAttempted = kernelLossCauses + iota
 	cntRestarts
 	cntUnpairedIgnored
 	cntDetailAttempted
@@ -168,7 +172,8 @@ func (p *Probe) ReadCounters(c *Counters) error {
 			slots[i] += n
 		}
 	}
-	copy(c.Lost[:], slots[:model.NumLossCauses])
+	copy(c.Lost[:], slots[:kernelLossCauses])
+	c.Lost[model.LossReturnMissed] = p.returnsMissed()
 	c.EventsAttempted = slots[cntEventsAttempted]
 	c.Restarts = slots[cntRestarts]
 	c.UnpairedIgnored = slots[cntUnpairedIgnored]

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -29,6 +30,14 @@ type legacy struct {
 	enabled  map[int]bool
 	kprobes  map[int][2]link.Link
 	unprobed []string // functions the kernel would not probe
+
+	noMaxActive bool // the kernel cannot set a kretprobe's room (before 4.12)
+	// The returns each of this process's kretprobes missed, by tracefs event
+	// (group/name), as last read; and those of kretprobes gone since. Read
+	// with the counters and before kretprobes go (a class switched off).
+	missMu     sync.Mutex
+	misses     map[string]uint64
+	missesGone uint64
 }
 
 // notOnThisRung refuses, on rungs 3 and 4, what only the modern object does.
@@ -225,10 +234,21 @@ func (l *legacy) seedProcStarts() {
 	}
 }
 
-// kprobePrefix names the tracefs kprobe events tlmon makes on kernels
-// without the kprobe PMU (before 4.17): those outlive a killed tlmon, and the
-// next one removes them.
-const kprobePrefix = "tlmon"
+// kprobeGroupPrefix starts the tracefs group of every kprobe event tlmon
+// makes; the group goes on with the maker's PID. Such events outlive a killed
+// tlmon (the kretprobes always: they are made through tracefs to set their
+// room; every probe before 4.17), and the next tlmon removes them.
+const kprobeGroupPrefix = "tlmon_"
+
+// kprobeGroup is this process's group prefix (cilium/ebpf appends a random
+// part to it).
+var kprobeGroup = fmt.Sprintf("%s%d", kprobeGroupPrefix, os.Getpid())
+
+// retprobeMaxActive is how many calls of one syscall function a kretprobe
+// follows at once (the kernel's default is 2 per CPU, at least 10): calls
+// past it are still counted, at entry, but their return is missed (and
+// counted as such). Blocking calls (read, wait4, poll) need room.
+var retprobeMaxActive = 64
 
 // findSyscallFunctions finds the kernel function of every syscall of the
 // table, once, and tells the programs which address is which syscall.
@@ -270,7 +290,12 @@ func (p *Probe) syncKprobes() error {
 	if l.kprobes == nil {
 		l.kprobes = map[int][2]link.Link{}
 	}
-	opts := &link.KprobeOptions{TraceFSPrefix: kprobePrefix}
+	opts := &link.KprobeOptions{TraceFSPrefix: kprobeGroup}
+	retOpts := &link.KprobeOptions{TraceFSPrefix: kprobeGroup, RetprobeMaxActive: retprobeMaxActive}
+	if l.noMaxActive {
+		retOpts.RetprobeMaxActive = 0
+	}
+	l.countMisses() // before their kretprobes go
 	var firstErr error
 	l.unprobed = l.unprobed[:0]
 	for _, f := range l.funcs {
@@ -287,7 +312,13 @@ func (p *Probe) syncKprobes() error {
 		kp, err := link.Kprobe(f.symbol, l.objs.KpSysEnter, opts)
 		if err == nil {
 			var krp link.Link
-			if krp, err = link.Kretprobe(f.symbol, l.objs.KpSysExit, opts); err == nil {
+			krp, err = link.Kretprobe(f.symbol, l.objs.KpSysExit, retOpts)
+			if err != nil && retOpts.RetprobeMaxActive != 0 && errors.Is(err, link.ErrNotSupported) {
+				// Before 4.12 a kretprobe's room cannot be set.
+				l.noMaxActive, retOpts.RetprobeMaxActive = true, 0
+				krp, err = link.Kretprobe(f.symbol, l.objs.KpSysExit, retOpts)
+			}
+			if err == nil {
 				l.kprobes[f.nr] = [2]link.Link{kp, krp}
 				continue
 			}
@@ -384,7 +415,8 @@ func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bo
 	return funcs, ptregs, nil
 }
 
-// removeStaleKprobes removes the tracefs kprobe events a killed tlmon left.
+// removeStaleKprobes removes the tracefs kprobe events that a tlmon no
+// longer running left (another's, running, are left alone).
 func removeStaleKprobes() {
 	dir, err := tracefs()
 	if err != nil {
@@ -395,16 +427,104 @@ func removeStaleKprobes() {
 	if err != nil {
 		return
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		// "p:tlmon_1a2b/p___x64_sys_getppid __x64_sys_getppid"
-		def, _, _ := strings.Cut(line, " ")
-		_, event, ok := strings.Cut(def, ":")
-		if !ok || !strings.HasPrefix(event, kprobePrefix+"_") {
+	for _, e := range parseKprobeEvents(string(b)) {
+		if !e.stale() {
 			continue
 		}
 		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-			f.WriteString("-:" + event + "\n")
+			f.WriteString("-:" + e.group + "/" + e.name + "\n")
 			f.Close()
 		}
 	}
+}
+
+// kprobeEvent is a line of tracefs's kprobe_events:
+// "r64:tlmon_812_1a2b3c4d5e6f7a8b/__x64_sys_read __x64_sys_read".
+type kprobeEvent struct {
+	ret         bool
+	group, name string
+}
+
+func parseKprobeEvents(text string) []kprobeEvent {
+	var events []kprobeEvent
+	for _, line := range strings.Split(text, "\n") {
+		def, _, _ := strings.Cut(line, " ")
+		kind, event, ok := strings.Cut(def, ":")
+		group, name, ok2 := strings.Cut(event, "/")
+		if !ok || !ok2 || kind == "" {
+			continue
+		}
+		events = append(events, kprobeEvent{ret: kind[0] == 'r', group: group, name: name})
+	}
+	return events
+}
+
+// stale says whether e is a tlmon's whose maker is gone: its group is
+// "tlmon_PID_random" (or an older "tlmon_random").
+func (e kprobeEvent) stale() bool {
+	rest, ok := strings.CutPrefix(e.group, kprobeGroupPrefix)
+	if !ok {
+		return false
+	}
+	pid, _, _ := strings.Cut(rest, "_")
+	if _, err := strconv.ParseUint(pid, 10, 32); err != nil {
+		return true
+	}
+	_, err := os.Stat("/proc/" + pid)
+	return err != nil
+}
+
+// returnsMissed is how many returns the kretprobes of this probe missed
+// since it loaded: 0 off rung 4.
+func (p *Probe) returnsMissed() uint64 {
+	l := p.legacy
+	if l == nil || p.rung.Hook != HookKprobe {
+		return 0
+	}
+	l.countMisses()
+	l.missMu.Lock()
+	defer l.missMu.Unlock()
+	n := l.missesGone
+	for _, m := range l.misses {
+		n += m
+	}
+	return n
+}
+
+// countMisses reads the misses of this process's kretprobes from tracefs:
+// kprobe_profile lists every kprobe event, in kprobe_events's order, by name
+// (without group) with its hits and misses. A kretprobe no longer listed
+// keeps the misses last read of it.
+func (l *legacy) countMisses() {
+	dir, err := tracefs()
+	if err != nil {
+		return
+	}
+	events, err1 := os.ReadFile(filepath.Join(dir, "kprobe_events"))
+	profile, err2 := os.ReadFile(filepath.Join(dir, "kprobe_profile"))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	now := map[string]uint64{}
+	lines := strings.Split(strings.TrimSpace(string(profile)), "\n")
+	for i, e := range parseKprobeEvents(string(events)) {
+		if !e.ret || !strings.HasPrefix(e.group, kprobeGroup+"_") || i >= len(lines) {
+			continue
+		}
+		f := strings.Fields(lines[i])
+		if len(f) != 3 || f[0] != e.name {
+			return // the list changed between the reads: next time
+		}
+		if n, err := strconv.ParseUint(f[2], 10, 64); err == nil {
+			now[e.group+"/"+e.name] = n
+		}
+	}
+	l.missMu.Lock()
+	defer l.missMu.Unlock()
+	for k, n := range l.misses {
+		if _, ok := now[k]; !ok {
+			l.missesGone += n
+		}
+	}
+	l.misses = now
 }

@@ -48,3 +48,31 @@ func TestFormatOffsetReadsEitherLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleKprobesAreThoseOfTlmonsGone reads kprobe_events lines: a tlmon's
+// event is stale when the PID in its group runs no more (or it has none, as
+// the first versions made them); other tools' events are never touched.
+func TestStaleKprobesAreThoseOfTlmonsGone(t *testing.T) {
+	text := "r64:tlmon_4000000000_1a2b/__x64_sys_read __x64_sys_read\n" +
+		"p:tlmon_1a2b3c/__x64_sys_getppid __x64_sys_getppid\n" +
+		"r:" + kprobeGroup + "_3c4d/__x64_sys_wait4 __x64_sys_wait4\n" +
+		"p:ebpf_5e6f/do_exit do_exit\n"
+	events := parseKprobeEvents(text)
+	want := []struct {
+		event kprobeEvent
+		stale bool
+	}{
+		{kprobeEvent{true, "tlmon_4000000000_1a2b", "__x64_sys_read"}, true},
+		{kprobeEvent{false, "tlmon_1a2b3c", "__x64_sys_getppid"}, true},
+		{kprobeEvent{true, kprobeGroup + "_3c4d", "__x64_sys_wait4"}, false},
+		{kprobeEvent{false, "ebpf_5e6f", "do_exit"}, false},
+	}
+	if len(events) != len(want) {
+		t.Fatalf("parsed %d events, want %d: %+v", len(events), len(want), events)
+	}
+	for i, w := range want {
+		if events[i] != w.event || events[i].stale() != w.stale {
+			t.Errorf("line %d: %+v stale %v, want %+v stale %v", i, events[i], events[i].stale(), w.event, w.stale)
+		}
+	}
+}

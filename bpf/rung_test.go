@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +27,8 @@ import (
 const rungsEnv = "TLMON_RUNGS"
 
 // rungChildEnv makes the test binary, run again, one of the children below
-// instead of the tests: "getppid N", "enoent N", "forks N" or "brief".
+// instead of the tests: "getppid N", "enoent N", "forks N", "select MS",
+// "restarted" or "brief".
 const rungChildEnv = "TLMON_RUNG_CHILD"
 
 // missingPath is what the enoent child opens: no such file, ever.
@@ -40,7 +43,12 @@ func rungChild(spec string) {
 	mode, arg, _ := strings.Cut(spec, " ")
 	n, _ := strconv.Atoi(arg)
 	var b [1]byte
-	if mode != "brief" {
+	switch mode {
+	case "brief":
+	case "restarted":
+		// Go's handlers restart what a signal interrupts (SA_RESTART).
+		signal.Notify(make(chan os.Signal, 1), unix.SIGUSR1)
+	default:
 		os.Stdin.Read(b[:])
 	}
 	switch mode {
@@ -65,6 +73,14 @@ func rungChild(spec string) {
 				unix.Wait4(int(pid), &ws, 0, nil)
 			}
 		}
+	case "select":
+		// A sleep in a syscall nothing else here makes (Go's runtime
+		// sleeps in nanosleep, x/sys's Select is pselect6).
+		// Not a raw syscall: Go's preemption signal would cut it short.
+		tv := unix.NsecToTimeval(int64(n) * 1e6)
+		unix.Syscall6(unix.SYS_SELECT, 0, 0, 0, 0, uintptr(unsafe.Pointer(&tv)), 0)
+	case "restarted":
+		unix.Read(0, b[:]) // the go-ahead, after signals
 	case "brief":
 		time.Sleep(time.Millisecond)
 		os.Exit(briefExit)
@@ -95,7 +111,19 @@ func rungsToProve(t *testing.T) []Rung {
 // onEveryRung runs test on each rung to prove, with a probe loaded on it and
 // scoped to nothing yet; the test scopes and attaches it.
 func onEveryRung(t *testing.T, opts Options, test func(t *testing.T, p *Probe)) {
-	for _, r := range rungsToProve(t) {
+	onRungs(t, rungsToProve(t), opts, test)
+}
+
+// onKprobeRung runs test on rung 4, if it is among the rungs to prove.
+func onKprobeRung(t *testing.T, test func(t *testing.T, p *Probe)) {
+	if !slices.Contains(rungsToProve(t), Ladder[3]) {
+		t.Skipf("rung 4 is not among the rungs to prove here (%s)", rungsEnv)
+	}
+	onRungs(t, Ladder[3:], Options{}, test)
+}
+
+func onRungs(t *testing.T, rungs []Rung, opts Options, test func(t *testing.T, p *Probe)) {
+	for _, r := range rungs {
 		t.Run(fmt.Sprintf("rung%d", r.Number), func(t *testing.T) {
 			bpftest.Require(t)
 			o := opts
@@ -257,6 +285,57 @@ func TestRungScopesByPID(t *testing.T) {
 	})
 }
 
+// TestRungCountsEachEntryOfARestartedCall interrupts a read three times with
+// a signal whose handler restarts it. As the README says: each entry is a
+// call, and an exit that restarts is neither an error nor a latency. The
+// first entry came before the attach, so 3 calls, 2 restarts, 1 latency.
+func TestRungCountsEachEntryOfARestartedCall(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		if err := p.SetSyscallFilter([]int{unix.SYS_READ}); err != nil {
+			t.Fatal(err)
+		}
+		c := startChild(t, "restarted")
+		if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		pid := int(c.pid())
+		for range 3 {
+			tid := waitInRead(t, pid)
+			if err := unix.Tgkill(pid, tid, unix.SIGUSR1); err != nil {
+				t.Fatal(err)
+			}
+			waitDelivered(t, pid, tid)
+		}
+		waitInRead(t, pid)
+		c.run(t)
+		got := readCounters(t, p)
+		if calls := procCounts(got, c.pid(), unix.SYS_READ); calls.Calls != 3 || calls.Errors != 0 || calls.LatCount != 1 {
+			t.Errorf("the child's read counted as %d calls, %d errors, %d timed; want 3, 0, 1", calls.Calls, calls.Errors, calls.LatCount)
+		}
+		if got.Restarts != 2 {
+			t.Errorf("%d restarts counted, want 2", got.Restarts)
+		}
+	})
+}
+
+// waitDelivered waits until thread tid of pid has no signal pending.
+func waitDelivered(t *testing.T, pid, tid int) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "\nSigPnd:\t0000000000000000\n") {
+			return
+		}
+	}
+	t.Fatalf("a signal to thread %d of %d was never delivered", tid, pid)
+}
+
 // openEvents opens the probe's event buffer. A perf buffer exists only once a
 // reader opened it: the kernel drops (and counts) what comes before.
 func openEvents(t *testing.T, p *Probe) *EventReader {
@@ -364,5 +443,89 @@ func TestRungAccountsForEveryEventItDrops(t *testing.T) {
 			t.Errorf("the perf buffer reported %d samples lost, the kernel counted %d", perfLost, lost)
 		}
 		t.Logf("%d attempted, %d received, %d lost (perf buffer: %d)", got.EventsAttempted, len(events), lost, perfLost)
+	})
+}
+
+// TestKprobeRungCountsTheReturnsItMisses fills a kretprobe with room for one
+// call with four sleeping at once: each call is counted, and three returns
+// are counted missed. (Misses are the kretprobe's, of every process: nothing
+// else calls select here.)
+func TestKprobeRungCountsTheReturnsItMisses(t *testing.T) {
+	old := retprobeMaxActive
+	retprobeMaxActive = 1
+	t.Cleanup(func() { retprobeMaxActive = old })
+	onKprobeRung(t, func(t *testing.T, p *Probe) {
+		if err := p.SetSyscallFilter([]int{unix.SYS_SELECT}); err != nil {
+			t.Fatal(err)
+		}
+		var sleepers []*child
+		var pids []uint32
+		for range 4 {
+			c := startChild(t, "select 300")
+			sleepers = append(sleepers, c)
+			pids = append(pids, c.pid())
+		}
+		if err := p.ScopePIDs(pids, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range sleepers {
+			c.stdin.Write([]byte{'g'})
+		}
+		for _, c := range sleepers {
+			if err := c.cmd.Wait(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := readCounters(t, p)
+		if sys := got.System[unix.SYS_SELECT]; sys.Calls != 4 || sys.LatCount != 1 {
+			t.Errorf("select counted %d times, %d timed; want 4 calls, 1 timed (the kretprobe has room for one)", sys.Calls, sys.LatCount)
+		}
+		if missed := got.Lost[model.LossReturnMissed]; missed != 3 {
+			t.Errorf("%d returns counted missed, want 3", missed)
+		}
+	})
+}
+
+// TestKprobeRungRemovesStaleKprobes leaves a kprobe event as a killed tlmon
+// would, and one of a tlmon still running: loading rung 4 removes only the
+// first.
+func TestKprobeRungRemovesStaleKprobes(t *testing.T) {
+	dir, err := tracefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := dir + "/kprobe_events"
+	stale := kprobeGroupPrefix + "4000000000_1a2b/stale" // no such PID
+	running := fmt.Sprintf("%s%d_3c4d/running", kprobeGroupPrefix, os.Getppid())
+	for _, e := range []string{stale, running} {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString("r:" + e + " " + "__x64_sys_getppid\n")
+		f.Close()
+		if err != nil {
+			t.Fatalf("make %s: %v", e, err)
+		}
+		t.Cleanup(func() {
+			f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			f.WriteString("-:" + e + "\n")
+			f.Close()
+		})
+	}
+	onKprobeRung(t, func(t *testing.T, p *Probe) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), stale) {
+			t.Errorf("the stale kprobe %s is still there:\n%s", stale, b)
+		}
+		if !strings.Contains(string(b), running) {
+			t.Errorf("the kprobe %s of a running tlmon was removed:\n%s", running, b)
+		}
 	})
 }

@@ -138,7 +138,8 @@ type ProcErrno struct {
 	Errno uint16
 }
 
-// LossCause says why something was lost. Each cause is counted in the kernel.
+// LossCause says why something was lost. Each cause but LossReturnMissed is
+// counted by tlmon's programs; that one the kernel's kprobes count.
 type LossCause int
 
 const (
@@ -156,10 +157,15 @@ const (
 	LossEnterMapFull
 	// LossScopeMapFull: a followed child could not be added to the PID scope.
 	LossScopeMapFull
+	// LossReturnMissed: a kretprobe missed a call's return (rung 4: more
+	// threads were in the function than it had room for); the call counts,
+	// its error and latency are unknown. The kernel counts these before any
+	// scope: they may be other processes' calls.
+	LossReturnMissed
 	NumLossCauses
 )
 
-var lossNames = [NumLossCauses]string{"buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full"}
+var lossNames = [NumLossCauses]string{"buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full", "return_missed"}
 
 func (c LossCause) String() string {
 	if c >= 0 && c < NumLossCauses {

@@ -264,6 +264,7 @@ func lossLines(s *model.Snapshot) []textLine {
 		model.LossHistMapFull:  "latencies in no process histogram: map full",
 		model.LossEnterMapFull: "calls whose latency was lost: entry map full",
 		model.LossScopeMapFull: "followed children left out of the scope",
+		model.LossReturnMissed: "returns a full kretprobe missed (of any process)",
 	}
 	for c := model.LossCause(0); c < model.NumLossCauses; c++ {
 		lines = append(lines, row(c.String(), l.ByCause[c], why[c]))
