@@ -163,14 +163,12 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	}
 
 	var slots [cntMax]uint64
-	var perCPU []uint64
-	for i := range slots {
-		if err := p.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
-			return fmt.Errorf("read drop counters: %w", err)
-		}
-		for _, n := range perCPU {
+	if err := readAll(p.objs.Counters, p.ncpu, r.arrayKeys[:cntMax], r.errnoVals[:cntMax*p.ncpu], nil, func(i uint32, v []uint64) {
+		for _, n := range v {
 			slots[i] += n
 		}
+	}); err != nil {
+		return fmt.Errorf("read drop counters: %w", err)
 	}
 	copy(c.Lost[:], slots[:kernelLossCauses])
 	c.Lost[model.LossReturnMissed] = p.returnsMissed()
@@ -193,12 +191,16 @@ func procID(tgid uint32, startNs uint64) model.ProcID {
 
 // readAll reads every entry of m in batches (one syscall per batch where the
 // kernel has batch ops, 5.6+; entry by entry otherwise) and calls fn with each key
-// and its per-CPU values. keys and vals are scratch space: vals holds len(keys)
-// × ncpu values. With seen, the keys read are appended to it.
-// A nil m (a map the legacy object lacks) has nothing.
+// and its per-CPU values (one for a plain map: the legacy object's, before
+// 4.6). keys and vals are scratch space: vals holds len(keys) × ncpu values.
+// With seen, the keys read are appended to it. A nil m (a map the legacy
+// object lacks) has nothing.
 func readAll[K comparable, V any](m *ebpf.Map, ncpu int, keys []K, vals []V, seen *[]K, fn func(K, []V)) error {
 	if m == nil {
 		return nil
+	}
+	if !perCPU(m) {
+		ncpu, vals = 1, vals[:len(keys)]
 	}
 	var cursor ebpf.MapBatchCursor
 	for {
@@ -227,7 +229,7 @@ func iterateAll[K comparable, V any](m *ebpf.Map, ncpu int, seen *[]K, fn func(K
 	if seen != nil {
 		*seen = (*seen)[:0]
 	}
-	if t := m.Type(); t != ebpf.PerCPUHash && t != ebpf.PerCPUArray && t != ebpf.LRUCPUHash {
+	if !perCPU(m) {
 		var one V
 		it := m.Iterate()
 		for it.Next(&k, &one) {
@@ -246,6 +248,11 @@ func iterateAll[K comparable, V any](m *ebpf.Map, ncpu int, seen *[]K, fn func(K
 		fn(k, v)
 	}
 	return it.Err()
+}
+
+func perCPU(m *ebpf.Map) bool {
+	t := m.Type()
+	return t == ebpf.PerCPUHash || t == ebpf.PerCPUArray || t == ebpf.LRUCPUHash
 }
 
 // ForgetProcs deletes the kernel entries of processes that are gone and whose
@@ -292,16 +299,13 @@ func (p *Probe) ForgetProcs(ids []model.ProcID) error {
 // ProcEntries counts the entries of the per-process counter map whose tgid is
 // pid (for tests: tlmon must never count itself).
 func (p *Probe) ProcEntries(pid uint32) (int, error) {
-	var k tlmonProcKey
-	var v []tlmonCounts
 	n := 0
-	it := p.objs.ProcStats.Iterate()
-	for it.Next(&k, &v) {
+	err := iterateAll(p.objs.ProcStats, p.ncpu, nil, func(k tlmonProcKey, _ []tlmonCounts) {
 		if k.Tgid == pid {
 			n++
 		}
-	}
-	return n, it.Err()
+	})
+	return n, err
 }
 
 // flushRetries bounds the retries of a CPU whose cache cannot be folded now: a

@@ -4,13 +4,21 @@
 // on: rung 3 (the raw_syscalls tracepoints through perf events, 4.7+) and rung 4
 // (kprobes and kretprobes on the syscall functions, experimental).
 //
-// It uses only what 4.7 to 4.16 had: no BTF or CO-RE (no kernel struct is
+// It uses only what 4.4 to 4.16 had: no BTF or CO-RE (no kernel struct is
 // read: a tracepoint's fields are at offsets Go takes from tracefs), no global
 // data (settings live in the settings map), no bpf-to-bpf calls, no loops, no
-// bpf_probe_read_str, at most 4,096 instructions a program (-mcpu=v1). It
-// needs per-CPU maps (4.6) and tracepoint programs (4.7). Counters are added
-// atomically, so plain maps in place of the per-CPU ones (for 4.4) would
-// count right; Go does not make that switch yet.
+// bpf_probe_read_str, at most 4,096 instructions a program (-mcpu=v1). What
+// the helpers read or write is on the stack, in sizes known when compiled
+// (before 4.10 they took nothing else), and events go to the perf buffer of
+// the CPU named by number (BPF_F_CURRENT_CPU came in 4.8).
+//
+// Go picks, by trying, what the kernel runs:
+// - per-CPU maps (4.6), or plain ones in their place: every counter is added
+//   atomically, so they count right either way;
+// - the syscall hooks with latency histograms, or their _old variants
+//   without (verifiers before 4.9 refuse a map value indexed by a variable);
+// - the lifecycle from the sched tracepoints (4.7), or from kprobes on
+//   do_exit and the kernel's fork function and a successful exec's return.
 //
 // Its maps that the modern object has too have the same names and layouts
 // (shared.h), so Go reads both the same way. Counting: a call at entry, its
@@ -45,7 +53,9 @@ struct legacy_settings {
 	/* Non-zero: the processes this one (tlmon) starts join the PID scope,
 	 * as a command's cgroup would take them in on rungs 1 and 2. */
 	__u32 adopt_tgid;
-	__u32 exit_pid_off;
+	/* Non-zero: no tracepoint programs (before 4.7); the lifecycle comes
+	 * from kprobes (kp_do_exit, kp_fork_return) and exec's return. */
+	__u32 lifecycle_kprobes;
 };
 
 struct {
@@ -55,16 +65,14 @@ struct {
 	__type(value, struct legacy_settings);
 } settings SEC(".maps");
 
-/* Non-zero: do not count this syscall (the -e filter and class toggles). */
-struct nr_flags {
-	__u8 off[MAX_SYSCALLS];
-};
-
+/* Non-zero: do not count this syscall (the -e filter and class toggles). An
+ * entry per syscall: verifiers before 4.9 refuse a variable index into a map
+ * value. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, MAX_SYSCALLS);
 	__type(key, __u32);
-	__type(value, struct nr_flags);
+	__type(value, __u8);
 } nr_disabled SEC(".maps");
 
 struct {
@@ -162,13 +170,6 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} event_scratch SEC(".maps");
-
 static __always_inline struct legacy_settings *get_settings(void)
 {
 	__u32 zero = 0;
@@ -199,6 +200,26 @@ static __always_inline __u64 proc_start(__u32 tgid)
 	return start ? *start : 0;
 }
 
+/* proc_start_or_now is a process's start, or now for one not known yet: with
+ * the lifecycle from kprobes, a new process may make calls before its
+ * parent's return from fork gives its start. Whichever comes first holds. */
+static __always_inline __u64 proc_start_or_now(__u32 tgid)
+{
+	__u64 *start = bpf_map_lookup_elem(&proc_starts, &tgid);
+	if (start)
+		return *start;
+	__u64 now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&proc_starts, &tgid, &now, BPF_NOEXIST);
+	start = bpf_map_lookup_elem(&proc_starts, &tgid);
+	return start ? *start : now;
+}
+
+static __always_inline bool nr_off(__u32 nr)
+{
+	__u8 *off = bpf_map_lookup_elem(&nr_disabled, &nr);
+	return !off || *off;
+}
+
 static __always_inline void add_counts(struct counts *c, __u64 calls, __u64 errors, __u64 lat, bool timed)
 {
 	if (calls)
@@ -212,13 +233,14 @@ static __always_inline void add_counts(struct counts *c, __u64 calls, __u64 erro
 }
 
 /* count adds a call (calls 1), its error (err non-zero) and its latency
- * (timed) to the syscall's, the process's and the watched thread's counts. */
+ * (timed) to the syscall's, the process's and the watched thread's counts;
+ * to the histograms too, but in the _old programs. */
 static __always_inline void count(struct legacy_settings *s, __u64 id, __u32 nr, __u64 calls, __u32 err, __u64 lat,
-				  bool timed)
+				  bool timed, const bool old)
 {
 	__u32 tgid = id >> 32;
 	__u64 errors = err != 0;
-	__u32 b = timed ? hist_bucket(lat) : HIST_BUCKETS;
+	__u32 b = timed && !old ? hist_bucket(lat) : HIST_BUCKETS;
 	struct sys_counts *sc = bpf_map_lookup_elem(&sys_stats, &nr);
 	if (sc) {
 		add_counts(&sc->c, calls, errors, lat, timed);
@@ -226,7 +248,8 @@ static __always_inline void count(struct legacy_settings *s, __u64 id, __u32 nr,
 			__sync_fetch_and_add(&sc->hist[b], 1);
 	}
 
-	struct proc_key k = {.tgid = tgid, .nr = nr, .start = proc_start(tgid)};
+	struct proc_key k = {.tgid = tgid, .nr = nr};
+	k.start = s->lifecycle_kprobes ? proc_start_or_now(tgid) : proc_start(tgid);
 	if (b < HIST_BUCKETS) {
 		struct proc_hist *h = bpf_map_lookup_elem(&proc_hists, &k);
 		if (!h) {
@@ -282,7 +305,7 @@ static __always_inline void count(struct legacy_settings *s, __u64 id, __u32 nr,
 }
 
 /* on_enter counts a call at its entry and records it for its exit. */
-static __always_inline void on_enter(__u64 nr, __u64 *args)
+static __always_inline void on_enter(__u64 nr, __u64 *args, const bool old)
 {
 	struct legacy_settings *s = get_settings();
 	if (!s || nr >= MAX_SYSCALLS)
@@ -300,9 +323,7 @@ static __always_inline void on_enter(__u64 nr, __u64 *args)
 		__u32 tgid = id >> 32, status = args[0];
 		bpf_map_update_elem(&exit_status, &tgid, &status, BPF_ANY);
 	}
-	__u32 zero = 0;
-	struct nr_flags *flags = bpf_map_lookup_elem(&nr_disabled, &zero);
-	bool off = !flags || flags->off[nr] || adopting;
+	bool off = nr_off(nr) || adopting;
 	if (off && !clone)
 		return;
 
@@ -317,12 +338,31 @@ static __always_inline void on_enter(__u64 nr, __u64 *args)
 	if (bpf_map_update_elem(&enter_hash, &tid, &r, BPF_ANY))
 		bump(CNT_LOST_ENTER_MAP_FULL);
 	if (!off && !s->failed_only)
-		count(s, id, nr, 1, 0, 0, false);
+		count(s, id, nr, 1, 0, 0, false, old);
+}
+
+static __always_inline void new_event(struct event *e, __u8 kind, __u32 tgid, __u32 tid)
+{
+	e->kind = kind;
+	e->tgid = tgid;
+	e->tid = tid;
+	e->start = proc_start(tgid);
+	e->time = bpf_ktime_get_ns();
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+}
+
+/* send_event writes e (on the stack, as helpers before 4.10 want) to this
+ * CPU's perf buffer, named by number (BPF_F_CURRENT_CPU came in 4.8). */
+static __always_inline void send_event(void *ctx, struct event *e)
+{
+	bump(CNT_EVENTS_ATTEMPTED);
+	if (bpf_perf_event_output(ctx, &events, bpf_get_smp_processor_id(), e, sizeof(*e)))
+		bump(CNT_LOST_BUFFER);
 }
 
 /* on_exit adds a call's error and latency. nr is the number the exit reports
  * (tracepoints), or MAX_SYSCALLS where only the entry knows it (kprobes). */
-static __always_inline void on_exit(__u64 nr, long ret)
+static __always_inline void on_exit(void *ctx, __u64 nr, long ret, const bool old)
 {
 	struct legacy_settings *s = get_settings();
 	if (!s)
@@ -333,18 +373,23 @@ static __always_inline void on_exit(__u64 nr, long ret)
 	if (!r) {
 		/* A call already running at attach (or out of scope, or not
 		 * counted); a new task's return from fork or clone. */
-		if (nr < MAX_SYSCALLS && in_scope(s, id >> 32) && ret != 0) {
-			__u32 zero = 0;
-			struct nr_flags *off = bpf_map_lookup_elem(&nr_disabled, &zero);
-			if (off && !off->off[nr & (MAX_SYSCALLS - 1)])
-				bump(CNT_UNPAIRED_IGNORED);
-		}
+		if (nr < MAX_SYSCALLS && in_scope(s, id >> 32) && ret != 0 && !nr_off(nr))
+			bump(CNT_UNPAIRED_IGNORED);
 		return;
 	}
 	__u64 ts = r->ts;
 	__u32 rnr = r->nr, uncounted = r->pad;
 	bpf_map_delete_elem(&enter_hash, &tid);
-	if (uncounted || rnr >= MAX_SYSCALLS || (nr < MAX_SYSCALLS && nr != rnr))
+	if (rnr >= MAX_SYSCALLS || (nr < MAX_SYSCALLS && nr != rnr))
+		return;
+	if (s->lifecycle_kprobes && ret == 0 && (rnr == NR_EXECVE || rnr == NR_EXECVEAT)) {
+		/* An exec done: the comm is the new program's (the path is gone
+		 * with the old memory). */
+		struct event e = {};
+		new_event(&e, EVENT_EXEC, id >> 32, id);
+		send_event(ctx, &e);
+	}
+	if (uncounted)
 		return;
 	if (ret <= -512 && ret >= -516) {
 		bump(CNT_RESTARTS);
@@ -356,7 +401,7 @@ static __always_inline void on_exit(__u64 nr, long ret)
 	if (s->failed_only && !err)
 		return;
 	__u64 lat = bpf_ktime_get_ns() - ts;
-	count(s, id, rnr, s->failed_only ? 1 : 0, err, lat, s->track_latency != 0);
+	count(s, id, rnr, s->failed_only ? 1 : 0, err, lat, s->track_latency != 0, old);
 }
 
 /* raw_syscalls:sys_enter and sys_exit: the record's id and args (or ret) sit
@@ -373,22 +418,45 @@ struct syscall_exit_args {
 	long ret;
 };
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int tp_sys_enter(struct syscall_enter_args *ctx)
+static __always_inline void tp_enter(struct syscall_enter_args *ctx, const bool old)
 {
 	__u64 args[6];
 	args[0] = ctx->args[0];
-	on_enter(ctx->id, args);
+	on_enter(ctx->id, args, old);
+}
+
+static __always_inline void tp_exit(struct syscall_exit_args *ctx, const bool old)
+{
+	long nr = ctx->id;
+	if (nr >= 0 && nr < MAX_SYSCALLS)
+		on_exit(ctx, nr, ctx->ret, old);
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int tp_sys_enter(struct syscall_enter_args *ctx)
+{
+	tp_enter(ctx, false);
 	return 0;
 }
 
 SEC("tracepoint/raw_syscalls/sys_exit")
 int tp_sys_exit(struct syscall_exit_args *ctx)
 {
-	long nr = ctx->id;
-	if (nr < 0 || nr >= MAX_SYSCALLS)
-		return 0;
-	on_exit(nr, ctx->ret);
+	tp_exit(ctx, false);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int tp_sys_enter_old(struct syscall_enter_args *ctx)
+{
+	tp_enter(ctx, true);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int tp_sys_exit_old(struct syscall_exit_args *ctx)
+{
+	tp_exit(ctx, true);
 	return 0;
 }
 
@@ -397,60 +465,91 @@ struct regs {
 	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
 };
 
-SEC("kprobe/syscall")
-int kp_sys_enter(struct regs *ctx)
+static __always_inline void kp_enter(struct regs *ctx, const bool old)
 {
 	__u64 ip = ctx->ip;
 	__u32 *nr = bpf_map_lookup_elem(&kprobe_nrs, &ip);
 	if (!nr)
-		return 0;
+		return;
 	struct legacy_settings *s = get_settings();
 	if (!s)
-		return 0;
+		return;
 	__u64 args[6];
 	args[0] = ctx->di;
 	if (s->args_in_ptregs) {
 		struct regs *user = (struct regs *)ctx->di;
 		bpf_probe_read(&args[0], sizeof(args[0]), &user->di);
 	}
-	on_enter(*nr, args);
+	on_enter(*nr, args, old);
+}
+
+SEC("kprobe/syscall")
+int kp_sys_enter(struct regs *ctx)
+{
+	kp_enter(ctx, false);
 	return 0;
 }
 
 SEC("kretprobe/syscall")
 int kp_sys_exit(struct regs *ctx)
 {
-	on_exit(MAX_SYSCALLS, ctx->ax);
+	on_exit(ctx, MAX_SYSCALLS, ctx->ax, false);
 	return 0;
 }
 
-static __always_inline struct event *new_event(__u8 kind, __u32 tgid, __u32 tid)
+SEC("kprobe/syscall")
+int kp_sys_enter_old(struct regs *ctx)
 {
-	__u32 zero = 0;
-	struct event *e = bpf_map_lookup_elem(&event_scratch, &zero);
-	if (!e)
-		return NULL;
-	e->kind = kind;
-	e->exit_code = 0;
-	e->exit_signal = 0;
-	e->core_dumped = 0;
-	e->tgid = tgid;
-	e->tid = tid;
-	e->ppid = 0;
-	e->start = proc_start(tgid);
-	e->parent_start = 0;
-	e->cgroup_id = 0;
-	e->filename[0] = 0;
-	e->time = bpf_ktime_get_ns();
-	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	return e;
+	kp_enter(ctx, true);
+	return 0;
 }
 
-static __always_inline void send_event(void *ctx, struct event *e)
+SEC("kretprobe/syscall")
+int kp_sys_exit_old(struct regs *ctx)
 {
-	bump(CNT_EVENTS_ATTEMPTED);
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-		bump(CNT_LOST_BUFFER);
+	on_exit(ctx, MAX_SYSCALLS, ctx->ax, true);
+	return 0;
+}
+
+/* is_thread says whether the clone the current task is in makes a thread:
+ * its entry record holds the flags. */
+static __always_inline bool is_thread(__u32 tid)
+{
+	struct enter_rec *r = bpf_map_lookup_elem(&enter_hash, &tid);
+	return r && (r->nr == NR_CLONE || r->nr == NR_CLONE3) && (r->args[0] & CLONE_THREAD);
+}
+
+/* on_fork notes a new process child, started at now, made by the current
+ * task, and sends its fork event: in the parent, from the sched tracepoint
+ * or the fork function's return. */
+static __always_inline void on_fork(void *ctx, __u32 child, __u64 now)
+{
+	struct legacy_settings *s = get_settings();
+	if (!s)
+		return;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 ptgid = id >> 32, tid = id;
+	bool adopt = s->adopt_tgid && s->adopt_tgid == ptgid;
+	if (!adopt && !in_scope(s, ptgid))
+		return;
+	if (is_thread(tid))
+		return;
+	/* A child that made calls before its parent's return has its start. */
+	bpf_map_update_elem(&proc_starts, &child, &now, BPF_NOEXIST);
+	if (s->scope_mode == SCOPE_PIDS) {
+		if (!s->follow_children && !adopt)
+			return;
+		__u8 one = 1;
+		if (bpf_map_update_elem(&scope_pids, &child, &one, BPF_ANY))
+			bump(CNT_LOST_SCOPE_MAP_FULL);
+	}
+	if (adopt)
+		return; /* its parent, tlmon, is not watched: as a command's cgroup scope */
+	struct event e = {};
+	new_event(&e, EVENT_FORK, child, child);
+	e.ppid = ptgid;
+	e.parent_start = proc_start(ptgid);
+	send_event(ctx, &e);
 }
 
 /* sched:sched_process_fork, in the parent. A clone of a thread is no new
@@ -461,34 +560,23 @@ int tp_sched_fork(void *ctx)
 	struct legacy_settings *s = get_settings();
 	if (!s)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 ptgid = id >> 32, tid = id;
-	bool adopt = s->adopt_tgid && s->adopt_tgid == ptgid;
-	if (!adopt && !in_scope(s, ptgid))
-		return 0;
-	struct enter_rec *r = bpf_map_lookup_elem(&enter_hash, &tid);
-	if (r && (r->nr == NR_CLONE || r->nr == NR_CLONE3) && (r->args[0] & CLONE_THREAD))
-		return 0;
 	__u32 child = 0;
 	bpf_probe_read(&child, sizeof(child), ctx + (s->fork_child_pid_off & 0xff));
-	__u64 now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&proc_starts, &child, &now, BPF_ANY);
-	if (s->scope_mode == SCOPE_PIDS) {
-		if (!s->follow_children && !adopt)
-			return 0;
-		__u8 one = 1;
-		if (bpf_map_update_elem(&scope_pids, &child, &one, BPF_ANY))
-			bump(CNT_LOST_SCOPE_MAP_FULL);
-	}
-	if (adopt)
-		return 0; /* its parent, tlmon, is not watched: as a command's cgroup scope */
-	struct event *e = new_event(EVENT_FORK, child, child);
-	if (!e)
-		return 0;
-	e->start = now;
-	e->ppid = ptgid;
-	e->parent_start = proc_start(ptgid);
-	send_event(ctx, e);
+	/* The PID may be reused: the fork replaces what its last holder left. */
+	bpf_map_delete_elem(&proc_starts, &child);
+	on_fork(ctx, child, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* The kernel's fork function (kernel_clone, _do_fork, do_fork) returns the
+ * child's PID to the parent: the fork where there are no tracepoint
+ * programs. */
+SEC("kretprobe/fork")
+int kp_fork_return(struct regs *ctx)
+{
+	long child = ctx->ax;
+	if (child > 0)
+		on_fork(ctx, child, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -501,46 +589,65 @@ int tp_sched_exec(void *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!in_scope(s, id >> 32))
 		return 0;
-	struct event *e = new_event(EVENT_EXEC, id >> 32, id);
-	if (!e)
-		return 0;
+	struct event e = {};
+	new_event(&e, EVENT_EXEC, id >> 32, id);
+	/* One read of the whole buffer (helpers before 4.10 take only sizes
+	 * known when compiled): the path ends at its NUL, what follows is
+	 * ignored. */
 	__u32 loc = 0;
 	bpf_probe_read(&loc, sizeof(loc), ctx + (s->exec_filename_off & 0xff));
-	/* The size is the string's with its NUL: one read of 1 to 256 bytes,
-	 * no probe_read_str. */
-	__u32 n = ((loc >> 16) - 1) & (FILENAME_LEN - 1);
-	bpf_probe_read(&e->filename, n + 1, ctx + (loc & 0xffff));
-	e->filename[FILENAME_LEN - 1] = 0;
-	send_event(ctx, e);
+	bpf_probe_read(&e.filename, sizeof(e.filename), ctx + (loc & 0xffff));
+	e.filename[FILENAME_LEN - 1] = 0;
+	send_event(ctx, &e);
 	return 0;
 }
 
-/* sched:sched_process_exit fires for every thread; the process ends with its
- * leader here (its last thread, in all but rare cases). The status is what it
- * gave exit_group; a process killed by a signal shows none. */
-SEC("tracepoint/sched/sched_process_exit")
-int tp_sched_exit(void *ctx)
+/* on_task_exit ends a task: the process with its leader, the last of its
+ * threads in all but rare cases. code is the status as do_exit has it, or
+ * -1 where only exit_group's is known. */
+static __always_inline void on_task_exit(void *ctx, long code)
 {
 	struct legacy_settings *s = get_settings();
 	if (!s)
-		return 0;
+		return;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
 	/* exit and exit_group never return: their entries go here. */
 	bpf_map_delete_elem(&enter_hash, &tid);
 	if (tid != tgid || !in_scope(s, tgid))
-		return 0;
-	struct event *e = new_event(EVENT_EXIT, tgid, id);
-	if (!e)
-		return 0;
-	__u32 *status = bpf_map_lookup_elem(&exit_status, &tgid);
-	if (status) {
-		e->exit_code = *status & 0xff;
-		bpf_map_delete_elem(&exit_status, &tgid);
+		return;
+	struct event e = {};
+	new_event(&e, EVENT_EXIT, tgid, id);
+	if (code >= 0) {
+		e.exit_code = code >> 8;
+		e.exit_signal = code & 0x7f;
+		e.core_dumped = (code & 0x80) != 0;
+	} else {
+		__u32 *status = bpf_map_lookup_elem(&exit_status, &tgid);
+		if (status)
+			e.exit_code = *status & 0xff;
 	}
-	send_event(ctx, e);
+	bpf_map_delete_elem(&exit_status, &tgid);
+	send_event(ctx, &e);
 	bpf_map_delete_elem(&proc_starts, &tgid);
 	if (s->scope_mode == SCOPE_PIDS)
 		bpf_map_delete_elem(&scope_pids, &tgid);
+}
+
+/* sched:sched_process_exit fires for every thread. The status is what the
+ * process gave exit_group; a process killed by a signal shows none. */
+SEC("tracepoint/sched/sched_process_exit")
+int tp_sched_exit(void *ctx)
+{
+	on_task_exit(ctx, -1);
+	return 0;
+}
+
+/* do_exit(code), every task's end: the exit where there are no tracepoint
+ * programs, with the whole status (a signal's too). */
+SEC("kprobe/do_exit")
+int kp_do_exit(struct regs *ctx)
+{
+	on_task_exit(ctx, ctx->di & 0xffff);
 	return 0;
 }

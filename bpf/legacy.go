@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -20,14 +23,18 @@ import (
 // legacy is a probe's state on rungs 3 and 4 (legacy.bpf.c): the object that
 // loads on kernels without BTF, and its settings, which live in a map.
 type legacy struct {
-	objs     legacyObjects
+	maps     legacyMaps
+	progs    map[string]*ebpf.Program // by role: sys_enter, sys_exit, fork, exec, exit
+	old      bool                     // the _old syscall hooks: no histograms
 	settings legacyLegacySettings
 
 	// Rung 4: the syscall functions, the syscalls counted (nil: all) and the
 	// kprobe and kretprobe of each syscall hooked now (one pair per syscall
 	// counted: each costs its registration, ~10 ms under emulation).
 	funcs    []syscallFunction
+	forkFunc string // the kernel's fork function, where kprobes see the lifecycle
 	enabled  map[int]bool
+	trial    bool // hook only the syscalls enabled (a rung's trial)
 	kprobes  map[int][2]link.Link
 	unprobed []string // functions the kernel would not probe
 
@@ -152,15 +159,33 @@ func (p *Probe) loadLegacy() error {
 		}
 	}
 
+	// What the kernel has, by trying (a probe creates a map or loads a
+	// program); tests ask for what 4.4 has.
+	kprobes := p.rung.Hook == HookKprobe
+	perCPUMaps := !asOldKernel && features.HaveMapType(ebpf.PerCPUHash) == nil
+	tracepointProgs := !(asOldKernel && kprobes) && features.HaveProgramType(ebpf.TracePoint) == nil
+	if !kprobes && !tracepointProgs {
+		return errors.New("no BPF programs on tracepoints")
+	}
+	s.LifecycleKprobes = flag[uint32](!tracepointProgs)
 	spec, err := loadLegacy()
 	if err != nil {
 		return fmt.Errorf("read BPF object: %w", err)
 	}
-	if err := spec.LoadAndAssign(&l.objs, nil); err != nil {
+	if !perCPUMaps {
+		withoutPerCPUMaps(spec)
+	}
+	// The hooks with histograms, else those without (verifiers before 4.9).
+	for _, old := range []bool{asOldKernel, true} {
+		if err = l.load(spec, kprobes, old); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		return loadError(fmt.Sprintf("rung %d", p.rung.Number), err)
 	}
 	p.legacy = l
-	m := &l.objs.legacyMaps
+	m := &l.maps
 	p.objs.SysStats, p.objs.Unattributed, p.objs.ProcStats = m.SysStats, m.Unattributed, m.ProcStats
 	p.objs.ErrnoStats, p.objs.ThreadStats, p.objs.Counters = m.ErrnoStats, m.ThreadStats, m.Counters
 	p.objs.ProcHists = m.ProcHists
@@ -168,31 +193,140 @@ func (p *Probe) loadLegacy() error {
 	return l.putSettings()
 }
 
+// asOldKernel makes the tests load the legacy object as on Linux 4.4: plain
+// maps, the _old hooks and, on rung 4, the lifecycle from kprobes (rung 3
+// keeps its tracepoint programs: it is for 4.7).
+var asOldKernel bool
+
+// withoutPerCPUMaps makes the per-CPU maps of spec plain ones, for kernels
+// before 4.6: the programs add to every counter atomically, and the
+// counters are read as of one CPU.
+func withoutPerCPUMaps(spec *ebpf.CollectionSpec) {
+	for _, m := range spec.Maps {
+		switch m.Type {
+		case ebpf.PerCPUArray:
+			m.Type = ebpf.Array
+		case ebpf.PerCPUHash:
+			m.Type = ebpf.Hash
+		}
+	}
+}
+
+// load loads the maps of spec and the programs of one variant: the syscall
+// hooks of the rung (kprobes or tracepoints), with histograms or _old, and
+// the lifecycle from the sched tracepoints or, without tracepoint programs,
+// from kprobes (no exec program: exec's return sends it).
+func (l *legacy) load(spec *ebpf.CollectionSpec, kprobes, old bool) error {
+	hook, suffix := "tp_sys_", ""
+	if kprobes {
+		hook = "kp_sys_"
+	}
+	if old {
+		suffix = "_old"
+	}
+	roles := map[string]string{"sys_enter": hook + "enter" + suffix, "sys_exit": hook + "exit" + suffix,
+		"fork": "tp_sched_fork", "exec": "tp_sched_exec", "exit": "tp_sched_exit"}
+	if l.settings.LifecycleKprobes != 0 {
+		roles["fork"], roles["exit"] = "kp_fork_return", "kp_do_exit"
+		delete(roles, "exec")
+	}
+	spec = spec.Copy()
+	for name := range spec.Programs {
+		if !slices.Contains(slices.Collect(maps.Values(roles)), name) {
+			delete(spec.Programs, name)
+		}
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	if err := coll.Assign(&l.maps); err != nil {
+		return err
+	}
+	l.progs = map[string]*ebpf.Program{}
+	for role, name := range roles {
+		l.progs[role] = coll.DetachProgram(name)
+	}
+	l.old = old
+	return nil
+}
+
+// close frees the programs and maps.
+func (l *legacy) close() error {
+	for _, prog := range l.progs {
+		prog.Close()
+	}
+	return l.maps.Close()
+}
+
 // putSettings writes the settings to the kernel; the programs read them at
 // every call.
 func (l *legacy) putSettings() error {
-	if err := l.objs.Settings.Put(uint32(0), &l.settings); err != nil {
+	if err := l.maps.Settings.Put(uint32(0), &l.settings); err != nil {
 		return fmt.Errorf("write settings: %w", err)
 	}
 	return nil
 }
 
 // attachLegacy hooks the programs of rung 3 (syscall tracepoints) or 4
-// (kprobes), and the process lifecycle tracepoints of both.
+// (kprobes), and first those that see processes come and go.
 func (p *Probe) attachLegacy() error {
-	o := &p.legacy.objs
-	if err := p.attachTracepoints("sched", map[string]*ebpf.Program{
-		"sched_process_fork": o.TpSchedFork, "sched_process_exec": o.TpSchedExec, "sched_process_exit": o.TpSchedExit,
+	l := p.legacy
+	if l.settings.LifecycleKprobes != 0 {
+		if err := p.attachLifecycleKprobes(); err != nil {
+			return err
+		}
+	} else if err := p.attachTracepoints("sched", map[string]*ebpf.Program{
+		"sched_process_fork": l.progs["fork"], "sched_process_exec": l.progs["exec"], "sched_process_exit": l.progs["exit"],
 	}); err != nil {
 		return err
 	}
-	if p.legacy.settings.ScopeMode != scopeNone { // not a trial (try) of the rung
-		p.legacy.seedProcStarts()
+	if l.settings.ScopeMode != scopeNone { // not a trial (try) of the rung
+		l.seedProcStarts()
 	}
 	if p.rung.Hook == HookKprobe {
 		return p.syncKprobes()
 	}
-	return p.attachTracepoints("raw_syscalls", map[string]*ebpf.Program{"sys_exit": o.TpSysExit, "sys_enter": o.TpSysEnter})
+	return p.attachTracepoints("raw_syscalls", map[string]*ebpf.Program{"sys_exit": l.progs["sys_exit"], "sys_enter": l.progs["sys_enter"]})
+}
+
+// attachLifecycleKprobes hooks do_exit and the return of the kernel's fork
+// function, where there are no tracepoint programs.
+func (p *Probe) attachLifecycleKprobes() error {
+	l := p.legacy
+	if err := l.findSyscallFunctions(p.opts.Table); err != nil {
+		return err
+	}
+	if l.forkFunc == "" {
+		return errors.New("no fork function (kernel_clone, _do_fork, do_fork) in /proc/kallsyms")
+	}
+	exit, err := link.Kprobe("do_exit", l.progs["exit"], &link.KprobeOptions{TraceFSPrefix: kprobeGroup})
+	if err != nil {
+		return fmt.Errorf("kprobe do_exit: %w", err)
+	}
+	p.links = append(p.links, exit)
+	fork, err := l.kretprobe(l.forkFunc, l.progs["fork"])
+	if err != nil {
+		return fmt.Errorf("kretprobe %s: %w", l.forkFunc, err)
+	}
+	p.links = append(p.links, fork)
+	return nil
+}
+
+// kretprobe hooks prog to the return of fn, with room for
+// retprobeMaxActive calls where the kernel can set it (4.12).
+func (l *legacy) kretprobe(fn string, prog *ebpf.Program) (link.Link, error) {
+	opts := &link.KprobeOptions{TraceFSPrefix: kprobeGroup, RetprobeMaxActive: retprobeMaxActive}
+	if l.noMaxActive {
+		opts.RetprobeMaxActive = 0
+	}
+	krp, err := link.Kretprobe(fn, prog, opts)
+	if err != nil && opts.RetprobeMaxActive != 0 && errors.Is(err, link.ErrNotSupported) {
+		l.noMaxActive, opts.RetprobeMaxActive = true, 0
+		krp, err = link.Kretprobe(fn, prog, opts)
+	}
+	return krp, err
 }
 
 // attachTracepoints attaches each program to its tracepoint of group.
@@ -229,7 +363,7 @@ func (l *legacy) seedProcStarts() {
 		}
 		if _, _, ticks, err := model.ParseProcStat(stat); err == nil {
 			ns := ticks * (1e9 / model.ClockTicksPerSecond)
-			l.objs.ProcStarts.Update(uint32(pid), ns, ebpf.UpdateNoExist)
+			l.maps.ProcStarts.Update(uint32(pid), ns, ebpf.UpdateNoExist)
 		}
 	}
 }
@@ -257,7 +391,7 @@ func (l *legacy) findSyscallFunctions(t *model.Table) error {
 		return nil
 	}
 	removeStaleKprobes()
-	funcs, ptregs, err := syscallFunctions(t.All())
+	funcs, ptregs, forkFunc, err := syscallFunctions(t.All())
 	if err != nil {
 		return err
 	}
@@ -270,12 +404,12 @@ func (l *legacy) findSyscallFunctions(t *model.Table) error {
 		// (1 byte), plus an endbr64 (4 bytes) where the kernel put the
 		// probe after one.
 		for _, ip := range []uint64{f.addr + 1, f.addr + 5} {
-			if err := l.objs.KprobeNrs.Put(ip, uint32(f.nr)); err != nil {
+			if err := l.maps.KprobeNrs.Put(ip, uint32(f.nr)); err != nil {
 				return fmt.Errorf("map %s: %w", f.symbol, err)
 			}
 		}
 	}
-	l.funcs = funcs
+	l.funcs, l.forkFunc = funcs, forkFunc
 	return nil
 }
 
@@ -291,16 +425,15 @@ func (p *Probe) syncKprobes() error {
 		l.kprobes = map[int][2]link.Link{}
 	}
 	opts := &link.KprobeOptions{TraceFSPrefix: kprobeGroup}
-	retOpts := &link.KprobeOptions{TraceFSPrefix: kprobeGroup, RetprobeMaxActive: retprobeMaxActive}
-	if l.noMaxActive {
-		retOpts.RetprobeMaxActive = 0
-	}
 	l.countMisses() // before their kretprobes go
 	var firstErr error
 	l.unprobed = l.unprobed[:0]
 	for _, f := range l.funcs {
 		pair, hooked := l.kprobes[f.nr]
-		want := l.enabled == nil || l.enabled[f.nr]
+		// The lifecycle's syscalls are always seen (only recorded when
+		// not counted): a clone's flags tell a thread from a process, an
+		// exec's return is its event where kprobes see the lifecycle.
+		want := l.enabled == nil || l.enabled[f.nr] || !l.trial && lifecycleSyscalls[f.name]
 		if hooked && !want {
 			pair[0].Close()
 			pair[1].Close()
@@ -309,14 +442,11 @@ func (p *Probe) syncKprobes() error {
 		if hooked || !want {
 			continue
 		}
-		kp, err := link.Kprobe(f.symbol, l.objs.KpSysEnter, opts)
+		kp, err := link.Kprobe(f.symbol, l.progs["sys_enter"], opts)
 		if err == nil {
-			var krp link.Link
-			krp, err = link.Kretprobe(f.symbol, l.objs.KpSysExit, retOpts)
-			if err != nil && retOpts.RetprobeMaxActive != 0 && errors.Is(err, link.ErrNotSupported) {
-				// Before 4.12 a kretprobe's room cannot be set.
-				l.noMaxActive, retOpts.RetprobeMaxActive = true, 0
-				krp, err = link.Kretprobe(f.symbol, l.objs.KpSysExit, retOpts)
+			var krp link.Link = noReturn{}
+			if f.name != "exit" && f.name != "exit_group" { // they never return
+				krp, err = l.kretprobe(f.symbol, l.progs["sys_exit"])
 			}
 			if err == nil {
 				l.kprobes[f.nr] = [2]link.Link{kp, krp}
@@ -335,6 +465,11 @@ func (p *Probe) syncKprobes() error {
 	return nil
 }
 
+// noReturn stands for the kretprobe of a syscall that never returns.
+type noReturn struct{ link.Link }
+
+func (noReturn) Close() error { return nil }
+
 // closeKprobes unhooks every syscall function.
 func (l *legacy) closeKprobes() {
 	for nr, pair := range l.kprobes {
@@ -348,7 +483,7 @@ func (l *legacy) closeKprobes() {
 // while attached it hooks and unhooks their functions to match.
 func (p *Probe) setLegacyFilter(enabled []int, disabled *[MaxSyscalls]uint8) error {
 	l := p.legacy
-	if err := l.objs.NrDisabled.Put(uint32(0), disabled); err != nil {
+	if err := putEach(l.maps.NrDisabled, disabled[:]); err != nil {
 		return fmt.Errorf("set syscall filter: %w", err)
 	}
 	l.enabled = nil
@@ -367,17 +502,28 @@ func (p *Probe) setLegacyFilter(enabled []int, disabled *[MaxSyscalls]uint8) err
 // syscallFunction is a syscall's function in the kernel.
 type syscallFunction struct {
 	nr     int
+	name   string // the syscall's
 	symbol string
 	addr   uint64
 }
 
+// lifecycleSyscalls are hooked on rung 4 whether counted or not.
+var lifecycleSyscalls = map[string]bool{
+	"clone": true, "clone3": true, "fork": true, "vfork": true, "execve": true, "execveat": true, "exit_group": true,
+}
+
+// forkFunctions are the names the kernel's fork function had: kernel_clone
+// (5.10), _do_fork (4.2), do_fork.
+var forkFunctions = []string{"kernel_clone", "_do_fork", "do_fork"}
+
 // syscallFunctions finds in /proc/kallsyms the function of each syscall:
-// __x64_sys_NAME where syscalls go through wrappers that
-// take the user's pt_regs (4.17+, ptregs true), else SyS_NAME or sys_NAME.
-func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bool, err error) {
+// __x64_sys_NAME where syscalls go through wrappers that take the user's
+// pt_regs (4.17+, ptregs true), else SyS_NAME or sys_NAME; and the kernel's
+// fork function.
+func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bool, forkFunc string, err error) {
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
-		return nil, false, err
+		return nil, false, "", err
 	}
 	defer f.Close()
 	addrs := map[string]uint64{}
@@ -388,7 +534,8 @@ func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bo
 			continue
 		}
 		sym := fields[2]
-		if !strings.HasPrefix(sym, "__x64_sys_") && !strings.HasPrefix(sym, "SyS_") && !strings.HasPrefix(sym, "sys_") {
+		if !strings.HasPrefix(sym, "__x64_sys_") && !strings.HasPrefix(sym, "SyS_") && !strings.HasPrefix(sym, "sys_") &&
+			!slices.Contains(forkFunctions, sym) {
 			continue
 		}
 		a, err := strconv.ParseUint(fields[0], 16, 64)
@@ -398,21 +545,45 @@ func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bo
 		addrs[sym] = a
 	}
 	if err := sc.Err(); err != nil {
-		return nil, false, err
+		return nil, false, "", err
 	}
 	if len(addrs) == 0 {
-		return nil, false, errors.New("no syscall functions in /proc/kallsyms (addresses hidden? kptr_restrict)")
+		return nil, false, "", errors.New("no syscall functions in /proc/kallsyms (addresses hidden? kptr_restrict)")
 	}
 	_, ptregs = addrs["__x64_sys_getppid"]
 	for _, c := range calls {
 		for _, sym := range []string{"__x64_sys_" + c.Name, "SyS_" + c.Name, "sys_" + c.Name} {
 			if a, ok := addrs[sym]; ok {
-				funcs = append(funcs, syscallFunction{c.Nr, sym, a})
+				funcs = append(funcs, syscallFunction{c.Nr, c.Name, sym, a})
 				break
 			}
 		}
 	}
-	return funcs, ptregs, nil
+	for _, fn := range forkFunctions {
+		if _, ok := addrs[fn]; ok {
+			return funcs, ptregs, fn, nil
+		}
+	}
+	return funcs, ptregs, "", nil
+}
+
+// putEach writes vals to the array m, the value of key i at i: in one call
+// where the kernel has batch operations (5.6).
+func putEach[V any](m *ebpf.Map, vals []V) error {
+	keys := make([]uint32, len(vals))
+	for i := range keys {
+		keys[i] = uint32(i)
+	}
+	_, err := m.BatchUpdate(keys, vals, nil)
+	if !errors.Is(err, ebpf.ErrNotSupported) {
+		return err
+	}
+	for i := range vals {
+		if err := m.Put(keys[i], vals[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // removeStaleKprobes removes the tracefs kprobe events that a tlmon no

@@ -37,41 +37,19 @@ type legacyErrnoKey struct {
 	Start uint64
 }
 
-type legacyEvent struct {
-	_           structs.HostLayout
-	Kind        uint8
-	ExitCode    uint8
-	ExitSignal  uint8
-	CoreDumped  uint8
-	Tgid        uint32
-	Tid         uint32
-	Ppid        uint32
-	Time        uint64
-	Start       uint64
-	ParentStart uint64
-	CgroupId    uint64
-	Comm        [16]int8
-	Filename    [256]int8
-}
-
 type legacyLegacySettings struct {
-	_               structs.HostLayout
-	SelfTgid        uint32
-	ScopeMode       uint32
-	FollowChildren  uint32
-	FailedOnly      uint32
-	TrackLatency    uint32
-	ThreadTgid      uint32
-	ArgsInPtregs    uint32
-	ForkChildPidOff uint32
-	ExecFilenameOff uint32
-	AdoptTgid       uint32
-	ExitPidOff      uint32
-}
-
-type legacyNrFlags struct {
-	_   structs.HostLayout
-	Off [512]uint8
+	_                structs.HostLayout
+	SelfTgid         uint32
+	ScopeMode        uint32
+	FollowChildren   uint32
+	FailedOnly       uint32
+	TrackLatency     uint32
+	ThreadTgid       uint32
+	ArgsInPtregs     uint32
+	ForkChildPidOff  uint32
+	ExecFilenameOff  uint32
+	AdoptTgid        uint32
+	LifecycleKprobes uint32
 }
 
 type legacyProcHist struct {
@@ -96,29 +74,34 @@ type legacySysCounts struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	legacyMapCounters     = "counters"
-	legacyMapEnterHash    = "enter_hash"
-	legacyMapErrnoStats   = "errno_stats"
-	legacyMapEventScratch = "event_scratch"
-	legacyMapEvents       = "events"
-	legacyMapExitStatus   = "exit_status"
-	legacyMapKprobeNrs    = "kprobe_nrs"
-	legacyMapNrDisabled   = "nr_disabled"
-	legacyMapProcHists    = "proc_hists"
-	legacyMapProcStarts   = "proc_starts"
-	legacyMapProcStats    = "proc_stats"
-	legacyMapScopePids    = "scope_pids"
-	legacyMapSettings     = "settings"
-	legacyMapSysStats     = "sys_stats"
-	legacyMapThreadStats  = "thread_stats"
-	legacyMapUnattributed = "unattributed"
-	legacyProgKpSysEnter  = "kp_sys_enter"
-	legacyProgKpSysExit   = "kp_sys_exit"
-	legacyProgTpSchedExec = "tp_sched_exec"
-	legacyProgTpSchedExit = "tp_sched_exit"
-	legacyProgTpSchedFork = "tp_sched_fork"
-	legacyProgTpSysEnter  = "tp_sys_enter"
-	legacyProgTpSysExit   = "tp_sys_exit"
+	legacyMapCounters       = "counters"
+	legacyMapEnterHash      = "enter_hash"
+	legacyMapErrnoStats     = "errno_stats"
+	legacyMapEvents         = "events"
+	legacyMapExitStatus     = "exit_status"
+	legacyMapKprobeNrs      = "kprobe_nrs"
+	legacyMapNrDisabled     = "nr_disabled"
+	legacyMapProcHists      = "proc_hists"
+	legacyMapProcStarts     = "proc_starts"
+	legacyMapProcStats      = "proc_stats"
+	legacyMapScopePids      = "scope_pids"
+	legacyMapSettings       = "settings"
+	legacyMapSysStats       = "sys_stats"
+	legacyMapThreadStats    = "thread_stats"
+	legacyMapUnattributed   = "unattributed"
+	legacyProgKpDoExit      = "kp_do_exit"
+	legacyProgKpForkReturn  = "kp_fork_return"
+	legacyProgKpSysEnter    = "kp_sys_enter"
+	legacyProgKpSysEnterOld = "kp_sys_enter_old"
+	legacyProgKpSysExit     = "kp_sys_exit"
+	legacyProgKpSysExitOld  = "kp_sys_exit_old"
+	legacyProgTpSchedExec   = "tp_sched_exec"
+	legacyProgTpSchedExit   = "tp_sched_exit"
+	legacyProgTpSchedFork   = "tp_sched_fork"
+	legacyProgTpSysEnter    = "tp_sys_enter"
+	legacyProgTpSysEnterOld = "tp_sys_enter_old"
+	legacyProgTpSysExit     = "tp_sys_exit"
+	legacyProgTpSysExitOld  = "tp_sys_exit_old"
 )
 
 // loadLegacy returns the embedded CollectionSpec for legacy.
@@ -163,13 +146,19 @@ type legacySpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type legacyProgramSpecs struct {
-	KpSysEnter  *ebpf.ProgramSpec `ebpf:"kp_sys_enter"`
-	KpSysExit   *ebpf.ProgramSpec `ebpf:"kp_sys_exit"`
-	TpSchedExec *ebpf.ProgramSpec `ebpf:"tp_sched_exec"`
-	TpSchedExit *ebpf.ProgramSpec `ebpf:"tp_sched_exit"`
-	TpSchedFork *ebpf.ProgramSpec `ebpf:"tp_sched_fork"`
-	TpSysEnter  *ebpf.ProgramSpec `ebpf:"tp_sys_enter"`
-	TpSysExit   *ebpf.ProgramSpec `ebpf:"tp_sys_exit"`
+	KpDoExit      *ebpf.ProgramSpec `ebpf:"kp_do_exit"`
+	KpForkReturn  *ebpf.ProgramSpec `ebpf:"kp_fork_return"`
+	KpSysEnter    *ebpf.ProgramSpec `ebpf:"kp_sys_enter"`
+	KpSysEnterOld *ebpf.ProgramSpec `ebpf:"kp_sys_enter_old"`
+	KpSysExit     *ebpf.ProgramSpec `ebpf:"kp_sys_exit"`
+	KpSysExitOld  *ebpf.ProgramSpec `ebpf:"kp_sys_exit_old"`
+	TpSchedExec   *ebpf.ProgramSpec `ebpf:"tp_sched_exec"`
+	TpSchedExit   *ebpf.ProgramSpec `ebpf:"tp_sched_exit"`
+	TpSchedFork   *ebpf.ProgramSpec `ebpf:"tp_sched_fork"`
+	TpSysEnter    *ebpf.ProgramSpec `ebpf:"tp_sys_enter"`
+	TpSysEnterOld *ebpf.ProgramSpec `ebpf:"tp_sys_enter_old"`
+	TpSysExit     *ebpf.ProgramSpec `ebpf:"tp_sys_exit"`
+	TpSysExitOld  *ebpf.ProgramSpec `ebpf:"tp_sys_exit_old"`
 }
 
 // legacyMapSpecs contains maps before they are loaded into the kernel.
@@ -179,7 +168,6 @@ type legacyMapSpecs struct {
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	EnterHash    *ebpf.MapSpec `ebpf:"enter_hash"`
 	ErrnoStats   *ebpf.MapSpec `ebpf:"errno_stats"`
-	EventScratch *ebpf.MapSpec `ebpf:"event_scratch"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ExitStatus   *ebpf.MapSpec `ebpf:"exit_status"`
 	KprobeNrs    *ebpf.MapSpec `ebpf:"kprobe_nrs"`
@@ -223,7 +211,6 @@ type legacyMaps struct {
 	Counters     *ebpf.Map `ebpf:"counters"`
 	EnterHash    *ebpf.Map `ebpf:"enter_hash"`
 	ErrnoStats   *ebpf.Map `ebpf:"errno_stats"`
-	EventScratch *ebpf.Map `ebpf:"event_scratch"`
 	Events       *ebpf.Map `ebpf:"events"`
 	ExitStatus   *ebpf.Map `ebpf:"exit_status"`
 	KprobeNrs    *ebpf.Map `ebpf:"kprobe_nrs"`
@@ -243,7 +230,6 @@ func (m *legacyMaps) Close() error {
 		m.Counters,
 		m.EnterHash,
 		m.ErrnoStats,
-		m.EventScratch,
 		m.Events,
 		m.ExitStatus,
 		m.KprobeNrs,
@@ -269,24 +255,36 @@ type legacyVariables struct {
 //
 // It can be passed to loadLegacyObjects or ebpf.CollectionSpec.LoadAndAssign.
 type legacyPrograms struct {
-	KpSysEnter  *ebpf.Program `ebpf:"kp_sys_enter"`
-	KpSysExit   *ebpf.Program `ebpf:"kp_sys_exit"`
-	TpSchedExec *ebpf.Program `ebpf:"tp_sched_exec"`
-	TpSchedExit *ebpf.Program `ebpf:"tp_sched_exit"`
-	TpSchedFork *ebpf.Program `ebpf:"tp_sched_fork"`
-	TpSysEnter  *ebpf.Program `ebpf:"tp_sys_enter"`
-	TpSysExit   *ebpf.Program `ebpf:"tp_sys_exit"`
+	KpDoExit      *ebpf.Program `ebpf:"kp_do_exit"`
+	KpForkReturn  *ebpf.Program `ebpf:"kp_fork_return"`
+	KpSysEnter    *ebpf.Program `ebpf:"kp_sys_enter"`
+	KpSysEnterOld *ebpf.Program `ebpf:"kp_sys_enter_old"`
+	KpSysExit     *ebpf.Program `ebpf:"kp_sys_exit"`
+	KpSysExitOld  *ebpf.Program `ebpf:"kp_sys_exit_old"`
+	TpSchedExec   *ebpf.Program `ebpf:"tp_sched_exec"`
+	TpSchedExit   *ebpf.Program `ebpf:"tp_sched_exit"`
+	TpSchedFork   *ebpf.Program `ebpf:"tp_sched_fork"`
+	TpSysEnter    *ebpf.Program `ebpf:"tp_sys_enter"`
+	TpSysEnterOld *ebpf.Program `ebpf:"tp_sys_enter_old"`
+	TpSysExit     *ebpf.Program `ebpf:"tp_sys_exit"`
+	TpSysExitOld  *ebpf.Program `ebpf:"tp_sys_exit_old"`
 }
 
 func (p *legacyPrograms) Close() error {
 	return _LegacyClose(
+		p.KpDoExit,
+		p.KpForkReturn,
 		p.KpSysEnter,
+		p.KpSysEnterOld,
 		p.KpSysExit,
+		p.KpSysExitOld,
 		p.TpSchedExec,
 		p.TpSchedExit,
 		p.TpSchedFork,
 		p.TpSysEnter,
+		p.TpSysEnterOld,
 		p.TpSysExit,
+		p.TpSysExitOld,
 	)
 }
 

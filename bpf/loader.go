@@ -7,8 +7,10 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -186,8 +188,8 @@ func (p *Probe) try() (err error) {
 		// One kprobe pair says whether kprobes work: hooking every syscall
 		// would cost seconds under emulation.
 		getppid, _ := p.opts.Table.Lookup("getppid")
-		l.enabled = map[int]bool{getppid.Nr: true}
-		defer func() { l.enabled = nil }()
+		l.enabled, l.trial = map[int]bool{getppid.Nr: true}, true
+		defer func() { l.enabled, l.trial = nil, false }()
 	}
 	if err := p.Attach(); err != nil {
 		return missing(hookFeatures[p.rung.Hook], err)
@@ -386,7 +388,7 @@ func (p *Probe) detach() {
 func (p *Probe) Close() error {
 	p.detach()
 	if p.legacy != nil {
-		return p.legacy.objs.Close() // p.objs holds some of its maps
+		return p.legacy.close() // p.objs holds some of its maps
 	}
 	return p.objs.Close()
 }
@@ -405,8 +407,7 @@ func (p *Probe) ProgramIDs() []ebpf.ProgramID {
 	var ids []ebpf.ProgramID
 	progs := []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork, p.objs.InetSockSetState}
 	if l := p.legacy; l != nil {
-		o := &l.objs.legacyPrograms
-		progs = []*ebpf.Program{o.TpSysEnter, o.TpSysExit, o.KpSysEnter, o.KpSysExit, o.TpSchedFork, o.TpSchedExec, o.TpSchedExit}
+		progs = slices.Collect(maps.Values(l.progs))
 	}
 	for _, prog := range progs {
 		if info, err := prog.Info(); err == nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +22,9 @@ import (
 )
 
 // The tests of this file run on every rung of the ladder this kernel is to
-// prove: those TLMON_RUNGS names (as in `TLMON_RUNGS=1,2`), or else rungs 1 to
-// 3, all the project's VM can run (it has no kprobes). `make kernels` sets it
+// prove: those TLMON_RUNGS names (as in `TLMON_RUNGS=1,2,4old`), or else
+// 1,2,3,3old, all the project's VM can run (it has no kprobes). "old" after 3
+// or 4 loads the rung as on Linux 4.4 (asOldKernel). `make kernels` sets it
 // per kernel.
 const rungsEnv = "TLMON_RUNGS"
 
@@ -76,9 +78,11 @@ func rungChild(spec string) {
 	case "select":
 		// A sleep in a syscall nothing else here makes (Go's runtime
 		// sleeps in nanosleep, x/sys's Select is pselect6).
-		// Not a raw syscall: Go's preemption signal would cut it short.
+		// A raw syscall, so the runtime starts no thread (a clone) while
+		// it blocks; the test turns off the preemption signal that would
+		// cut it short.
 		tv := unix.NsecToTimeval(int64(n) * 1e6)
-		unix.Syscall6(unix.SYS_SELECT, 0, 0, 0, 0, uintptr(unsafe.Pointer(&tv)), 0)
+		unix.RawSyscall6(unix.SYS_SELECT, 0, 0, 0, 0, uintptr(unsafe.Pointer(&tv)), 0)
 	case "restarted":
 		unix.Read(0, b[:]) // the go-ahead, after signals
 	case "brief":
@@ -90,20 +94,34 @@ func rungChild(spec string) {
 	os.Exit(0)
 }
 
+// provedRung is a rung to prove, and whether as on 4.4.
+type provedRung struct {
+	Rung
+	old bool
+}
+
+func (r provedRung) String() string {
+	if r.old {
+		return fmt.Sprintf("rung%dold", r.Number)
+	}
+	return fmt.Sprintf("rung%d", r.Number)
+}
+
 // rungsToProve lists the rungs the tests run on.
-func rungsToProve(t *testing.T) []Rung {
+func rungsToProve(t *testing.T) []provedRung {
 	t.Helper()
 	names := os.Getenv(rungsEnv)
 	if names == "" {
-		return Ladder[:3]
+		names = "1,2,3,3old"
 	}
-	var rungs []Rung
+	var rungs []provedRung
 	for _, f := range strings.Split(names, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > len(Ladder) {
-			t.Fatalf("%s=%q: %q is no rung (1 to %d)", rungsEnv, names, f, len(Ladder))
+		num, old := strings.CutSuffix(strings.TrimSpace(f), "old")
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 1 || n > len(Ladder) || old && n < 3 {
+			t.Fatalf("%s=%q: %q is no rung (1 to %d, 3old or 4old)", rungsEnv, names, f, len(Ladder))
 		}
-		rungs = append(rungs, Ladder[n-1])
+		rungs = append(rungs, provedRung{Ladder[n-1], old})
 	}
 	return rungs
 }
@@ -114,18 +132,27 @@ func onEveryRung(t *testing.T, opts Options, test func(t *testing.T, p *Probe)) 
 	onRungs(t, rungsToProve(t), opts, test)
 }
 
-// onKprobeRung runs test on rung 4, if it is among the rungs to prove.
+// onKprobeRung runs test on rung 4 (as it is and as on 4.4), if it is among
+// the rungs to prove.
 func onKprobeRung(t *testing.T, test func(t *testing.T, p *Probe)) {
-	if !slices.Contains(rungsToProve(t), Ladder[3]) {
-		t.Skipf("rung 4 is not among the rungs to prove here (%s)", rungsEnv)
-	}
-	onRungs(t, Ladder[3:], Options{}, test)
+	onRungs(t, kprobeRungs(t), Options{}, test)
 }
 
-func onRungs(t *testing.T, rungs []Rung, opts Options, test func(t *testing.T, p *Probe)) {
+// kprobeRungs are the rungs to prove that hook kprobes; none skips the test.
+func kprobeRungs(t *testing.T) []provedRung {
+	rungs := slices.DeleteFunc(rungsToProve(t), func(r provedRung) bool { return r.Hook != HookKprobe })
+	if len(rungs) == 0 {
+		t.Skipf("rung 4 is not among the rungs to prove here (%s)", rungsEnv)
+	}
+	return rungs
+}
+
+func onRungs(t *testing.T, rungs []provedRung, opts Options, test func(t *testing.T, p *Probe)) {
 	for _, r := range rungs {
-		t.Run(fmt.Sprintf("rung%d", r.Number), func(t *testing.T) {
+		t.Run(r.String(), func(t *testing.T) {
 			bpftest.Require(t)
+			asOldKernel = r.old
+			t.Cleanup(func() { asOldKernel = false })
 			o := opts
 			o.Buffer, o.Hook, o.SelfPID = r.Buffer, r.Hook, ^uint32(0)
 			p, err := Load(o)
@@ -133,8 +160,13 @@ func onRungs(t *testing.T, rungs []Rung, opts Options, test func(t *testing.T, p
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { p.Close() })
-			if p.Rung() != r {
+			if p.Rung() != r.Rung {
 				t.Fatalf("loaded %v, asked for %v", p.Rung(), r)
+			}
+			if l := p.legacy; r.old && (l == nil || !l.old || perCPU(l.maps.ProcStats)) {
+				t.Fatalf("not loaded as on 4.4: the _old programs and plain maps")
+			} else if l != nil && !r.old && l.old {
+				t.Fatalf("fell back to the _old programs: the kernel refused the others")
 			}
 			if err := p.SetSyscallFilter(rungTestSyscalls); err != nil {
 				t.Fatal(err)
@@ -376,7 +408,14 @@ func readEvents(t *testing.T, r *EventReader) (events []model.Event, lost uint64
 
 func TestRungSeesTheLifeOfAOneMillisecondProcess(t *testing.T) {
 	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
-		if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, true); err != nil {
+		scope := func() error { return p.ScopePIDs([]uint32{uint32(os.Getpid())}, true) }
+		kprobesSeeLifecycle := p.legacy != nil && p.legacy.settings.LifecycleKprobes != 0
+		if kprobesSeeLifecycle {
+			// A vfork child (os/exec's) joins a PID scope only when its
+			// parent returns, after the child's exec (README, Kernels).
+			scope = p.ScopeAll
+		}
+		if err := scope(); err != nil {
 			t.Fatal(err)
 		}
 		r := openEvents(t, p)
@@ -403,7 +442,13 @@ func TestRungSeesTheLifeOfAOneMillisecondProcess(t *testing.T) {
 		if fork.Kind == 0 || fork.Parent.PID != uint32(os.Getpid()) {
 			t.Errorf("no fork event naming the child %d and this test as its parent (%d events read; the child's fork: %v, parent %v)", pid, len(events), fork.Kind, fork.Parent)
 		}
-		if exec.Kind == 0 || !strings.HasPrefix(exec.Filename(), os.Args[0][:min(len(os.Args[0]), model.FilenameLen-1)]) {
+		if kprobesSeeLifecycle {
+			// An exec seen at its return has the new comm, no path.
+			comm := filepath.Base(os.Args[0])[:min(len(filepath.Base(os.Args[0])), model.CommLen-1)]
+			if exec.Kind == 0 || exec.Comm() != comm {
+				t.Errorf("no exec event of the child %d running %s (its exec: %v, %q)", pid, comm, exec.Kind, exec.Comm())
+			}
+		} else if exec.Kind == 0 || !strings.HasPrefix(exec.Filename(), os.Args[0][:min(len(os.Args[0]), model.FilenameLen-1)]) {
 			t.Errorf("no exec event of the child %d running %s (its exec: %v, %q)", pid, os.Args[0], exec.Kind, exec.Filename())
 		}
 		if exit2.Kind == 0 || exit2.ExitCode != briefExit {
@@ -460,6 +505,7 @@ func TestKprobeRungCountsTheReturnsItMisses(t *testing.T) {
 		}
 		var sleepers []*child
 		var pids []uint32
+		t.Setenv("GODEBUG", "asyncpreemptoff=1")
 		for range 4 {
 			c := startChild(t, "select 300")
 			sleepers = append(sleepers, c)
@@ -493,6 +539,7 @@ func TestKprobeRungCountsTheReturnsItMisses(t *testing.T) {
 // would, and one of a tlmon still running: loading rung 4 removes only the
 // first.
 func TestKprobeRungRemovesStaleKprobes(t *testing.T) {
+	rungs := kprobeRungs(t)
 	dir, err := tracefs()
 	if err != nil {
 		t.Fatal(err)
@@ -516,7 +563,7 @@ func TestKprobeRungRemovesStaleKprobes(t *testing.T) {
 			f.Close()
 		})
 	}
-	onKprobeRung(t, func(t *testing.T, p *Probe) {
+	onRungs(t, rungs, Options{}, func(t *testing.T, p *Probe) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

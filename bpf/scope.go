@@ -188,12 +188,9 @@ func (p *Probe) WatchThreads(pid uint32) error {
 	if err := p.setThreadTgid(0); err != nil {
 		return fmt.Errorf("stop counting threads: %w", err)
 	}
-	var tid uint32
-	var v []tlmonCounts
 	var tids []uint32
-	it := p.objs.ThreadStats.Iterate()
-	for it.Next(&tid, &v) {
-		tids = append(tids, tid)
+	if err := iterateAll(p.objs.ThreadStats, p.ncpu, &tids, func(uint32, []tlmonCounts) {}); err != nil {
+		return fmt.Errorf("read thread counters: %w", err)
 	}
 	for _, t := range tids {
 		p.objs.ThreadStats.Delete(t)
@@ -218,17 +215,14 @@ func (p *Probe) setThreadTgid(pid uint32) error {
 // ThreadCounts reads the per-thread counts since WatchThreads, summed over CPUs.
 func (p *Probe) ThreadCounts() (map[uint32]model.Counts, error) {
 	out := map[uint32]model.Counts{}
-	var tid uint32
-	var v []tlmonCounts
-	it := p.objs.ThreadStats.Iterate()
-	for it.Next(&tid, &v) {
+	err := iterateAll(p.objs.ThreadStats, p.ncpu, nil, func(tid uint32, v []tlmonCounts) {
 		var sum model.Counts
 		for _, c := range v {
 			sum.Add(counts(c))
 		}
 		out[tid] = sum
-	}
-	return out, it.Err()
+	})
+	return out, err
 }
 
 // initCaptures fills, from the table, what each syscall's detail events copy

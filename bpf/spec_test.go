@@ -1,6 +1,10 @@
 package bpf
 
 import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +22,7 @@ var helperSince = map[asm.BuiltinFunc]kernelVersion{
 	asm.FnMapDeleteElem:          {3, 19},
 	asm.FnProbeRead:              {4, 1},
 	asm.FnKtimeGetNs:             {4, 1},
+	asm.FnGetSmpProcessorId:      {4, 1},
 	asm.FnGetCurrentPidTgid:      {4, 2},
 	asm.FnGetCurrentComm:         {4, 2},
 	asm.FnPerfEventOutput:        {4, 4},
@@ -54,21 +59,39 @@ func (v kernelVersion) after(o kernelVersion) bool {
 	return v.major > o.major || v.major == o.major && v.minor > o.minor
 }
 
-// rungObjects are what each rung loads, checked without a kernel.
+// rungObjects are what each rung loads, checked without a kernel: the
+// programs of an object for its oldest kernel, as Go loads them there.
 var rungObjects = []struct {
-	rungs  string
-	load   func() (*ebpf.CollectionSpec, error)
-	oldest kernelVersion // the oldest kernel the object is for
+	rungs    string
+	load     func() (*ebpf.CollectionSpec, error)
+	programs func(name string) bool // nil: all
+	prepare  func(*ebpf.CollectionSpec)
+	oldest   kernelVersion // the oldest kernel the object is for
 	// maxInsns is the most instructions a program may have there (4,096
 	// before 5.2); legacy forbids what its kernels lack: CO-RE, global data,
 	// bpf-to-bpf calls (4.16), loops (5.3) and the jumps of -mcpu=v2 (4.14).
 	maxInsns int
 	legacy   bool
+	pointers bool // check what verifiers before 4.9 refused (checkPointers)
 }{
 	// The modern object's task storage helpers (5.11) are behind load-time
 	// constants the verifier prunes on 5.10: `make kernels` proves that part.
-	{"1, 2", loadTlmon, kernelVersion{5, 11}, 1_000_000, false},
-	{"3, 4", loadLegacy, kernelVersion{4, 7}, 4096, true},
+	{"1, 2", loadTlmon, nil, nil, kernelVersion{5, 11}, 1_000_000, false, false},
+	{"3, 4", loadLegacy, nil, nil, kernelVersion{4, 7}, 4096, true, false},
+	{"3, 4 before 4.9", loadLegacy, isBefore49Program, nil, kernelVersion{4, 7}, 4096, true, true},
+	{"4 on 4.4", loadLegacy, is44Program, withoutPerCPUMaps, kernelVersion{4, 4}, 4096, true, true},
+}
+
+// is44Program says whether a legacy program is one Go loads on 4.4 (no
+// tracepoint programs).
+func is44Program(name string) bool {
+	return name == "kp_sys_enter_old" || name == "kp_sys_exit_old" || name == "kp_fork_return" || name == "kp_do_exit"
+}
+
+// isBefore49Program says whether a legacy program is one Go loads before
+// 4.9: the _old hooks and every lifecycle program.
+func isBefore49Program(name string) bool {
+	return strings.HasSuffix(name, "_old") || strings.HasPrefix(name, "tp_sched_") || is44Program(name)
 }
 
 func TestEachRungUsesOnlyWhatItsKernelsHave(t *testing.T) {
@@ -77,6 +100,9 @@ func TestEachRungUsesOnlyWhatItsKernelsHave(t *testing.T) {
 			spec, err := o.load()
 			if err != nil {
 				t.Fatal(err)
+			}
+			if o.prepare != nil {
+				o.prepare(spec)
 			}
 			for name, m := range spec.Maps {
 				if strings.HasPrefix(name, ".") && o.legacy {
@@ -93,6 +119,9 @@ func TestEachRungUsesOnlyWhatItsKernelsHave(t *testing.T) {
 				}
 			}
 			for name, p := range spec.Programs {
+				if o.programs != nil && !o.programs(name) {
+					continue
+				}
 				if n := len(p.Instructions); n > o.maxInsns {
 					t.Errorf("program %s: %d instructions, more than %d", name, n, o.maxInsns)
 				}
@@ -102,6 +131,11 @@ func TestEachRungUsesOnlyWhatItsKernelsHave(t *testing.T) {
 				if o.legacy {
 					if from, to, ok := findLoop(p.Instructions); ok {
 						t.Errorf("program %s: a loop, from instruction %d back to %d (5.3)", name, from, to)
+					}
+				}
+				if o.pointers {
+					for _, e := range checkPointers(p.Instructions) {
+						t.Errorf("program %s: %s", name, e)
 					}
 				}
 			}
@@ -211,5 +245,217 @@ func TestFindLoopFindsOnlyCycles(t *testing.T) {
 	dag := asm.Instructions{fwd, asm.Return(), asm.Return(), bwd}
 	if from, to, ok := findLoop(dag); ok {
 		t.Errorf("findLoop(no loop) found one from %d to %d", from, to)
+	}
+}
+
+// A pointerKind is what the checker below knows a register or stack slot
+// holds.
+type pointerKind int
+
+const (
+	unknown pointerKind = iota
+	scalar
+	ctxPointer
+	stackPointer
+	mapValue
+	mapValueOrNull
+)
+
+// join is what a value is where two paths meet.
+func (k pointerKind) join(o pointerKind) pointerKind {
+	switch {
+	case k == o:
+		return k
+	case k == mapValue && o == mapValueOrNull || k == mapValueOrNull && o == mapValue:
+		return mapValueOrNull
+	case k == scalar || o == scalar:
+		return unknown
+	}
+	return unknown
+}
+
+// pointerState is the kinds of the registers and 8-byte stack slots.
+type pointerState struct {
+	regs  [11]pointerKind
+	slots [64]pointerKind // by offset below the frame pointer / 8
+}
+
+func (s *pointerState) join(o *pointerState) (changed bool) {
+	for i := range s.regs {
+		if j := s.regs[i].join(o.regs[i]); j != s.regs[i] {
+			s.regs[i], changed = j, true
+		}
+	}
+	for i := range s.slots {
+		if j := s.slots[i].join(o.slots[i]); j != s.slots[i] {
+			s.slots[i], changed = j, true
+		}
+	}
+	return changed
+}
+
+// helperPointerArgs are the helpers' arguments that verifiers before 4.10
+// (map keys and values: 4.12? earlier ones) took only on the stack.
+var helperPointerArgs = map[asm.BuiltinFunc][]asm.Register{
+	asm.FnMapLookupElem:   {asm.R2},
+	asm.FnMapUpdateElem:   {asm.R2, asm.R3},
+	asm.FnMapDeleteElem:   {asm.R2},
+	asm.FnProbeRead:       {asm.R1},
+	asm.FnGetCurrentComm:  {asm.R1},
+	asm.FnPerfEventOutput: {asm.R4},
+}
+
+// checkPointers does what verifiers before 4.9 did with pointers, on a
+// program without loops: a map value may be indexed by constants only, the
+// stack too, and helpers read and write memory on the stack only. It
+// returns what they would refuse.
+func checkPointers(insns asm.Instructions) []string {
+	index := map[int]int{} // slot -> instruction
+	slots := make([]int, len(insns))
+	slot := 0
+	for i, ins := range insns {
+		index[slot], slots[i] = i, slot
+		slot += int(ins.Size() / asm.InstructionSize)
+	}
+	states := make([]*pointerState, len(insns))
+	start := &pointerState{}
+	start.regs[asm.R1], start.regs[asm.R10] = ctxPointer, stackPointer
+	states[0] = start
+	var errs []string
+	seen := map[string]bool{}
+	fail := func(i int, format string, args ...any) {
+		e := fmt.Sprintf("instruction %d (%v): ", i, insns[i]) + fmt.Sprintf(format, args...)
+		if !seen[e] {
+			seen[e] = true
+			errs = append(errs, e)
+		}
+	}
+	flow := func(to int, st *pointerState, work *[]int) {
+		if to >= len(insns) {
+			return
+		}
+		if states[to] == nil {
+			cp := *st
+			states[to] = &cp
+			*work = append(*work, to)
+		} else if states[to].join(st) {
+			*work = append(*work, to)
+		}
+	}
+	work := []int{0}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		st := *states[i]
+		ins := insns[i]
+		op := ins.OpCode
+		dst, src := ins.Dst, ins.Src
+		switch {
+		case op.Class().IsALU():
+			switch {
+			case op.ALUOp() == asm.Mov && op.Source() == asm.RegSource:
+				st.regs[dst] = st.regs[src]
+			case op.ALUOp() == asm.Mov:
+				st.regs[dst] = scalar
+			case (op.ALUOp() == asm.Add || op.ALUOp() == asm.Sub) && op.Source() == asm.ImmSource:
+				// a constant offset keeps the pointer
+			case (op.ALUOp() == asm.Add || op.ALUOp() == asm.Sub) && (st.regs[dst] == mapValue || st.regs[dst] == stackPointer):
+				fail(i, "a %v indexed by a variable (4.9)", kindName[st.regs[dst]])
+				st.regs[dst] = unknown
+			default:
+				st.regs[dst] = scalar
+			}
+		case op.Class().IsLoad():
+			if op.Mode() == asm.MemMode && st.regs[src] == stackPointer && ins.Offset <= -8 && ins.Offset%8 == 0 && op.Size() == asm.DWord {
+				st.regs[dst] = st.slots[stackSlot(ins.Offset)]
+			} else {
+				st.regs[dst] = scalar
+			}
+		case op.Class().IsStore():
+			if st.regs[dst] == stackPointer && ins.Offset < 0 {
+				k := scalar
+				if op.Class() == asm.StXClass && op.Size() == asm.DWord && ins.Offset%8 == 0 {
+					k = st.regs[src]
+				}
+				st.slots[stackSlot(ins.Offset)] = k
+			}
+		case op.JumpOp() == asm.Call && ins.IsBuiltinCall():
+			fn := asm.BuiltinFunc(ins.Constant)
+			for _, r := range helperPointerArgs[fn] {
+				if st.regs[r] != stackPointer {
+					fail(i, "%v takes %v from a %s, not the stack (4.10)", fn, r, kindName[st.regs[r]])
+				}
+			}
+			for r := asm.R1; r <= asm.R5; r++ {
+				st.regs[r] = unknown
+			}
+			st.regs[asm.R0] = scalar
+			if fn == asm.FnMapLookupElem {
+				st.regs[asm.R0] = mapValueOrNull
+			}
+		}
+		if !op.Class().IsJump() || op.JumpOp() == asm.Call {
+			flow(i+1, &st, &work)
+			continue
+		}
+		if op.JumpOp() == asm.Exit {
+			continue
+		}
+		target := index[slots[i]+1+int(ins.Offset)]
+		if op.JumpOp() == asm.Ja {
+			flow(target, &st, &work)
+			continue
+		}
+		taken, through := st, st
+		if st.regs[dst] == mapValueOrNull && op.Source() == asm.ImmSource && ins.Constant == 0 {
+			switch op.JumpOp() {
+			case asm.JEq:
+				through.regs[dst] = mapValue
+			case asm.JNE:
+				taken.regs[dst] = mapValue
+			}
+		}
+		flow(target, &taken, &work)
+		flow(i+1, &through, &work)
+	}
+	return errs
+}
+
+// stackSlot is the 8-byte slot of the frame that offset (negative) is in.
+func stackSlot(offset int16) int { return int(-offset-1) / 8 % 64 }
+
+var kindName = map[pointerKind]string{
+	unknown: "value of unknown kind", scalar: "number", ctxPointer: "context pointer",
+	stackPointer: "stack pointer", mapValue: "map value", mapValueOrNull: "map value or NULL",
+}
+
+func TestCheckPointersRefusesWhatOldVerifiersDid(t *testing.T) {
+	lookup := asm.Instructions{
+		asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, -8), asm.StoreImm(asm.R10, -8, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, 0), asm.FnMapLookupElem.Call(),
+	}
+	ok := append(slices.Clone(lookup), asm.JEq.Imm(asm.R0, 0, "out"), asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"), asm.Return())
+	indexed := append(slices.Clone(lookup), asm.JEq.Imm(asm.R0, 0, "out"), asm.Mov.Reg(asm.R3, asm.R0),
+		asm.LoadMem(asm.R1, asm.R3, 0, asm.DWord), asm.Add.Reg(asm.R3, asm.R1), asm.Mov.Imm(asm.R0, 0).WithSymbol("out"), asm.Return())
+	fromMap := append(slices.Clone(lookup), asm.JEq.Imm(asm.R0, 0, "out"), asm.Mov.Reg(asm.R1, asm.R0), asm.Mov.Imm(asm.R2, 16),
+		asm.FnGetCurrentComm.Call(), asm.Mov.Imm(asm.R0, 0).WithSymbol("out"), asm.Return())
+	for _, c := range []struct {
+		name  string
+		insns asm.Instructions
+		want  string
+	}{
+		{"a map value read at a constant", ok, ""},
+		{"a map value indexed by a variable", indexed, "indexed by a variable"},
+		{"a helper writing a map value", fromMap, "not the stack"},
+	} {
+		insns := c.insns
+		if err := insns.Marshal(io.Discard, binary.LittleEndian); err != nil { // resolves the jumps
+			t.Fatal(err)
+		}
+		errs := checkPointers(insns)
+		if c.want == "" && len(errs) > 0 || c.want != "" && (len(errs) != 1 || !strings.Contains(errs[0], c.want)) {
+			t.Errorf("%s: %q, want one error saying %q", c.name, errs, c.want)
+		}
 	}
 }

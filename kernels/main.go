@@ -62,7 +62,7 @@ var kernelTable = []kernelSpec{
 
 // everyRung proves all four rungs: every kernel of the matrix has kprobes
 // and the syscall tracepoints (no 4.x kernel is reachable to boot).
-var everyRung = map[string]string{"TLMON_RUNGS": "1,2,3,4"}
+var everyRung = map[string]string{"TLMON_RUNGS": "1,2,3,4,3old,4old"}
 
 // busyboxSpec is the shell and tools of the initramfs: the static build,
 // taken from its package rather than installed, since busybox-static
