@@ -324,7 +324,10 @@ static __always_inline void on_enter(__u64 nr, __u64 *args, const bool old)
 		bpf_map_update_elem(&exit_status, &tgid, &status, BPF_ANY);
 	}
 	bool off = nr_off(nr) || adopting;
-	if (off && !clone)
+	/* A clone's flags tell a thread from a process; with the lifecycle
+	 * from kprobes, an exec's return is its event. */
+	bool lifecycle = clone || (s->lifecycle_kprobes && (nr == NR_EXECVE || nr == NR_EXECVEAT));
+	if (off && !lifecycle)
 		return;
 
 	/* The entry is recorded for every call: its exit needs it to tell an
