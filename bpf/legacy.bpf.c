@@ -344,12 +344,14 @@ static __always_inline void on_enter(__u64 nr, __u64 *args, const bool old)
 		count(s, id, nr, 1, 0, 0, false, old);
 }
 
-static __always_inline void new_event(struct event *e, __u8 kind, __u32 tgid, __u32 tid)
+static __always_inline void new_event(struct legacy_settings *s, struct event *e, __u8 kind, __u32 tgid, __u32 tid)
 {
 	e->kind = kind;
 	e->tgid = tgid;
 	e->tid = tid;
-	e->start = proc_start(tgid);
+	/* With the lifecycle from kprobes a vfork child execs before its
+	 * parent's return gives its start: the exec's time holds then. */
+	e->start = s->lifecycle_kprobes ? proc_start_or_now(tgid) : proc_start(tgid);
 	e->time = bpf_ktime_get_ns();
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 }
@@ -389,7 +391,7 @@ static __always_inline void on_exit(void *ctx, __u64 nr, long ret, const bool ol
 		/* An exec done: the comm is the new program's (the path is gone
 		 * with the old memory). */
 		struct event e = {};
-		new_event(&e, EVENT_EXEC, id >> 32, id);
+		new_event(s, &e, EVENT_EXEC, id >> 32, id);
 		send_event(ctx, &e);
 	}
 	if (uncounted)
@@ -549,7 +551,7 @@ static __always_inline void on_fork(void *ctx, __u32 child, __u64 now)
 	if (adopt)
 		return; /* its parent, tlmon, is not watched: as a command's cgroup scope */
 	struct event e = {};
-	new_event(&e, EVENT_FORK, child, child);
+	new_event(s, &e, EVENT_FORK, child, child);
 	e.ppid = ptgid;
 	e.parent_start = proc_start(ptgid);
 	send_event(ctx, &e);
@@ -593,7 +595,7 @@ int tp_sched_exec(void *ctx)
 	if (!in_scope(s, id >> 32))
 		return 0;
 	struct event e = {};
-	new_event(&e, EVENT_EXEC, id >> 32, id);
+	new_event(s, &e, EVENT_EXEC, id >> 32, id);
 	/* One read of the whole buffer (helpers before 4.10 take only sizes
 	 * known when compiled): the path ends at its NUL, what follows is
 	 * ignored. */
@@ -620,7 +622,7 @@ static __always_inline void on_task_exit(void *ctx, long code)
 	if (tid != tgid || !in_scope(s, tgid))
 		return;
 	struct event e = {};
-	new_event(&e, EVENT_EXIT, tgid, id);
+	new_event(s, &e, EVENT_EXIT, tgid, id);
 	if (code >= 0) {
 		e.exit_code = code >> 8;
 		e.exit_signal = code & 0x7f;
