@@ -215,7 +215,7 @@ func readAll[K comparable, V any](m *ebpf.Map, ncpu int, keys []K, vals []V, see
 			return nil
 		}
 		if errors.Is(err, ebpf.ErrNotSupported) {
-			return iterateAll(m, ncpu, seen, fn)
+			return iterateAll(m, seen, fn)
 		}
 		if err != nil {
 			return err
@@ -223,7 +223,7 @@ func readAll[K comparable, V any](m *ebpf.Map, ncpu int, keys []K, vals []V, see
 	}
 }
 
-func iterateAll[K comparable, V any](m *ebpf.Map, ncpu int, seen *[]K, fn func(K, []V)) error {
+func iterateAll[K comparable, V any](m *ebpf.Map, seen *[]K, fn func(K, []V)) error {
 	var k K
 	var v []V
 	if seen != nil {
@@ -300,7 +300,7 @@ func (p *Probe) ForgetProcs(ids []model.ProcID) error {
 // pid (for tests: tlmon must never count itself).
 func (p *Probe) ProcEntries(pid uint32) (int, error) {
 	n := 0
-	err := iterateAll(p.objs.ProcStats, p.ncpu, nil, func(k tlmonProcKey, _ []tlmonCounts) {
+	err := iterateAll(p.objs.ProcStats, nil, func(k tlmonProcKey, _ []tlmonCounts) {
 		if k.Tgid == pid {
 			n++
 		}

@@ -200,9 +200,7 @@ static __always_inline __u64 proc_start(__u32 tgid)
 	return start ? *start : 0;
 }
 
-/* proc_start_or_now is a process's start, or now for one not known yet: with
- * the lifecycle from kprobes, a new process may make calls before its
- * parent's return from fork gives its start. Whichever comes first holds. */
+/* proc_start_or_now is a process's start, or now for one not known yet. */
 static __always_inline __u64 proc_start_or_now(__u32 tgid)
 {
 	__u64 *start = bpf_map_lookup_elem(&proc_starts, &tgid);
@@ -212,6 +210,14 @@ static __always_inline __u64 proc_start_or_now(__u32 tgid)
 	bpf_map_update_elem(&proc_starts, &tgid, &now, BPF_NOEXIST);
 	start = bpf_map_lookup_elem(&proc_starts, &tgid);
 	return start ? *start : now;
+}
+
+/* start_of is the start a process's counts and events carry. With the
+ * lifecycle from kprobes a child may make calls, or a vfork child exec,
+ * before its parent's fork return gives its start: the first of them holds. */
+static __always_inline __u64 start_of(struct legacy_settings *s, __u32 tgid)
+{
+	return s->lifecycle_kprobes ? proc_start_or_now(tgid) : proc_start(tgid);
 }
 
 static __always_inline bool nr_off(__u32 nr)
@@ -248,8 +254,7 @@ static __always_inline void count(struct legacy_settings *s, __u64 id, __u32 nr,
 			__sync_fetch_and_add(&sc->hist[b], 1);
 	}
 
-	struct proc_key k = {.tgid = tgid, .nr = nr};
-	k.start = s->lifecycle_kprobes ? proc_start_or_now(tgid) : proc_start(tgid);
+	struct proc_key k = {.tgid = tgid, .nr = nr, .start = start_of(s, tgid)};
 	if (b < HIST_BUCKETS) {
 		struct proc_hist *h = bpf_map_lookup_elem(&proc_hists, &k);
 		if (!h) {
@@ -349,9 +354,7 @@ static __always_inline void new_event(struct legacy_settings *s, struct event *e
 	e->kind = kind;
 	e->tgid = tgid;
 	e->tid = tid;
-	/* With the lifecycle from kprobes a vfork child execs before its
-	 * parent's return gives its start: the exec's time holds then. */
-	e->start = s->lifecycle_kprobes ? proc_start_or_now(tgid) : proc_start(tgid);
+	e->start = start_of(s, tgid);
 	e->time = bpf_ktime_get_ns();
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 }

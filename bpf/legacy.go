@@ -176,7 +176,11 @@ func (p *Probe) loadLegacy() error {
 		withoutPerCPUMaps(spec)
 	}
 	// The hooks with histograms, else those without (verifiers before 4.9).
-	for _, old := range []bool{asOldKernel, true} {
+	variants := []bool{false, true}
+	if asOldKernel {
+		variants = variants[1:]
+	}
+	for _, old := range variants {
 		if err = l.load(spec, kprobes, old); err == nil {
 			break
 		}
@@ -230,9 +234,10 @@ func (l *legacy) load(spec *ebpf.CollectionSpec, kprobes, old bool) error {
 		roles["fork"], roles["exit"] = "kp_fork_return", "kp_do_exit"
 		delete(roles, "exec")
 	}
+	wanted := slices.Collect(maps.Values(roles))
 	spec = spec.Copy()
 	for name := range spec.Programs {
-		if !slices.Contains(slices.Collect(maps.Values(roles)), name) {
+		if !slices.Contains(wanted, name) {
 			delete(spec.Programs, name)
 		}
 	}
@@ -593,20 +598,33 @@ func removeStaleKprobes() {
 	if err != nil {
 		return
 	}
-	path := filepath.Join(dir, "kprobe_events")
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(filepath.Join(dir, "kprobe_events"))
 	if err != nil {
 		return
 	}
 	for _, e := range parseKprobeEvents(string(b)) {
-		if !e.stale() {
-			continue
-		}
-		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-			f.WriteString("-:" + e.group + "/" + e.name + "\n")
-			f.Close()
+		if e.stale() {
+			writeKprobeEvents("-:" + e.group + "/" + e.name)
 		}
 	}
+}
+
+// writeKprobeEvents appends a definition (or a "-:" removal) to tracefs's
+// kprobe_events: each write is one command, without touching the others.
+func writeKprobeEvents(line string) error {
+	dir, err := tracefs()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "kprobe_events"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(line + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // kprobeEvent is a line of tracefs's kprobe_events:

@@ -553,20 +553,10 @@ func TestKprobeRungRemovesStaleKprobes(t *testing.T) {
 	stale := kprobeGroupPrefix + "4000000000_1a2b/stale" // no such PID
 	running := fmt.Sprintf("%s%d_3c4d/running", kprobeGroupPrefix, os.Getppid())
 	for _, e := range []string{stale, running} {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.WriteString("r:" + e + " " + "__x64_sys_getppid\n")
-		f.Close()
-		if err != nil {
+		if err := writeKprobeEvents("r:" + e + " __x64_sys_getppid"); err != nil {
 			t.Fatalf("make %s: %v", e, err)
 		}
-		t.Cleanup(func() {
-			f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			f.WriteString("-:" + e + "\n")
-			f.Close()
-		})
+		t.Cleanup(func() { writeKprobeEvents("-:" + e) })
 	}
 	onRungs(t, rungs, Options{}, func(t *testing.T, p *Probe) {
 		b, err := os.ReadFile(path)

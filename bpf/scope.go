@@ -189,7 +189,7 @@ func (p *Probe) WatchThreads(pid uint32) error {
 		return fmt.Errorf("stop counting threads: %w", err)
 	}
 	var tids []uint32
-	if err := iterateAll(p.objs.ThreadStats, p.ncpu, &tids, func(uint32, []tlmonCounts) {}); err != nil {
+	if err := iterateAll(p.objs.ThreadStats, &tids, func(uint32, []tlmonCounts) {}); err != nil {
 		return fmt.Errorf("read thread counters: %w", err)
 	}
 	for _, t := range tids {
@@ -215,7 +215,7 @@ func (p *Probe) setThreadTgid(pid uint32) error {
 // ThreadCounts reads the per-thread counts since WatchThreads, summed over CPUs.
 func (p *Probe) ThreadCounts() (map[uint32]model.Counts, error) {
 	out := map[uint32]model.Counts{}
-	err := iterateAll(p.objs.ThreadStats, p.ncpu, nil, func(tid uint32, v []tlmonCounts) {
+	err := iterateAll(p.objs.ThreadStats, nil, func(tid uint32, v []tlmonCounts) {
 		var sum model.Counts
 		for _, c := range v {
 			sum.Add(counts(c))

@@ -180,14 +180,7 @@ func checkInstruction(t *testing.T, prog string, i int, ins asm.Instruction, old
 // do (a jump backwards is no loop unless it closes a cycle). It returns the
 // jump that closes it and where it goes, in instruction indexes.
 func findLoop(insns asm.Instructions) (from, to int, found bool) {
-	// Jump offsets count 8-byte slots; a 64-bit load takes two.
-	index := map[int]int{} // slot -> instruction
-	slots := make([]int, len(insns))
-	slot := 0
-	for i, ins := range insns {
-		index[slot], slots[i] = i, slot
-		slot += int(ins.Size() / asm.InstructionSize)
-	}
+	target := jumpTargets(insns)
 	next := func(i int) []int {
 		ins := insns[i]
 		op := ins.OpCode
@@ -197,11 +190,10 @@ func findLoop(insns asm.Instructions) (from, to int, found bool) {
 		if op.JumpOp() == asm.Exit {
 			return nil
 		}
-		target := index[slots[i]+1+int(ins.Offset)]
 		if op.JumpOp() == asm.Ja {
-			return []int{target}
+			return []int{target(i)}
 		}
-		return []int{i + 1, target}
+		return []int{i + 1, target(i)}
 	}
 	const (
 		unseen = iota
@@ -228,6 +220,20 @@ func findLoop(insns asm.Instructions) (from, to int, found bool) {
 		return false
 	}
 	return from, to, walk(0)
+}
+
+// jumpTargets returns where the jump at instruction i goes, as an
+// instruction index: jump offsets count 8-byte slots, and a 64-bit load takes
+// two.
+func jumpTargets(insns asm.Instructions) func(i int) int {
+	index := map[int]int{} // slot -> instruction
+	slots := make([]int, len(insns))
+	slot := 0
+	for i, ins := range insns {
+		index[slot], slots[i] = i, slot
+		slot += int(ins.Size() / asm.InstructionSize)
+	}
+	return func(i int) int { return index[slots[i]+1+int(insns[i].Offset)] }
 }
 
 func TestFindLoopFindsOnlyCycles(t *testing.T) {
@@ -268,8 +274,6 @@ func (k pointerKind) join(o pointerKind) pointerKind {
 		return k
 	case k == mapValue && o == mapValueOrNull || k == mapValueOrNull && o == mapValue:
 		return mapValueOrNull
-	case k == scalar || o == scalar:
-		return unknown
 	}
 	return unknown
 }
@@ -294,8 +298,9 @@ func (s *pointerState) join(o *pointerState) (changed bool) {
 	return changed
 }
 
-// helperPointerArgs are the helpers' arguments that verifiers before 4.10
-// (map keys and values: 4.12? earlier ones) took only on the stack.
+// helperPointerArgs are the helpers' memory arguments that old verifiers
+// took only on the stack (before 4.10 for probe_read, get_current_comm and
+// perf_event_output; map keys and values too).
 var helperPointerArgs = map[asm.BuiltinFunc][]asm.Register{
 	asm.FnMapLookupElem:   {asm.R2},
 	asm.FnMapUpdateElem:   {asm.R2, asm.R3},
@@ -310,13 +315,7 @@ var helperPointerArgs = map[asm.BuiltinFunc][]asm.Register{
 // stack too, and helpers read and write memory on the stack only. It
 // returns what they would refuse.
 func checkPointers(insns asm.Instructions) []string {
-	index := map[int]int{} // slot -> instruction
-	slots := make([]int, len(insns))
-	slot := 0
-	for i, ins := range insns {
-		index[slot], slots[i] = i, slot
-		slot += int(ins.Size() / asm.InstructionSize)
-	}
+	target := jumpTargets(insns)
 	states := make([]*pointerState, len(insns))
 	start := &pointerState{}
 	start.regs[asm.R1], start.regs[asm.R10] = ctxPointer, stackPointer
@@ -401,9 +400,8 @@ func checkPointers(insns asm.Instructions) []string {
 		if op.JumpOp() == asm.Exit {
 			continue
 		}
-		target := index[slots[i]+1+int(ins.Offset)]
 		if op.JumpOp() == asm.Ja {
-			flow(target, &st, &work)
+			flow(target(i), &st, &work)
 			continue
 		}
 		taken, through := st, st
@@ -415,7 +413,7 @@ func checkPointers(insns asm.Instructions) []string {
 				taken.regs[dst] = mapValue
 			}
 		}
-		flow(target, &taken, &work)
+		flow(target(i), &taken, &work)
 		flow(i+1, &through, &work)
 	}
 	return errs
