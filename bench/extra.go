@@ -443,7 +443,7 @@ func (x *extras) startup() {
 	}
 	for range repeats {
 		began := time.Now()
-		p, err := startProc(x.ctx, "tlmon", func(l string) bool { return strings.HasPrefix(l, "{") },
+		p, err := startProc(x.ctx, "tlmon", func(l []byte) bool { return bytes.HasPrefix(l, []byte("{")) },
 			x.bins.tlmon, "--headless", "-o", "json", "-i", "100ms")
 		if err == nil {
 			err = p.awaitReady(x.ctx, 30*time.Second)

@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"tlmon/bench/floor"
+	"tlmon/internal/devtool"
 	"tlmon/internal/strace"
+	"tlmon/internal/tracefs"
 	"tlmon/model"
 )
 
@@ -109,14 +109,12 @@ func withOnly(t *tracer, modes ...string) *tracer {
 func tlmonTracer(name, bin string, flags ...string) *tracer {
 	return &tracer{name: name, command: "tlmon --headless -o json " + strings.Join(flags, " "),
 		attach: func(ctx context.Context, pid int) (stopFunc, error) {
-			// A report every interval; only the last, the summary, is read.
-			var mu sync.Mutex
+			// One report, the summary at SIGINT; stop reads it once the
+			// reader ended.
 			var last []byte
 			p, err := startHeadless(ctx, bin, func(line []byte) {
 				if bytes.HasPrefix(line, []byte("{")) {
-					mu.Lock()
-					last = append(last[:0], line...)
-					mu.Unlock()
+					last = bytes.Clone(line)
 				}
 			}, flags...)
 			if err != nil {
@@ -129,8 +127,6 @@ func tlmonTracer(name, bin string, flags ...string) *tracer {
 				if r == nil {
 					return traced{}, nil
 				}
-				mu.Lock()
-				defer mu.Unlock()
 				if len(last) == 0 {
 					return traced{}, fmt.Errorf("no summary in tlmon's output: %s", p.tail())
 				}
@@ -143,7 +139,7 @@ func tlmonTracer(name, bin string, flags ...string) *tracer {
 // watches (it says so once its programs are attached). Each report, a line,
 // goes to onReport.
 func startHeadless(ctx context.Context, bin string, onReport func(line []byte), args ...string) (*tracerProc, error) {
-	p, err := startProcWith(ctx, "tlmon", func(l string) bool { return strings.HasPrefix(l, "tlmon: watching") },
+	p, err := startProcWith(ctx, "tlmon", func(l []byte) bool { return bytes.HasPrefix(l, []byte("tlmon: watching")) },
 		onReport, nil, bin, append([]string{"--headless", "-o", "json"}, args...)...)
 	if err != nil {
 		return nil, err
@@ -206,7 +202,7 @@ func bpftraceTracer(name, prog, mapName string) *tracer {
 	return &tracer{name: name, command: bpftraceMapKeys + " bpftrace -e '" + strings.ReplaceAll(prog, "\n", " ") + "'",
 		tool: "bpftrace", pkg: "bpftrace",
 		attach: func(ctx context.Context, pid int) (stopFunc, error) {
-			p, err := startProcWith(ctx, "bpftrace", func(l string) bool { return strings.HasPrefix(l, "Attaching") }, nil,
+			p, err := startProcWith(ctx, "bpftrace", func(l []byte) bool { return bytes.HasPrefix(l, []byte("Attaching")) }, nil,
 				[]string{bpftraceMapKeys}, "bpftrace", "-e", prog)
 			if err != nil {
 				return nil, err
@@ -393,7 +389,7 @@ func straceTracer(tmp string) *tracer {
 			}
 			// strace says "Process N attached with M threads" once it has
 			// seized every thread.
-			p, err := startProc(ctx, "strace", func(l string) bool { return strings.Contains(l, "attached") },
+			p, err := startProc(ctx, "strace", func(l []byte) bool { return bytes.Contains(l, []byte("attached")) },
 				"strace", "-f", "-c", "-U", "name,calls,errors", "-S", "name", "-o", out, "-p", strconv.Itoa(pid))
 			if err != nil {
 				return nil, err
@@ -446,13 +442,13 @@ type tracerProc struct {
 	lines []string
 }
 
-func startProc(ctx context.Context, name string, isReady func(line string) bool, prog string, args ...string) (*tracerProc, error) {
+func startProc(ctx context.Context, name string, isReady func(line []byte) bool, prog string, args ...string) (*tracerProc, error) {
 	return startProcWith(ctx, name, isReady, nil, nil, prog, args...)
 }
 
 // startProcWith is startProc that hands each stdout line to onStdout rather
 // than keeping it, when onStdout is not nil, and adds env to the environment.
-func startProcWith(ctx context.Context, name string, isReady func(line string) bool, onStdout func(line []byte), env []string, prog string, args ...string) (*tracerProc, error) {
+func startProcWith(ctx context.Context, name string, isReady func(line []byte) bool, onStdout func(line []byte), env []string, prog string, args ...string) (*tracerProc, error) {
 	p := &tracerProc{name: name, cmd: exec.CommandContext(ctx, prog, args...), ready: make(chan struct{}), ended: make(chan struct{})}
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)
@@ -487,21 +483,11 @@ func startProcWith(ctx context.Context, name string, isReady func(line string) b
 			defer r.Close()
 			sc := bufio.NewScanner(r)
 			sc.Buffer(nil, 512<<20) // tlmon's JSON report is one line, megabytes on a busy machine
-			// Lines are looked at for the ready line only until it came:
-			// a report of tlmon's can be megabytes, and this runs beside
-			// the workload being measured.
-			waiting := isReady != nil
 			for sc.Scan() {
-				if waiting {
-					select {
-					case <-p.ready:
-						waiting = false
-					default:
-						if isReady(sc.Text()) {
-							once.Do(func() { close(p.ready) })
-							waiting = false
-						}
-					}
+				// On the bytes: a report of tlmon's can be megabytes, and
+				// this runs beside the workload being measured.
+				if isReady != nil && isReady(sc.Bytes()) {
+					once.Do(func() { close(p.ready) })
 				}
 				if i == 0 && onStdout != nil {
 					onStdout(sc.Bytes())
@@ -622,12 +608,13 @@ func toolProblem(t *tracer, installed map[string]string) string {
 	if why != "" {
 		return why
 	}
-	if why := ensureTracefs(); why != "" {
-		return why
+	dir, err := tracefs.Dir()
+	if err != nil {
+		return fmt.Sprintf("tracefs, which %s's tracepoints need: %v", t.tool, err)
 	}
 	if t.tool == "perf" {
 		// perf trace uses the syscalls:* tracepoints, one per syscall.
-		if _, err := os.Stat(filepath.Join(tracefsDir(), "events/syscalls")); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "events/syscalls")); err != nil {
 			return "the kernel has no syscalls:* tracepoints (CONFIG_FTRACE_SYSCALLS), which perf trace needs"
 		}
 	}
@@ -639,38 +626,11 @@ func ensureTool(tool, pkg string) string {
 	if _, err := exec.LookPath(tool); err == nil {
 		return ""
 	}
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return fmt.Sprintf("%s is not installed, and there is no apt-get to install %s with", tool, pkg)
-	}
-	fmt.Fprintf(os.Stderr, "bench: %s is not installed: apt-get install -y %s\n", tool, pkg)
-	cmd := exec.Command("apt-get", "install", "-y", pkg)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("%s is not installed and apt-get install -y %s failed: %v: %s", tool, pkg, err, tail(out))
+	if err := devtool.AptInstall(context.Background(), "bench", pkg); err != nil {
+		return fmt.Sprintf("%s is not installed: %v", tool, err)
 	}
 	if _, err := exec.LookPath(tool); err != nil {
 		return fmt.Sprintf("apt-get install -y %s did not install %s", pkg, tool)
 	}
-	return ""
-}
-
-func tracefsDir() string {
-	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
-		if _, err := os.Stat(filepath.Join(dir, "events/raw_syscalls")); err == nil {
-			return dir
-		}
-	}
-	return ""
-}
-
-func ensureTracefs() string {
-	if tracefsDir() != "" {
-		return ""
-	}
-	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
-		return fmt.Sprintf("tracefs is not mounted and mounting it failed: %v", err)
-	}
-	fmt.Fprintln(os.Stderr, "bench: mounted tracefs on /sys/kernel/tracing for the tracepoints of bpftrace and perf")
 	return ""
 }

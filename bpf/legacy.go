@@ -15,8 +15,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
 
+	"tlmon/internal/tracefs"
 	"tlmon/model"
 )
 
@@ -50,24 +50,6 @@ type legacy struct {
 // notOnThisRung refuses, on rungs 3 and 4, what only the modern object does.
 func (p *Probe) notOnThisRung(what string) error {
 	return fmt.Errorf("%s: not on rung %d, only on rungs 1 and 2 (raw tracepoints with BTF)", what, p.rung.Number)
-}
-
-// tracefsDirs are where tracefs is found, the first the one mounted if none is.
-var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
-
-// tracefs returns the mounted tracefs, mounting it if it is not: tracepoint
-// ids and kprobe events live there.
-func tracefs() (string, error) {
-	for _, d := range tracefsDirs {
-		if _, err := os.Stat(filepath.Join(d, "events")); err == nil {
-			return d, nil
-		}
-	}
-	d := tracefsDirs[0]
-	if err := unix.Mount("tracefs", d, "tracefs", 0, ""); err != nil {
-		return "", fmt.Errorf("mount tracefs on %s: %w", d, err)
-	}
-	return d, nil
 }
 
 // tracepointOffset reads where field sits in the records of tracepoint
@@ -129,7 +111,7 @@ func (p *Probe) loadLegacy() error {
 	if p.enterStore != EnterHash {
 		return errors.New("rungs 3 and 4 keep entries in a hash (--enter-store hash)")
 	}
-	dir, err := tracefs()
+	dir, err := tracefs.Dir()
 	if err != nil {
 		return err
 	}
@@ -594,7 +576,7 @@ func putEach[V any](m *ebpf.Map, vals []V) error {
 // removeStaleKprobes removes the tracefs kprobe events that a tlmon no
 // longer running left (another's, running, are left alone).
 func removeStaleKprobes() {
-	dir, err := tracefs()
+	dir, err := tracefs.Dir()
 	if err != nil {
 		return
 	}
@@ -612,7 +594,7 @@ func removeStaleKprobes() {
 // writeKprobeEvents appends a definition (or a "-:" removal) to tracefs's
 // kprobe_events: each write is one command, without touching the others.
 func writeKprobeEvents(line string) error {
-	dir, err := tracefs()
+	dir, err := tracefs.Dir()
 	if err != nil {
 		return err
 	}
@@ -685,7 +667,7 @@ func (p *Probe) returnsMissed() uint64 {
 // (without group) with its hits and misses. A kretprobe no longer listed
 // keeps the misses last read of it.
 func (l *legacy) countMisses() {
-	dir, err := tracefs()
+	dir, err := tracefs.Dir()
 	if err != nil {
 		return
 	}

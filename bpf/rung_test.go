@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tlmon/internal/bpftest"
+	"tlmon/internal/tracefs"
 	"tlmon/model"
 )
 
@@ -545,7 +546,7 @@ func TestKprobeRungCountsTheReturnsItMisses(t *testing.T) {
 // first.
 func TestKprobeRungRemovesStaleKprobes(t *testing.T) {
 	rungs := kprobeRungs(t)
-	dir, err := tracefs()
+	dir, err := tracefs.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"tlmon/internal/devtool"
 )
 
 // debianKeyring verifies every suite we read: bookworm's keyring also holds
@@ -207,7 +209,7 @@ func (a *apt) run(ctx context.Context, dir, tool string, args ...string) ([]byte
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, tail([]byte(stderr.String()), 5))
+		return out, fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, devtool.Tail([]byte(stderr.String()), 5))
 	}
 	return out, nil
 }

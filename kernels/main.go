@@ -368,43 +368,7 @@ func ensureTools(ctx context.Context) error {
 			missing = append(missing, t[1])
 		}
 	}
-	return aptInstall(ctx, missing)
-}
-
-// aptInstall installs pkgs that are not installed yet, from the machine's
-// own apt sources; it needs root only when there is something to install.
-func aptInstall(ctx context.Context, pkgs []string) error {
-	var missing []string
-	for _, p := range pkgs {
-		out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Status}", p).Output()
-		if err != nil || !strings.HasSuffix(string(out), " installed") {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("missing %s: run as root, or apt-get install %s", strings.Join(missing, ", "), strings.Join(missing, " "))
-	}
-	install := func() error {
-		fmt.Printf("kernels: apt-get install -y --no-install-recommends %s\n", strings.Join(missing, " "))
-		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "-q", "--no-install-recommends"}, missing...)...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("apt-get install %s: %w: %s", strings.Join(missing, " "), err, tail(out, 5))
-		}
-		return nil
-	}
-	if install() != nil {
-		// The machine's package lists may be missing or stale.
-		if out, err := exec.CommandContext(ctx, "apt-get", "update", "-q").CombinedOutput(); err != nil {
-			return fmt.Errorf("apt-get update: %w: %s", err, tail(out, 5))
-		}
-		return install()
-	}
-	return nil
+	return devtool.AptInstall(ctx, "kernels", missing...)
 }
 
 // fetchDeb resolves spec to its newest package and returns it with its folder
@@ -561,7 +525,7 @@ func buildBinaries(ctx context.Context, work string, pkgArgs []string) ([]vmPack
 		cmd := exec.CommandContext(ctx, goTool, "test", "-c", "-o", p.binary, p.importPath)
 		cmd.Dir, cmd.Env = root, env
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return nil, "", fmt.Errorf("go test -c %s: %w: %s", p.importPath, err, tail(b, 10))
+			return nil, "", fmt.Errorf("go test -c %s: %w: %s", p.importPath, err, devtool.Tail(b, 10))
 		}
 		pkgs = append(pkgs, p)
 	}
@@ -572,7 +536,7 @@ func buildBinaries(ctx context.Context, work string, pkgArgs []string) ([]vmPack
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", workload, "./workload")
 	cmd.Dir, cmd.Env = root, env
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("go build ./workload: %w: %s", err, tail(b, 10))
+		return nil, "", fmt.Errorf("go build ./workload: %w: %s", err, devtool.Tail(b, 10))
 	}
 	return pkgs, workload, nil
 }
@@ -588,15 +552,9 @@ func pkgNames(pkgs []vmPackage) string {
 func exitText(err error) error {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-		return fmt.Errorf("%w: %s", err, tail(ee.Stderr, 5))
+		return fmt.Errorf("%w: %s", err, devtool.Tail(ee.Stderr, 5))
 	}
 	return err
-}
-
-// tail is the last n lines of b, on one line each.
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // report prints the summary: a row per kernel, the failures with their

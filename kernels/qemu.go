@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tlmon/internal/devtool"
 )
 
 // qemuPackages are the qemu the VMs run on: the build of bookworm-backports
@@ -72,7 +74,7 @@ func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
 				return q, err
 			}
 			if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", deb, tmp).CombinedOutput(); err != nil {
-				return q, fmt.Errorf("dpkg-deb -x %s: %w: %s", filepath.Base(deb), err, tail(out, 3))
+				return q, fmt.Errorf("dpkg-deb -x %s: %w: %s", filepath.Base(deb), err, devtool.Tail(out, 3))
 			}
 		}
 		if err := os.Rename(tmp, root); err != nil {
@@ -99,7 +101,7 @@ func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
 			return q, fmt.Errorf("%s does not run (%v), and its libraries could not be installed: %w", q.binary, runErr, err)
 		}
 		if out, err := exec.CommandContext(ctx, q.binary, "--version").CombinedOutput(); err != nil {
-			return q, fmt.Errorf("%s --version: %w: %s", q.binary, err, tail(out, 3))
+			return q, fmt.Errorf("%s --version: %w: %s", q.binary, err, devtool.Tail(out, 3))
 		}
 	}
 	return q, nil
@@ -121,7 +123,7 @@ func installLibraries(ctx context.Context, deb string) error {
 		}
 		libs = append(libs, name[0])
 	}
-	return aptInstall(ctx, libs)
+	return devtool.AptInstall(ctx, "kernels", libs...)
 }
 
 // args boots kernel (a PVH vmlinux, or a bzImage) with initrd under TCG.

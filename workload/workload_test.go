@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"tlmon/internal/devtool"
 	"tlmon/internal/strace"
 )
 
@@ -36,11 +37,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "workload")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(goTool, "build", "-o", binary, ".")
+	build := exec.Command(devtool.GoCommand(), "build", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building workload:", err)
