@@ -12,28 +12,37 @@ import (
 	"syscall"
 )
 
-// Command is a program tlmon starts and watches. It is born inside a cgroup of
-// its own (clone3 with CLONE_INTO_CGROUP), so the cgroup scope covers it from its
-// very first instruction, and its execve is counted exactly once.
+// Command is a program tlmon starts and watches. Where it can, it is born
+// inside a cgroup of its own (clone3 with CLONE_INTO_CGROUP), so the cgroup
+// scope covers it from its very first instruction, and its execve is counted
+// exactly once.
 type Command struct {
 	Cmd       *exec.Cmd
-	CgroupDir string
+	CgroupDir string // "" without a cgroup of its own
 }
 
-// PrepareCommand makes a fresh cgroup for args under tlmon's own v2 cgroup and
-// an exec.Cmd that will be born in it. Under sudo the command runs as the
-// invoking user (SUDO_UID/SUDO_GID), like the user would expect of
-// `sudo tlmon -- make`. Call Start once the scope is set.
+// PrepareCommand makes an exec.Cmd for args and, with cg, a fresh cgroup
+// under tlmon's own v2 cgroup that it will be born in. Under sudo the command
+// runs as the invoking user (SUDO_UID/SUDO_GID), like the user would expect
+// of `sudo tlmon -- make`. Call Start once the scope is set.
 func PrepareCommand(cg *Cgroups, args []string) (*Command, error) {
-	if cg == nil {
-		return nil, ErrNoCgroup2
-	}
 	path, err := exec.LookPath(args[0])
 	if err != nil {
 		return nil, fmt.Errorf("cannot start %s: %w", args[0], unwrapExec(err))
 	}
-	own := ownCgroup()
-	dir := filepath.Join(cg.Mount, own, fmt.Sprintf("tlmon-%d", os.Getpid()))
+	cred, err := sudoCredential()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Args[0] = args[0]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	c := &Command{Cmd: cmd}
+	if cg == nil {
+		return c, nil
+	}
+	dir := filepath.Join(cg.Mount, ownCgroup(), fmt.Sprintf("tlmon-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("make a cgroup for the command: %w", err)
 	}
@@ -42,24 +51,30 @@ func PrepareCommand(cg *Cgroups, args []string) (*Command, error) {
 		os.Remove(dir)
 		return nil, fmt.Errorf("open the command's cgroup: %w", err)
 	}
-	cmd := exec.Command(path, args[1:]...)
-	cmd.Args[0] = args[0]
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
-	cred, err := sudoCredential()
-	if err != nil {
-		syscall.Close(fd)
-		os.Remove(dir)
-		return nil, err
+	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	c.CgroupDir = dir
+	return c, nil
+}
+
+// dropCgroup makes the command start as a plain child of tlmon, for a probe
+// without a cgroup scope (rungs 3 and 4): being born in a cgroup needs
+// clone3 (5.3), which their kernels may lack.
+func (c *Command) dropCgroup() {
+	if c.CgroupDir == "" {
+		return
 	}
-	cmd.SysProcAttr.Credential = cred
-	return &Command{Cmd: cmd, CgroupDir: dir}, nil
+	syscall.Close(c.Cmd.SysProcAttr.CgroupFD)
+	c.Cmd.SysProcAttr.UseCgroupFD, c.Cmd.SysProcAttr.CgroupFD = false, 0
+	c.Cleanup()
+	c.CgroupDir = ""
 }
 
 // Start starts the command; its cgroup fd is no longer needed afterwards.
 func (c *Command) Start() error {
 	err := c.Cmd.Start()
-	syscall.Close(c.Cmd.SysProcAttr.CgroupFD)
+	if c.CgroupDir != "" {
+		syscall.Close(c.Cmd.SysProcAttr.CgroupFD)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot start %s: %w", c.Cmd.Args[0], unwrapExec(err))
 	}
@@ -69,7 +84,9 @@ func (c *Command) Start() error {
 // Cleanup removes the command's cgroup. It fails, harmlessly, while processes
 // the command left behind still live in it.
 func (c *Command) Cleanup() {
-	os.Remove(c.CgroupDir)
+	if c.CgroupDir != "" {
+		os.Remove(c.CgroupDir)
+	}
 }
 
 func unwrapExec(err error) error {

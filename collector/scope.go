@@ -23,6 +23,7 @@ type ScopeRequest struct {
 type Scope struct {
 	req       ScopeRequest
 	cgroupDir string
+	cgErr     error // why there is no cgroup v2 hierarchy, if there is none
 	// Command is the program to start once the scope is applied (nil if none).
 	Command *Command
 	// Desc says what is watched, for headers and reports.
@@ -33,7 +34,7 @@ type Scope struct {
 // mistake ends with one line and nothing attached. cg may be nil when no cgroup
 // v2 hierarchy is mounted (cgErr says why).
 func ResolveScope(req ScopeRequest, cg *Cgroups, cgErr error) (*Scope, error) {
-	s := &Scope{req: req, Desc: "all"}
+	s := &Scope{req: req, Desc: "all", cgErr: cgErr}
 	switch {
 	case len(req.PIDs) > 0:
 		ids := make([]string, len(req.PIDs))
@@ -54,9 +55,8 @@ func ResolveScope(req ScopeRequest, cg *Cgroups, cgErr error) (*Scope, error) {
 		}
 		s.cgroupDir, s.Desc = dir, "cgroup "+strings.TrimPrefix(dir, cg.Mount)
 	case len(req.Command) > 0:
-		if cg == nil {
-			return nil, fmt.Errorf("cannot watch a command: %w", cgErr)
-		}
+		// Without cgroup v2, only a probe that watches its own children
+		// can watch the command (Apply says).
 		cmd, err := PrepareCommand(cg, req.Command)
 		if err != nil {
 			return nil, err
@@ -72,7 +72,11 @@ func (s *Scope) Apply(p *bpf.Probe) error {
 	case len(s.req.PIDs) > 0:
 		return p.ScopePIDs(s.req.PIDs, s.req.Follow)
 	case s.Command != nil && !p.HasCgroupScope():
+		s.Command.dropCgroup()
+		s.cgroupDir = ""
 		return p.ScopeOwnChildren() // the command, once started, and its children
+	case s.Command != nil && s.cgroupDir == "":
+		return fmt.Errorf("cannot watch a command: %w", s.cgErr)
 	case s.cgroupDir != "":
 		return p.ScopeCgroup(s.cgroupDir)
 	default:
