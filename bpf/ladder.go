@@ -10,7 +10,7 @@ const (
 	HookAuto       = "auto"
 	HookRawTP      = "raw_tp"     // raw tracepoints sys_enter/sys_exit (4.17)
 	HookTracepoint = "tracepoint" // tracepoints raw_syscalls:sys_enter/sys_exit through perf events (4.7)
-	HookKprobe     = "kprobe"     // kprobes and kretprobes on the syscall functions (4.7 here: legacy.bpf.c)
+	HookKprobe     = "kprobe"     // kprobes and kretprobes on the syscall functions (4.4 here: legacy.bpf.c)
 )
 
 // A Rung is one way of getting syscalls out of the kernel: a buffer for the
@@ -45,6 +45,9 @@ var hookNames = map[string]string{
 // What a rung needs of the kernel, as a user can look it up: named when the
 // rung fails.
 const ringbufFeature = "the ring buffer (Linux 5.8)"
+
+// legacySince is the oldest kernel the legacy object runs on, per hook.
+var legacySince = map[string]string{HookTracepoint: "4.7", HookKprobe: "4.4"}
 
 var hookFeatures = map[string]string{
 	HookRawTP:      "raw tracepoints (Linux 4.17)",

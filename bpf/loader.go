@@ -164,7 +164,7 @@ func Load(opts Options) (*Probe, error) {
 func (p *Probe) try() (err error) {
 	if p.rung.Hook != HookRawTP {
 		if err := p.loadLegacy(); err != nil {
-			return missing(fmt.Sprintf("the BPF features of tlmon's programs for %s (Linux 4.7)", hookNames[p.rung.Hook]), err)
+			return missing(fmt.Sprintf("the BPF features of tlmon's programs for %s (Linux %s)", hookNames[p.rung.Hook], legacySince[p.rung.Hook]), err)
 		}
 	} else if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		return missing("kernel BTF (5.2)", errNoBTF)
