@@ -391,7 +391,9 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 		// running, as it would have without tlmon.
 		cmdErr = nil
 	}
-	probe.Detach()
+	if err := probe.Detach(); err != nil {
+		return err
+	}
 	if err := coll.Drain(); err != nil {
 		return err
 	}

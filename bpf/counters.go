@@ -66,6 +66,7 @@ type reader struct {
 	lastIO     []tlmonProcKey
 	lastErrnos []tlmonErrnoKey
 	lastHists  []tlmonProcKey
+	epoch      uint32 // reads so far: read_epoch in tlmon.bpf.c
 }
 
 // ReadCounters reads every counter map into c.
@@ -88,6 +89,14 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	}
 	if err := p.flushCaches(); err != nil {
 		return err
+	}
+	if p.legacy == nil {
+		// A young thread's table is promoted once it has lived through a
+		// whole read (two steps of the epoch).
+		r.epoch++
+		if err := p.objs.ReadEpoch.Set(r.epoch); err != nil {
+			return fmt.Errorf("set read epoch: %w", err)
+		}
 	}
 	clear(c.IO)
 	clear(c.Procs)

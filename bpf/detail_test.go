@@ -53,7 +53,7 @@ func TestOpenatDetailIsExact(t *testing.T) {
 		for _, store := range EnterStores() {
 			t.Run(buf+"/"+store, func(t *testing.T) {
 				p := loadForTest(t, Options{Buffer: buf, EnterStore: store, PerfBytes: 1 << 20})
-				r, err := p.NewEventReader()
+				r, err := p.NewDetailReader()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,7 +132,7 @@ func TestNoDetailMeansNoEvents(t *testing.T) {
 // a read that does not block sends nothing.
 func TestSlowReadIsSentOnce(t *testing.T) {
 	p := loadForTest(t, Options{Slow: 100 * time.Millisecond})
-	rd, err := p.NewEventReader()
+	rd, err := p.NewDetailReader()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,14 +8,16 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 
 	"tlmon/model"
 )
 
-// EventReader reads lifecycle events from the ring buffer or the perf buffer,
-// whichever the probe loaded, into a record it reuses: no allocation per event.
+// EventReader reads one of the probe's buffers, the ring buffer or the perf
+// buffer, whichever the probe loaded, into a record it reuses: no allocation
+// per event.
 type EventReader struct {
 	ring  *ringbuf.Reader
 	perf  *perf.Reader
@@ -31,12 +33,29 @@ type EventReader struct {
 // ErrClosed is returned by Read once Close was called.
 var ErrClosed = os.ErrClosed
 
-// NewEventReader opens a reader on the probe's event buffer.
-func (p *Probe) NewEventReader() (*EventReader, error) {
+// NewLifecycleReader opens a reader on the buffer of process events (exec,
+// fork, exit) and young threads' counts.
+func (p *Probe) NewLifecycleReader() (*EventReader, error) {
+	if p.legacy != nil {
+		return p.newEventReader(p.objs.Events) // rungs 3 and 4 have one buffer, and no detail
+	}
+	return p.newEventReader(p.objs.Lifecycle)
+}
+
+// NewDetailReader opens a reader on the buffer of detail events (calls, TCP
+// connections): nil on rungs that send none.
+func (p *Probe) NewDetailReader() (*EventReader, error) {
+	if p.legacy != nil {
+		return nil, nil
+	}
+	return p.newEventReader(p.objs.Events)
+}
+
+func (p *Probe) newEventReader(m *ebpf.Map) (*EventReader, error) {
 	r := &EventReader{waited: true}
 	switch p.rung.Buffer {
 	case BufferRingbuf:
-		rd, err := ringbuf.NewReader(p.objs.Events)
+		rd, err := ringbuf.NewReader(m)
 		if err != nil {
 			return nil, fmt.Errorf("open ring buffer: %w", err)
 		}
@@ -46,7 +65,7 @@ func (p *Probe) NewEventReader() (*EventReader, error) {
 		if size <= 0 {
 			size = 256 << 10 // per CPU; detail events come in bursts
 		}
-		rd, err := perf.NewReaderWithOptions(p.objs.Events, size, perf.ReaderOptions{Watermark: size / 8})
+		rd, err := perf.NewReaderWithOptions(m, size, perf.ReaderOptions{Watermark: size / 8})
 		if err != nil {
 			return nil, fmt.Errorf("open perf buffer: %w", err)
 		}
@@ -172,6 +191,8 @@ func DecodeEvent(raw []byte, e *model.Event) error {
 		return decodeCall(raw, e)
 	case model.EventTCP:
 		return decodeTCP(raw, e)
+	case model.EventCounts:
+		return decodeCounts(raw, e)
 	}
 	if len(raw) < EventSize {
 		return fmt.Errorf("short event: %d bytes, want %d", len(raw), EventSize)
@@ -225,6 +246,51 @@ func decodeCall(raw []byte, e *model.Event) error {
 		s.Len = uint16(min(int(s.Len), n-int(s.Off)))
 	}
 	e.Parent, e.CgroupID = model.ProcID{}, 0
+	return nil
+}
+
+// Layout of a young thread's counts event: its header and errnos, then only
+// its used syscall slots.
+var (
+	cnt              tlmonCountsEvent
+	countsHeaderSize = int(unsafe.Offsetof(cnt.Slot))
+	countsSlotSize   = int(unsafe.Sizeof(cnt.Slot[0]))
+	countsErrnoSize  = int(unsafe.Sizeof(cnt.Err[0]))
+)
+
+// decodeCounts decodes a struct counts_event.
+func decodeCounts(raw []byte, e *model.Event) error {
+	if len(raw) < countsHeaderSize {
+		return fmt.Errorf("short counts event: %d bytes, want at least %d", len(raw), countsHeaderSize)
+	}
+	le := binary.LittleEndian
+	c := &e.Counts
+	e.Kind = model.EventCounts
+	e.Proc = procID(le.Uint32(raw[unsafe.Offsetof(cnt.Tgid):]), le.Uint64(raw[unsafe.Offsetof(cnt.Start):]))
+	e.TID = le.Uint32(raw[unsafe.Offsetof(cnt.Tid):])
+	e.Time, e.Parent, e.CgroupID = 0, model.ProcID{}, 0
+	c.Final = raw[unsafe.Offsetof(cnt.Final)] != 0
+	c.NErrno = min(int(raw[unsafe.Offsetof(cnt.Nerrs)]), model.YoungErrnos)
+	c.NSyscall = min(int(raw[unsafe.Offsetof(cnt.Nslots)]), model.YoungSyscalls, (len(raw)-countsHeaderSize)/countsSlotSize)
+	io := raw[unsafe.Offsetof(cnt.Io):]
+	c.IO = model.IOCounts{Read: le.Uint64(io), Written: le.Uint64(io[8:]), Received: le.Uint64(io[16:]), Sent: le.Uint64(io[24:])}
+	for i := range c.NErrno {
+		b := raw[int(unsafe.Offsetof(cnt.Err))+i*countsErrnoSize:]
+		c.Errnos[i] = model.ErrnoCounts{Nr: le.Uint16(b), Errno: le.Uint16(b[2:]), Count: uint64(le.Uint32(b[4:]))}
+	}
+	s := &cnt.Slot[0]
+	for i := range c.NSyscall {
+		b := raw[countsHeaderSize+i*countsSlotSize:]
+		c.Syscalls[i] = model.SyscallCounts{
+			Nr: le.Uint16(b[unsafe.Offsetof(s.Nr):]),
+			Counts: model.Counts{
+				Calls:    uint64(le.Uint32(b[unsafe.Offsetof(s.Calls):])),
+				Errors:   uint64(le.Uint32(b[unsafe.Offsetof(s.Errors):])),
+				LatSumNs: le.Uint64(b[unsafe.Offsetof(s.LatSum):]),
+				LatCount: uint64(le.Uint32(b[unsafe.Offsetof(s.LatCount):])),
+			},
+		}
+	}
 	return nil
 }
 

@@ -17,7 +17,7 @@ func TestALoneRecordIsRead(t *testing.T) {
 			if err := p.ScopeAll(); err != nil { // injected events name pid 0
 				t.Fatal(err)
 			}
-			r, err := p.NewEventReader()
+			r, err := p.NewLifecycleReader()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -57,6 +58,10 @@ type Options struct {
 	NoLatency bool
 	// NoProcHist drops per-process latency histograms (system-wide ones stay).
 	NoProcHist bool
+	// NoYoungTables counts every process in the per-process maps, as kernels
+	// without task storage do, instead of young threads in tables of their own
+	// (young_table in tlmon.bpf.c): for tests and comparisons.
+	NoYoungTables bool
 	// RingBytes sizes the ring buffer (a power of two ≥ one page; default 4 MiB);
 	// PerfBytes sizes each CPU's perf buffer (default 256 KiB).
 	RingBytes int
@@ -221,6 +226,8 @@ func (p *Probe) load() error {
 		"have_task_btf":    haveTaskBTF(),
 		"track_latency":    !p.opts.NoLatency,
 		"per_proc_hist":    !p.opts.NoProcHist,
+		"young_tables":     p.youngTables(),
+		"young_since":      bootNow(),
 		"slow_ns":          uint64(p.opts.Slow),
 		"nr_accept":        nrOf(p.opts.Table, "accept"),
 		"nr_accept4":       nrOf(p.opts.Table, "accept4"),
@@ -231,16 +238,18 @@ func (p *Probe) load() error {
 		}
 	}
 
-	events := spec.Maps["events"]
-	if p.rung.Buffer == BufferPerf {
-		// cilium/ebpf sizes a perf event array to the possible CPUs itself.
-		events.Type = ebpf.PerfEventArray
-		events.KeySize, events.ValueSize, events.MaxEntries = 4, 4, 0
-	} else if p.opts.RingBytes > 0 {
-		events.MaxEntries = uint32(p.opts.RingBytes)
-	}
-	if err := set("wakeup_bytes", uint64(events.MaxEntries/8)); err != nil {
-		return err
+	for _, buf := range []struct{ name, wakeup string }{{"events", "wakeup_bytes"}, {"lifecycle", "life_wakeup_bytes"}} {
+		m := spec.Maps[buf.name]
+		if p.rung.Buffer == BufferPerf {
+			// cilium/ebpf sizes a perf event array to the possible CPUs itself.
+			m.Type = ebpf.PerfEventArray
+			m.KeySize, m.ValueSize, m.MaxEntries = 4, 4, 0
+		} else if p.opts.RingBytes > 0 {
+			m.MaxEntries = uint32(p.opts.RingBytes)
+		}
+		if err := set(buf.wakeup, uint64(m.MaxEntries/8)); err != nil {
+			return err
+		}
 	}
 	// The unused enter store becomes a one-entry hash: its code is pruned, but
 	// the map must still exist on kernels without task storage.
@@ -254,6 +263,11 @@ func (p *Probe) load() error {
 		unusedCalls = "call_hash"
 	}
 	spec.Maps[unusedCalls] = &ebpf.MapSpec{Name: unusedCalls, Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps[unusedCalls].ValueSize, MaxEntries: 1}
+	if !p.youngTables() {
+		// Young threads' tables live in task storage only: without it every
+		// process counts in the hashes.
+		spec.Maps["young_store"] = &ebpf.MapSpec{Name: "young_store", Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps["young_store"].ValueSize, MaxEntries: 1}
+	}
 	if p.opts.NoProcHist {
 		spec.Maps["proc_hists"].MaxEntries = 1
 	}
@@ -287,6 +301,12 @@ func loadError(what string, err error) error {
 		fmt.Fprintf(os.Stderr, "%+v\n", verr)
 	}
 	return fmt.Errorf("load BPF programs (%s): %v", what, firstLines(verr))
+}
+
+// youngTables says whether young threads count in tables of their own: where
+// the kernel has task storage, unless the options say no.
+func (p *Probe) youngTables() bool {
+	return p.legacy == nil && p.enterStore == EnterTaskStorage && !p.opts.NoYoungTables
 }
 
 // EnterStores are the enter stores this kernel can run, best first: task
@@ -371,8 +391,36 @@ func (p *Probe) Attach() error {
 }
 
 // Detach unhooks the programs but keeps the maps readable: after it nothing new
-// is counted or sent, so a final read agrees with the events drained.
-func (p *Probe) Detach() { p.detach() }
+// is counted or sent, so a final read agrees with the events drained. The
+// counts of young threads still alive are sent then (see SweepYoung).
+func (p *Probe) Detach() error {
+	p.detach()
+	return p.SweepYoung()
+}
+
+// SweepYoung sends the counts of every young thread still alive to the
+// lifecycle buffer, as their promotions would (young_sweep in tlmon.bpf.c).
+// Only once the programs are detached are those counts final; on rungs without
+// young tables there is nothing to send.
+func (p *Probe) SweepYoung() error {
+	if !p.youngTables() {
+		return nil
+	}
+	it, err := link.AttachIter(link.IterOptions{Program: p.objs.YoungSweep})
+	if err != nil {
+		return fmt.Errorf("attach young_sweep: %w", err)
+	}
+	defer it.Close()
+	rd, err := it.Open()
+	if err != nil {
+		return fmt.Errorf("run young_sweep: %w", err)
+	}
+	defer rd.Close()
+	if _, err := io.Copy(io.Discard, rd); err != nil { // the iterator runs as it is read
+		return fmt.Errorf("run young_sweep: %w", err)
+	}
+	return nil
+}
 
 func (p *Probe) detach() {
 	if p.legacy != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -172,6 +173,14 @@ func onRungs(t *testing.T, rungs []provedRung, opts Options, test func(t *testin
 			if err := p.SetSyscallFilter(rungTestSyscalls); err != nil {
 				t.Fatal(err)
 			}
+			// A perf buffer exists only once a reader opened it: the kernel
+			// drops (and counts) what comes before.
+			r, err := p.NewLifecycleReader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lifecycle.Store(p, &lifeRig{r: r})
+			t.Cleanup(func() { lifecycle.Delete(p); r.Close() })
 			test(t, p)
 		})
 	}
@@ -229,13 +238,74 @@ func procCounts(c *Counters, pid uint32, nr int) model.Counts {
 	return sum
 }
 
+// lifecycle holds, per probe of onRungs, the reader of its lifecycle buffer
+// and what was read from it.
+var lifecycle sync.Map // *Probe → *lifeRig
+
+type lifeRig struct {
+	r      *EventReader
+	events []model.Event // read, but for EventCounts, which readCounters took
+	lost   uint64
+}
+
+// readCounters reads the counter maps and, as the collector does, adds the
+// young threads' counts that came through the lifecycle buffer: children
+// started after the probe loaded are young, and theirs come when they exit.
 func readCounters(t *testing.T, p *Probe) *Counters {
 	t.Helper()
 	var c Counters
 	if err := p.ReadCounters(&c); err != nil {
 		t.Fatal(err)
 	}
+	v, ok := lifecycle.Load(p)
+	if !ok {
+		return &c
+	}
+	rig := v.(*lifeRig)
+	rig.drain(t)
+	rig.events = slices.DeleteFunc(rig.events, func(e model.Event) bool {
+		if e.Kind != model.EventCounts {
+			return false
+		}
+		addYoung(&c, &e)
+		return true
+	})
 	return &c
+}
+
+// addYoung adds a counts event to absolute counters c.
+func addYoung(c *Counters, e *model.Event) {
+	tc := &e.Counts
+	for _, s := range tc.Syscalls[:tc.NSyscall] {
+		k := model.ProcSyscall{Proc: e.Proc, Nr: s.Nr}
+		v := c.Procs[k]
+		v.Add(s.Counts)
+		c.Procs[k] = v
+	}
+	for _, x := range tc.Errnos[:tc.NErrno] {
+		c.Errnos[model.ProcErrno{Proc: e.Proc, Nr: x.Nr, Errno: x.Errno}] += x.Count
+	}
+	io := c.IO[e.Proc]
+	io.Add(tc.IO)
+	c.IO[e.Proc] = io
+}
+
+// drain reads what the buffer holds now.
+func (rig *lifeRig) drain(t *testing.T) {
+	t.Helper()
+	for quiet := 0; quiet < 5; { // the reader looks every 20 ms
+		var e model.Event
+		ok, l, err := rig.r.Read(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rig.lost += l
+		if ok {
+			rig.events, quiet = append(rig.events, e), 0
+		} else if l == 0 {
+			quiet++
+		}
+	}
 }
 
 func TestRungCountsAMillionGetppidExactly(t *testing.T) {
@@ -245,8 +315,6 @@ func TestRungCountsAMillionGetppidExactly(t *testing.T) {
 		if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
 			t.Fatal(err)
 		}
-		r := openEvents(t, p) // the child's exit event has somewhere to go
-		defer r.Close()
 		start := time.Now()
 		if err := p.Attach(); err != nil {
 			t.Fatal(err)
@@ -369,42 +437,23 @@ func waitDelivered(t *testing.T, pid, tid int) {
 	t.Fatalf("a signal to thread %d of %d was never delivered", tid, pid)
 }
 
-// openEvents opens the probe's event buffer. A perf buffer exists only once a
-// reader opened it: the kernel drops (and counts) what comes before.
-func openEvents(t *testing.T, p *Probe) *EventReader {
+// openEvents is the reader of the probe's lifecycle buffer, opened by onRungs.
+func openEvents(t *testing.T, p *Probe) *lifeRig {
 	t.Helper()
-	r, err := p.NewEventReader()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := lifecycle.Load(p)
+	if !ok {
+		t.Fatal("no lifecycle reader: the test runs outside onRungs")
 	}
-	return r
+	return v.(*lifeRig)
 }
 
-// readEvents reads events from r until none came for a while, and closes it.
-func readEvents(t *testing.T, r *EventReader) (events []model.Event, lost uint64) {
+// readEvents reads events until none came for a while, and returns every
+// event read from the buffer so far (but the counts readCounters took) and
+// the samples a perf buffer reported lost.
+func readEvents(t *testing.T, rig *lifeRig) (events []model.Event, lost uint64) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			var e model.Event
-			ok, l, err := r.Read(&e)
-			if err != nil {
-				if !errors.Is(err, ErrClosed) {
-					t.Error(err)
-				}
-				return
-			}
-			lost += l
-			if ok {
-				events = append(events, e)
-			}
-		}
-	}()
-	time.Sleep(500 * time.Millisecond) // ample: the reader looks every 20 ms
-	r.Close()
-	<-done
-	return events, lost
+	rig.drain(t)
+	return rig.events, rig.lost
 }
 
 func TestRungSeesTheLifeOfAOneMillisecondProcess(t *testing.T) {

@@ -93,6 +93,16 @@ func (p *Probe) ScopeCgroup(dir string) error {
 	return p.setScope(scopeCgroup)
 }
 
+// ScopeCommand is ScopeCgroup for the cgroup of a command about to start in
+// it, counted from its exec on: its launcher's work before (Go's runtime
+// resetting signal handlers between fork and exec) is not the command's.
+func (p *Probe) ScopeCommand(dir string) error {
+	if err := p.ScopeCgroup(dir); err != nil {
+		return err
+	}
+	return p.objs.LaunchPending.Set(uint32(1))
+}
+
 func (p *Probe) setScope(mode uint32) error {
 	// Tasks older than this that exit a syscall we never saw enter were inside
 	// it before the scope took them in: the kernel side ignores those exits.
@@ -100,6 +110,8 @@ func (p *Probe) setScope(mode uint32) error {
 		p.legacy.settings.AdoptTgid = 0 // only ScopeOwnChildren adopts
 	} else if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
 		return fmt.Errorf("set scope time: %w", err)
+	} else if err := p.objs.LaunchPending.Set(uint32(0)); err != nil {
+		return fmt.Errorf("set scope: %w", err)
 	}
 	if err := p.setScopeMode(mode); err != nil {
 		return fmt.Errorf("set scope: %w", err)

@@ -50,6 +50,7 @@ enum event_kind {
 	EVENT_EXIT = 3,
 	EVENT_SYSCALL = 4,
 	EVENT_TCP = 5,
+	EVENT_COUNTS = 6,
 };
 
 struct counts {

@@ -142,16 +142,88 @@ struct tcp_conn {
 	__u8 daddr[16];
 };
 
+/* Young threads. A thread of a process born after tlmon started counts its
+ * calls in a table of its own (task storage, one allocation per thread) instead
+ * of the per-process hashes: under process churn (a shell loop, a build) most
+ * processes live milliseconds, and a hash entry per (process, syscall), made on
+ * the first call and deleted by Go seconds later, both filled the maps and cost
+ * more than the process's own calls. The table goes to Go as one counts event
+ * (a delta since the last one) when the thread exits, or, once it has lived
+ * through a whole read of Go's (read_epoch moved on twice), when it is promoted:
+ * from then on its calls go to the hashes like any long-lived process's. A young
+ * thread keeps no latency histogram of its own (its calls are in the
+ * system-wide ones): its process's mean latency stays exact, its percentiles
+ * are absent. */
+#define YOUNG_SLOTS 64   /* distinct syscalls; more go to the hashes */
+#define YOUNG_ERRNOS 16  /* distinct (syscall, errno); more go to errno_stats */
+
+struct young_slot {
+	__u32 calls;
+	__u32 errors;
+	__u64 lat_sum;
+	__u32 lat_count;
+	__u16 nr;
+	__u16 pad;
+};
+
+struct young_errno {
+	__u16 nr;
+	__u16 err;
+	__u32 count;
+};
+
+/* A young thread's counts since its last counts event: only the used slots are
+ * sent. Mirrors model.ThreadCounts. */
+struct counts_event {
+	__u8 kind; /* EVENT_COUNTS */
+	__u8 final; /* the thread exited */
+	__u8 nerrs;
+	__u8 nslots;
+	__u32 tgid;
+	__u32 tid;
+	__u32 pad;
+	__u64 start;
+	struct io_counts io;
+	struct young_errno err[YOUNG_ERRNOS];
+	struct young_slot slot[YOUNG_SLOTS];
+};
+
+enum young_state {
+	YOUNG_NEW = 0, /* made just now: zeroes */
+	YOUNG_COUNTING,
+	YOUNG_PROMOTED, /* its calls go to the hashes */
+};
+
+struct young_table {
+	struct counts_event ev;
+	__u32 epoch; /* read_epoch when it was made */
+	__u32 state; /* enum young_state */
+	__u8 index[MAX_SYSCALLS]; /* 1 + the slot of a syscall, 0 for none */
+};
+
 /* Load-time settings (rodata: the verifier prunes what they switch off). */
 const volatile __u32 self_tgid = 0;
 const volatile bool use_ringbuf = true;
 const volatile __u64 wakeup_bytes = 0; /* see ringbuf_wakeup */
+const volatile __u64 life_wakeup_bytes = 0;
 const volatile bool use_task_storage = true;
 const volatile bool track_latency = true;
 const volatile bool per_proc_hist = true;
+/* Count young threads in tables of their own (needs task storage); a process
+ * that started before young_since (boot-time ns: tlmon's start) is never young. */
+const volatile bool young_tables = false;
+const volatile __u64 young_since = 0;
 
 /* Run-time settings, written by Go while attached. */
 volatile __u32 scope_mode = SCOPE_ALL;
+/* Set from Go while the command it starts in the scope's cgroup has not exec'd
+ * yet: what the launcher does between fork and exec (Go's runtime resetting
+ * signal handlers) is tlmon's work, not the command's. Counting starts with
+ * the command's execve, as strace -f counts a command it starts. */
+volatile __u32 launch_pending = 0;
+/* Go adds one at every read of the counters: a young table made at epoch e is
+ * promoted from e + 2 on, having lived through one whole read interval. */
+volatile __u32 read_epoch = 0;
 volatile bool follow_children = true;
 volatile bool failed_only = false;
 /* Boot-time ns of the last scope change: a task older than this that exits a
@@ -327,11 +399,28 @@ struct {
 	__type(value, __u32);
 } scope_cgroup SEC(".maps");
 
-/* The loader turns this into a PERF_EVENT_ARRAY when use_ringbuf is false. */
+/* Young threads' tables (see struct young_table). The loader makes it a
+ * one-entry hash where young_tables is off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct young_table);
+} young_store SEC(".maps");
+
+/* The loader turns these into PERF_EVENT_ARRAYs when use_ringbuf is false.
+ * events carries detail (calls, TCP), lifecycle the processes' exec, fork and
+ * exit and the young threads' counts: a flood of detail must never cost a
+ * process its name or its counts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* detail events come in bursts */
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* 2,000 process starts a second: ~3 MB/s */
+} lifecycle SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -353,6 +442,8 @@ const struct event *unused_event __attribute__((unused));
 const struct call_event *unused_call_event __attribute__((unused));
 const struct tcp_event *unused_tcp_event __attribute__((unused));
 const struct io_counts *unused_io_counts __attribute__((unused));
+const struct counts_event *unused_counts_event __attribute__((unused));
+const struct young_table *unused_young_table __attribute__((unused));
 
 static __always_inline void bump(__u32 slot)
 {
@@ -371,7 +462,7 @@ static __always_inline bool in_scope(__u32 tgid)
 	case SCOPE_PIDS:
 		return bpf_map_lookup_elem(&scope_pids, &tgid) != NULL;
 	case SCOPE_CGROUP:
-		return bpf_current_task_under_cgroup(&scope_cgroup, 0) == 1;
+		return !launch_pending && bpf_current_task_under_cgroup(&scope_cgroup, 0) == 1;
 	}
 	return false;
 }
@@ -672,16 +763,183 @@ static __always_inline bool is_restart(long ret)
 	return ret <= -512 && ret >= -516; /* ERESTARTSYS .. ERESTART_RESTARTBLOCK */
 }
 
+/* ringbuf_wakeup says whether a record wakes the reader: only once the ring
+ * holds wakeup_bytes. A wakeup per record costs more than the record (an
+ * interrupt work item and a switch to the reader, at every detailed call); the
+ * reader also looks every few milliseconds (bpf.EventReader). */
+static __always_inline __u64 ringbuf_wakeup(void *ring, __u64 bytes)
+{
+	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* output writes one record of size bytes to the lifecycle buffer (life) or
+ * the detail one: 0, or the helper's error. */
+static __always_inline long output(void *ctx, bool life, void *data, __u64 size)
+{
+	if (use_ringbuf && life)
+		return bpf_ringbuf_output(&lifecycle, data, size, ringbuf_wakeup(&lifecycle, life_wakeup_bytes));
+	if (use_ringbuf)
+		return bpf_ringbuf_output(&events, data, size, ringbuf_wakeup(&events, wakeup_bytes));
+	if (life)
+		return bpf_perf_event_output(ctx, &lifecycle, BPF_F_CURRENT_CPU, data, size);
+	return bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size);
+}
+
+/* send_record is output counting the record as attempted, and a failure as a
+ * loss: false then. */
+static __always_inline bool send_record(void *ctx, bool life, void *data, __u64 size)
+{
+	bump(CNT_EVENTS_ATTEMPTED);
+	if (!output(ctx, life, data, size))
+		return true;
+	bump(CNT_LOST_BUFFER);
+	return false;
+}
+
+static __always_inline void send_event(void *ctx, struct event *e)
+{
+	send_record(ctx, true, e, sizeof(*e));
+}
+
+/* young_table finds the current thread's young table (making it with
+ * create): NULL when the thread's calls go to the hashes, because its process
+ * is not young, its table was promoted, or none could be made. */
+static __always_inline struct young_table *young_table(struct task_struct *task, __u64 start, bool create)
+{
+	if (!young_tables || start < young_since)
+		return NULL;
+	struct young_table *t = bpf_task_storage_get(&young_store, task, 0,
+						     create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!t)
+		return NULL;
+	if (t->state == YOUNG_NEW) {
+		__u64 id = bpf_get_current_pid_tgid();
+		t->ev.kind = EVENT_COUNTS;
+		t->ev.tgid = id >> 32;
+		t->ev.tid = (__u32)id;
+		t->ev.start = start;
+		t->epoch = read_epoch;
+		t->state = YOUNG_COUNTING;
+	}
+	return t->state == YOUNG_COUNTING ? t : NULL;
+}
+
+/* young_size is the size of a table's counts event: its used slots only. */
+static __always_inline __u64 young_size(struct young_table *t)
+{
+	__u64 n = t->ev.nslots;
+	barrier_var(n);
+	if (n > YOUNG_SLOTS)
+		n = YOUNG_SLOTS;
+	return __builtin_offsetof(struct counts_event, slot) + n * sizeof(struct young_slot);
+}
+
+/* young_promote sends a table that has lived through a whole read of Go's and
+ * hands the thread's calls to the hashes: false while the buffer has no room
+ * (the table goes on counting, to be tried again at the next call: not a loss). */
+static __always_inline bool young_promote(void *ctx, struct young_table *t)
+{
+	if (read_epoch - t->epoch < 2)
+		return false;
+	if (output(ctx, true, &t->ev, young_size(t)))
+		return false;
+	bump(CNT_EVENTS_ATTEMPTED);
+	t->state = YOUNG_PROMOTED;
+	return true;
+}
+
+/* young_error counts errno err of syscall nr in the table: false when its
+ * errno slots hold others. */
+static __always_inline bool young_error(struct young_table *t, __u32 nr, __u16 err)
+{
+	__u32 n = t->ev.nerrs;
+	for (int j = 0; j < YOUNG_ERRNOS; j++) {
+		if (j >= n)
+			break;
+		if (t->ev.err[j].nr == nr && t->ev.err[j].err == err) {
+			t->ev.err[j].count++;
+			return true;
+		}
+	}
+	if (n >= YOUNG_ERRNOS)
+		return false;
+	struct young_errno *e = &t->ev.err[n & (YOUNG_ERRNOS - 1)];
+	e->nr = nr;
+	e->err = err;
+	e->count = 1;
+	t->ev.nerrs = n + 1;
+	return true;
+}
+
+/* young_count adds a call's counts d to the table's slot of syscall nr
+ * (< MAX_SYSCALLS): false when its slots hold other syscalls, and the call
+ * goes to the hashes. *errno_done says whether its errno was counted too. */
+static __always_inline bool young_count(struct young_table *t, __u32 nr, struct counts *d, long ret, bool *errno_done)
+{
+	__u32 i = t->index[nr & (MAX_SYSCALLS - 1)];
+	if (!i) {
+		i = t->ev.nslots;
+		if (i >= YOUNG_SLOTS)
+			return false;
+		t->ev.slot[i & (YOUNG_SLOTS - 1)].nr = nr;
+		t->ev.nslots = ++i;
+		t->index[nr & (MAX_SYSCALLS - 1)] = i;
+	}
+	struct young_slot *sl = &t->ev.slot[(i - 1) & (YOUNG_SLOTS - 1)];
+	sl->calls += d->calls;
+	sl->errors += d->errors;
+	sl->lat_sum += d->lat_sum;
+	sl->lat_count += d->lat_count;
+	*errno_done = d->errors && young_error(t, nr, -ret);
+	return true;
+}
+
+/* young_exit sends the table of the thread that runs it, which is exiting,
+ * and frees it. A table the buffer has no room for adds its counts to the
+ * unattributed ones of their syscalls: exact, though without their process.
+ * Global: see fold_cache_slot. */
+__noinline int young_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (!young_tables)
+		return 0;
+	struct task_struct *task = current_task();
+	struct young_table *t = bpf_task_storage_get(&young_store, task, 0, 0);
+	if (!t)
+		return 0;
+	if (t->state == YOUNG_COUNTING) {
+		t->ev.final = 1;
+		if (!send_record(ctx, true, &t->ev, young_size(t))) {
+			__u32 n = t->ev.nslots;
+			for (int i = 0; i < YOUNG_SLOTS; i++) {
+				if (i >= n)
+					break;
+				struct young_slot *sl = &t->ev.slot[i];
+				__u32 nr = sl->nr;
+				struct counts *u = bpf_map_lookup_elem(&unattributed, &nr);
+				if (u) {
+					u->calls += sl->calls;
+					u->errors += sl->errors;
+					u->lat_sum += sl->lat_sum;
+					u->lat_count += sl->lat_count;
+				}
+			}
+		}
+	}
+	bpf_task_storage_delete(&young_store, task);
+	return 0;
+}
+
 /* count_call adds one syscall of the current process to every counter: calls
  * (0 for a call already counted at entry), its error if ret is one, and its
  * latency unless lat is NO_LATENCY. Global: see fold_cache_slot. */
 #define NO_LATENCY ((__u64)-1)
-__noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
+__noinline int count_call(struct bpf_raw_tracepoint_args *ctx, __u64 nr, __u64 calls, long ret, __u64 lat)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(current_task()) };
+	struct task_struct *task = current_task();
+	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(task) };
 	bool is_err = !is_restart(ret) && is_error(ret, nr);
 	bool timed = lat != NO_LATENCY;
 	struct counts d = {
@@ -697,8 +955,11 @@ __noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
 		if (b < HIST_BUCKETS)
 			s->hist[b]++;
 	}
-	count_proc(&k, &d, b);
-	if (is_err)
+	bool errno_done = false;
+	struct young_table *y = young_table(task, k.start, true);
+	if (!y || young_promote(ctx, y) || !young_count(y, nr, &d, ret, &errno_done))
+		count_proc(&k, &d, b);
+	if (is_err && !errno_done)
 		count_error(&k, ret);
 	struct counts *t = thread_counts(k.tgid, (__u32)id);
 	if (t)
@@ -723,34 +984,6 @@ int flush_cpu_cache(void *ctx)
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		kept |= fold_cache_slot(i);
 	return kept;
-}
-
-/* ringbuf_wakeup says whether a record wakes the reader: only once the ring
- * holds wakeup_bytes. A wakeup per record costs more than the record (an
- * interrupt work item and a switch to the reader, at every detailed call); the
- * reader also looks every few milliseconds (bpf.EventReader). */
-static __always_inline __u64 ringbuf_wakeup(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-/* send_record writes one record of size bytes to the event buffer, counting
- * a failure as a loss. */
-static __always_inline void send_record(void *ctx, void *data, __u64 size)
-{
-	long err;
-	bump(CNT_EVENTS_ATTEMPTED);
-	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, data, size, ringbuf_wakeup());
-	else
-		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size);
-	if (err)
-		bump(CNT_LOST_BUFFER);
-}
-
-static __always_inline void send_event(void *ctx, struct event *e)
-{
-	send_record(ctx, e, sizeof(*e));
 }
 
 /* The argument registers of x86_64 syscalls sit in pt_regs from r10 to di, in
@@ -911,7 +1144,7 @@ static __always_inline void send_call(void *ctx, struct call_event *c)
 	barrier_var(n); /* keep the bound check on the register the size comes from */
 	if (n > CALL_DATA_LEN)
 		n = CALL_DATA_LEN;
-	send_record(ctx, c, __builtin_offsetof(struct call_event, data) + n);
+	send_record(ctx, false, c, __builtin_offsetof(struct call_event, data) + n);
 	bump(CNT_DETAIL_ATTEMPTED);
 }
 
@@ -1001,8 +1234,9 @@ static __always_inline void send_slow(void *ctx, __u64 id, struct task_struct *t
 /* add_io adds a successful call's byte count to its process. */
 static __always_inline void add_io(__u32 tgid, __u64 start, __u8 kind, long ret)
 {
+	struct young_table *t = young_table(current_task(), start, false);
 	struct proc_key k = { .tgid = tgid, .nr = 0, .start = start };
-	struct io_counts *io = bpf_map_lookup_elem(&proc_io, &k);
+	struct io_counts *io = t ? &t->ev.io : bpf_map_lookup_elem(&proc_io, &k);
 	if (!io) {
 		struct io_counts zero = {};
 		long err = bpf_map_update_elem(&proc_io, &k, &zero, BPF_NOEXIST);
@@ -1061,7 +1295,7 @@ static __always_inline void send_tcp(void *ctx, struct tcp_conn *c, int oldstate
 	};
 	__builtin_memcpy(e.saddr, c->saddr, sizeof(e.saddr));
 	__builtin_memcpy(e.daddr, c->daddr, sizeof(e.daddr));
-	send_record(ctx, &e, sizeof(e));
+	send_record(ctx, false, &e, sizeof(e));
 	bump(CNT_DETAIL_ATTEMPTED);
 }
 
@@ -1200,7 +1434,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!counted_at_entry(nr) && (recorded || !track_latency))
 		return 0;
 
-	count_call(nr, 1, 0, NO_LATENCY);
+	count_call(ctx, nr, 1, 0, NO_LATENCY);
 	return 0;
 }
 
@@ -1272,7 +1506,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		seen = false;
 	}
 	if (count)
-		count_call(nr, calls, ret, lat);
+		count_call(ctx, nr, calls, ret, lat);
 	if (seen)
 		after_call(ctx, nr, ret, enter_ts, now);
 	return 0;
@@ -1337,6 +1571,13 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
+	if (launch_pending && scope_mode == SCOPE_CGROUP && bpf_current_task_under_cgroup(&scope_cgroup, 0) == 1) {
+		/* The command's own first call is the execve that got here: its
+		 * entry came while the scope was closed. */
+		launch_pending = 0;
+		if (!nr_disabled[NR_EXECVE] && !failed_only)
+			count_call(ctx, NR_EXECVE, 1, 0, NO_LATENCY);
+	}
 	if (!in_scope(tgid))
 		return 0;
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
@@ -1365,6 +1606,7 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	young_exit(ctx); /* every thread's, before its process's exit event */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	if (!in_scope(tgid))
@@ -1387,6 +1629,22 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	/* A dead process leaves the PID scope: its PID may be reused. */
 	if (scope_mode == SCOPE_PIDS)
 		bpf_map_delete_elem(&scope_pids, &tgid);
+	return 0;
+}
+
+/* young_sweep sends the table of every young thread still alive, as a
+ * promotion. Go runs it once the syscall programs are detached, so that a final
+ * summary also has the counts of threads that have not exited; while the
+ * programs are attached, a thread may be changing its table. */
+SEC("iter/task")
+int young_sweep(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	if (!young_tables || !task)
+		return 0;
+	struct young_table *t = bpf_task_storage_get(&young_store, task, 0, 0);
+	if (t && t->state == YOUNG_COUNTING && send_record(ctx, true, &t->ev, young_size(t)))
+		t->state = YOUNG_PROMOTED;
 	return 0;
 }
 

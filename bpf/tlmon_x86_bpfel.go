@@ -60,6 +60,34 @@ type tlmonCounts struct {
 	LatCount uint64
 }
 
+type tlmonCountsEvent struct {
+	_      structs.HostLayout
+	Kind   uint8
+	Final  uint8
+	Nerrs  uint8
+	Nslots uint8
+	Tgid   uint32
+	Tid    uint32
+	Pad    uint32
+	Start  uint64
+	Io     tlmonIoCounts
+	Err    [16]struct {
+		_     structs.HostLayout
+		Nr    uint16
+		Err   uint16
+		Count uint32
+	}
+	Slot [64]struct {
+		_        structs.HostLayout
+		Calls    uint32
+		Errors   uint32
+		LatSum   uint64
+		LatCount uint32
+		Nr       uint16
+		Pad      uint16
+	}
+}
+
 type tlmonCpuCache struct {
 	_    structs.HostLayout
 	Slot [4]struct {
@@ -162,6 +190,14 @@ type tlmonTcpEvent struct {
 	Daddr    [16]uint8
 }
 
+type tlmonYoungTable struct {
+	_     structs.HostLayout
+	Ev    tlmonCountsEvent
+	Epoch uint32
+	State uint32
+	Index [512]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -176,6 +212,7 @@ const (
 	tlmonMapErrnoStats        = "errno_stats"
 	tlmonMapEventScratch      = "event_scratch"
 	tlmonMapEvents            = "events"
+	tlmonMapLifecycle         = "lifecycle"
 	tlmonMapProcHists         = "proc_hists"
 	tlmonMapProcIo            = "proc_io"
 	tlmonMapProcStats         = "proc_stats"
@@ -185,6 +222,7 @@ const (
 	tlmonMapTcpConns          = "tcp_conns"
 	tlmonMapThreadStats       = "thread_stats"
 	tlmonMapUnattributed      = "unattributed"
+	tlmonMapYoungStore        = "young_store"
 	tlmonProgFlushCpuCache    = "flush_cpu_cache"
 	tlmonProgInetSockSetState = "inet_sock_set_state"
 	tlmonProgSchedProcessExec = "sched_process_exec"
@@ -192,14 +230,18 @@ const (
 	tlmonProgSchedProcessFork = "sched_process_fork"
 	tlmonProgSysEnter         = "sys_enter"
 	tlmonProgSysExit          = "sys_exit"
+	tlmonProgYoungSweep       = "young_sweep"
 	tlmonVarCaptures          = "captures"
 	tlmonVarFailedOnly        = "failed_only"
 	tlmonVarFollowChildren    = "follow_children"
 	tlmonVarHaveTaskBtf       = "have_task_btf"
+	tlmonVarLaunchPending     = "launch_pending"
+	tlmonVarLifeWakeupBytes   = "life_wakeup_bytes"
 	tlmonVarNrAccept          = "nr_accept"
 	tlmonVarNrAccept4         = "nr_accept4"
 	tlmonVarNrDisabled        = "nr_disabled"
 	tlmonVarPerProcHist       = "per_proc_hist"
+	tlmonVarReadEpoch         = "read_epoch"
 	tlmonVarScopeMode         = "scope_mode"
 	tlmonVarScopeSince        = "scope_since"
 	tlmonVarSelfTgid          = "self_tgid"
@@ -208,13 +250,17 @@ const (
 	tlmonVarThreadTgid        = "thread_tgid"
 	tlmonVarTrackLatency      = "track_latency"
 	tlmonVarUnusedCallEvent   = "unused_call_event"
+	tlmonVarUnusedCountsEvent = "unused_counts_event"
 	tlmonVarUnusedEvent       = "unused_event"
 	tlmonVarUnusedIoCounts    = "unused_io_counts"
 	tlmonVarUnusedTcpEvent    = "unused_tcp_event"
+	tlmonVarUnusedYoungTable  = "unused_young_table"
 	tlmonVarUseCpuCache       = "use_cpu_cache"
 	tlmonVarUseRingbuf        = "use_ringbuf"
 	tlmonVarUseTaskStorage    = "use_task_storage"
 	tlmonVarWakeupBytes       = "wakeup_bytes"
+	tlmonVarYoungSince        = "young_since"
+	tlmonVarYoungTables       = "young_tables"
 )
 
 // loadTlmon returns the embedded CollectionSpec for tlmon.
@@ -266,6 +312,7 @@ type tlmonProgramSpecs struct {
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
 	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	YoungSweep       *ebpf.ProgramSpec `ebpf:"young_sweep"`
 }
 
 // tlmonMapSpecs contains maps before they are loaded into the kernel.
@@ -282,6 +329,7 @@ type tlmonMapSpecs struct {
 	ErrnoStats   *ebpf.MapSpec `ebpf:"errno_stats"`
 	EventScratch *ebpf.MapSpec `ebpf:"event_scratch"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	Lifecycle    *ebpf.MapSpec `ebpf:"lifecycle"`
 	ProcHists    *ebpf.MapSpec `ebpf:"proc_hists"`
 	ProcIo       *ebpf.MapSpec `ebpf:"proc_io"`
 	ProcStats    *ebpf.MapSpec `ebpf:"proc_stats"`
@@ -291,35 +339,43 @@ type tlmonMapSpecs struct {
 	TcpConns     *ebpf.MapSpec `ebpf:"tcp_conns"`
 	ThreadStats  *ebpf.MapSpec `ebpf:"thread_stats"`
 	Unattributed *ebpf.MapSpec `ebpf:"unattributed"`
+	YoungStore   *ebpf.MapSpec `ebpf:"young_store"`
 }
 
 // tlmonVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlmonVariableSpecs struct {
-	Captures        *ebpf.VariableSpec `ebpf:"captures"`
-	FailedOnly      *ebpf.VariableSpec `ebpf:"failed_only"`
-	FollowChildren  *ebpf.VariableSpec `ebpf:"follow_children"`
-	HaveTaskBtf     *ebpf.VariableSpec `ebpf:"have_task_btf"`
-	NrAccept        *ebpf.VariableSpec `ebpf:"nr_accept"`
-	NrAccept4       *ebpf.VariableSpec `ebpf:"nr_accept4"`
-	NrDisabled      *ebpf.VariableSpec `ebpf:"nr_disabled"`
-	PerProcHist     *ebpf.VariableSpec `ebpf:"per_proc_hist"`
-	ScopeMode       *ebpf.VariableSpec `ebpf:"scope_mode"`
-	ScopeSince      *ebpf.VariableSpec `ebpf:"scope_since"`
-	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
-	SlowNs          *ebpf.VariableSpec `ebpf:"slow_ns"`
-	TcpDetail       *ebpf.VariableSpec `ebpf:"tcp_detail"`
-	ThreadTgid      *ebpf.VariableSpec `ebpf:"thread_tgid"`
-	TrackLatency    *ebpf.VariableSpec `ebpf:"track_latency"`
-	UnusedCallEvent *ebpf.VariableSpec `ebpf:"unused_call_event"`
-	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedIoCounts  *ebpf.VariableSpec `ebpf:"unused_io_counts"`
-	UnusedTcpEvent  *ebpf.VariableSpec `ebpf:"unused_tcp_event"`
-	UseCpuCache     *ebpf.VariableSpec `ebpf:"use_cpu_cache"`
-	UseRingbuf      *ebpf.VariableSpec `ebpf:"use_ringbuf"`
-	UseTaskStorage  *ebpf.VariableSpec `ebpf:"use_task_storage"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	Captures          *ebpf.VariableSpec `ebpf:"captures"`
+	FailedOnly        *ebpf.VariableSpec `ebpf:"failed_only"`
+	FollowChildren    *ebpf.VariableSpec `ebpf:"follow_children"`
+	HaveTaskBtf       *ebpf.VariableSpec `ebpf:"have_task_btf"`
+	LaunchPending     *ebpf.VariableSpec `ebpf:"launch_pending"`
+	LifeWakeupBytes   *ebpf.VariableSpec `ebpf:"life_wakeup_bytes"`
+	NrAccept          *ebpf.VariableSpec `ebpf:"nr_accept"`
+	NrAccept4         *ebpf.VariableSpec `ebpf:"nr_accept4"`
+	NrDisabled        *ebpf.VariableSpec `ebpf:"nr_disabled"`
+	PerProcHist       *ebpf.VariableSpec `ebpf:"per_proc_hist"`
+	ReadEpoch         *ebpf.VariableSpec `ebpf:"read_epoch"`
+	ScopeMode         *ebpf.VariableSpec `ebpf:"scope_mode"`
+	ScopeSince        *ebpf.VariableSpec `ebpf:"scope_since"`
+	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
+	SlowNs            *ebpf.VariableSpec `ebpf:"slow_ns"`
+	TcpDetail         *ebpf.VariableSpec `ebpf:"tcp_detail"`
+	ThreadTgid        *ebpf.VariableSpec `ebpf:"thread_tgid"`
+	TrackLatency      *ebpf.VariableSpec `ebpf:"track_latency"`
+	UnusedCallEvent   *ebpf.VariableSpec `ebpf:"unused_call_event"`
+	UnusedCountsEvent *ebpf.VariableSpec `ebpf:"unused_counts_event"`
+	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedIoCounts    *ebpf.VariableSpec `ebpf:"unused_io_counts"`
+	UnusedTcpEvent    *ebpf.VariableSpec `ebpf:"unused_tcp_event"`
+	UnusedYoungTable  *ebpf.VariableSpec `ebpf:"unused_young_table"`
+	UseCpuCache       *ebpf.VariableSpec `ebpf:"use_cpu_cache"`
+	UseRingbuf        *ebpf.VariableSpec `ebpf:"use_ringbuf"`
+	UseTaskStorage    *ebpf.VariableSpec `ebpf:"use_task_storage"`
+	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	YoungSince        *ebpf.VariableSpec `ebpf:"young_since"`
+	YoungTables       *ebpf.VariableSpec `ebpf:"young_tables"`
 }
 
 // tlmonObjects contains all objects after they have been loaded into the kernel.
@@ -352,6 +408,7 @@ type tlmonMaps struct {
 	ErrnoStats   *ebpf.Map `ebpf:"errno_stats"`
 	EventScratch *ebpf.Map `ebpf:"event_scratch"`
 	Events       *ebpf.Map `ebpf:"events"`
+	Lifecycle    *ebpf.Map `ebpf:"lifecycle"`
 	ProcHists    *ebpf.Map `ebpf:"proc_hists"`
 	ProcIo       *ebpf.Map `ebpf:"proc_io"`
 	ProcStats    *ebpf.Map `ebpf:"proc_stats"`
@@ -361,6 +418,7 @@ type tlmonMaps struct {
 	TcpConns     *ebpf.Map `ebpf:"tcp_conns"`
 	ThreadStats  *ebpf.Map `ebpf:"thread_stats"`
 	Unattributed *ebpf.Map `ebpf:"unattributed"`
+	YoungStore   *ebpf.Map `ebpf:"young_store"`
 }
 
 func (m *tlmonMaps) Close() error {
@@ -375,6 +433,7 @@ func (m *tlmonMaps) Close() error {
 		m.ErrnoStats,
 		m.EventScratch,
 		m.Events,
+		m.Lifecycle,
 		m.ProcHists,
 		m.ProcIo,
 		m.ProcStats,
@@ -384,6 +443,7 @@ func (m *tlmonMaps) Close() error {
 		m.TcpConns,
 		m.ThreadStats,
 		m.Unattributed,
+		m.YoungStore,
 	)
 }
 
@@ -391,29 +451,36 @@ func (m *tlmonMaps) Close() error {
 //
 // It can be passed to loadTlmonObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlmonVariables struct {
-	Captures        *ebpf.Variable `ebpf:"captures"`
-	FailedOnly      *ebpf.Variable `ebpf:"failed_only"`
-	FollowChildren  *ebpf.Variable `ebpf:"follow_children"`
-	HaveTaskBtf     *ebpf.Variable `ebpf:"have_task_btf"`
-	NrAccept        *ebpf.Variable `ebpf:"nr_accept"`
-	NrAccept4       *ebpf.Variable `ebpf:"nr_accept4"`
-	NrDisabled      *ebpf.Variable `ebpf:"nr_disabled"`
-	PerProcHist     *ebpf.Variable `ebpf:"per_proc_hist"`
-	ScopeMode       *ebpf.Variable `ebpf:"scope_mode"`
-	ScopeSince      *ebpf.Variable `ebpf:"scope_since"`
-	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
-	SlowNs          *ebpf.Variable `ebpf:"slow_ns"`
-	TcpDetail       *ebpf.Variable `ebpf:"tcp_detail"`
-	ThreadTgid      *ebpf.Variable `ebpf:"thread_tgid"`
-	TrackLatency    *ebpf.Variable `ebpf:"track_latency"`
-	UnusedCallEvent *ebpf.Variable `ebpf:"unused_call_event"`
-	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
-	UnusedIoCounts  *ebpf.Variable `ebpf:"unused_io_counts"`
-	UnusedTcpEvent  *ebpf.Variable `ebpf:"unused_tcp_event"`
-	UseCpuCache     *ebpf.Variable `ebpf:"use_cpu_cache"`
-	UseRingbuf      *ebpf.Variable `ebpf:"use_ringbuf"`
-	UseTaskStorage  *ebpf.Variable `ebpf:"use_task_storage"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
+	Captures          *ebpf.Variable `ebpf:"captures"`
+	FailedOnly        *ebpf.Variable `ebpf:"failed_only"`
+	FollowChildren    *ebpf.Variable `ebpf:"follow_children"`
+	HaveTaskBtf       *ebpf.Variable `ebpf:"have_task_btf"`
+	LaunchPending     *ebpf.Variable `ebpf:"launch_pending"`
+	LifeWakeupBytes   *ebpf.Variable `ebpf:"life_wakeup_bytes"`
+	NrAccept          *ebpf.Variable `ebpf:"nr_accept"`
+	NrAccept4         *ebpf.Variable `ebpf:"nr_accept4"`
+	NrDisabled        *ebpf.Variable `ebpf:"nr_disabled"`
+	PerProcHist       *ebpf.Variable `ebpf:"per_proc_hist"`
+	ReadEpoch         *ebpf.Variable `ebpf:"read_epoch"`
+	ScopeMode         *ebpf.Variable `ebpf:"scope_mode"`
+	ScopeSince        *ebpf.Variable `ebpf:"scope_since"`
+	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`
+	SlowNs            *ebpf.Variable `ebpf:"slow_ns"`
+	TcpDetail         *ebpf.Variable `ebpf:"tcp_detail"`
+	ThreadTgid        *ebpf.Variable `ebpf:"thread_tgid"`
+	TrackLatency      *ebpf.Variable `ebpf:"track_latency"`
+	UnusedCallEvent   *ebpf.Variable `ebpf:"unused_call_event"`
+	UnusedCountsEvent *ebpf.Variable `ebpf:"unused_counts_event"`
+	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
+	UnusedIoCounts    *ebpf.Variable `ebpf:"unused_io_counts"`
+	UnusedTcpEvent    *ebpf.Variable `ebpf:"unused_tcp_event"`
+	UnusedYoungTable  *ebpf.Variable `ebpf:"unused_young_table"`
+	UseCpuCache       *ebpf.Variable `ebpf:"use_cpu_cache"`
+	UseRingbuf        *ebpf.Variable `ebpf:"use_ringbuf"`
+	UseTaskStorage    *ebpf.Variable `ebpf:"use_task_storage"`
+	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
+	YoungSince        *ebpf.Variable `ebpf:"young_since"`
+	YoungTables       *ebpf.Variable `ebpf:"young_tables"`
 }
 
 // tlmonPrograms contains all programs after they have been loaded into the kernel.
@@ -427,6 +494,7 @@ type tlmonPrograms struct {
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
 	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
 	SysExit          *ebpf.Program `ebpf:"sys_exit"`
+	YoungSweep       *ebpf.Program `ebpf:"young_sweep"`
 }
 
 func (p *tlmonPrograms) Close() error {
@@ -438,6 +506,7 @@ func (p *tlmonPrograms) Close() error {
 		p.SchedProcessFork,
 		p.SysEnter,
 		p.SysExit,
+		p.YoungSweep,
 	)
 }
 

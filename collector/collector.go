@@ -51,10 +51,11 @@ type Config struct {
 	PanicOnTick bool
 }
 
-// Collector runs the two goroutines.
+// Collector runs its goroutines: one per event buffer, and the ticker.
 type Collector struct {
-	cfg    Config
-	reader *bpf.EventReader
+	cfg     Config
+	readers []*bpf.EventReader // the lifecycle buffer's, then the detail one's
+	sinkMu  sync.Mutex         // one event at a time into the sink and OnEvent
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the ticker
@@ -71,6 +72,9 @@ type Collector struct {
 	// line and v1 cgroup are read from /proc then (bounded: a storm of
 	// short-lived execs would make this the ticker's main work).
 	execed []model.ProcID
+	// young holds the counts of young threads (EventCounts) received since
+	// the last read, for the next delta; guarded by readMu.
+	young youngCounts
 
 	received   atomic.Uint64
 	perfLost   atomic.Uint64
@@ -82,11 +86,20 @@ func New(cfg Config) (*Collector, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
 	}
-	r, err := cfg.Probe.NewEventReader()
+	life, err := cfg.Probe.NewLifecycleReader()
 	if err != nil {
 		return nil, err
 	}
-	c := &Collector{cfg: cfg, reader: r, resume: make(chan struct{}), known: map[model.ProcID]bool{}}
+	c := &Collector{cfg: cfg, readers: []*bpf.EventReader{life}, resume: make(chan struct{}), known: map[model.ProcID]bool{}}
+	detail, err := cfg.Probe.NewDetailReader()
+	if err != nil {
+		life.Close()
+		return nil, err
+	}
+	if detail != nil {
+		c.readers = append(c.readers, detail)
+	}
+	c.young = newYoungCounts()
 	c.delta = model.CounterDelta{
 		System:       make([]model.Counts, bpf.MaxSyscalls),
 		SystemHist:   make([]model.Hist, bpf.MaxSyscalls),
@@ -116,8 +129,10 @@ func (c *Collector) Start() {
 	c.cancel = cancel
 	c.lastRead = time.Now()
 	c.wg.Add(1)
-	c.events.Add(1)
-	go c.readEvents(ctx)
+	for _, r := range c.readers {
+		c.events.Add(1)
+		go c.readEvents(ctx, r)
+	}
 	go c.tick(ctx)
 }
 
@@ -126,8 +141,10 @@ func (c *Collector) Start() {
 // happened before the call.
 func (c *Collector) Drain() error {
 	c.ResumeEvents()
-	if err := c.reader.Flush(); err != nil { // Read returns what is buffered, then stops
-		return err
+	for _, r := range c.readers {
+		if err := r.Flush(); err != nil { // Read returns what is buffered, then stops
+			return err
+		}
 	}
 	c.events.Wait()
 	return c.Flush()
@@ -152,7 +169,8 @@ func (c *Collector) recoverTo() {
 	}
 }
 
-func (c *Collector) readEvents(ctx context.Context) {
+// readEvents drains one buffer into the sink until it is closed or flushed.
+func (c *Collector) readEvents(ctx context.Context, r *bpf.EventReader) {
 	defer c.events.Done()
 	defer c.recoverTo()
 	select {
@@ -162,7 +180,7 @@ func (c *Collector) readEvents(ctx context.Context) {
 	}
 	var e model.Event // one record, reused for every event
 	for {
-		ok, lost, err := c.reader.Read(&e)
+		ok, lost, err := r.Read(&e)
 		if errors.Is(err, bpf.ErrClosed) || errors.Is(err, bpf.ErrFlushed) {
 			return // closed, or drained (see Drain)
 		}
@@ -175,15 +193,22 @@ func (c *Collector) readEvents(ctx context.Context) {
 			continue
 		}
 		c.received.Add(1)
+		if e.Kind == model.EventCounts {
+			c.readMu.Lock()
+			c.young.add(e.Proc, &e.Counts)
+			c.readMu.Unlock()
+		}
+		c.sinkMu.Lock()
 		c.cfg.Sink.HandleEvent(&e)
 		// After the sink: a reread of an exec'd process must come after the exec
 		// cleared what it made stale.
-		if e.Kind != model.EventExit {
+		if e.Kind != model.EventExit && e.Kind != model.EventCounts {
 			c.noteEvent(e.Proc, e.Kind == model.EventExec)
 		}
 		if c.cfg.OnEvent != nil {
 			c.cfg.OnEvent(&e)
 		}
+		c.sinkMu.Unlock()
 	}
 }
 
@@ -231,6 +256,7 @@ func (c *Collector) Flush() error {
 	d.At, d.Interval = now, now.Sub(c.lastRead)
 	c.lastRead = now
 	diff(d, &c.cur, &c.prev)
+	c.young.moveTo(d)
 	c.nameNewProcesses(d)
 	c.rereadExeced()
 	retired := c.cfg.Sink.HandleCounters(d)
@@ -306,10 +332,13 @@ func (c *Collector) Close() error {
 	if c.cancel != nil {
 		c.cancel()
 	}
-	err := c.reader.Close()
+	var errs []error
+	for _, r := range c.readers {
+		errs = append(errs, r.Close())
+	}
 	c.wg.Wait()
 	c.events.Wait()
-	return err
+	return errors.Join(errs...)
 }
 
 // noHist is the previous histogram of a key new in this read.

@@ -249,12 +249,64 @@ func TestEventPathAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestAYoungProcessCountsWithoutKernelEntries runs a short-lived child born
+// after the probe loaded: its counts come whole in the counts event sent when
+// it exits, and it never has an entry in the per-process maps to retire.
+func TestAYoungProcessCountsWithoutKernelEntries(t *testing.T) {
+	p := load(t, bpf.Options{})
+	agg := aggregator.New(aggregator.Config{})
+	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	defer c.Close()
+	child := exec.Command("/bin/true")
+	if err := child.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(child.Process.Pid)
+	p.Detach()
+	if err := c.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := p.ProcEntries(pid); n != 0 {
+		t.Errorf("the young child made %d entries in the per-process map", n)
+	}
+	snap := agg.Snapshot()
+	var childCalls uint64
+	for _, ps := range snap.Processes {
+		if ps.ID.PID == pid {
+			childCalls = ps.Calls
+			for _, s := range ps.Syscalls {
+				if s.Hist != nil {
+					t.Errorf("the young child's %s has a latency histogram of its own", s.Name)
+				}
+			}
+		}
+	}
+	if childCalls == 0 {
+		t.Fatalf("no calls counted for the child %d", pid)
+	}
+	var procs uint64
+	for _, ps := range snap.Processes {
+		procs += ps.Calls
+	}
+	if sum := procs + snap.Retired.Calls + snap.Lost.Unattributed.Calls; sum != snap.Totals.Calls {
+		t.Errorf("processes %d + retired %d + unattributed %d = %d, but %d calls were counted in all",
+			procs, snap.Retired.Calls, snap.Lost.Unattributed.Calls, sum, snap.Totals.Calls)
+	}
+	if lost := snap.Lost.Total; lost != 0 {
+		t.Errorf("%d lost", lost)
+	}
+}
+
 // TestExitedProcessesLeaveTheKernelMaps runs a short-lived child under a
 // collector feeding the real aggregator with a short retirement delay: once
 // retired, the child's entries must be gone from the kernel's maps, while its
 // counts stay in the aggregator's totals.
 func TestExitedProcessesLeaveTheKernelMaps(t *testing.T) {
-	p := load(t, bpf.Options{})
+	p := load(t, bpf.Options{NoYoungTables: true}) // a young child makes no entries (below)
 	agg := aggregator.New(aggregator.Config{RetireAfter: 50 * time.Millisecond})
 	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
 	if err != nil {

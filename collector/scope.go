@@ -77,6 +77,8 @@ func (s *Scope) Apply(p *bpf.Probe) error {
 		return p.ScopeOwnChildren() // the command, once started, and its children
 	case s.Command != nil && s.cgroupDir == "":
 		return fmt.Errorf("cannot watch a command: %w", s.cgErr)
+	case s.Command != nil:
+		return p.ScopeCommand(s.cgroupDir)
 	case s.cgroupDir != "":
 		return p.ScopeCgroup(s.cgroupDir)
 	default:

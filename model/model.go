@@ -42,6 +42,8 @@ func (k EventKind) String() string {
 		return "fork"
 	case EventExit:
 		return "exit"
+	case EventCounts:
+		return "counts"
 	}
 	return "unknown"
 }
@@ -75,9 +77,50 @@ type Event struct {
 	CommBytes     [CommLen]byte
 	FilenameBytes [FilenameLen]byte
 
-	// Call is the detail of an EventSyscall, TCP of an EventTCP (see detail.go).
-	Call CallData
-	TCP  TCPData
+	// Call is the detail of an EventSyscall, TCP of an EventTCP (see detail.go),
+	// Counts of an EventCounts.
+	Call   CallData
+	TCP    TCPData
+	Counts ThreadCounts
+}
+
+// EventCounts carries what a young thread counted (Event.Counts): threads of
+// processes born after tlmon started count in a table of their own in the
+// kernel, sent when the thread exits or once it has lived through a whole read
+// of the counters, instead of in the per-process maps, which process churn
+// would fill. Proc and TID say whose counts they are.
+const EventCounts EventKind = 6
+
+// Sizes of a young thread's table: syscalls and (syscall, errno) pairs beyond
+// them are counted in the per-process maps.
+const (
+	YoungSyscalls = 64
+	YoungErrnos   = 16
+)
+
+// ThreadCounts is a young thread's counts since its previous EventCounts:
+// deltas, to be added. It has no latency histogram: its calls' latencies are
+// in the system-wide histograms only.
+type ThreadCounts struct {
+	// Final says the thread exited: no more counts come from it.
+	Final    bool
+	NSyscall int
+	Syscalls [YoungSyscalls]SyscallCounts
+	NErrno   int
+	Errnos   [YoungErrnos]ErrnoCounts
+	IO       IOCounts
+}
+
+// SyscallCounts are the counts of syscall Nr.
+type SyscallCounts struct {
+	Nr uint16
+	Counts
+}
+
+// ErrnoCounts counts the errno Errno of syscall Nr.
+type ErrnoCounts struct {
+	Nr, Errno uint16
+	Count     uint64
 }
 
 // Comm returns the task name carried by the event (an allocation: call it only for

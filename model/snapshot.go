@@ -20,6 +20,10 @@ type ProcInfo struct {
 	// where every process may sit at the v2 root and the meaningful grouping is
 	// in v1 ("name=systemd:/system.slice/x.service"); "" elsewhere.
 	V1Cgroup string
+	// Kernel marks a kernel thread (PF_KTHREAD in /proc/PID/stat's flags):
+	// it never makes a syscall, and its /proc/PID/syscall reads as a read
+	// (syscall 0) with no user context.
+	Kernel bool
 }
 
 // Snapshot is the aggregator's picture of everything counted since the first
@@ -187,7 +191,8 @@ type SyscallStat struct {
 	// could not be recorded (see LossErrnoMapFull) are in no entry.
 	Errnos []ErrnoCount
 	// AvgNs is LatSumNs/LatCount. The percentiles come from Hist's half-octave
-	// buckets and are within 25% of the true value; they are 0 without a histogram.
+	// buckets and are within 25% of the true value; they are 0 without a
+	// histogram, and absent (HasQuantiles false, null in JSON).
 	AvgNs, P50Ns, P95Ns, P99Ns uint64
 	// Hist is the latency histogram (nil if none was read). Do not modify it.
 	Hist *Hist
@@ -218,11 +223,25 @@ func (s SyscallStat) MarshalJSON() ([]byte, error) {
 		ErrorRate float64           `json:"error_rate"`
 		Errno     map[string]uint64 `json:"errno"`
 		AvgNs     uint64            `json:"avg_ns"`
-		P50Ns     uint64            `json:"p50_ns"`
-		P95Ns     uint64            `json:"p95_ns"`
-		P99Ns     uint64            `json:"p99_ns"`
-	}{s.Nr, s.Name, classes, countsToJSON(s.Counts), s.CallRate, s.ErrorRate, errno, s.AvgNs, s.P50Ns, s.P95Ns, s.P99Ns})
+		P50Ns     *uint64           `json:"p50_ns"`
+		P95Ns     *uint64           `json:"p95_ns"`
+		P99Ns     *uint64           `json:"p99_ns"`
+	}{s.Nr, s.Name, classes, countsToJSON(s.Counts), s.CallRate, s.ErrorRate, errno, s.AvgNs,
+		s.quantile(s.P50Ns), s.quantile(s.P95Ns), s.quantile(s.P99Ns)})
 }
+
+// quantile is q where a histogram is behind it, else nil (JSON null): a
+// percentile of no samples is absent, not zero.
+func (s SyscallStat) quantile(q uint64) *uint64 {
+	if !s.HasQuantiles() {
+		return nil
+	}
+	return &q
+}
+
+// HasQuantiles says whether the percentiles come from a histogram with
+// samples: a young process's syscalls have a mean latency but no histogram.
+func (s SyscallStat) HasQuantiles() bool { return s.Hist != nil }
 
 // ProcStat is one tracked process with its counts.
 type ProcStat struct {
@@ -245,6 +264,9 @@ type ProcStat struct {
 	// Placeholder marks a process named by no event and not (yet) found in /proc:
 	// its Comm is "?" and it counts as an attribution miss.
 	Placeholder bool
+	// Kernel marks a kernel thread (see ProcInfo.Kernel), or a child of
+	// kthreadd (PID 2) that has not exec'd a program.
+	Kernel bool
 	Counts
 	CallRate  float64
 	ErrorRate float64
