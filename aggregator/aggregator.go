@@ -396,6 +396,7 @@ type Aggregator struct {
 	restarts        uint64
 	missesRetired   uint64 // placeholders retired while still unnamed
 	retiredProcs    uint64
+	retiredNoHist   uint64 // retired processes whose latency has no histogram of its own
 
 	start   time.Time // of Elapsed
 	started bool
@@ -507,6 +508,7 @@ func fillInfo(dst *model.ProcInfo, src model.ProcInfo) {
 	if dst.V1Cgroup == "" {
 		dst.V1Cgroup = src.V1Cgroup
 	}
+	dst.Kernel = dst.Kernel || src.Kernel
 }
 
 // HandleEvent records a lifecycle or detail event. e is the caller's and is
@@ -663,6 +665,19 @@ func (a *Aggregator) publishRetired(from int) {
 	a.snap.Store(&s)
 }
 
+// noHist says whether p's calls were timed but none has a histogram of its
+// own: a young process's (see model.Snapshot.LatencyPerSyscallOnly).
+func (p *proc) noHist() bool {
+	timed := false
+	for i := range p.sys {
+		if p.sys[i].lat.hist != nil {
+			return false
+		}
+		timed = timed || p.sys[i].LatCount > 0
+	}
+	return timed
+}
+
 // final reports whether all of an exited process's counts have been accumulated.
 func (a *Aggregator) final(p *proc) bool { return a.gen >= p.exitGen+2 }
 
@@ -676,6 +691,9 @@ func (a *Aggregator) retire(p *proc) {
 		a.retired[p.sys[i].nr].Add(p.sys[i].Counts)
 	}
 	a.retiredProcs++
+	if p.noHist() {
+		a.retiredNoHist++
+	}
 	if p.placeholder {
 		a.missesRetired++
 	}
@@ -974,7 +992,7 @@ func (a *Aggregator) Clear() {
 	a.retired = [numNr]model.Counts{}
 	a.lost = model.Losses{}
 	a.procOverflow, a.eventsAttempted, a.detailAttempted, a.eventsReceived, a.restarts, a.missesRetired = 0, 0, 0, 0, 0, 0
-	a.retiredProcs = 0
+	a.retiredProcs, a.retiredNoHist = 0, 0
 	a.start, a.started = now, true
 	for _, p := range a.procs {
 		p.sys, p.nrs, p.total = nil, nil, model.Counts{}
@@ -1028,7 +1046,7 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 		s.Syscalls = append(s.Syscalls, a.stat(nr, acc.Counts, last, secs, &acc.lat, acc.errs.list))
 	}
 	slices.SortFunc(s.Syscalls, bySyscallCalls)
-	s.Totals.CallRate, s.Totals.ErrorRate = rate(lastTotal.Calls, secs), rate(lastTotal.Errors, secs)
+	s.Totals.CallRate, s.Totals.ErrorRate = rateWithin(lastTotal.Calls, s.Totals.Calls, secs), rateWithin(lastTotal.Errors, s.Totals.Errors, secs)
 
 	// Sort small keys rather than the large ProcStats.
 	order := a.order[:0]
@@ -1059,6 +1077,12 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 	})
 	clear(order) // drop the pointers
 	a.order = order[:0]
+	s.LatencyPerSyscallOnly = a.retiredNoHist
+	for i := range s.Processes {
+		if s.Processes[i].LatencyPerSyscallOnly() {
+			s.LatencyPerSyscallOnly++
+		}
+	}
 
 	s.Lost = model.LossStats{
 		ByCause:           a.lost,
@@ -1112,7 +1136,7 @@ func (a *Aggregator) procStat(st *model.ProcStat, p *proc, secs float64, rates b
 			p.stats[j] = a.stat(int(c.nr), c.Counts, l, secs, &c.lat, c.errnos)
 			j++
 		}
-		p.callRate, p.errorRate = rate(last.Calls, secs), rate(last.Errors, secs)
+		p.callRate, p.errorRate = rateWithin(last.Calls, p.total.Calls, secs), rateWithin(last.Errors, p.total.Errors, secs)
 		p.statsOK, p.statsRates = true, p.callRate != 0 || p.errorRate != 0
 	}
 	*st = model.ProcStat{
@@ -1132,6 +1156,9 @@ func (a *Aggregator) procStat(st *model.ProcStat, p *proc, secs float64, rates b
 		IO:          a.procIOStat(p, secs),
 		Syscalls:    p.stats,
 	}
+	// A kernel thread born after the scan of /proc is known by its parent:
+	// kthreadd starts them all, and they exec nothing.
+	st.Kernel = p.info.Kernel || p.info.ID.PID == 2 || p.info.Parent.PID == 2 && p.info.Exe == ""
 	if p.exitKnown {
 		st.ExitCode, st.ExitSignal, st.CoreDumped, st.ExitedAt = p.exitCode, p.exitSignal, p.coreDumped, p.exitedAt
 	}
@@ -1273,8 +1300,8 @@ func (a *Aggregator) stat(nr int, c, last model.Counts, secs float64, lat *laten
 		Name:      a.names[nr],
 		Classes:   a.classes[nr],
 		Counts:    c,
-		CallRate:  rate(last.Calls, secs),
-		ErrorRate: rate(last.Errors, secs),
+		CallRate:  rateWithin(last.Calls, c.Calls, secs),
+		ErrorRate: rateWithin(last.Errors, c.Errors, secs),
 		Errnos:    errnos,
 	}
 	if c.LatCount > 0 {
@@ -1296,6 +1323,17 @@ func rate(n uint64, secs float64) float64 {
 		return 0
 	}
 	return float64(n) / secs
+}
+
+// rateWithin is the rate of n events over secs, never above total, all the
+// events counted so far. Over an interval shorter than a second (the first
+// read, about 50 ms in, a read forced by attach, -i 100ms) n/secs extrapolates
+// to a whole second: a process that made 30 calls in its 20 ms of life would
+// read 1,500 calls/s beside a total of 30, a second no part of its life had.
+// Nothing made more calls in any second than it made in all, so the total
+// bounds the rate; over a second or more the cap never applies (n <= total).
+func rateWithin(n, total uint64, secs float64) float64 {
+	return min(rate(n, secs), float64(total))
 }
 
 // procIndex finds processes by ID like Aggregator.procs, only faster, which

@@ -568,7 +568,7 @@ func TestRates(t *testing.T) {
 		wantErrors float64
 	}{
 		{"ten calls in two seconds", 2 * time.Second, 10, 4, 5, 2},
-		{"half a second", 500 * time.Millisecond, 10, 1, 20, 2},
+		{"half a second, bounded by the total", 500 * time.Millisecond, 10, 1, 10, 1},
 		{"no interval gives no rate", 0, 10, 1, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -937,5 +937,67 @@ func TestManyExitsRetireEarlyKeepingTheirCounts(t *testing.T) {
 	}
 	if s.Totals.Calls != 3*n {
 		t.Errorf("totals %d calls, want %d", s.Totals.Calls, 3*n)
+	}
+}
+
+// TestARateNeverExceedsItsTotal: over an interval shorter than a second (the
+// first read, -i 100ms) a count extrapolated to a second may exceed all the
+// calls ever counted; the total bounds it. Once the total is larger, the rate
+// is the plain count over the interval.
+func TestARateNeverExceedsItsTotal(t *testing.T) {
+	id := pid(5)
+	a, clk := newAgg(t, Config{})
+	a.AddProcess(model.ProcInfo{ID: id, Comm: "ls"})
+	for _, step := range []struct {
+		interval  time.Duration
+		calls     uint64
+		wantRate  float64
+		wantTotal uint64
+	}{
+		{50 * time.Millisecond, 30, 30, 30},        // the first read: 600/s would be 20 times the total
+		{100 * time.Millisecond, 1000, 1030, 1030}, // 10,000/s, yet 1,030 calls in all
+		{100 * time.Millisecond, 10, 100, 1040},    // 100/s, well within
+		{time.Second, 500, 500, 1540},
+	} {
+		clk.Advance(step.interval)
+		a.HandleCounters(newDelta().add(id, 0, model.Counts{Calls: step.calls, Errors: step.calls}).build(clk.Now(), step.interval))
+		s := a.Snapshot()
+		p := findProc(s, id)
+		for _, got := range []struct {
+			what        string
+			calls, errs float64
+			total       uint64
+		}{
+			{"process", p.CallRate, p.ErrorRate, p.Calls},
+			{"process syscall", p.Syscalls[0].CallRate, p.Syscalls[0].ErrorRate, p.Syscalls[0].Calls},
+			{"syscall", s.Syscalls[0].CallRate, s.Syscalls[0].ErrorRate, s.Syscalls[0].Calls},
+			{"totals", s.Totals.CallRate, s.Totals.ErrorRate, s.Totals.Calls},
+		} {
+			if got.calls != step.wantRate || got.errs != step.wantRate || got.total != step.wantTotal {
+				t.Errorf("after %d calls in %v: %s rates %v/%v, total %d; want %v, total %d",
+					step.calls, step.interval, got.what, got.calls, got.errs, got.total, step.wantRate, step.wantTotal)
+			}
+		}
+	}
+}
+
+// TestKernelThreadsAreMarked: a kernel thread read from /proc says so; one
+// born later is known by its parent, kthreadd, until it execs something.
+func TestKernelThreadsAreMarked(t *testing.T) {
+	a, clk := newAgg(t, Config{})
+	a.AddProcess(model.ProcInfo{ID: pid(2), Comm: "kthreadd", Kernel: true})
+	a.AddProcess(model.ProcInfo{ID: pid(14), Parent: pid(2), Comm: "ksoftirqd/0", Kernel: true})
+	a.AddProcess(model.ProcInfo{ID: pid(1), Comm: "systemd", Exe: "/usr/lib/systemd/systemd"})
+	a.HandleEvent(event(model.EventFork, pid(300), pid(2), "kthreadd"))
+	a.HandleEvent(event(model.EventFork, pid(301), pid(1), "systemd"))
+	a.HandleCounters(newDelta().build(clk.Now(), time.Second))
+	s := a.Snapshot()
+	for _, tt := range []struct {
+		id   model.ProcID
+		want bool
+	}{{pid(2), true}, {pid(14), true}, {pid(300), true}, {pid(1), false}, {pid(301), false}} {
+		if p := findProc(s, tt.id); p == nil || p.Kernel != tt.want {
+			t.Errorf("pid %d: %+v, want Kernel %v", tt.id.PID, p, tt.want)
+		}
 	}
 }

@@ -90,12 +90,16 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	if err := p.flushCaches(); err != nil {
 		return err
 	}
-	if p.legacy == nil {
+	if p.youngTables() {
 		// A young thread's table is promoted once it has lived through a
-		// whole read (two steps of the epoch).
+		// whole read (two steps of the epoch). Its counts come through the
+		// lifecycle buffer, with the next read's deltas.
 		r.epoch++
 		if err := p.objs.ReadEpoch.Set(r.epoch); err != nil {
 			return fmt.Errorf("set read epoch: %w", err)
+		}
+		if err := p.sweepYoung(); err != nil {
+			return err
 		}
 	}
 	clear(c.IO)

@@ -83,8 +83,9 @@ type Probe struct {
 	enterStore string
 	opts       Options
 	ncpu       int
-	cached     bool     // the per-CPU caches of process counts are on (enableCaches)
-	possible   []uint32 // scratch keys for batch reads of per-syscall arrays
+	cached     bool       // the per-CPU caches of process counts are on (enableCaches)
+	sweep      *link.Iter // young_sweep, made at the first sweep
+	possible   []uint32   // scratch keys for batch reads of per-syscall arrays
 	reader     reader
 
 	captureMu sync.Mutex
@@ -392,26 +393,31 @@ func (p *Probe) Attach() error {
 
 // Detach unhooks the programs but keeps the maps readable: after it nothing new
 // is counted or sent, so a final read agrees with the events drained. The
-// counts of young threads still alive are sent then (see SweepYoung).
+// counts of every young thread still alive are sent then.
 func (p *Probe) Detach() error {
 	p.detach()
-	return p.SweepYoung()
-}
-
-// SweepYoung sends the counts of every young thread still alive to the
-// lifecycle buffer, as their promotions would (young_sweep in tlmon.bpf.c).
-// Only once the programs are detached are those counts final; on rungs without
-// young tables there is nothing to send.
-func (p *Probe) SweepYoung() error {
 	if !p.youngTables() {
 		return nil
 	}
-	it, err := link.AttachIter(link.IterOptions{Program: p.objs.YoungSweep})
-	if err != nil {
-		return fmt.Errorf("attach young_sweep: %w", err)
+	p.reader.epoch += 2 // every table is old enough
+	if err := p.objs.ReadEpoch.Set(p.reader.epoch); err != nil {
+		return fmt.Errorf("set read epoch: %w", err)
 	}
-	defer it.Close()
-	rd, err := it.Open()
+	return p.sweepYoung()
+}
+
+// sweepYoung promotes every young thread's table that has lived through a
+// whole read: its counts go to the lifecycle buffer (young_sweep in
+// tlmon.bpf.c).
+func (p *Probe) sweepYoung() error {
+	if p.sweep == nil {
+		it, err := link.AttachIter(link.IterOptions{Program: p.objs.YoungSweep})
+		if err != nil {
+			return fmt.Errorf("attach young_sweep: %w", err)
+		}
+		p.sweep = it
+	}
+	rd, err := p.sweep.Open()
 	if err != nil {
 		return fmt.Errorf("run young_sweep: %w", err)
 	}
@@ -435,6 +441,9 @@ func (p *Probe) detach() {
 // Close detaches and frees everything. The kernel frees programs asynchronously.
 func (p *Probe) Close() error {
 	p.detach()
+	if p.sweep != nil {
+		p.sweep.Close()
+	}
 	if p.legacy != nil {
 		return p.legacy.close() // p.objs holds some of its maps
 	}

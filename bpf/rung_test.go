@@ -85,6 +85,16 @@ func rungChild(spec string) {
 		// cut it short.
 		tv := unix.NsecToTimeval(int64(n) * 1e6)
 		unix.RawSyscall6(unix.SYS_SELECT, 0, 0, 0, 0, uintptr(unsafe.Pointer(&tv)), 0)
+	case "getppid-twice":
+		// getppid n times, then again after a second go-ahead.
+		for i := range 2 {
+			if i > 0 {
+				os.Stdin.Read(b[:])
+			}
+			for range n {
+				unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+			}
+		}
 	case "restarted":
 		unix.Read(0, b[:]) // the go-ahead, after signals
 	case "brief":
@@ -246,6 +256,7 @@ type lifeRig struct {
 	r      *EventReader
 	events []model.Event // read, but for EventCounts, which readCounters took
 	lost   uint64
+	young  Counters // the counts events taken, added up
 }
 
 // readCounters reads the counter maps and, as the collector does, adds the
@@ -263,17 +274,33 @@ func readCounters(t *testing.T, p *Probe) *Counters {
 	}
 	rig := v.(*lifeRig)
 	rig.drain(t)
+	if rig.young.Procs == nil {
+		rig.young = Counters{Procs: map[model.ProcSyscall]model.Counts{}, Errnos: map[model.ProcErrno]uint64{}, IO: map[model.ProcID]model.IOCounts{}}
+	}
 	rig.events = slices.DeleteFunc(rig.events, func(e model.Event) bool {
 		if e.Kind != model.EventCounts {
 			return false
 		}
-		addYoung(&c, &e)
+		addYoung(&rig.young, &e)
 		return true
 	})
+	for k, v := range rig.young.Procs {
+		sum := c.Procs[k]
+		sum.Add(v)
+		c.Procs[k] = sum
+	}
+	for k, v := range rig.young.Errnos {
+		c.Errnos[k] += v
+	}
+	for k, v := range rig.young.IO {
+		sum := c.IO[k]
+		sum.Add(v)
+		c.IO[k] = sum
+	}
 	return &c
 }
 
-// addYoung adds a counts event to absolute counters c.
+// addYoung adds a counts event (a delta) to counters c.
 func addYoung(c *Counters, e *model.Event) {
 	tc := &e.Counts
 	for _, s := range tc.Syscalls[:tc.NSyscall] {
@@ -382,6 +409,47 @@ func TestRungScopesByPID(t *testing.T) {
 		}
 		if sys := got.System[unix.SYS_GETPPID].Calls; sys != n {
 			t.Errorf("getppid counted %d times in all, want %d (the child in scope's)", sys, n)
+		}
+	})
+}
+
+// TestYoungProcessIsPromotedWhileItBlocks: a process born after the probe
+// loaded counts in its threads' young tables; one that then blocks has them
+// sent by the sweep of a read once it has lived through a whole read, and
+// counts in the per-process maps after: every call counted once, none lost.
+func TestYoungProcessIsPromotedWhileItBlocks(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		if !p.youngTables() {
+			t.Skip("no young tables on this rung")
+		}
+		const n = 10_000
+		c := startChild(t, fmt.Sprintf("getppid-twice %d", n))
+		if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		c.stdin.Write([]byte{'g'})
+		pid := int(c.pid())
+		time.Sleep(10 * time.Millisecond) // out of the first read, into the loop
+		waitInRead(t, pid)
+		readCounters(t, p)        // the table's first read
+		got := readCounters(t, p) // lived through one whole read: swept
+		got = readCounters(t, p)  // and its counts read
+		if calls := procCounts(got, c.pid(), unix.SYS_GETPPID).Calls; calls != n {
+			t.Errorf("the blocked young child's getppid read as %d calls, want %d", calls, n)
+		}
+		c.run(t)
+		got = readCounters(t, p)
+		if calls := procCounts(got, c.pid(), unix.SYS_GETPPID).Calls; calls != 2*n {
+			t.Errorf("the child's getppid counted as %d calls in all, want %d", calls, 2*n)
+		}
+		if sys := got.System[unix.SYS_GETPPID].Calls; sys != 2*n {
+			t.Errorf("getppid counted %d times system-wide, want %d", sys, 2*n)
+		}
+		if lost := got.Lost.Total(); lost != 0 {
+			t.Errorf("%d lost: %+v", lost, got.Lost)
 		}
 	})
 }

@@ -148,12 +148,18 @@ struct tcp_conn {
  * processes live milliseconds, and a hash entry per (process, syscall), made on
  * the first call and deleted by Go seconds later, both filled the maps and cost
  * more than the process's own calls. The table goes to Go as one counts event
- * (a delta since the last one) when the thread exits, or, once it has lived
- * through a whole read of Go's (read_epoch moved on twice), when it is promoted:
+ * when the thread exits or, once it has lived through a whole read of Go's
+ * (read_epoch moved on twice), when Go's next sweep (young_sweep) promotes it:
  * from then on its calls go to the hashes like any long-lived process's. A young
  * thread keeps no latency histogram of its own (its calls are in the
  * system-wide ones): its process's mean latency stays exact, its percentiles
- * are absent. */
+ * are absent.
+ *
+ * The thread changes its table and the sweep, from another CPU, sends it: the
+ * state, changed by compare-and-swap only, says who has it. The thread takes
+ * it from COUNTING to BUSY for each change and back; the sweep from COUNTING to
+ * SWEEPING, then PROMOTED once sent. A thread that cannot take its table counts
+ * that call in the hashes, so nothing is counted twice or lost. */
 #define YOUNG_SLOTS 64   /* distinct syscalls; more go to the hashes */
 #define YOUNG_ERRNOS 16  /* distinct (syscall, errno); more go to errno_stats */
 
@@ -191,7 +197,9 @@ struct counts_event {
 enum young_state {
 	YOUNG_NEW = 0, /* made just now: zeroes */
 	YOUNG_COUNTING,
-	YOUNG_PROMOTED, /* its calls go to the hashes */
+	YOUNG_BUSY,     /* its thread is changing it */
+	YOUNG_SWEEPING, /* the sweep is sending it */
+	YOUNG_PROMOTED, /* sent: its thread's calls go to the hashes */
 };
 
 struct young_table {
@@ -222,7 +230,8 @@ volatile __u32 scope_mode = SCOPE_ALL;
  * the command's execve, as strace -f counts a command it starts. */
 volatile __u32 launch_pending = 0;
 /* Go adds one at every read of the counters: a young table made at epoch e is
- * promoted from e + 2 on, having lived through one whole read interval. */
+ * promoted by a sweep from e + 2 on, having lived through one whole read
+ * interval (Go adds two before the last sweep, to send them all). */
 volatile __u32 read_epoch = 0;
 volatile bool follow_children = true;
 volatile bool failed_only = false;
@@ -801,10 +810,11 @@ static __always_inline void send_event(void *ctx, struct event *e)
 	send_record(ctx, true, e, sizeof(*e));
 }
 
-/* young_table finds the current thread's young table (making it with
- * create): NULL when the thread's calls go to the hashes, because its process
- * is not young, its table was promoted, or none could be made. */
-static __always_inline struct young_table *young_table(struct task_struct *task, __u64 start, bool create)
+/* young_take takes the current thread's young table for a change (making it
+ * with create): NULL when the thread's calls go to the hashes, because its
+ * process is not young, the table was promoted or is being sent, or none could
+ * be made. young_put gives it back. */
+static __always_inline struct young_table *young_take(struct task_struct *task, __u64 start, bool create)
 {
 	if (!young_tables || start < young_since)
 		return NULL;
@@ -812,16 +822,25 @@ static __always_inline struct young_table *young_table(struct task_struct *task,
 						     create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!t)
 		return NULL;
-	if (t->state == YOUNG_NEW) {
+	if (t->state == YOUNG_NEW) { /* no sweep touches a new table */
 		__u64 id = bpf_get_current_pid_tgid();
 		t->ev.kind = EVENT_COUNTS;
 		t->ev.tgid = id >> 32;
 		t->ev.tid = (__u32)id;
 		t->ev.start = start;
 		t->epoch = read_epoch;
-		t->state = YOUNG_COUNTING;
+		t->state = YOUNG_BUSY;
+		return t;
 	}
-	return t->state == YOUNG_COUNTING ? t : NULL;
+	if (__sync_val_compare_and_swap(&t->state, YOUNG_COUNTING, YOUNG_BUSY) != YOUNG_COUNTING)
+		return NULL;
+	return t;
+}
+
+static __always_inline void young_put(struct young_table *t)
+{
+	/* A full barrier: the sweep sees every change made before. */
+	__sync_val_compare_and_swap(&t->state, YOUNG_BUSY, YOUNG_COUNTING);
 }
 
 /* young_size is the size of a table's counts event: its used slots only. */
@@ -832,20 +851,6 @@ static __always_inline __u64 young_size(struct young_table *t)
 	if (n > YOUNG_SLOTS)
 		n = YOUNG_SLOTS;
 	return __builtin_offsetof(struct counts_event, slot) + n * sizeof(struct young_slot);
-}
-
-/* young_promote sends a table that has lived through a whole read of Go's and
- * hands the thread's calls to the hashes: false while the buffer has no room
- * (the table goes on counting, to be tried again at the next call: not a loss). */
-static __always_inline bool young_promote(void *ctx, struct young_table *t)
-{
-	if (read_epoch - t->epoch < 2)
-		return false;
-	if (output(ctx, true, &t->ev, young_size(t)))
-		return false;
-	bump(CNT_EVENTS_ATTEMPTED);
-	t->state = YOUNG_PROMOTED;
-	return true;
 }
 
 /* young_error counts errno err of syscall nr in the table: false when its
@@ -903,10 +908,8 @@ __noinline int young_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!young_tables)
 		return 0;
 	struct task_struct *task = current_task();
-	struct young_table *t = bpf_task_storage_get(&young_store, task, 0, 0);
-	if (!t)
-		return 0;
-	if (t->state == YOUNG_COUNTING) {
+	struct young_table *t = young_take(task, current_start(task), false);
+	if (t) {
 		t->ev.final = 1;
 		if (!send_record(ctx, true, &t->ev, young_size(t))) {
 			__u32 n = t->ev.nslots;
@@ -933,7 +936,7 @@ __noinline int young_exit(struct bpf_raw_tracepoint_args *ctx)
  * (0 for a call already counted at entry), its error if ret is one, and its
  * latency unless lat is NO_LATENCY. Global: see fold_cache_slot. */
 #define NO_LATENCY ((__u64)-1)
-__noinline int count_call(struct bpf_raw_tracepoint_args *ctx, __u64 nr, __u64 calls, long ret, __u64 lat)
+__noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
@@ -956,8 +959,11 @@ __noinline int count_call(struct bpf_raw_tracepoint_args *ctx, __u64 nr, __u64 c
 			s->hist[b]++;
 	}
 	bool errno_done = false;
-	struct young_table *y = young_table(task, k.start, true);
-	if (!y || young_promote(ctx, y) || !young_count(y, nr, &d, ret, &errno_done))
+	struct young_table *y = young_take(task, k.start, true);
+	bool young = y && young_count(y, nr, &d, ret, &errno_done);
+	if (y)
+		young_put(y);
+	if (!young)
 		count_proc(&k, &d, b);
 	if (is_err && !errno_done)
 		count_error(&k, ret);
@@ -1231,23 +1237,9 @@ static __always_inline void send_slow(void *ctx, __u64 id, struct task_struct *t
 	send_call(ctx, c);
 }
 
-/* add_io adds a successful call's byte count to its process. */
-static __always_inline void add_io(__u32 tgid, __u64 start, __u8 kind, long ret)
+/* add_bytes adds a successful call's byte count ret of kind to io. */
+static __always_inline void add_bytes(struct io_counts *io, __u8 kind, long ret)
 {
-	struct young_table *t = young_table(current_task(), start, false);
-	struct proc_key k = { .tgid = tgid, .nr = 0, .start = start };
-	struct io_counts *io = t ? &t->ev.io : bpf_map_lookup_elem(&proc_io, &k);
-	if (!io) {
-		struct io_counts zero = {};
-		long err = bpf_map_update_elem(&proc_io, &k, &zero, BPF_NOEXIST);
-		if (err && err != -17) {
-			bump(CNT_LOST_PROC_MAP_FULL);
-			return;
-		}
-		io = bpf_map_lookup_elem(&proc_io, &k);
-		if (!io)
-			return;
-	}
 	switch (kind) {
 	case IO_READ:
 		io->read += ret;
@@ -1262,6 +1254,31 @@ static __always_inline void add_io(__u32 tgid, __u64 start, __u8 kind, long ret)
 		io->sent += ret;
 		break;
 	}
+}
+
+/* add_io adds a successful call's byte count to its process. */
+static __always_inline void add_io(__u32 tgid, __u64 start, __u8 kind, long ret)
+{
+	struct young_table *t = young_take(current_task(), start, false);
+	if (t) {
+		add_bytes(&t->ev.io, kind, ret);
+		young_put(t);
+		return;
+	}
+	struct proc_key k = { .tgid = tgid, .nr = 0, .start = start };
+	struct io_counts *io = bpf_map_lookup_elem(&proc_io, &k);
+	if (!io) {
+		struct io_counts zero = {};
+		long err = bpf_map_update_elem(&proc_io, &k, &zero, BPF_NOEXIST);
+		if (err && err != -17) {
+			bump(CNT_LOST_PROC_MAP_FULL);
+			return;
+		}
+		io = bpf_map_lookup_elem(&proc_io, &k);
+		if (!io)
+			return;
+	}
+	add_bytes(io, kind, ret);
 }
 
 /* read_tuple copies a socket's addresses into a connection record. */
@@ -1434,7 +1451,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!counted_at_entry(nr) && (recorded || !track_latency))
 		return 0;
 
-	count_call(ctx, nr, 1, 0, NO_LATENCY);
+	count_call(nr, 1, 0, NO_LATENCY);
 	return 0;
 }
 
@@ -1506,7 +1523,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		seen = false;
 	}
 	if (count)
-		count_call(ctx, nr, calls, ret, lat);
+		count_call(nr, calls, ret, lat);
 	if (seen)
 		after_call(ctx, nr, ret, enter_ts, now);
 	return 0;
@@ -1576,7 +1593,7 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 		 * entry came while the scope was closed. */
 		launch_pending = 0;
 		if (!nr_disabled[NR_EXECVE] && !failed_only)
-			count_call(ctx, NR_EXECVE, 1, 0, NO_LATENCY);
+			count_call(NR_EXECVE, 1, 0, NO_LATENCY);
 	}
 	if (!in_scope(tgid))
 		return 0;
@@ -1632,10 +1649,12 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* young_sweep sends the table of every young thread still alive, as a
- * promotion. Go runs it once the syscall programs are detached, so that a final
- * summary also has the counts of threads that have not exited; while the
- * programs are attached, a thread may be changing its table. */
+/* young_sweep promotes the table of every young thread that has lived
+ * through a whole read: it sends its counts, and the thread's calls go to the
+ * hashes from then on. Go runs it at every read, and once more when the
+ * syscall programs are detached, with every table old enough, so that a final
+ * summary also has the counts of threads still alive. A table the buffer has
+ * no room for waits for the next sweep: not a loss. */
 SEC("iter/task")
 int young_sweep(struct bpf_iter__task *ctx)
 {
@@ -1643,8 +1662,16 @@ int young_sweep(struct bpf_iter__task *ctx)
 	if (!young_tables || !task)
 		return 0;
 	struct young_table *t = bpf_task_storage_get(&young_store, task, 0, 0);
-	if (t && t->state == YOUNG_COUNTING && send_record(ctx, true, &t->ev, young_size(t)))
-		t->state = YOUNG_PROMOTED;
+	if (!t || read_epoch - t->epoch < 2)
+		return 0;
+	if (__sync_val_compare_and_swap(&t->state, YOUNG_COUNTING, YOUNG_SWEEPING) != YOUNG_COUNTING)
+		return 0; /* its thread has it now: at the next sweep */
+	if (output(ctx, true, &t->ev, young_size(t))) {
+		t->state = YOUNG_COUNTING; /* no room: at the next sweep */
+		return 0;
+	}
+	bump(CNT_EVENTS_ATTEMPTED);
+	t->state = YOUNG_PROMOTED;
 	return 0;
 }
 

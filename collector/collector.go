@@ -72,6 +72,7 @@ type Collector struct {
 	// line and v1 cgroup are read from /proc then (bounded: a storm of
 	// short-lived execs would make this the ticker's main work).
 	execed []model.ProcID
+	exited map[model.ProcID]struct{} // of those, the ones whose exit event came
 	// young holds the counts of young threads (EventCounts) received since
 	// the last read, for the next delta; guarded by readMu.
 	young youngCounts
@@ -90,7 +91,7 @@ func New(cfg Config) (*Collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Collector{cfg: cfg, readers: []*bpf.EventReader{life}, resume: make(chan struct{}), known: map[model.ProcID]bool{}}
+	c := &Collector{cfg: cfg, readers: []*bpf.EventReader{life}, resume: make(chan struct{}), known: map[model.ProcID]bool{}, exited: map[model.ProcID]struct{}{}}
 	detail, err := cfg.Probe.NewDetailReader()
 	if err != nil {
 		life.Close()
@@ -202,8 +203,11 @@ func (c *Collector) readEvents(ctx context.Context, r *bpf.EventReader) {
 		c.cfg.Sink.HandleEvent(&e)
 		// After the sink: a reread of an exec'd process must come after the exec
 		// cleared what it made stale.
-		if e.Kind != model.EventExit && e.Kind != model.EventCounts {
+		switch e.Kind {
+		case model.EventExec, model.EventFork:
 			c.noteEvent(e.Proc, e.Kind == model.EventExec)
+		case model.EventExit:
+			c.noteExit(e.Proc)
 		}
 		if c.cfg.OnEvent != nil {
 			c.cfg.OnEvent(&e)
@@ -302,16 +306,30 @@ func (c *Collector) noteEvent(id model.ProcID, exec bool) {
 	c.readMu.Unlock()
 }
 
+// noteExit remembers a process that exited, so rereadExeced does not look for
+// it in /proc: under churn most processes that exec'd are gone by the next read.
+func (c *Collector) noteExit(id model.ProcID) {
+	c.readMu.Lock()
+	if len(c.execed) > 0 {
+		c.exited[id] = struct{}{}
+	}
+	c.readMu.Unlock()
+}
+
 // rereadExeced fills in, from /proc, what an exec event cannot carry: the new
 // command line and, on hybrid hosts, the v1 cgroup. A process already gone is
 // skipped, and so is a reused PID (the start time must match).
 func (c *Collector) rereadExeced() {
 	for _, id := range c.execed {
+		if _, gone := c.exited[id]; gone {
+			continue
+		}
 		if info, err := ReadProc(id.PID, c.cfg.Cgroups); err == nil && info.ID == id {
 			c.cfg.Sink.AddProcess(info)
 		}
 	}
 	c.execed = c.execed[:0]
+	clear(c.exited)
 }
 
 // Stats are the collector's own counts, for checks and the lost-events display.

@@ -238,6 +238,7 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 		if err != nil {
 			continue
 		}
+		checked := false // whether pid is known not to be a kernel thread
 		for _, te := range tasks {
 			tid, err := strconv.ParseUint(te.Name(), 10, 32)
 			if err != nil {
@@ -246,6 +247,15 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 			inNr, inside := inSyscall(uint32(pid), uint32(tid))
 			if !inside {
 				continue
+			}
+			// Only the threads that read as inside a syscall cost the look
+			// at stat: most threads of a busy machine are running or not in
+			// one.
+			if !checked {
+				if kernelThread(uint32(pid)) {
+					break
+				}
+				checked = true
 			}
 			f := model.InFlight{PID: uint32(pid), TID: uint32(tid)}
 			if nr, entered, ok := c.probe.EnterTime(uint32(tid)); ok && entered <= now && nr == inNr {
@@ -265,14 +275,40 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 }
 
 // inSyscall reads /proc/PID/task/TID/syscall: the number of the syscall the
-// thread is blocked in, or "running" / -1 when it is in none.
+// thread is blocked in, its six arguments, then its user stack pointer and
+// program counter; or "running" / -1 when it is in none.
 func inSyscall(pid, tid uint32) (int, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/syscall", procRoot, pid, tid))
-	if err != nil || len(b) == 0 || b[0] < '0' || b[0] > '9' {
+	if err != nil {
 		return 0, false
 	}
-	nr, err := strconv.Atoi(strings.Fields(string(b))[0])
+	return parseSyscallFile(b)
+}
+
+func parseSyscallFile(b []byte) (int, bool) {
+	f := strings.Fields(string(b))
+	if len(f) == 0 || f[0][0] < '0' || f[0][0] > '9' {
+		return 0, false
+	}
+	// A kernel thread has no user context: it reads "0 0x0 ... 0x0", syscall 0
+	// (read) with a null stack pointer and program counter. A thread that
+	// entered a syscall from user space always has both.
+	if len(f) >= 9 && f[7] == "0x0" && f[8] == "0x0" {
+		return 0, false
+	}
+	nr, err := strconv.Atoi(f[0])
 	return nr, err == nil
+}
+
+// kernelThread says whether pid is a kernel thread (see isKernelThread); a
+// process gone meanwhile is not listed anyway.
+func kernelThread(pid uint32) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, pid))
+	if err != nil {
+		return true
+	}
+	_, ppid, _, err := model.ParseProcStat(stat)
+	return err != nil || isKernelThread(pid, ppid, stat)
 }
 
 // watchedPIDs says whether a process is within target (for threads the kernel

@@ -213,3 +213,27 @@ func blockedCat(t *testing.T) *exec.Cmd {
 	t.Cleanup(func() { stdin.Close(); cat.Wait() })
 	return cat
 }
+
+// TestInFlightListsNoKernelThread: watching everything, no kernel thread is
+// listed as inside a syscall (their /proc/PID/syscall reads as a read).
+func TestInFlightListsNoKernelThread(t *testing.T) {
+	p := load(t, bpf.Options{})
+	cg, _ := FindCgroups()
+	c := NewControl(p, &nullCounts{}, nil, cg, model.HostTable(), model.Meta{}, model.Target{Kind: model.TargetAll}, true, nil)
+	cat := blockedCat(t) // one real wait, so that the list is not empty by accident
+	time.Sleep(100 * time.Millisecond)
+	flying, err := c.InFlight()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawCat := false
+	for _, f := range flying {
+		sawCat = sawCat || f.PID == uint32(cat.Process.Pid)
+		if info, err := ReadProc(f.PID, nil); err == nil && info.Kernel {
+			t.Errorf("kernel thread %d (%s) listed in flight: %+v", f.PID, info.Comm, f)
+		}
+	}
+	if !sawCat {
+		t.Errorf("cat blocked in read is not in flight: %+v", flying)
+	}
+}

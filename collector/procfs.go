@@ -28,7 +28,7 @@ func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
 	if err != nil {
 		return model.ProcInfo{}, fmt.Errorf("%s/stat: %w", dir, err)
 	}
-	info := model.ProcInfo{ID: model.ProcID{PID: pid, Start: start}, Comm: comm}
+	info := model.ProcInfo{ID: model.ProcID{PID: pid, Start: start}, Comm: comm, Kernel: isKernelThread(pid, ppid, stat)}
 	if ppid != 0 {
 		if pstat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, ppid)); err == nil {
 			if _, _, pstart, err := model.ParseProcStat(pstat); err == nil {
@@ -45,6 +45,28 @@ func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
 	}
 	return info, nil
 }
+
+// pfKthread is PF_KTHREAD, the kernel's flag of a kernel thread (include/linux/sched.h).
+const pfKthread = 0x00200000
+
+// isKernelThread tells a kernel thread by its flags (field 9 of stat), or
+// failing those by its place: kthreadd (PID 2) and its children. Kernel
+// threads make no syscalls, yet /proc/PID/syscall reads "0 0x0 ..." for them,
+// as if they were blocked in read.
+func isKernelThread(pid, ppid uint32, stat []byte) bool {
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 {
+		// fields[0] is field 3 (state): the flags are fields[6].
+		if f := bytes.Fields(stat[i+1:]); len(f) > 6 {
+			if flags, err := strconv.ParseUint(string(f[6]), 10, 64); err == nil {
+				return flags&pfKthread != 0
+			}
+		}
+	}
+	return pid == kthreadd || ppid == kthreadd
+}
+
+// kthreadd is the PID of the kernel thread that starts the others.
+const kthreadd = 2
 
 // BootTime is when the machine booted, by the clock process start times count
 // on (CLOCK_BOOTTIME, which keeps counting through suspend).

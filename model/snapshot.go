@@ -68,6 +68,13 @@ type Snapshot struct {
 	Files     []FileStat     `json:"files,omitempty"`
 	Endpoints []EndpointStat `json:"endpoints,omitempty"`
 	Conns     []TCPConn      `json:"tcp,omitempty"`
+	// LatencyPerSyscallOnly counts the processes, live and retired, whose
+	// calls were timed but have no latency histogram of their own: processes
+	// born while tlmon watched count in their threads' young tables until they
+	// exit or have lived through a whole read, and those keep a mean latency
+	// per syscall, no histogram. Their latencies are in the system-wide
+	// histograms; their percentiles are absent (null in JSON), never zero.
+	LatencyPerSyscallOnly uint64 `json:"latency_per_syscall_only"`
 	// DetailEvents counts the detail events received since the first counters
 	// or Clear.
 	DetailEvents uint64 `json:"detail_events"`
@@ -242,6 +249,20 @@ func (s SyscallStat) quantile(q uint64) *uint64 {
 // HasQuantiles says whether the percentiles come from a histogram with
 // samples: a young process's syscalls have a mean latency but no histogram.
 func (s SyscallStat) HasQuantiles() bool { return s.Hist != nil }
+
+// LatencyPerSyscallOnly says whether p's calls were timed but none has a
+// histogram of its own (see Snapshot.LatencyPerSyscallOnly).
+func (p *ProcStat) LatencyPerSyscallOnly() bool {
+	if p.LatCount == 0 {
+		return false
+	}
+	for _, s := range p.Syscalls {
+		if s.Hist != nil {
+			return false
+		}
+	}
+	return true
+}
 
 // ProcStat is one tracked process with its counts.
 type ProcStat struct {

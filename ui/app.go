@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +88,9 @@ type app struct {
 	// with their cursor and sort (e swaps the connections' two lists).
 	tops  [5]view
 	stack []view // stack[0] is one of tops, drill-downs above
+	// procViews are the Processes view one row per process and grouped by
+	// command (C): tops[0] is one of them.
+	procViews [2]*tableView
 
 	filtering bool
 	filter    textinput.Model
@@ -127,11 +131,13 @@ func newApp(b Backend, o Options, themeName string) *app {
 		o.Interval = time.Second
 	}
 	endpoints, _ := newConnectionsViews()
+	procs := [2]*tableView{newProcessesView(), newCommandsView()}
 	m := &app{b: b, opts: o, keys: DefaultKeyMap(), help: help.New(),
 		// Dark until the terminal says otherwise: the question must not hold
 		// up the first frame.
 		autoTheme: themeName == "" || themeName == "auto",
-		tops:      [5]view{newProcessesView(), newSyscallsView(), newInFlightView(), newFilesView(), endpoints},
+		tops:      [5]view{procs[0], newSyscallsView(), newInFlightView(), newFilesView(), endpoints},
+		procViews: procs,
 	}
 	m.stack = []view{m.tops[0]}
 	m.filter = newInput("/", &m.theme)
@@ -440,6 +446,24 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.stack[len(m.stack)-1] = next
 			return m.show()
 		}
+	case key.Matches(msg, k.Group):
+		return m.toggleGroups()
+	case key.Matches(msg, k.HideExited):
+		m.data.hideExited = !m.data.hideExited
+		if m.data.hideExited {
+			m.setStatus(false, "exited processes hidden")
+		} else {
+			m.setStatus(false, "exited processes shown for %s after their exit", exitedGrace)
+		}
+		m.top().refresh(&m.data)
+	case key.Matches(msg, k.HideKernel):
+		m.data.hideKernel = !m.data.hideKernel
+		if m.data.hideKernel {
+			m.setStatus(false, "kernel threads hidden")
+		} else {
+			m.setStatus(false, "kernel threads shown")
+		}
+		m.top().refresh(&m.data)
 	case key.Matches(msg, k.Threads):
 		if id, ok := m.selectedProc(); ok {
 			m.stack = append(m.stack, newThreadsView(id, &m.data))
@@ -503,6 +527,31 @@ func (m *app) selectedProc() (model.ProcID, bool) {
 		return r.key.proc, true
 	}
 	return model.ProcID{}, false
+}
+
+// toggleGroups shows the Processes view one row per command, or one row per
+// process again, with the cursor on the command it was on (and following it
+// if it followed).
+func (m *app) toggleGroups() tea.Cmd {
+	from, ok := m.top().(*tableView)
+	if !ok || len(m.stack) > 1 || !(from == m.procViews[0] || from == m.procViews[1]) {
+		m.setStatus(false, "C groups the Processes view (1) by command")
+		return nil
+	}
+	to := m.procViews[0]
+	if from == to {
+		to = m.procViews[1]
+	}
+	m.tops[0], m.stack[0] = to, to
+	cmd := m.show()
+	if r, ok := from.selected(); ok {
+		to.focusComm(r.comm)
+		to.follow = false
+		if from.follow {
+			to.toggleFollow()
+		}
+	}
+	return cmd
 }
 
 func (m *app) switchTo(i int) tea.Cmd {
@@ -686,14 +735,46 @@ func (m *app) statusLine() string {
 	case overlay:
 		return ""
 	case isTable && tv.filter != "":
-		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(tv.shown), len(tv.rows), Sanitize(tv.filter)), m.width)
+		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(tv.shown), len(tv.rows), Sanitize(tv.filter))+m.tableState(tv), m.width)
 	case isTable && tv.other != nil:
-		return th.Dim.Render(truncate(fmt.Sprintf("%d rows · e: %s", len(tv.rows), tv.otherName), m.width))
+		return th.Dim.Render(truncate(fmt.Sprintf("%d rows · e: %s", len(tv.rows), tv.otherName)+m.tableState(tv), m.width))
+	case isTable && tv.commands:
+		return th.Dim.Render(truncate(fmt.Sprintf("%d commands · C: a row per process", len(tv.rows))+m.tableState(tv), m.width))
 	case isTable:
-		return th.Dim.Render(truncate(fmt.Sprintf("%d rows", len(tv.rows)), m.width))
+		return th.Dim.Render(truncate(fmt.Sprintf("%d rows", len(tv.rows))+m.tableState(tv), m.width))
 	}
 	if dv, ok := m.top().(*detailView); ok {
 		return th.Dim.Render(truncate(dv.position(), m.width))
+	}
+	return ""
+}
+
+// tableState says what the status line of a table adds: the row the cursor
+// follows, and what E and K hide from a list of processes.
+func (m *app) tableState(tv *tableView) string {
+	var b strings.Builder
+	if tv.follow {
+		b.WriteString(" · following " + followLabel(tv.followed) + " (P stops)")
+	}
+	if tv.procs && m.data.hideExited {
+		b.WriteString(" · exited hidden (E)")
+	}
+	if tv.procs && m.data.hideKernel {
+		b.WriteString(" · kernel threads hidden (K)")
+	}
+	return b.String()
+}
+
+// followLabel names a followed row: a process by its command and PID, a
+// command by its name, anything else by its first cell.
+func followLabel(r row) string {
+	switch {
+	case r.key.proc != (model.ProcID{}) && r.comm != "":
+		return Sanitize(r.comm) + " " + strconv.FormatUint(uint64(r.key.proc.PID), 10)
+	case r.comm != "":
+		return Sanitize(r.comm)
+	case len(r.cells) > 0:
+		return r.cells[0]
 	}
 	return ""
 }

@@ -349,7 +349,10 @@ func TestProcessesAreSortedByRateAndTheCursorMoves(t *testing.T) {
 	}
 }
 
-func TestTheCursorStaysOnItsRowWhenANewSnapshotReordersRows(t *testing.T) {
+// TestTheCursorHoldsItsPlaceUnlessItFollows: as in htop, a new snapshot that
+// reorders the rows leaves the cursor on the second line; P makes it follow
+// its process instead.
+func TestTheCursorHoldsItsPlaceUnlessItFollows(t *testing.T) {
 	b := newFake()
 	h := newHarness(t, b, 120, 40)
 	h.press("j") // redis-server, second
@@ -357,8 +360,23 @@ func TestTheCursorStaysOnItsRowWhenANewSnapshotReordersRows(t *testing.T) {
 	s.Processes[2].CallRate = 1e6 // redis-server becomes the busiest
 	b.snap = s
 	h.send(tickMsg(time.Now()))
-	if got := h.selected(); got != "2000 redis-server" {
-		t.Errorf("cursor on %q, want it to follow redis-server", got)
+	if got := h.selected(); got != "1234 nginx" {
+		t.Errorf("cursor on %q, want it to stay on the second line, now nginx", got)
+	}
+	h.press("P")
+	s = testSnapshot()
+	s.Processes[1].CallRate = 1e7 // nginx 1300 becomes the busiest
+	b.snap = s
+	h.send(tickMsg(time.Now()))
+	if got := h.selected(); got != "1234 nginx" {
+		t.Errorf("cursor on %q, want it to follow nginx 1234", got)
+	}
+	if v := h.view(); !strings.Contains(v, "following nginx 1234 (P stops)") {
+		t.Errorf("the status line does not say what the cursor follows:\n%s", v)
+	}
+	h.press("P")
+	if v := h.view(); strings.Contains(v, "following") {
+		t.Errorf("P again did not stop following:\n%s", v)
 	}
 }
 
@@ -543,12 +561,16 @@ func TestSortCyclesColumnsAndReverses(t *testing.T) {
 		h.press("s")
 	}
 	h.press("home")
-	if got := h.selected(); got != "4321 make" {
-		t.Errorf("by PID the first is %q, want the largest", got)
+	if got := h.selected(); got != "2000 redis-server" {
+		t.Errorf("by PID the first is %q, want the largest alive", got)
 	}
 	h.press("S", "home")
 	if got := h.selected(); got != "1 systemd" {
 		t.Errorf("by PID reversed the first is %q", got)
+	}
+	h.press("end")
+	if got := h.selected(); got != "4321 make" {
+		t.Errorf("by PID reversed the last is %q, want make, which exited", got)
 	}
 	if !strings.Contains(h.view(), "↑PID") {
 		t.Error("the header does not mark the sort column")
@@ -732,7 +754,7 @@ func TestTooSmallTerminal(t *testing.T) {
 func TestEveryLineFitsTheTerminal(t *testing.T) {
 	for _, size := range [][2]int{{60, 12}, {80, 24}, {100, 30}, {120, 40}, {200, 60}} {
 		h := newHarness(t, newFake(), size[0], size[1])
-		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}} {
+		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}, {"C", "enter"}} {
 			h.press("1", "esc", "esc", "esc")
 			h.press(keys...)
 			lines := strings.Split(h.view(), "\n")

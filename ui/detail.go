@@ -126,7 +126,7 @@ func (v *detailView) refresh(d *data) {
 	} else {
 		v.lines = syscallLines(s)
 		v.lines = append(v.lines, textLine{})
-		v.lines = append(v.lines, histLines(s.Hist, v.width)...)
+		v.lines = append(v.lines, histLines(s.Hist, s.LatCount, v.width)...)
 	}
 	v.lines = append(v.lines, textLine{})
 	v.lines = append(v.lines, processLines(p, d)...)
@@ -182,8 +182,8 @@ func syscallLines(s *model.SyscallStat) []textLine {
 	lines := []textLine{
 		{text: strings.ToUpper(s.Name) + " (" + s.Classes.String() + ")", heading: true},
 		{text: fmt.Sprintf("calls   %s (%s/s)   errors %s (%s/s)", count(s.Calls), rate(s.CallRate), count(s.Errors), rate(s.ErrorRate))},
-		{text: fmt.Sprintf("latency avg %s   p50 %s   p95 %s   p99 %s", latency(s.AvgNs, s.LatCount),
-			latency(s.P50Ns, s.LatCount), latency(s.P95Ns, s.LatCount), latency(s.P99Ns, s.LatCount))},
+		{text: fmt.Sprintf("latency avg %s   p50 %s   p95 %s   p99 %s", avgCell(s.AvgNs, s.LatCount),
+			quantileCell(s.P50Ns, s.HasQuantiles()), quantileCell(s.P95Ns, s.HasQuantiles()), quantileCell(s.P99Ns, s.HasQuantiles()))},
 		{},
 		{text: fmt.Sprintf("%-16s %8s %7s", "ERRNO", "COUNT", "SHARE"), heading: true},
 	}
@@ -203,9 +203,12 @@ func syscallLines(s *model.SyscallStat) []textLine {
 
 // histLines draws the latency histogram, one half-octave bucket per line from
 // the fastest to the slowest bucket with samples.
-func histLines(h *model.Hist, width int) []textLine {
+func histLines(h *model.Hist, samples uint64, width int) []textLine {
 	lines := []textLine{{text: "LATENCY (half-octave buckets)", heading: true}}
-	if h == nil || h.Count() == 0 {
+	switch {
+	case (h == nil || h.Count() == 0) && samples > 0:
+		return append(lines, textLine{text: "no histogram kept for this process; the Syscalls view (2) has this syscall's, system-wide"})
+	case h == nil || h.Count() == 0:
 		return append(lines, textLine{text: "no latency samples"})
 	}
 	first, last, peak := -1, 0, uint64(0)
@@ -272,11 +275,12 @@ func lossLines(s *model.Snapshot) []textLine {
 	return append(lines,
 		row("proc_overflow", l.ProcOverflow, "processes refused past the process limit"),
 		textLine{},
-		row("events sent", l.EventsAttempted, "lifecycle events the kernel tried to send"),
+		row("events sent", l.EventsAttempted, "events the kernel tried to send (all kinds)"),
 		row("events received", l.EventsReceived, ""),
 		row("detail events", s.DetailEvents, "strace-like calls and TCP connections received"),
 		row("unnamed processes", l.AttributionMisses, "processes no event or /proc read named"),
 		row("unattributed calls", l.Unattributed.Calls, "calls counted in no process"),
+		row("latency per syscall", s.LatencyPerSyscallOnly, "short-lived processes timed without a histogram"),
 	)
 }
 

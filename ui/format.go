@@ -31,6 +31,38 @@ func rate(r float64) string {
 	return si(r)
 }
 
+// thousands formats a count in full, with thousands separated: 3,214.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// noSamples is a latency cell with no sample behind it: never 0ns, which
+// would read as a measurement.
+const noSamples = "–"
+
+// avgCell formats a mean latency of samples.
+func avgCell(ns, samples uint64) string {
+	if samples == 0 {
+		return noSamples
+	}
+	return Duration(ns)
+}
+
+// quantileCell formats a latency quantile, or says it is absent (has false):
+// no histogram with samples is behind it (model.SyscallStat.HasQuantiles), as
+// for a young process, whose latencies are summed per syscall, not
+// bucketed. Its 0 is no measurement.
+func quantileCell(ns uint64, has bool) string {
+	if !has {
+		return noSamples
+	}
+	return Duration(ns)
+}
+
 func si(f float64) string {
 	for _, unit := range []string{"", "k", "M", "G", "T"} {
 		if f < 999.5 {

@@ -42,6 +42,10 @@ func TestGolden(t *testing.T) {
 		{"event_call", []string{"enter", "e", "enter"}, nil},
 		{"events_detail_off", []string{"enter", "e"}, func(b *fakeBackend) { b.detail, b.procDetail = 0, model.ProcDetail{} }},
 		{"detail_toggled", []string{"F", "D"}, nil},
+		{"churn", nil, churn},
+		{"churn_commands", []string{"C"}, churn},
+		{"churn_command", []string{"C", "j", "j", "enter"}, churn},
+		{"churn_hidden", []string{"E", "K", "P"}, churn},
 	}
 	for _, size := range [][2]int{{120, 40}, {80, 24}} {
 		for _, s := range screens {
@@ -57,6 +61,9 @@ func TestGolden(t *testing.T) {
 	}
 	golden(t, "testdata/too_small_50x10.golden", newHarness(t, newFake(), 50, 10).view())
 }
+
+// churn puts a shell loop's short processes on the screen (churnSnapshot).
+func churn(b *fakeBackend) { b.snap = churnSnapshot() }
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()

@@ -18,6 +18,10 @@ type KeyMap struct {
 
 	Filter, Sort, SortReverse, Tree key.Binding
 	Threads                         key.Binding
+	// Group shows the Processes view one row per command; HideExited and
+	// HideKernel thin out the process lists; Follow keeps the cursor on its
+	// row as new snapshots move it (htop's F, but F is file detail here).
+	Group, HideExited, HideKernel, Follow key.Binding
 	// Swap puts the other list of a pair in place: a process's syscalls and
 	// its events, the endpoints and the TCP connections.
 	Swap                         key.Binding
@@ -34,7 +38,7 @@ type KeyMap struct {
 // classKeys are the keys of model.AllClasses, in order: file, desc, network,
 // process (x: p is pause), memory, signal (g: s is sort), ipc, time (w: t is the
 // tree), creds (r), other. Shifted, they switch the class's detail: none of
-// F D N X M G I W R O is taken (S, T and L are).
+// F D N X M G I W R O is taken (S, T, L, C, E, K and P are).
 var classKeys = []string{"f", "d", "n", "x", "m", "g", "i", "w", "r", "o"}
 
 // DefaultKeyMap is tlmon's keys.
@@ -64,6 +68,10 @@ func DefaultKeyMap() KeyMap {
 		SortReverse: b("S", "reverse sort", "S", "shift+s"),
 		Tree:        b("t", "process tree", "t"),
 		Threads:     b("T", "threads", "T", "shift+t"),
+		Group:       b("C", "group by command", "C", "shift+c"),
+		HideExited:  b("E", "hide exited", "E", "shift+e"),
+		HideKernel:  b("K", "hide kernel threads", "K", "shift+k"),
+		Follow:      b("P", "follow the row", "P", "shift+p"),
 		Swap:        b("e", "events · tcp", "e"),
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
@@ -95,7 +103,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 			key.WithHelp(c.Help().Key+"/"+k.Details[i].Help().Key, c.Help().Desc))
 	}
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back, k.Swap},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back, k.Swap, k.Group, k.HideExited, k.HideKernel, k.Follow},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Filter, k.Sort, k.SortReverse, k.Tree, k.Threads},
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.Help, k.Quit},
 		classes[:5],

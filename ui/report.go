@@ -54,12 +54,21 @@ func WriteCSV(w io.Writer, s *model.Snapshot) error {
 			cw.Write([]string{
 				u(uint64(p.ID.PID), 10), u(p.ID.Start, 10), Sanitize(p.Comm), sc.Name, strconv.Itoa(sc.Nr),
 				u(sc.Calls, 10), u(sc.Errors, 10), errnoList(sc.Errnos, ";"),
-				u(sc.LatSumNs, 10), u(sc.AvgNs, 10), u(sc.P50Ns, 10), u(sc.P99Ns, 10),
+				u(sc.LatSumNs, 10), u(sc.AvgNs, 10), csvQuantile(sc, sc.P50Ns), csvQuantile(sc, sc.P99Ns),
 			})
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvQuantile is a percentile of sc, empty where no histogram is behind it
+// (a young process's syscalls): absent, not zero.
+func csvQuantile(sc model.SyscallStat, q uint64) string {
+	if !sc.HasQuantiles() {
+		return ""
+	}
+	return strconv.FormatUint(q, 10)
 }
 
 // WriteTable writes a summary like strace -c, then the busiest processes.

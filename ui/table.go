@@ -9,8 +9,9 @@ import (
 	"tlmon/themes"
 )
 
-// rowKey identifies what a row shows, so that the cursor stays on it when a new
-// snapshot reorders the rows.
+// rowKey identifies what a row shows, so that the cursor stays on it when the
+// user sorts or filters, and on a followed row when a new snapshot reorders
+// the rows.
 type rowKey struct {
 	proc model.ProcID
 	nr   int
@@ -27,6 +28,9 @@ type column struct {
 	// cutLeft cuts a cell too long from its start, not its end: a path's
 	// file name says more than its first directories.
 	cutLeft bool
+	// gap sets a left-aligned first column one cell apart from the row mark
+	// (x: an exited process), which a right-aligned one is by its padding.
+	gap bool
 	// drop orders the columns left out when the terminal is too narrow for all:
 	// the highest first, columns with the same drop together (a pair such as
 	// READ/s and WRITE/s goes as one); 0 is never left out.
@@ -44,6 +48,9 @@ type row struct {
 	link model.ProcID
 	// parent is the parent process's row in the process tree.
 	parent rowKey
+	// comm is the command a process's row or a command's row stands for: a
+	// followed process that exits hands the cursor to a row of its command.
+	comm string
 }
 
 // table is the list every view but the detail draws: rows built once per
@@ -65,15 +72,88 @@ type table struct {
 	tree    bool
 	treeCol int
 	prefix  []string
+	// follow keeps the cursor on the followed row (P) when a new snapshot
+	// moves it. Otherwise the cursor holds its place on screen, as in htop:
+	// the rows change under it, and the busiest stay in sight.
+	follow   bool
+	followed row
 }
 
 const gutter = 2 // cursor mark and row mark before the first column
 
-// setRows replaces the rows, keeping the cursor on the row it was on.
+// setRows replaces the rows. The cursor stays where it is on screen, unless
+// it follows a row: then it goes where that row went.
 func (t *table) setRows(rows []row) {
-	keep, ok := t.selected()
+	at := t.cursor
 	t.rows = rows
-	t.arrange(keep.key, ok)
+	t.arrange(rowKey{}, false)
+	if t.follow {
+		t.track(at)
+	}
+}
+
+// toggleFollow follows the row under the cursor, or stops following.
+func (t *table) toggleFollow() {
+	r, ok := t.selected()
+	t.follow = !t.follow && ok
+	t.followed = r
+}
+
+// track puts the cursor back on the followed row; at is where the cursor was.
+// A followed process that exited hands the cursor over to the nearest live
+// row of its command (its command's row when grouped), never to a row of
+// another; with none, the cursor stays on the exited row while it shows,
+// then on another row of its command. With no row of its command left,
+// following ends and the cursor stays where it was.
+func (t *table) track(at int) {
+	f := &t.followed
+	rank := func(r *row) int { // the lower the better; -1: not a candidate
+		same, kin := r.key == f.key, r.comm != "" && r.comm == f.comm
+		switch {
+		case same && !r.dim:
+			return 0
+		case kin && !r.dim:
+			return 1
+		case same:
+			return 2
+		case kin:
+			return 3
+		}
+		return -1
+	}
+	best, bestRank, bestDist := -1, 0, 0
+	for i, ri := range t.shown {
+		rk := rank(&t.rows[ri])
+		if rk < 0 {
+			continue
+		}
+		dist := max(i-at, at-i)
+		if best < 0 || rk < bestRank || rk == bestRank && dist < bestDist {
+			best, bestRank, bestDist = i, rk, dist
+		}
+	}
+	if best < 0 {
+		t.follow, t.followed = false, row{}
+		return
+	}
+	t.cursor, t.followed = best, t.rows[t.shown[best]]
+	t.move(0)
+}
+
+// focusComm puts the cursor on the row of command comm nearest the top, a
+// live one if any (another view of the same rows: grouped or not).
+func (t *table) focusComm(comm string) {
+	best := -1
+	for i, ri := range t.shown {
+		r := &t.rows[ri]
+		if r.comm == comm && (best < 0 || !r.dim && t.rows[t.shown[best]].dim) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		t.cursor = best
+		t.move(0)
+	}
 }
 
 // selected returns the row under the cursor.
@@ -137,9 +217,17 @@ func (t *table) arrange(keep rowKey, hadCursor bool) {
 }
 
 // compare orders two rows by the sort column: numbers largest first, text
-// alphabetically; S reverses either. Ties keep the snapshot's order.
+// alphabetically; S reverses either. Ties keep the snapshot's order. Exited
+// processes come after the live ones whatever the order: a shell loop's
+// thousands of short processes never push a live one off screen.
 func (t *table) compare(a, b int) int {
 	ra, rb := &t.rows[a], &t.rows[b]
+	if ra.dim != rb.dim {
+		if ra.dim {
+			return 1
+		}
+		return -1
+	}
 	var c int
 	if t.cols[t.sortCol].right {
 		c = cmp.Compare(rb.nums[t.sortCol], ra.nums[t.sortCol])
@@ -233,6 +321,9 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 		if i == t.sortCol {
 			title = sortMark(c.right != t.reverse) + title
 		}
+		if c.gap {
+			title = " " + title
+		}
 		b.WriteString(fit(title, ws[i], c.right))
 	}
 	lines = append(lines, th.Heading.Render(fit(b.String(), width, false)))
@@ -267,6 +358,9 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 			cell := r.cells[i]
 			if t.prefix != nil && i == t.treeCol {
 				cell = t.prefix[n] + cell
+			}
+			if c.gap {
+				cell = " " + cell
 			}
 			if c.cutLeft {
 				b.WriteString(fitLeft(cell, ws[i]))

@@ -29,6 +29,9 @@ type data struct {
 	// pane shows (procDetailOf; the zero ProcID when none shows).
 	procDetail   model.ProcDetail
 	procDetailOf model.ProcID
+	// hideExited and hideKernel leave exited processes and kernel threads
+	// out of the process lists (E and K).
+	hideExited, hideKernel bool
 }
 
 func (d *data) setSnapshot(s *model.Snapshot) {
@@ -81,13 +84,25 @@ type tableView struct {
 	proc    model.ProcID
 	threads bool
 	events  bool
+	// procs marks the lists of processes, which E and K thin out; commands
+	// the Processes view grouped by command.
+	procs, commands bool
 	// viewHeight is the height of the view: the table's and the foot's.
 	viewHeight int
 }
 
-func (v *tableView) crumb() string   { return v.name }
-func (v *tableView) wheel(delta int) { v.move(delta) }
-func (v *tableView) click(y int)     { v.clickAt(y) }
+func (v *tableView) crumb() string { return v.name }
+
+// A user who moves the cursor takes it back from the row it followed.
+func (v *tableView) wheel(delta int) {
+	v.follow = false
+	v.move(delta)
+}
+
+func (v *tableView) click(y int) {
+	v.follow = false
+	v.clickAt(y)
+}
 
 func (v *tableView) refresh(d *data) {
 	if v.whyEmpty != nil {
@@ -122,7 +137,12 @@ func (v *tableView) render(th *themes.Theme) []string {
 
 func (v *tableView) key(msg tea.KeyPressMsg, k *KeyMap, d *data) view {
 	page := max(1, v.height-1)
+	if key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End) {
+		v.follow = false // the user takes the cursor back
+	}
 	switch {
+	case key.Matches(msg, k.Follow):
+		v.toggleFollow()
 	case key.Matches(msg, k.Up):
 		v.move(-1)
 	case key.Matches(msg, k.Down):
@@ -165,6 +185,18 @@ var (
 		{title: "READ/s", width: 7, right: true, drop: 3},
 		{title: "WRITE/s", width: 8, right: true, drop: 3},
 	}
+	// commandColumns are the Processes view's grouped by command: a command's
+	// processes are counted in its first column ("ls ×3,214, 2 live").
+	commandColumns = []column{
+		{title: "COMMAND", width: 22, flex: true, gap: true},
+		{title: "SYSCALLS/s", width: 11, right: true},
+		{title: "TOTAL", width: 7, right: true},
+		{title: "ERR/s", width: 7, right: true, drop: 1},
+		{title: "TOP SYSCALL", width: 14},
+		{title: "P99", width: 7, right: true, drop: 2},
+		{title: "READ/s", width: 7, right: true, drop: 3},
+		{title: "WRITE/s", width: 8, right: true, drop: 3},
+	}
 	syscallColumns = []column{
 		{title: "NAME", width: 16, flex: true},
 		{title: "CLASS", width: 12, drop: 4},
@@ -203,16 +235,6 @@ var (
 		{title: "FOR", width: 9, right: true},
 	}
 )
-
-func newProcessesView() *tableView {
-	p99s := p99Cache{}
-	return &tableView{
-		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
-		name:  "Processes", empty: "no process made a syscall yet", isTree: true,
-		build: func(d *data) []row { return processRows(d, p99s) },
-		drill: func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
-	}
-}
 
 func newSyscallsView() *tableView {
 	return &tableView{
@@ -289,7 +311,7 @@ func threadRows(d *data) []row {
 		tid := strconv.FormatUint(uint64(t.TID), 10)
 		comm := Sanitize(t.Comm)
 		var avg uint64
-		avgText := "-"
+		avgText := noSamples
 		if t.LatCount > 0 {
 			avg = t.LatSumNs / t.LatCount
 			avgText = Duration(avg)
@@ -308,9 +330,10 @@ func threadRows(d *data) []row {
 func newSyscallProcsView(nr int, name string) *tableView {
 	return &tableView{
 		table: table{cols: syscallProcColumns, sortCol: 3},
-		name:  name, empty: "no process made this syscall",
-		build: func(d *data) []row { return syscallProcRows(d.snap.Processes, nr) },
-		drill: func(r row, d *data) view { return newDetailView(r.key.proc, nr, name) },
+		name:  name, procs: true,
+		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made this syscall") },
+		build:    func(d *data) []row { return syscallProcRows(d, nr) },
+		drill:    func(r row, d *data) view { return newDetailView(r.key.proc, nr, name) },
 	}
 }
 
@@ -325,30 +348,11 @@ func procRow(p *model.ProcStat, ncols int) row {
 		nums:   make([]float64, ncols),
 		match:  strings.ToLower(pid + " " + comm + " " + cg),
 		dim:    !p.Alive,
+		comm:   p.Comm,
 	}
 	r.cells[0], r.cells[1], r.cells[2] = pid, comm, cg
 	r.nums[0] = float64(p.ID.PID)
 	return r
-}
-
-func processRows(d *data, p99s p99Cache) []row {
-	procs := active(d.snap.Processes)
-	rows := make([]row, len(procs))
-	p99s.forget(procs)
-	for i := range procs {
-		p := &procs[i]
-		r := procRow(p, len(processColumns))
-		top := ""
-		if len(p.Syscalls) > 0 {
-			top = p.Syscalls[0].Name
-		}
-		p99 := p99s.get(p)
-		read, written := p.IO.ReadRate+p.IO.RecvRate, p.IO.WriteRate+p.IO.SendRate
-		r.cells = append(r.cells, rate(p.CallRate), count(p.Calls), rate(p.ErrorRate), top, latency(p99, p.LatCount), rate(read), rate(written))
-		r.nums[3], r.nums[4], r.nums[5], r.nums[7], r.nums[8], r.nums[9] = p.CallRate, float64(p.Calls), p.ErrorRate, float64(p99), read, written
-		rows[i] = r
-	}
-	return rows
 }
 
 func syscallRows(stats []model.SyscallStat) []row {
@@ -359,7 +363,7 @@ func syscallRows(stats []model.SyscallStat) []row {
 		rows[i] = row{
 			key: rowKey{nr: s.Nr},
 			cells: []string{s.Name, class, rate(s.CallRate), count(s.Calls), count(s.Errors), topErrno(s),
-				latency(s.AvgNs, s.LatCount), latency(s.P50Ns, s.LatCount), latency(s.P99Ns, s.LatCount)},
+				avgCell(s.AvgNs, s.LatCount), quantileCell(s.P50Ns, s.HasQuantiles()), quantileCell(s.P99Ns, s.HasQuantiles())},
 			nums:  []float64{0, 0, s.CallRate, float64(s.Calls), float64(s.Errors), 0, float64(s.AvgNs), float64(s.P50Ns), float64(s.P99Ns)},
 			match: strings.ToLower(s.Name + " " + class),
 		}
@@ -367,10 +371,13 @@ func syscallRows(stats []model.SyscallStat) []row {
 	return rows
 }
 
-func syscallProcRows(procs []model.ProcStat, nr int) []row {
+func syscallProcRows(d *data, nr int) []row {
 	var rows []row
-	for i := range procs {
-		p := &procs[i]
+	for i := range d.snap.Processes {
+		p := &d.snap.Processes[i]
+		if !shownProc(p, d) {
+			continue
+		}
 		for j := range p.Syscalls {
 			s := &p.Syscalls[j]
 			if s.Nr != nr {
@@ -379,7 +386,7 @@ func syscallProcRows(procs []model.ProcStat, nr int) []row {
 			r := procRow(p, len(syscallProcColumns))
 			r.key.nr = nr
 			r.cells = append(r.cells, rate(s.CallRate), count(s.Calls), count(s.Errors), topErrno(s),
-				latency(s.AvgNs, s.LatCount), latency(s.P99Ns, s.LatCount))
+				avgCell(s.AvgNs, s.LatCount), quantileCell(s.P99Ns, s.HasQuantiles()))
 			r.nums[3], r.nums[4], r.nums[5] = s.CallRate, float64(s.Calls), float64(s.Errors)
 			r.nums[7], r.nums[8] = float64(s.AvgNs), float64(s.P99Ns)
 			rows = append(rows, r)
@@ -402,47 +409,6 @@ func inFlightRows(d *data) []row {
 		}
 	}
 	return rows
-}
-
-// p99Cache keeps each process's 99th percentile over all its syscalls. It
-// takes merging the histograms of all its syscalls, which for thousands of
-// processes costs more than the rest of a refresh; most processes made no
-// call since the last one, so their latency counters tell it is unchanged.
-type p99Cache map[model.ProcID]p99Entry
-
-type p99Entry struct {
-	counts model.Counts
-	p99    uint64
-}
-
-func (c p99Cache) get(p *model.ProcStat) uint64 {
-	if e, ok := c[p.ID]; ok && e.counts == p.Counts {
-		return e.p99
-	}
-	var h model.Hist
-	for i := range p.Syscalls {
-		if p.Syscalls[i].Hist != nil {
-			h.Add(p.Syscalls[i].Hist)
-		}
-	}
-	c[p.ID] = p99Entry{p.Counts, h.Quantile(0.99)}
-	return c[p.ID].p99
-}
-
-// forget drops the processes no longer shown.
-func (c p99Cache) forget(shown []model.ProcStat) {
-	if len(c) <= len(shown) {
-		return
-	}
-	keep := make(map[model.ProcID]bool, len(shown))
-	for i := range shown {
-		keep[shown[i].ID] = true
-	}
-	for id := range c {
-		if !keep[id] {
-			delete(c, id)
-		}
-	}
 }
 
 func topErrno(s *model.SyscallStat) string {
