@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"os"
 	"testing"
@@ -155,5 +157,47 @@ func BenchmarkReadCountersEmpty(b *testing.B) {
 		if err := p.ReadCounters(&c); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCountsEventDecodesOnlyItsUsedSlots: a young thread's counts event is
+// sent with its used syscall slots only; the decoder reads them and its
+// errnos and bytes at the generated layout's offsets.
+func TestCountsEventDecodesOnlyItsUsedSlots(t *testing.T) {
+	var ev tlmonCountsEvent
+	ev.Kind, ev.Final, ev.Nerrs, ev.Nslots = uint8(model.EventCounts), 1, 1, 2
+	ev.Tgid, ev.Tid, ev.Start = 42, 43, 5e9
+	ev.Io.Read, ev.Io.Sent = 100, 7
+	ev.Err[0].Nr, ev.Err[0].Err, ev.Err[0].Count = 2, 2, 9
+	ev.Slot[0].Nr, ev.Slot[0].Calls, ev.Slot[0].Errors, ev.Slot[0].LatSum, ev.Slot[0].LatCount = 2, 10, 9, 1000, 10
+	ev.Slot[1].Nr, ev.Slot[1].Calls = 231, 1
+	var buf bytes.Buffer
+	if err := binary.Write(&buf, binary.LittleEndian, &ev); err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.Bytes()[:countsHeaderSize+2*countsSlotSize]
+	var e model.Event
+	if err := DecodeEvent(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	c := &e.Counts
+	if e.Kind != model.EventCounts || e.Proc != procID(42, 5e9) || e.TID != 43 || !c.Final {
+		t.Errorf("header: kind %v proc %v tid %d final %v", e.Kind, e.Proc, e.TID, c.Final)
+	}
+	want := []model.SyscallCounts{
+		{Nr: 2, Counts: model.Counts{Calls: 10, Errors: 9, LatSumNs: 1000, LatCount: 10}},
+		{Nr: 231, Counts: model.Counts{Calls: 1}},
+	}
+	if c.NSyscall != 2 || c.Syscalls[0] != want[0] || c.Syscalls[1] != want[1] {
+		t.Errorf("syscalls: %d %+v, want %+v", c.NSyscall, c.Syscalls[:c.NSyscall], want)
+	}
+	if c.NErrno != 1 || c.Errnos[0] != (model.ErrnoCounts{Nr: 2, Errno: 2, Count: 9}) {
+		t.Errorf("errnos: %d %+v", c.NErrno, c.Errnos[:c.NErrno])
+	}
+	if c.IO != (model.IOCounts{Read: 100, Sent: 7}) {
+		t.Errorf("bytes: %+v", c.IO)
+	}
+	if err := DecodeEvent(raw[:countsHeaderSize-1], &e); err == nil {
+		t.Error("a short counts event decoded")
 	}
 }

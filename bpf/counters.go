@@ -66,7 +66,6 @@ type reader struct {
 	lastIO     []tlmonProcKey
 	lastErrnos []tlmonErrnoKey
 	lastHists  []tlmonProcKey
-	epoch      uint32 // reads so far: read_epoch in tlmon.bpf.c
 }
 
 // ReadCounters reads every counter map into c.
@@ -94,11 +93,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		// A young thread's table is promoted once it has lived through a
 		// whole read (two steps of the epoch). Its counts come through the
 		// lifecycle buffer, with the next read's deltas.
-		r.epoch++
-		if err := p.objs.ReadEpoch.Set(r.epoch); err != nil {
-			return fmt.Errorf("set read epoch: %w", err)
-		}
-		if err := p.sweepYoung(); err != nil {
+		if err := p.sweepYoung(1); err != nil {
 			return err
 		}
 	}

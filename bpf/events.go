@@ -124,7 +124,13 @@ func (r *EventReader) Flush() error {
 }
 
 // Close unblocks a Read in another goroutine; Read then returns ErrClosed.
-func (r *EventReader) Close() error { return r.close() }
+// A nil reader (NewDetailReader's, on rungs without detail) has nothing to close.
+func (r *EventReader) Close() error {
+	if r == nil {
+		return nil
+	}
+	return r.close()
+}
 
 func (r *EventReader) setDeadline(t time.Time) {
 	if r.ring != nil {

@@ -83,8 +83,10 @@ type Probe struct {
 	enterStore string
 	opts       Options
 	ncpu       int
-	cached     bool       // the per-CPU caches of process counts are on (enableCaches)
+	cached     bool // the per-CPU caches of process counts are on (enableCaches)
+	sweepMu    sync.Mutex
 	sweep      *link.Iter // young_sweep, made at the first sweep
+	epoch      uint32     // read_epoch in tlmon.bpf.c
 	possible   []uint32   // scratch keys for batch reads of per-syscall arrays
 	reader     reader
 
@@ -399,17 +401,20 @@ func (p *Probe) Detach() error {
 	if !p.youngTables() {
 		return nil
 	}
-	p.reader.epoch += 2 // every table is old enough
-	if err := p.objs.ReadEpoch.Set(p.reader.epoch); err != nil {
-		return fmt.Errorf("set read epoch: %w", err)
-	}
-	return p.sweepYoung()
+	return p.sweepYoung(2) // every table is old enough
 }
 
-// sweepYoung promotes every young thread's table that has lived through a
-// whole read: its counts go to the lifecycle buffer (young_sweep in
-// tlmon.bpf.c).
-func (p *Probe) sweepYoung() error {
+// sweepYoung moves the read epoch on by steps and promotes every young
+// thread's table that has lived through a whole read: its counts go to the
+// lifecycle buffer (young_sweep in tlmon.bpf.c). Sweeps never overlap: two at
+// once could both send a table.
+func (p *Probe) sweepYoung(steps uint32) error {
+	p.sweepMu.Lock()
+	defer p.sweepMu.Unlock()
+	p.epoch += steps
+	if err := p.objs.ReadEpoch.Set(p.epoch); err != nil {
+		return fmt.Errorf("set read epoch: %w", err)
+	}
 	if p.sweep == nil {
 		it, err := link.AttachIter(link.IterOptions{Program: p.objs.YoungSweep})
 		if err != nil {

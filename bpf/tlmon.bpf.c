@@ -21,6 +21,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+
 #define COMPAT_NR (MAX_SYSCALLS - 1) /* model.CompatNr */
 #define TS_COMPAT 0x0002             /* thread_info.status: a 32-bit syscall is running */
 #define IPPROTO_TCP 6
@@ -155,11 +158,14 @@ struct tcp_conn {
  * system-wide ones): its process's mean latency stays exact, its percentiles
  * are absent.
  *
- * The thread changes its table and the sweep, from another CPU, sends it: the
- * state, changed by compare-and-swap only, says who has it. The thread takes
- * it from COUNTING to BUSY for each change and back; the sweep from COUNTING to
- * SWEEPING, then PROMOTED once sent. A thread that cannot take its table counts
- * that call in the hashes, so nothing is counted twice or lost. */
+ * The thread changes its table and the sweep, from another CPU, sends it. They
+ * hand it over as in Dekker's algorithm: the thread raises busy, then looks at
+ * the state; the sweep sets the state to SWEEPING, then looks at busy. The
+ * atomic adds are full barriers on x86 (lock add), so at least one of the two
+ * sees the other: a thread that finds the table not COUNTING counts that call
+ * in the hashes, a sweep that finds it busy tries again at the next read.
+ * Nothing is counted twice or lost. (Compare-and-swap would be simpler, but
+ * kernels before 5.12 refuse its instruction anywhere in an object.) */
 #define YOUNG_SLOTS 64   /* distinct syscalls; more go to the hashes */
 #define YOUNG_ERRNOS 16  /* distinct (syscall, errno); more go to errno_stats */
 
@@ -197,7 +203,6 @@ struct counts_event {
 enum young_state {
 	YOUNG_NEW = 0, /* made just now: zeroes */
 	YOUNG_COUNTING,
-	YOUNG_BUSY,     /* its thread is changing it */
 	YOUNG_SWEEPING, /* the sweep is sending it */
 	YOUNG_PROMOTED, /* sent: its thread's calls go to the hashes */
 };
@@ -206,6 +211,8 @@ struct young_table {
 	struct counts_event ev;
 	__u32 epoch; /* read_epoch when it was made */
 	__u32 state; /* enum young_state */
+	__u32 busy;  /* its thread is changing it (the sweep's look counts too) */
+	__u32 pad;
 	__u8 index[MAX_SYSCALLS]; /* 1 + the slot of a syscall, 0 for none */
 };
 
@@ -229,6 +236,8 @@ volatile __u32 scope_mode = SCOPE_ALL;
  * signal handlers) is tlmon's work, not the command's. Counting starts with
  * the command's execve, as strace -f counts a command it starts. */
 volatile __u32 launch_pending = 0;
+/* The command's process while its execve returns (see launch_pending). */
+volatile __u32 launch_tgid = 0;
 /* Go adds one at every read of the counters: a young table made at epoch e is
  * promoted by a sweep from e + 2 on, having lived through one whole read
  * interval (Go adds two before the last sweep, to send them all). */
@@ -740,7 +749,6 @@ static __always_inline void count_proc_direct(struct proc_key *k, struct counts 
 		add_proc_hist(k, b, 1, false);
 }
 
-#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u32 b)
 {
 	__u32 zero = 0;
@@ -829,18 +837,19 @@ static __always_inline struct young_table *young_take(struct task_struct *task, 
 		t->ev.tid = (__u32)id;
 		t->ev.start = start;
 		t->epoch = read_epoch;
-		t->state = YOUNG_BUSY;
-		return t;
+		t->state = YOUNG_COUNTING;
 	}
-	if (__sync_val_compare_and_swap(&t->state, YOUNG_COUNTING, YOUNG_BUSY) != YOUNG_COUNTING)
+	__sync_fetch_and_add(&t->busy, 1);
+	if (READ_ONCE(t->state) != YOUNG_COUNTING) {
+		__sync_fetch_and_add(&t->busy, -1);
 		return NULL;
+	}
 	return t;
 }
 
 static __always_inline void young_put(struct young_table *t)
 {
-	/* A full barrier: the sweep sees every change made before. */
-	__sync_val_compare_and_swap(&t->state, YOUNG_BUSY, YOUNG_COUNTING);
+	__sync_fetch_and_add(&t->busy, -1); /* after every change made */
 }
 
 /* young_size is the size of a table's counts event: its used slots only. */
@@ -855,7 +864,7 @@ static __always_inline __u64 young_size(struct young_table *t)
 
 /* young_error counts errno err of syscall nr in the table: false when its
  * errno slots hold others. */
-static __always_inline bool young_error(struct young_table *t, __u32 nr, __u16 err)
+static __always_inline bool young_error_in(struct young_table *t, __u32 nr, __u16 err)
 {
 	__u32 n = t->ev.nerrs;
 	for (int j = 0; j < YOUNG_ERRNOS; j++) {
@@ -874,6 +883,17 @@ static __always_inline bool young_error(struct young_table *t, __u32 nr, __u16 e
 	e->count = 1;
 	t->ev.nerrs = n + 1;
 	return true;
+}
+
+/* young_error is young_error_in for the current thread's table, which it
+ * holds (young_take): 1 when counted there. Global, so that the verifier walks
+ * its loop once, not once per path through count_call (see fold_cache_slot). */
+__noinline int young_error(__u32 nr, __u32 err)
+{
+	if (!young_tables)
+		return 0;
+	struct young_table *t = bpf_task_storage_get(&young_store, current_task(), 0, 0);
+	return t && young_error_in(t, nr, err);
 }
 
 /* young_count adds a call's counts d to the table's slot of syscall nr
@@ -895,7 +915,7 @@ static __always_inline bool young_count(struct young_table *t, __u32 nr, struct 
 	sl->errors += d->errors;
 	sl->lat_sum += d->lat_sum;
 	sl->lat_count += d->lat_count;
-	*errno_done = d->errors && young_error(t, nr, -ret);
+	*errno_done = d->errors && young_error(nr, -ret);
 	return true;
 }
 
@@ -1477,6 +1497,13 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	bool count = true, seen = true;
 	__u64 calls = 1, lat = NO_LATENCY, now = 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	if (launch_tgid && launch_tgid == tgid) {
+		/* The execve that started the command returns: its first call. */
+		launch_tgid = 0;
+		if (!nr_disabled[NR_EXECVE] && !failed_only)
+			count_call(NR_EXECVE, 1, 0, NO_LATENCY);
+		return 0;
+	}
 	if (enter_ts) {
 		nr = r->nr;
 		if (nr >= MAX_SYSCALLS)
@@ -1589,11 +1616,10 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	if (launch_pending && scope_mode == SCOPE_CGROUP && bpf_current_task_under_cgroup(&scope_cgroup, 0) == 1) {
-		/* The command's own first call is the execve that got here: its
-		 * entry came while the scope was closed. */
+		/* The command's own first call is the execve that got here, whose
+		 * entry came while the scope was closed: sys_exit counts it. */
 		launch_pending = 0;
-		if (!nr_disabled[NR_EXECVE] && !failed_only)
-			count_call(NR_EXECVE, 1, 0, NO_LATENCY);
+		launch_tgid = tgid;
 	}
 	if (!in_scope(tgid))
 		return 0;
@@ -1662,10 +1688,16 @@ int young_sweep(struct bpf_iter__task *ctx)
 	if (!young_tables || !task)
 		return 0;
 	struct young_table *t = bpf_task_storage_get(&young_store, task, 0, 0);
-	if (!t || read_epoch - t->epoch < 2)
+	if (!t || t->state != YOUNG_COUNTING || read_epoch - t->epoch < 2)
 		return 0;
-	if (__sync_val_compare_and_swap(&t->state, YOUNG_COUNTING, YOUNG_SWEEPING) != YOUNG_COUNTING)
-		return 0; /* its thread has it now: at the next sweep */
+	WRITE_ONCE(t->state, YOUNG_SWEEPING);
+	__sync_fetch_and_add(&t->busy, 1);
+	__u32 busy = READ_ONCE(t->busy);
+	__sync_fetch_and_add(&t->busy, -1);
+	if (busy != 1) {
+		t->state = YOUNG_COUNTING; /* its thread has it now: at the next sweep */
+		return 0;
+	}
 	if (output(ctx, true, &t->ev, young_size(t))) {
 		t->state = YOUNG_COUNTING; /* no room: at the next sweep */
 		return 0;

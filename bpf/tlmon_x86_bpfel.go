@@ -195,6 +195,8 @@ type tlmonYoungTable struct {
 	Ev    tlmonCountsEvent
 	Epoch uint32
 	State uint32
+	Busy  uint32
+	Pad   uint32
 	Index [512]uint8
 }
 
@@ -236,6 +238,7 @@ const (
 	tlmonVarFollowChildren    = "follow_children"
 	tlmonVarHaveTaskBtf       = "have_task_btf"
 	tlmonVarLaunchPending     = "launch_pending"
+	tlmonVarLaunchTgid        = "launch_tgid"
 	tlmonVarLifeWakeupBytes   = "life_wakeup_bytes"
 	tlmonVarNrAccept          = "nr_accept"
 	tlmonVarNrAccept4         = "nr_accept4"
@@ -351,6 +354,7 @@ type tlmonVariableSpecs struct {
 	FollowChildren    *ebpf.VariableSpec `ebpf:"follow_children"`
 	HaveTaskBtf       *ebpf.VariableSpec `ebpf:"have_task_btf"`
 	LaunchPending     *ebpf.VariableSpec `ebpf:"launch_pending"`
+	LaunchTgid        *ebpf.VariableSpec `ebpf:"launch_tgid"`
 	LifeWakeupBytes   *ebpf.VariableSpec `ebpf:"life_wakeup_bytes"`
 	NrAccept          *ebpf.VariableSpec `ebpf:"nr_accept"`
 	NrAccept4         *ebpf.VariableSpec `ebpf:"nr_accept4"`
@@ -456,6 +460,7 @@ type tlmonVariables struct {
 	FollowChildren    *ebpf.Variable `ebpf:"follow_children"`
 	HaveTaskBtf       *ebpf.Variable `ebpf:"have_task_btf"`
 	LaunchPending     *ebpf.Variable `ebpf:"launch_pending"`
+	LaunchTgid        *ebpf.Variable `ebpf:"launch_tgid"`
 	LifeWakeupBytes   *ebpf.Variable `ebpf:"life_wakeup_bytes"`
 	NrAccept          *ebpf.Variable `ebpf:"nr_accept"`
 	NrAccept4         *ebpf.Variable `ebpf:"nr_accept4"`
