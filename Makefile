@@ -20,6 +20,14 @@ test:
 bench:
 	$(GO) run ./bench $(BENCHFLAGS)
 
+# Mixed load (spawn churn, getppid storms, file detail on distinct paths, the
+# monitor in tmux) under two tlmons for 20 minutes, as root: counts exact, nothing
+# lost, RSS flat, keys answered (soak/README.md). CI runs
+# `make soak SOAKFLAGS=-duration=60s`.
+.PHONY: soak
+soak: build
+	$(GO) run ./soak $(SOAKFLAGS)
+
 # The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels under qemu (TCG):
 # about 4 minutes; takes the kernels, busybox and qemu (bookworm-backports')
 # out of their packages into a cache (kernels/README.md).

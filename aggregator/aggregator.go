@@ -1078,11 +1078,14 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 	clear(order) // drop the pointers
 	a.order = order[:0]
 	s.LatencyPerSyscallOnly = a.retiredNoHist
+	pending := int64(s.Totals.Calls) - int64(s.Retired.Calls) - int64(unattributed.Calls)
 	for i := range s.Processes {
 		if s.Processes[i].LatencyPerSyscallOnly() {
 			s.LatencyPerSyscallOnly++
 		}
+		pending -= int64(s.Processes[i].Calls)
 	}
+	s.PendingCalls = pending
 
 	s.Lost = model.LossStats{
 		ByCause:           a.lost,

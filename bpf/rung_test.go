@@ -607,8 +607,11 @@ func TestRungAccountsForEveryEventItDrops(t *testing.T) {
 		if uint64(len(events))+lost != got.EventsAttempted {
 			t.Errorf("%d events received + %d lost = %d, but the kernel attempted %d", len(events), lost, uint64(len(events))+lost, got.EventsAttempted)
 		}
-		if p.Buffer() == BufferPerf && perfLost != 0 && perfLost != lost {
-			t.Errorf("the perf buffer reported %d samples lost, the kernel counted %d", perfLost, lost)
+		// A CPU's perf buffer reports its losses only with its next sample
+		// (the young threads' sweep at Detach may send one on some CPU): late
+		// and partial, never more than the kernel counted.
+		if p.Buffer() == BufferPerf && perfLost > lost {
+			t.Errorf("the perf buffer reported %d samples lost, the kernel counted only %d", perfLost, lost)
 		}
 		t.Logf("%d attempted, %d received, %d lost (perf buffer: %d)", got.EventsAttempted, len(events), lost, perfLost)
 	})

@@ -75,6 +75,14 @@ type Snapshot struct {
 	// per syscall, no histogram. Their latencies are in the system-wide
 	// histograms; their percentiles are absent (null in JSON), never zero.
 	LatencyPerSyscallOnly uint64 `json:"latency_per_syscall_only"`
+	// PendingCalls are the calls counted system-wide that no process, retired
+	// total or unattributed count holds yet: young threads' counts wait in the
+	// kernel until their thread exits or has lived through a whole read (at
+	// most two intervals), and their events may be on their way. With them
+	// the sum of processes + retired + unattributed is the system-wide total.
+	// A final summary has none; a few calls either way come from reading the
+	// maps one after the other while the kernel counts.
+	PendingCalls int64 `json:"pending_calls"`
 	// DetailEvents counts the detail events received since the first counters
 	// or Clear.
 	DetailEvents uint64 `json:"detail_events"`

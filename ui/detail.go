@@ -281,6 +281,7 @@ func lossLines(s *model.Snapshot) []textLine {
 		row("unnamed processes", l.AttributionMisses, "processes no event or /proc read named"),
 		row("unattributed calls", l.Unattributed.Calls, "calls counted in no process"),
 		row("latency per syscall", s.LatencyPerSyscallOnly, "short-lived processes timed without a histogram"),
+		row("pending calls", uint64(max(s.PendingCalls, 0)), "young processes' counts on their way (≤ 2 reads)"),
 	)
 }
 

@@ -61,6 +61,11 @@ type detail struct {
 	SlowMinNS int64 `json:"slow_min_ns,omitempty"`
 	FastMaxNS int64 `json:"fast_max_ns,omitempty"`
 
+	// spawn: the children started and reaped, and how many exited with
+	// each exit status (or died of each signal, by name); see spawn.go.
+	Spawned   int            `json:"spawned,omitempty"`
+	ExitCodes map[string]int `json:"exit_codes,omitempty"`
+
 	// compat-getpid: the calls went through the 32-bit entry, with this
 	// number of the i386 table, and returned this pid.
 	Compat    bool `json:"compat,omitempty"`

@@ -243,6 +243,7 @@ var modes = map[string]modeFunc{
 	"exit":            exitMode,
 	"sleep":           sleepMode,
 	"idle":            idleMode,
+	"spawn":           spawnMode, // spawn.go
 	// The detail modes (detail.go, proc.go, tcp.go).
 	"open-unique":   openUniqueMode,
 	"hostile-open":  hostileOpenMode,
