@@ -102,30 +102,6 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	c.ProcHists.reset()
 	clear(c.Errnos)
 
-	if err := readAll(p.objs.SysStats, p.ncpu, r.arrayKeys, r.sysVals, nil, func(nr uint32, v []tlmonSysCounts) {
-		s := &c.System[nr]
-		h := &c.SystemHist[nr]
-		*s = model.Counts{}
-		*h = model.Hist{}
-		for i := range v {
-			s.Add(counts(v[i].C))
-			for b, n := range v[i].Hist {
-				h[b] += n
-			}
-		}
-	}); err != nil {
-		return fmt.Errorf("read syscall counters: %w", err)
-	}
-	if err := readAll(p.objs.Unattributed, p.ncpu, r.arrayKeys, r.countVals[:MaxSyscalls*p.ncpu:MaxSyscalls*p.ncpu], nil, func(nr uint32, v []tlmonCounts) {
-		u := &c.Unattributed[nr]
-		*u = model.Counts{}
-		for i := range v {
-			u.Add(counts(v[i]))
-		}
-	}); err != nil {
-		return fmt.Errorf("read unattributed counters: %w", err)
-	}
-
 	r.lastProcs = r.lastProcs[:0]
 	if err := readAll(p.objs.ProcStats, p.ncpu, r.procKeys, r.countVals, &r.lastProcs, func(k tlmonProcKey, v []tlmonCounts) {
 		var sum model.Counts
@@ -170,6 +146,34 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		return fmt.Errorf("read byte counters: %w", err)
 	}
 
+	// The system-wide arrays last: a call is counted there first, so every
+	// call the per-process maps hold is in them, and the calls in no process
+	// yet (young threads' counts on their way, a call counted between two
+	// reads) are never fewer than none.
+	if err := readAll(p.objs.Unattributed, p.ncpu, r.arrayKeys, r.countVals[:MaxSyscalls*p.ncpu:MaxSyscalls*p.ncpu], nil, func(nr uint32, v []tlmonCounts) {
+		u := &c.Unattributed[nr]
+		*u = model.Counts{}
+		for i := range v {
+			u.Add(counts(v[i]))
+		}
+	}); err != nil {
+		return fmt.Errorf("read unattributed counters: %w", err)
+	}
+
+	if err := readAll(p.objs.SysStats, p.ncpu, r.arrayKeys, r.sysVals, nil, func(nr uint32, v []tlmonSysCounts) {
+		s := &c.System[nr]
+		h := &c.SystemHist[nr]
+		*s = model.Counts{}
+		*h = model.Hist{}
+		for i := range v {
+			s.Add(counts(v[i].C))
+			for b, n := range v[i].Hist {
+				h[b] += n
+			}
+		}
+	}); err != nil {
+		return fmt.Errorf("read syscall counters: %w", err)
+	}
 	var slots [cntMax]uint64
 	if err := readAll(p.objs.Counters, p.ncpu, r.arrayKeys[:cntMax], r.errnoVals[:cntMax*p.ncpu], nil, func(i uint32, v []uint64) {
 		for _, n := range v {
