@@ -72,9 +72,17 @@ type options struct {
 	events      bool
 }
 
-// defaultDetail are the classes sent in detail unless --classes says otherwise:
-// what a user debugging a failing or slow program looks at first.
-const defaultDetail = "process,file,network"
+// defaultDetail are the classes sent in detail unless --classes says otherwise,
+// when watching chosen processes: what a user debugging a failing or slow
+// program looks at first. Watching the whole machine, only process detail is
+// on by default (execs with their argv name what a shell loop or a build
+// starts): file and network detail send about ten times as many events, some
+// 80,000 a second from a workstation's process churn (2,000 starts a second),
+// which would take a good part of a core to read. F and N switch them on.
+const (
+	defaultDetail    = "process,file,network"
+	defaultDetailAll = "process"
+)
 
 // tlmon runs on the machine it is debugging, so its heap grows by half of what
 // is live before Go's collector runs (GOGC=50, not 100): a fork storm leaves
@@ -129,7 +137,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.hook, "hook", bpf.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
 	fs.BoolVar(&o.failed, "failed", false, "count only failing calls")
-	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none)")
+	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none); watching the whole machine, the default is process")
 	fs.BoolVar(&o.events, "events", false, "headless: print each call of the --classes as it happens (strace notation, or JSON lines with -o json)")
 	fs.DurationVar(&o.slow, "slow", 0, "also send any call slower than this, whatever its class, with its arguments (e.g. 100ms)")
 	fs.DurationVarP(&o.interval, "interval", "i", time.Second, "refresh interval (min 100ms); in headless mode, print a report every interval")
@@ -209,6 +217,9 @@ func (o *options) validate() error {
 	}
 	if scopes > 1 {
 		return bad("--pid, --cgroup and a command each choose what to watch: give only one")
+	}
+	if scopes == 0 && !o.classesSet {
+		o.detail, _ = model.ParseClass(defaultDetailAll)
 	}
 	for _, p := range o.pids {
 		n, err := strconv.ParseUint(p, 10, 32)

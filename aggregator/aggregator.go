@@ -246,6 +246,12 @@ func (wk *worker) unload(p *proc) {
 func (wk *worker) sys(p *proc, nr uint16) *procSys {
 	i := wk.idx[nr]
 	if i == 0 {
+		if p.sys == nil {
+			// Room for what a short process calls (/bin/true makes ~30
+			// syscalls): under churn, growing these one by one was a tenth
+			// of tlmon's CPU.
+			p.sys, p.nrs = make([]procSys, 0, 32), make([]uint16, 0, 32)
+		}
 		p.sys = append(p.sys, procSys{nr: nr})
 		p.nrs = append(p.nrs, nr)
 		i = int32(len(p.sys))

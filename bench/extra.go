@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,15 +108,18 @@ type CollectorBench struct {
 
 // extras runs the measurements besides the workloads.
 type extras struct {
-	ctx     context.Context
-	bins    binaries
-	tmp     string
-	rep     *Report
-	scale   float64
-	cpuTime time.Duration
-	quick   bool
-	tmux    *tmuxServer
-	seq     int // numbers the tmux sessions
+	ctx       context.Context
+	bins      binaries
+	tmp       string
+	rep       *Report
+	scale     float64
+	reps      int
+	cpuTime   time.Duration
+	churnTime time.Duration
+	quick     bool
+	tracers   []*tracer // the selected ones, none and the floor included
+	tmux      *tmuxServer
+	seq       int // numbers the tmux sessions
 }
 
 func (x *extras) run(name string) {
@@ -129,7 +133,26 @@ func (x *extras) run(name string) {
 		x.startup()
 	case "collector":
 		x.collector()
+	case "spawn-rate":
+		x.spawnRate()
+	case "churn-monitor":
+		x.churn(churnRuns[0], x.churnTime)
+	case "churn-headless":
+		x.churn(churnRuns[1], churnHeadlessTime)
+	case "bpf-stats":
+		x.bpfStats()
 	}
+}
+
+// pick returns the selected tracers of these names, in table order.
+func (x *extras) pick(names []string) []*tracer {
+	var out []*tracer
+	for _, t := range x.tracers {
+		if slices.Contains(names, t.name) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // sleep waits d or until the bench is interrupted.

@@ -1,17 +1,20 @@
 // Command bench measures what tracing every system call costs, and what tlmon
 // itself costs:
 //
-//	sudo go run ./bench [-quick] [-reps 3] [-scale 1] [-workloads LIST] [-tracers LIST] [-extras LIST]
+//	sudo go run ./bench [-quick] [-reps 3] [-scale 1] [-workloads LIST] [-tracers LIST] [-extras LIST] [-churn-time 10m]
 //
 // In one run it runs each workload (the project's ../workload: getppid,
-// openat-close, connect, fork, mix2) alone and under each tracer (the floor,
-// tlmon in three configurations, bpftrace, perf trace, strace), and reports
-// the time each tracer adds per syscall, next to the floor, the least any
-// raw-tracepoint tracer costs, and whether it counted every call. It then
-// measures tlmon's own CPU use with 2,000 idle processes, its memory around a
-// storm of forks, its start-up time and the collector's event rate, checks
-// the results against the targets of issue 6 (reported, never asserted), and
-// writes them as tables, JSON and docs/performance.md.
+// openat-close, connect, fork, mix2, spawn) alone and under each tracer (the
+// floor, tlmon in four configurations, bpftrace, perf trace, strace), and
+// reports the time each tracer adds per syscall (and per process started),
+// next to the floor, the least any raw-tracepoint tracer costs, and whether it
+// counted every call. It then measures tlmon's own CPU use with 2,000 idle
+// processes, its memory around a storm of forks, its start-up time, the
+// collector's event rate, the machine's rate of starting processes under
+// tlmon, tlmon's CPU and memory under a steady churn of processes, and the
+// kernel's run time of each BPF program; checks the results against the
+// targets of issues 6 and 16 (reported, never asserted), and writes them as
+// tables, JSON and docs/performance.md.
 //
 // Within a workload, each repetition runs every tracer once, in an order that
 // rotates from one repetition to the next, so that slow phases of a noisy
@@ -58,23 +61,25 @@ type options struct {
 	tracers   []string // tracers to run besides none and floor; all when empty
 	extras    []string // extra measurements: cpu, rss, startup, collector
 	cpuTime   time.Duration
+	churnTime time.Duration // of churn-monitor
 	out, doc  string
 	args      []string // as given, for the record
 }
 
 // allExtras are the measurements besides the workloads, in the order they run.
-var allExtras = []string{"cpu", "rss", "startup", "collector"}
+var allExtras = []string{"cpu", "rss", "startup", "collector", "spawn-rate", "churn-monitor", "churn-headless", "bpf-stats"}
 
 func main() {
 	var o options
 	var workloadList, tracerList, extraList string
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of every cell")
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every workload's N (and the fork storm) by this")
-	flag.BoolVar(&o.quick, "quick", false, "a quick look, a few minutes: -scale 0.1 -reps 2, CPU measured for 5s, startup 3 times")
-	flag.StringVar(&workloadList, "workloads", "", "comma list of workloads to run (default all: getppid,openat-close,connect,fork,mix2; \"none\" for none)")
-	flag.StringVar(&tracerList, "tracers", "", "comma list of tracers to run besides none and floor (default all: tlmon,tlmon-all,tlmon-nolat,bpftrace-count,bpftrace-lat,perf-trace,strace)")
-	flag.StringVar(&extraList, "extras", "", "comma list of extra measurements (default all: cpu,rss,startup,collector; \"none\" for none)")
+	flag.BoolVar(&o.quick, "quick", false, "a quick look, a few minutes: -scale 0.1 -reps 2, CPU measured for 5s, startup 3 times, churn-monitor for 60s")
+	flag.StringVar(&workloadList, "workloads", "", "comma list of workloads to run (default all: getppid,openat-close,connect,fork,mix2,spawn; \"none\" for none)")
+	flag.StringVar(&tracerList, "tracers", "", "comma list of tracers to run besides none and floor (default all: tlmon,tlmon-all,tlmon-nolat,tlmon-nodetail,bpftrace-count,bpftrace-lat,perf-trace,strace)")
+	flag.StringVar(&extraList, "extras", "", "comma list of extra measurements (default all: "+strings.Join(allExtras, ",")+"; \"none\" for none)")
 	flag.DurationVar(&o.cpuTime, "cpu-time", 30*time.Second, "how long tlmon's CPU use is measured, per configuration")
+	flag.DurationVar(&o.churnTime, "churn-time", 10*time.Minute, "how long churn-monitor starts 500 processes a second under the interactive tlmon (60s with -quick)")
 	flag.StringVar(&o.out, "out", "", "results directory (default: bench/results in the module)")
 	flag.StringVar(&o.doc, "doc", "", "markdown report to write (default: docs/performance.md on a full run, none on -quick or a partial run)")
 	flag.Parse()
@@ -83,6 +88,9 @@ func main() {
 		o.scale, o.reps = 0.1, 2
 		if !flagSet("cpu-time") {
 			o.cpuTime = 5 * time.Second
+		}
+		if !flagSet("churn-time") {
+			o.churnTime = time.Minute
 		}
 	}
 	o.workloads, o.tracers, o.extras = devtool.SplitList(workloadList), devtool.SplitList(tracerList), devtool.SplitList(extraList)
@@ -94,7 +102,7 @@ func main() {
 	} else if extraList == "none" {
 		o.extras = nil
 	}
-	if o.reps <= 0 || o.scale <= 0 || o.cpuTime <= 0 || flag.NArg() > 0 {
+	if o.reps <= 0 || o.scale <= 0 || o.cpuTime <= 0 || o.churnTime <= 0 || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -197,7 +205,7 @@ func run(ctx context.Context, o options) error {
 		rep.warn("other programs are attached to the syscall tracepoints and slow every run: %s", strings.Join(others, ", "))
 	}
 
-	m := &matrix{ctx: ctx, bin: bins.workload, reps: o.reps, scale: o.scale, rep: rep, seen: map[string]bool{}}
+	m := newMatrix(ctx, bins.workload, o.reps, o.scale, rep)
 	for _, wl := range wls {
 		res, err := m.measure(wl, tracers)
 		if err != nil {
@@ -205,13 +213,10 @@ func run(ctx context.Context, o options) error {
 		}
 		rep.Workloads = append(rep.Workloads, res)
 	}
-	if m.disturbed > 0 {
-		rep.warn("%d of %d runs began with other programs on the syscall tracepoints: %s",
-			m.disturbed, m.runs, strings.Join(slices.Sorted(maps.Keys(m.seen)), ", "))
-	}
+	m.warnDisturbed()
 
-	x := &extras{ctx: ctx, bins: bins, tmp: tmp, rep: rep, scale: o.scale, cpuTime: o.cpuTime, quick: o.quick,
-		tmux: &tmuxServer{socket: fmt.Sprintf("tlmon-bench-%d", os.Getpid())}}
+	x := &extras{ctx: ctx, bins: bins, tmp: tmp, rep: rep, scale: o.scale, reps: o.reps, cpuTime: o.cpuTime, churnTime: o.churnTime,
+		quick: o.quick, tracers: tracers, tmux: &tmuxServer{socket: fmt.Sprintf("tlmon-bench-%d", os.Getpid())}}
 	defer x.tmux.close()
 	for _, e := range o.extras {
 		if err := ctx.Err(); err != nil {
@@ -299,12 +304,24 @@ type matrix struct {
 	seen            map[string]bool
 }
 
+func newMatrix(ctx context.Context, bin string, reps int, scale float64, rep *Report) *matrix {
+	return &matrix{ctx: ctx, bin: bin, reps: reps, scale: scale, rep: rep, seen: map[string]bool{}}
+}
+
+// warnDisturbed says which runs began with others on the tracepoints.
+func (m *matrix) warnDisturbed() {
+	if m.disturbed > 0 {
+		m.rep.warn("%d of %d runs began with other programs on the syscall tracepoints: %s",
+			m.disturbed, m.runs, strings.Join(slices.Sorted(maps.Keys(m.seen)), ", "))
+	}
+}
+
 func scaled(n int, scale float64) int { return max(1, int(float64(n)*scale)) }
 
 // measure runs one workload under every tracer, reps times.
 func (m *matrix) measure(wl workload, tracers []*tracer) (WorkloadResult, error) {
 	n, slowN := scaled(wl.n, m.scale), scaled(wl.slowN, m.scale)
-	res := WorkloadResult{Mode: wl.mode, About: wl.about, N: n, SlowN: slowN, Calls: wl.calls(n)}
+	res := WorkloadResult{Mode: wl.mode, About: wl.about, Round: wl.round, N: n, SlowN: slowN, Calls: wl.calls(n)}
 	var cells []*tracer
 	for _, t := range tracers {
 		if !t.runsOn(wl.mode) {
@@ -328,7 +345,7 @@ func (m *matrix) measure(wl workload, tracers []*tracer) (WorkloadResult, error)
 			continue
 		}
 		trialN := max(min(c.N, 10), c.N/1000)
-		r, got, err := runCell(m.ctx, m.bin, wl, t, trialN)
+		r, got, err := runCell(m.ctx, m.bin, wl, t, trialN, nil)
 		switch {
 		case m.ctx.Err() != nil:
 			return res, m.ctx.Err()
@@ -359,7 +376,7 @@ func (m *matrix) measure(wl workload, tracers []*tracer) (WorkloadResult, error)
 					m.seen[o] = true
 				}
 			}
-			w, got, err := runCell(m.ctx, m.bin, wl, t, c.N)
+			w, got, err := runCell(m.ctx, m.bin, wl, t, c.N, nil)
 			if m.ctx.Err() != nil {
 				return res, m.ctx.Err()
 			}

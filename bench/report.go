@@ -34,7 +34,12 @@ type Report struct {
 	RSS         *RSSUse          `json:"rss,omitempty"`
 	Startup     *Startup         `json:"startup,omitempty"`
 	Collector   []CollectorBench `json:"collector,omitempty"`
-	Verdicts    []Verdict        `json:"verdicts"`
+	// SpawnRate is the spawn workload in 2 loops at once, alone and under
+	// a few tracers: the machine's rate of starting processes.
+	SpawnRate *WorkloadResult `json:"spawn_rate,omitempty"`
+	Churn     []Churn         `json:"churn,omitempty"`
+	BPFStats  *BPFStats       `json:"bpf_stats,omitempty"`
+	Verdicts  []Verdict       `json:"verdicts"`
 }
 
 func (r *Report) warn(format string, a ...any) {
@@ -56,6 +61,7 @@ func (r *Report) workload(mode string) *WorkloadResult {
 type WorkloadResult struct {
 	Mode  string            `json:"mode"`
 	About string            `json:"about"`
+	Round string            `json:"round,omitempty"` // what one of the N rounds is, if its cost is noted
 	N     int               `json:"n"`
 	SlowN int               `json:"slow_n"` // N under perf trace and strace
 	Calls map[string]uint64 `json:"calls"`  // what one run at N makes
@@ -97,6 +103,9 @@ type Cell struct {
 	Slowdown          *float64 `json:"slowdown,omitempty"`
 	AddedNSPerSyscall *float64 `json:"added_ns_per_syscall,omitempty"`
 	XFloor            *float64 `json:"x_floor,omitempty"`
+	// AddedNSPerRound is MedianNS / N minus none's: what the tracer adds to
+	// one round of the workload (spawn: one process's life).
+	AddedNSPerRound *float64 `json:"added_ns_per_round,omitempty"`
 	// Lost is the events the tracer said it lost, over all repetitions, and
 	// LostReps the repetitions that lost any; absent for tracers that do not
 	// say (bpftrace, strace) or count nothing.
@@ -164,7 +173,8 @@ func (w *WorkloadResult) summarize() {
 			continue
 		}
 		slow, added := c.NSPerSyscall/none.NSPerSyscall, c.NSPerSyscall-none.NSPerSyscall
-		c.Slowdown, c.AddedNSPerSyscall = &slow, &added
+		perRound := float64(c.MedianNS)/float64(c.N) - float64(none.MedianNS)/float64(none.N)
+		c.Slowdown, c.AddedNSPerSyscall, c.AddedNSPerRound = &slow, &added, &perRound
 	}
 	if fl == nil || fl.AddedNSPerSyscall == nil || *fl.AddedNSPerSyscall <= 0 {
 		return // no floor to compare with (or noise swallowed it)
@@ -189,8 +199,9 @@ func median[T int64 | float64](v []T) (med, lo, hi T) {
 	return med, s[0], s[len(s)-1]
 }
 
-// Verdict is one target of issue 6 and how this run did on it. Targets are
-// reported, never asserted: one noisy run can miss a target the next meets.
+// Verdict is one target of issues 6 and 16 and how this run did on it.
+// Targets are reported, never asserted: one noisy run can miss a target the
+// next meets.
 type Verdict struct {
 	Target string `json:"target"`
 	Got    string `json:"got"`
@@ -325,6 +336,55 @@ func (r *Report) verdicts() {
 		add(target, fmt.Sprintf("%.2f M events/s, %.2g allocs/event", c.EventsPerSec/1e6, c.AllocsPerEvent),
 			is(c.EventsPerSec >= 1e6 && c.AllocsPerEvent < zeroAllocs))
 	}
+
+	// Issue 16: a process's life is cheap, and tlmon stays light under churn.
+	{
+		target := "spawn: tlmon added cost per spawned process ≤ 2× bpftrace-count's"
+		g := r.workload("spawn")
+		tl, bt := g.cell("tlmon"), g.cell("bpftrace-count")
+		switch {
+		case tl == nil || bt == nil || tl.AddedNSPerRound == nil || bt.AddedNSPerRound == nil:
+			add(target, "not measured", nil)
+		case *bt.AddedNSPerRound <= 0:
+			add(target, fmt.Sprintf("%s vs %s per process: bpftrace-count's lost in the noise", ns(*tl.AddedNSPerRound), ns(*bt.AddedNSPerRound)), nil)
+		default:
+			x := *tl.AddedNSPerRound / *bt.AddedNSPerRound
+			add(target, fmt.Sprintf("%.1f× (%s vs %s per process)", x, ns(*tl.AddedNSPerRound), ns(*bt.AddedNSPerRound)), is(x <= 2))
+		}
+	}
+	{
+		target := fmt.Sprintf("spawn rate, %d loops at once: under tlmon ≥ 90%% of the rate alone", spawnRateProcs)
+		if ratio, alone, under, ok := r.SpawnRate.rateRatio("tlmon"); ok {
+			add(target, fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", ratio*100, under, alone), is(ratio >= 0.9))
+		} else {
+			add(target, "not measured", nil)
+		}
+	}
+	for _, want := range churnRuns {
+		c := r.churn(want.name)
+		what := fmt.Sprintf("%s tlmon, %s starts/s", want.monitor, thousands(want.rate))
+		if c == nil || c.Error != "" {
+			add(what+fmt.Sprintf(": CPU ≤ %g%% of a core, RSS ≤ %d MB", want.cpuLimit, churnRSSLimitMB), "not measured", nil)
+			continue
+		}
+		what = fmt.Sprintf("%s for %v", what, dur(c.PlannedMS))
+		short := ""
+		if c.AchievedRate < 0.95*c.Rate {
+			short = fmt.Sprintf(" (at %.0f starts/s)", c.AchievedRate)
+		}
+		add(fmt.Sprintf("%s: CPU ≤ %g%% of a core", what, want.cpuLimit),
+			fmt.Sprintf("%.2f%%, %.2f%% after %v%s", c.CPUPercent, c.CPUAfterWarmup, dur(c.WarmupMS), short), is(c.CPUPercent <= want.cpuLimit))
+		add(fmt.Sprintf("%s: RSS ≤ %d MB", what, churnRSSLimitMB),
+			fmt.Sprintf("peak %s, %s at the end%s", mb(c.PeakKB), mb(c.RSSEndKB), short), is(c.PeakKB <= churnRSSLimitMB*1024))
+		if want.flat {
+			target := fmt.Sprintf("%s: RSS flat after %v (≤ %g MB/min)", what, dur(c.WarmupMS), churnFlatMBPerMin)
+			if c.SlopeMBPerMin == nil {
+				add(target, "too few samples", nil)
+			} else {
+				add(target, fmt.Sprintf("%+.2f MB/min (%s → %s)", *c.SlopeMBPerMin, mb(c.RSSWarmupKB), mb(c.RSSEndKB)), is(*c.SlopeMBPerMin <= churnFlatMBPerMin))
+			}
+		}
+	}
 }
 
 // zeroAllocs is the allocations per event that count as none: fewer than one
@@ -342,6 +402,15 @@ func ns(v float64) string {
 func secs(nsec int64) string { return fmt.Sprintf("%.2f", float64(nsec)/1e9) }
 
 func mb(kb uint64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+
+// thousands formats a rate: 500, 2,000.
+func thousands(v float64) string {
+	n := int(v)
+	if n < 1000 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d,%03d", n/1000, n%1000)
+}
 
 func dur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
 
@@ -502,6 +571,27 @@ func (r *Report) sections() []section {
 				s.Notes = append(s.Notes, w.Cells[j].Tracer+" miscounted, "+m)
 			}
 		}
+		if w.Round != "" {
+			var added []string
+			for _, c := range w.Cells {
+				if c.AddedNSPerRound != nil {
+					added = append(added, fmt.Sprintf("%s %s", c.Tracer, ns(*c.AddedNSPerRound)))
+				}
+			}
+			if len(added) > 0 {
+				s.Notes = append(s.Notes, fmt.Sprintf("Added per %s (median time of a round minus none's): %s.", w.Round, strings.Join(added, ", ")))
+			}
+		}
+		out = append(out, s)
+	}
+	if w := r.SpawnRate; w != nil {
+		s := section{Kind: "workload", Header: spawnRateHeader, Rows: w.spawnRateRows(),
+			Title: fmt.Sprintf("spawn rate: %s; N = %s: the machine's rate of starting processes", w.About, count(w.N))}
+		for _, c := range w.Cells {
+			for _, m := range c.Miscounts {
+				s.Notes = append(s.Notes, c.Tracer+" miscounted, "+m)
+			}
+		}
 		out = append(out, s)
 	}
 	if len(r.CPU) > 0 {
@@ -531,6 +621,21 @@ func (r *Report) sections() []section {
 			x.Interactive.row("interactive, to the first full frame (tmux)"),
 			x.Headless.row("headless -o json -i 100ms, to the first sample line"),
 		}})
+	}
+	if len(r.Churn) > 0 {
+		s := section{Kind: "extra", Header: churnHeader,
+			Title: fmt.Sprintf("tlmon under churn: the spawn workload (%d loops) at a steady rate of process starts, the whole machine watched", churnProcs)}
+		for _, c := range r.Churn {
+			s.Rows = append(s.Rows, c.row())
+		}
+		out = append(out, s)
+	}
+	if x := r.BPFStats; x != nil {
+		s := section{Kind: "programs", Title: x.title(), Header: bpfStatsHeader, Rows: x.rows()}
+		for _, e := range x.Errors {
+			s.Notes = append(s.Notes, "failed: "+oneLine(e))
+		}
+		out = append(out, s)
 	}
 	if len(r.Collector) > 0 {
 		s := section{Kind: "extra", Title: "collector throughput (go test -bench ./collector)", Header: collectorHeader}

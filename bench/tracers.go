@@ -91,6 +91,9 @@ func newTracers(tlmonBin, tmp string) []*tracer {
 		// Latency timing matters most where calls are cheapest; elsewhere
 		// the row would add minutes and tell little.
 		withOnly(tlmonTracer("tlmon-nolat", tlmonBin, "--no-latency"), "getppid"),
+		// Without detail events a process's life costs tlmon its lifecycle
+		// events and counters only: what churn costs apart from detail.
+		withOnly(tlmonTracer("tlmon-nodetail", tlmonBin, "--classes", "none"), "spawn"),
 		bpftraceTracer("bpftrace-count", bpftraceCount, ""),
 		bpftraceTracer("bpftrace-lat", bpftraceLat, "n"),
 		perfTracer(tmp),

@@ -19,8 +19,10 @@ import (
 // workload command (../workload) and its size.
 type workload struct {
 	mode  string
-	about string // what one run does, for the tables
-	n     int    // rounds under most tracers
+	flags []string // the workload's flags for the mode (spawn's --procs), before it
+	about string   // what one run does, for the tables
+	round string   // what one of the N rounds is, when its cost is worth a note: "spawned process"
+	n     int      // rounds under most tracers
 	// slowN is the rounds under perf trace and strace, which add microseconds
 	// to every call: at n a single run would take minutes. Their cost is
 	// compared per syscall, which does not depend on N.
@@ -50,7 +52,17 @@ var workloads = []workload{
 		calls: func(n int) map[string]uint64 {
 			return map[string]uint64{"getppid": u(2 * n), "openat": u(4 * n), "close": u(2 * n)}
 		}},
+	// A process's whole life, as a shell runs a command: what churn costs.
+	// Its table's added/syscall is per clone and wait4 (two per process);
+	// the cost per process, twice that, is in the note under it and in the
+	// verdict.
+	{mode: "spawn", about: "N × (fork, the child execs /bin/true, wait4), one after another",
+		round: "spawned process", n: 5_000, slowN: 500, calls: spawnCalls},
 }
+
+// spawnCalls is what `workload spawn N` reports without --rate: the children's
+// own calls (execve, and all /bin/true does) are theirs.
+func spawnCalls(n int) map[string]uint64 { return map[string]uint64{"clone": u(n), "wait4": u(n)} }
 
 func u(n int) uint64 { return uint64(n) }
 
@@ -62,6 +74,10 @@ type workloadReport struct {
 	Threads   []int               `json:"threads"`
 	Children  []struct{ PID int } `json:"children"`
 	ElapsedNS int64               `json:"elapsed_ns"`
+	// spawn: the children started, and how many exited with each status
+	// (or died of each signal, by name).
+	Spawned   int            `json:"spawned"`
+	ExitCodes map[string]int `json:"exit_codes"`
 }
 
 // syscalls is the number of measured calls the workload made, the divisor of
@@ -88,9 +104,11 @@ type waiting struct {
 	stderr bytes.Buffer
 }
 
-// startWorkload starts `workload --wait MODE N` and returns once it is ready.
-func startWorkload(ctx context.Context, bin, mode string, n int) (*waiting, error) {
-	w := &waiting{cmd: exec.CommandContext(ctx, bin, "--wait", mode, strconv.Itoa(n))}
+// startWorkload starts `workload --wait FLAGS MODE N` and returns once it is
+// ready.
+func startWorkload(ctx context.Context, bin, mode string, n int, flags ...string) (*waiting, error) {
+	args := append(append([]string{"--wait"}, flags...), mode, strconv.Itoa(n))
+	w := &waiting{cmd: exec.CommandContext(ctx, bin, args...)}
 	w.cmd.Stderr = &w.stderr
 	var err error
 	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
@@ -148,16 +166,30 @@ func (wl workload) check(r workloadReport, n int) error {
 	if r.ElapsedNS <= 0 {
 		return fmt.Errorf("workload %s %d reported elapsed_ns %d", wl.mode, n, r.ElapsedNS)
 	}
+	return r.childrenFailed()
+}
+
+// childrenFailed says whether a spawn's children did not all exit 0 (a
+// program that could not be run exits 127): their lives would not be the
+// ones measured.
+func (r workloadReport) childrenFailed() error {
+	for code := range r.ExitCodes {
+		if code != "0" {
+			return fmt.Errorf("workload %s: children exited with %v", r.Mode, r.ExitCodes)
+		}
+	}
 	return nil
 }
 
 // runCell runs the workload once under the tracer: the workload sets up, the
 // tracer attaches, the measured loop runs, the tracer stops and says what it
-// counted of the workload.
-func runCell(ctx context.Context, bin string, wl workload, t *tracer, n int) (workloadReport, traced, error) {
+// counted of the workload. watch, when not nil, is called once the tracer is
+// attached, right before the go-ahead, and what it returns right after the
+// workload has exited, before the tracer stops.
+func runCell(ctx context.Context, bin string, wl workload, t *tracer, n int, watch func() (after func())) (workloadReport, traced, error) {
 	ctx, cancel := context.WithTimeout(ctx, runTimeout)
 	defer cancel()
-	w, err := startWorkload(ctx, bin, wl.mode, n)
+	w, err := startWorkload(ctx, bin, wl.mode, n, wl.flags...)
 	if err != nil {
 		return workloadReport{}, traced{}, err
 	}
@@ -166,8 +198,13 @@ func runCell(ctx context.Context, bin string, wl workload, t *tracer, n int) (wo
 		w.kill()
 		return workloadReport{}, traced{}, err
 	}
+	after := func() {}
+	if watch != nil {
+		after = watch()
+	}
 	began := time.Now()
 	r, werr := w.finish()
+	after()
 	if werr == nil {
 		werr = wl.check(r, n)
 	}

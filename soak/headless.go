@@ -195,7 +195,9 @@ type headless struct {
 
 func startHeadless(ctx context.Context, kids *children, tlmon string, interval time.Duration, errFile string) (*headless, error) {
 	h := &headless{kids: kids, watch: newWatch(), read: make(chan struct{}), errFile: errFile}
-	h.cmd = exec.Command(tlmon, "--headless", "-o", "json", "-i", interval.String(), "--top", "0")
+	// File detail is off by default for the whole machine: the soak's file
+	// load needs it (and the churn's file calls make it the heaviest case).
+	h.cmd = exec.Command(tlmon, "--headless", "-o", "json", "-i", interval.String(), "--top", "0", "--classes", "process,file,network")
 	// Killed with the soak, should it die without cleaning up. The workloads
 	// are not: the child's pre-exec PR_SET_PDEATHSIG check calls getppid,
 	// which tlmon would count for the storm's process; they end by themselves.

@@ -4,8 +4,11 @@
 package ui
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -33,10 +36,39 @@ type Report struct {
 // reuses its buffer from one report to the next, where Marshal would make a
 // new one and printing it a copy: with thousands of processes a report is
 // megabytes, and those two were a quarter of tlmon's heap in a fork storm.
+//
+// The processes are written one by one into the rest: system-wide under churn
+// they are thousands, megabytes of JSON a report, and encoding the report
+// whole held all of it in memory at once (a third of tlmon's heap, written
+// every second with -i).
 func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
 	trimmed := *s
-	trimmed.Processes = active(s.Processes)
-	return json.NewEncoder(w).Encode(Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: m.Scope, Snapshot: &trimmed})
+	trimmed.Processes = []model.ProcStat{}
+	rest, err := json.Marshal(Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: m.Scope, Snapshot: &trimmed})
+	if err != nil {
+		return err
+	}
+	// Only a key can hold these bytes unescaped: strings escape their quotes.
+	i := bytes.Index(rest, []byte(`"processes":[]`))
+	if i < 0 {
+		return errors.New("JSON report: no processes key")
+	}
+	i += len(`"processes":[`)
+	bw := bufio.NewWriter(w)
+	bw.Write(rest[:i])
+	for j, p := range active(s.Processes) {
+		if j > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	bw.Write(rest[i:])
+	bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 // rungLabel says how counts are taken: "rung 1: ringbuf + raw_tp".
