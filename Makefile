@@ -15,8 +15,8 @@ test:
 	$(GO) test -count=1 -race ./aggregator/ ./model/
 
 # Side-by-side cost of tlmon, the floor, bpftrace, perf trace and strace, and
-# tlmon's own CPU, memory and start-up; writes docs/performance.md. About 15
-# minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).
+# tlmon's own CPU, memory and start-up, and its cost under process churn;
+# writes docs/performance.md. About 30 minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).
 bench:
 	$(GO) run ./bench $(BENCHFLAGS)
 

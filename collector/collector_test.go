@@ -249,23 +249,37 @@ func TestEventPathAllocatesNothing(t *testing.T) {
 	}
 }
 
-// TestAYoungProcessCountsWithoutKernelEntries runs a short-lived child born
-// after the probe loaded: its counts come whole in the counts event sent when
-// it exits, and it never has an entry in the per-process maps to retire.
-func TestAYoungProcessCountsWithoutKernelEntries(t *testing.T) {
-	p := load(t, bpf.Options{})
-	agg := aggregator.New(aggregator.Config{})
+// collectTrue starts a collector reading into a real aggregator, read only
+// when a test asks (Flush, Drain).
+func collectTrue(t *testing.T, opts bpf.Options, cfg aggregator.Config) (*bpf.Probe, *aggregator.Aggregator, *Collector) {
+	t.Helper()
+	p := load(t, opts)
+	agg := aggregator.New(cfg)
 	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Start()
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return p, agg, c
+}
+
+// runTrue runs /bin/true and returns its pid.
+func runTrue(t *testing.T) uint32 {
+	t.Helper()
 	child := exec.Command("/bin/true")
 	if err := child.Run(); err != nil {
 		t.Fatal(err)
 	}
-	pid := uint32(child.Process.Pid)
+	return uint32(child.Process.Pid)
+}
+
+// TestAYoungProcessCountsWithoutKernelEntries runs a short-lived child born
+// after the probe loaded: its counts come whole in the counts event sent when
+// it exits, and it never has an entry in the per-process maps to retire.
+func TestAYoungProcessCountsWithoutKernelEntries(t *testing.T) {
+	p, agg, c := collectTrue(t, bpf.Options{}, aggregator.Config{})
+	pid := runTrue(t)
 	p.Detach()
 	if err := c.Drain(); err != nil {
 		t.Fatal(err)
@@ -306,19 +320,9 @@ func TestAYoungProcessCountsWithoutKernelEntries(t *testing.T) {
 // retired, the child's entries must be gone from the kernel's maps, while its
 // counts stay in the aggregator's totals.
 func TestExitedProcessesLeaveTheKernelMaps(t *testing.T) {
-	p := load(t, bpf.Options{NoYoungTables: true}) // a young child makes no entries (below)
-	agg := aggregator.New(aggregator.Config{RetireAfter: 50 * time.Millisecond})
-	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start()
-	defer c.Close()
-	child := exec.Command("/bin/true")
-	if err := child.Run(); err != nil {
-		t.Fatal(err)
-	}
-	pid := uint32(child.Process.Pid)
+	// A young child makes no entries (TestAYoungProcessCountsWithoutKernelEntries).
+	p, agg, c := collectTrue(t, bpf.Options{NoYoungTables: true}, aggregator.Config{RetireAfter: 50 * time.Millisecond})
+	pid := runTrue(t)
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
