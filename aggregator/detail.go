@@ -256,6 +256,7 @@ func (a *Aggregator) publishDetail(s *model.Snapshot, secs float64) {
 		st.connsPub, st.connsChanged = st.conns.newestFirst(), false
 	}
 	s.Files, s.Endpoints, s.Conns = st.filesPub, st.endpointsPub, st.connsPub
+	s.FilesRefused, s.EndpointsRefused = st.files.refused, st.endpoints.refused
 }
 
 // clearDetail forgets what detail events and byte counts left, for Clear.

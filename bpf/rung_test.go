@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +94,29 @@ func rungChild(spec string) {
 			}
 			for range n {
 				unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+			}
+		}
+	case "thread-exec":
+		// getppid n times, then exec /bin/true from a thread that is not
+		// the leader: the kernel ends every other thread, and the exec'ing
+		// one takes over the process.
+		for range n {
+			unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		}
+		for {
+			onLeader := make(chan bool)
+			go func() {
+				runtime.LockOSThread() // for good: a thread given up is not reused
+				if unix.Gettid() == unix.Getpid() {
+					onLeader <- true
+					select {} // keeps the leader, so the next try gets another thread
+				}
+				onLeader <- false
+				unix.Exec("/bin/true", []string{"true"}, nil)
+				os.Exit(3)
+			}()
+			if !<-onLeader {
+				select {}
 			}
 		}
 	case "restarted":
@@ -450,6 +474,36 @@ func TestYoungProcessIsPromotedWhileItBlocks(t *testing.T) {
 		}
 		if lost := got.Lost.Total(); lost != 0 {
 			t.Errorf("%d lost: %+v", lost, got.Lost)
+		}
+	})
+}
+
+// TestAnExecFromAThreadKeepsTheProcessCounts: a process makes its calls,
+// then a thread other than its leader execs. The kernel ends the leader and
+// every other thread, and the exec'ing thread carries on as the process under
+// the same PID and start time: every call made before counts for it, on every
+// rung, young threads' tables included.
+func TestAnExecFromAThreadKeepsTheProcessCounts(t *testing.T) {
+	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
+		const n = 10_000
+		c := startChild(t, fmt.Sprintf("thread-exec %d", n))
+		if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Attach(); err != nil {
+			t.Fatal(err)
+		}
+		c.run(t)
+		p.Detach()
+		got := readCounters(t, p)
+		if calls := procCounts(got, c.pid(), unix.SYS_GETPPID).Calls; calls != n {
+			t.Errorf("the process's getppid counted as %d calls, want %d", calls, n)
+		}
+		if calls := procCounts(got, c.pid(), unix.SYS_EXECVE).Calls; calls != 1 {
+			t.Errorf("its execve counted as %d calls, want 1", calls)
+		}
+		if sys := got.System[unix.SYS_GETPPID].Calls; sys != n {
+			t.Errorf("getppid counted %d times system-wide, want %d", sys, n)
 		}
 	})
 }

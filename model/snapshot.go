@@ -68,6 +68,11 @@ type Snapshot struct {
 	Files     []FileStat     `json:"files,omitempty"`
 	Endpoints []EndpointStat `json:"endpoints,omitempty"`
 	Conns     []TCPConn      `json:"tcp,omitempty"`
+	// FilesRefused and EndpointsRefused count the calls on paths and
+	// endpoints first seen once their table was full (4,096 each): those
+	// tables take no new key, so that every count they show stays exact.
+	FilesRefused     uint64 `json:"files_refused"`
+	EndpointsRefused uint64 `json:"endpoints_refused"`
 	// LatencyPerSyscallOnly counts the processes, live and retired, whose
 	// calls were timed but have no latency histogram of their own: processes
 	// born while tlmon watched count in their threads' young tables until they

@@ -35,6 +35,8 @@ type snapshot struct {
 	// PendingCalls are the calls counted system-wide and in no process yet:
 	// young processes' counts on their way (at most two intervals).
 	PendingCalls int64 `json:"pending_calls"`
+	// FilesRefused counts opens of paths the full Files table did not take.
+	FilesRefused uint64 `json:"files_refused"`
 }
 
 type procRow struct {

@@ -282,6 +282,8 @@ func lossLines(s *model.Snapshot) []textLine {
 		row("unattributed calls", l.Unattributed.Calls, "calls counted in no process"),
 		row("latency per syscall", s.LatencyPerSyscallOnly, "short-lived processes timed without a histogram"),
 		row("pending calls", uint64(max(s.PendingCalls, 0)), "young processes' counts on their way (≤ 2 reads)"),
+		row("files refused", s.FilesRefused, "opens of paths not listed: Files full (4,096)"),
+		row("endpoints refused", s.EndpointsRefused, "calls on endpoints not listed: table full (4,096)"),
 	)
 }
 
