@@ -100,7 +100,6 @@ func New(cfg Config) (*Collector, error) {
 	if detail != nil {
 		c.readers = append(c.readers, detail)
 	}
-	c.young = newYoungCounts()
 	c.delta = model.CounterDelta{
 		System:       make([]model.Counts, bpf.MaxSyscalls),
 		SystemHist:   make([]model.Hist, bpf.MaxSyscalls),

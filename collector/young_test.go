@@ -17,7 +17,7 @@ func TestYoungCountsAddUpIntoTheNextDelta(t *testing.T) {
 		tc.Errnos[0] = model.ErrnoCounts{Nr: 2, Errno: 2, Count: errs}
 		return tc
 	}
-	y := newYoungCounts()
+	var y youngCounts
 	y.add(proc, thread(3, 1))
 	y.add(proc, thread(5, 2))
 	d := &model.CounterDelta{
