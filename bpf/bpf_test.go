@@ -165,6 +165,9 @@ func BenchmarkReadCountersEmpty(b *testing.B) {
 // errnos and bytes at the generated layout's offsets.
 func TestCountsEventDecodesOnlyItsUsedSlots(t *testing.T) {
 	var ev tlmonCountsEvent
+	if len(ev.Slot) != model.YoungSyscalls || len(ev.Err) != model.YoungErrnos {
+		t.Fatalf("struct counts_event holds %d syscalls and %d errnos, model says %d and %d", len(ev.Slot), len(ev.Err), model.YoungSyscalls, model.YoungErrnos)
+	}
 	ev.Kind, ev.Final, ev.Nerrs, ev.Nslots = uint8(model.EventCounts), 1, 1, 2
 	ev.Tgid, ev.Tid, ev.Start = 42, 43, 5e9
 	ev.Io.Read, ev.Io.Sent = 100, 7

@@ -2,10 +2,11 @@
 
 // tlmon's kernel side. Counting happens here, in per-CPU maps, because streaming
 // one record per syscall to user space costs about four times as much (see
-// ../shared/DESIGN.md). The ring buffer (or perf buffer) carries lifecycle
-// events (exec, fork and exit, so short-lived processes still get a name) and,
-// only for the syscalls whose detail the user switched on, one event per call
-// with its arguments, plus TCP connections established and closed.
+// ../shared/DESIGN.md). One ring buffer (or perf buffer) carries lifecycle
+// events (exec, fork and exit, so short-lived processes still get a name) and
+// the counts of young threads (see struct young_table); another, only for the
+// syscalls whose detail the user switched on, one event per call with its
+// arguments, plus TCP connections established and closed.
 //
 // Where a call is counted: at sys_enter. Errors and latency at sys_exit. An exit
 // without a matching enter is a syscall denied by seccomp (count it), a fork child
@@ -928,7 +929,10 @@ __noinline int young_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!young_tables)
 		return 0;
 	struct task_struct *task = current_task();
-	struct young_table *t = young_take(task, current_start(task), false);
+	__u64 start = current_start(task);
+	if (start < young_since)
+		return 0; /* an old process's thread has no table */
+	struct young_table *t = young_take(task, start, false);
 	if (t) {
 		t->ev.final = 1;
 		if (!send_record(ctx, true, &t->ev, young_size(t))) {

@@ -1,6 +1,8 @@
-// Package collector moves what the kernel side produced into the aggregator: one
-// goroutine drains the event buffer into a reused record, another reads the
-// counter maps on a ticker and turns their absolute values into deltas. It also
+// Package collector moves what the kernel side produced into the aggregator: a
+// goroutine per event buffer (process events and young threads' counts, detail
+// events) drains it into a reused record, another reads the counter maps on a
+// ticker and turns their absolute values into deltas, adding the young
+// threads' counts received meanwhile. It also
 // names processes from /proc and cgroups from the cgroup v2 tree. It must not
 // import the aggregator or the ui: it talks to a Sink.
 package collector
@@ -136,7 +138,7 @@ func (c *Collector) Start() {
 	go c.tick(ctx)
 }
 
-// Drain reads the events still in the buffer, stops the event goroutine and
+// Drain reads the events still in the buffers, stops the event goroutines and
 // reads the counters one last time, so a final summary misses nothing that
 // happened before the call.
 func (c *Collector) Drain() error {
