@@ -107,8 +107,11 @@ func (r *EventReader) Read(e *model.Event) (ok bool, lost uint64, err error) {
 // reader only once the buffer is an eighth full (ringbuf_wakeup in
 // tlmon.bpf.c, the perf buffer's watermark), since a wakeup per record cost more
 // than the record, so the reader also looks this often. Read then returns
-// neither a record nor an error when there was none.
-const pollEvery = 20 * time.Millisecond
+// neither a record nor an error when there was none. Each look is a wakeup of
+// tlmon: at 20 ms the two buffers' looks took about a third of an idle
+// monitor's CPU; names and events arriving within 100 ms are soon enough for
+// a screen refreshed once a second, and a burst still wakes the reader at once.
+const pollEvery = 100 * time.Millisecond
 
 // ErrFlushed is returned by Read after Flush, once the records that were
 // buffered at the call have been read.

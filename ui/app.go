@@ -54,7 +54,10 @@ func run(ctx context.Context, b Backend, o Options, opts ...tea.ProgramOption) e
 	name := themes.WithNoColor(o.Theme, os.Getenv("NO_COLOR"))
 	// main owns the signals: they cancel ctx, which quits cleanly. The AfterFunc
 	// may run before p.Run; Quit then waits for the program to start.
-	p := tea.NewProgram(newApp(b, o, name), append([]tea.ProgramOption{tea.WithoutSignalHandler()}, opts...)...)
+	// 20 frames a second at most (Bubble Tea's default is 60): the renderer
+	// wakes at every frame to compare the view, and the picture changes once
+	// a refresh or a key, which 50 ms shows soon enough.
+	p := tea.NewProgram(newApp(b, o, name), append([]tea.ProgramOption{tea.WithoutSignalHandler(), tea.WithFPS(20)}, opts...)...)
 	stop := context.AfterFunc(ctx, p.Quit)
 	defer stop()
 	_, err := p.Run()
