@@ -885,7 +885,7 @@ func TestSnapshotJSONShape(t *testing.T) {
 	}{
 		{"syscall", got.Syscalls[0], []string{"name", "nr", "classes", "calls", "errors", "errno", "total_ns", "p50_ns", "p99_ns"}},
 		{"process", got.Processes[0], []string{"pid", "start_time", "comm", "calls", "errors", "syscalls"}},
-		{"lost", got.Lost, []string{"total", "buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full", "proc_overflow"}},
+		{"lost", got.Lost, []string{"total", "buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full", "lifecycle_buffer", "proc_overflow"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range tc.keys {

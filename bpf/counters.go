@@ -38,7 +38,7 @@ type Counters struct {
 
 // kernelLossCauses are the loss causes the programs count: the first slots
 // of their counters.
-const kernelLossCauses = int(model.LossScopeMapFull) + 1
+const kernelLossCauses = int(model.LossLifecycle) + 1
 
 // Counter slots after those, as enum counter in shared.h numbers them.
 const (

@@ -365,7 +365,7 @@ static __always_inline void send_event(void *ctx, struct event *e)
 {
 	bump(CNT_EVENTS_ATTEMPTED);
 	if (bpf_perf_event_output(ctx, &events, bpf_get_smp_processor_id(), e, sizeof(*e)))
-		bump(CNT_LOST_BUFFER);
+		bump(CNT_LOST_LIFECYCLE); /* rungs 3 and 4 send only lifecycle events */
 }
 
 /* on_exit adds a call's error and latency. nr is the number the exit reports

@@ -659,7 +659,7 @@ func TestRungAccountsForEveryEventItDrops(t *testing.T) {
 		p.Detach()
 		events, perfLost := readEvents(t, r)
 		got := readCounters(t, p)
-		lost := got.Lost[model.LossBuffer]
+		lost := got.Lost[model.LossLifecycle]
 		if lost == 0 {
 			t.Fatalf("%d events attempted, %d received, none lost: the buffer did not fill", got.EventsAttempted, len(events))
 		}

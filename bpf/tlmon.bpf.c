@@ -810,7 +810,7 @@ static __always_inline bool send_record(void *ctx, bool life, void *data, __u64 
 	bump(CNT_EVENTS_ATTEMPTED);
 	if (!output(ctx, life, data, size))
 		return true;
-	bump(CNT_LOST_BUFFER);
+	bump(life ? CNT_LOST_LIFECYCLE : CNT_LOST_BUFFER);
 	return false;
 }
 

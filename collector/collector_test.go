@@ -89,7 +89,7 @@ func TestLossesAddUpWhenTheConsumerStalls(t *testing.T) {
 			if err := c.Drain(); err != nil {
 				t.Fatal(err)
 			}
-			received, lost := sink.events.Load(), sink.lost[model.LossBuffer]
+			received, lost := sink.events.Load(), sink.lost[model.LossLifecycle]
 			if lost == 0 {
 				t.Errorf("nothing lost with a stalled consumer and a %d-byte buffer", 4096)
 			}

@@ -186,7 +186,8 @@ type ProcErrno struct {
 type LossCause int
 
 const (
-	// LossBuffer: a lifecycle event could not be written to the ring or perf buffer.
+	// LossBuffer: a detail event (a call, a TCP connection) could not be
+	// written to its ring or perf buffer.
 	LossBuffer LossCause = iota
 	// LossProcMapFull: the per-process counter map was full; the call still counts
 	// system-wide and as an attribution miss.
@@ -200,6 +201,10 @@ const (
 	LossEnterMapFull
 	// LossScopeMapFull: a followed child could not be added to the PID scope.
 	LossScopeMapFull
+	// LossLifecycle: a lifecycle event (exec, fork, exit, a young thread's
+	// counts) could not be written to its buffer, which detail events never
+	// share: a process may go unnamed, its counts then go to no process.
+	LossLifecycle
 	// LossReturnMissed: a kretprobe missed a call's return (rung 4: more
 	// threads were in the function than it had room for); the call counts,
 	// its error and latency are unknown. The kernel counts these before any
@@ -208,7 +213,7 @@ const (
 	NumLossCauses
 )
 
-var lossNames = [NumLossCauses]string{"buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full", "return_missed"}
+var lossNames = [NumLossCauses]string{"buffer", "proc_map_full", "errno_map_full", "hist_map_full", "enter_map_full", "scope_map_full", "lifecycle_buffer", "return_missed"}
 
 func (c LossCause) String() string {
 	if c >= 0 && c < NumLossCauses {
@@ -252,7 +257,7 @@ type CounterDelta struct {
 
 	Lost Losses
 	// EventsAttempted counts events the kernel tried to send;
-	// EventsAttempted = received + Lost[LossBuffer].
+	// EventsAttempted = received + Lost[LossBuffer] + Lost[LossLifecycle].
 	EventsAttempted uint64
 	// DetailAttempted counts the detail events (calls, TCP connections) among
 	// EventsAttempted.

@@ -365,8 +365,8 @@ type LossStats struct {
 	ProcOverflow uint64
 	// Total is ByCause.Total() + ProcOverflow.
 	Total uint64
-	// EventsAttempted counts lifecycle events the kernel tried to send,
-	// EventsReceived those that reached the aggregator.
+	// EventsAttempted counts the events the kernel tried to send (lifecycle
+	// and detail), EventsReceived those that reached the aggregator.
 	EventsAttempted uint64
 	EventsReceived  uint64
 	// AttributionMisses counts processes named by nothing (placeholders), both
@@ -378,7 +378,8 @@ type LossStats struct {
 }
 
 // MarshalJSON writes the losses flat: {total, buffer, proc_map_full,
-// errno_map_full, hist_map_full, enter_map_full, scope_map_full, proc_overflow,
+// errno_map_full, hist_map_full, enter_map_full, scope_map_full,
+// lifecycle_buffer, return_missed, proc_overflow,
 // events_attempted, events_received, attribution_misses, unattributed (counts)}.
 func (l LossStats) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, int(NumLossCauses)+6)

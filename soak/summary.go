@@ -113,8 +113,8 @@ func summarize(o options, l *load, w *watch, final *snapshot, sm *sampler, keys 
 		return strings.Join(parts, ", "), false
 	}
 	isMapFull := func(k string) bool { return strings.HasSuffix(k, "_map_full") }
-	lostFig, lostOK := nonZero(func(k string) bool { return k == "total" || k == "attribution_misses" || k == "buffer" })
-	lostFig = fmt.Sprintf("lost.total, buffer, attribution_misses: %s; unattributed calls at the end %s", lostFig, thousands(unattributed))
+	lostFig, lostOK := nonZero(func(k string) bool { return k == "total" || k == "attribution_misses" || k == "buffer" || k == "lifecycle_buffer" })
+	lostFig = fmt.Sprintf("lost.total, buffer, lifecycle_buffer, attribution_misses: %s; unattributed calls at the end %s", lostFig, thousands(unattributed))
 	if monLost != "" {
 		lostFig += "; monitor's badge: lost " + monLost
 	}
@@ -122,7 +122,7 @@ func summarize(o options, l *load, w *watch, final *snapshot, sm *sampler, keys 
 	mapFig, mapOK := nonZero(isMapFull)
 	s.check("no map full", mapOK, mapFig)
 	other, _ := nonZero(func(k string) bool {
-		return !isMapFull(k) && k != "total" && k != "attribution_misses" && k != "buffer" && countsLoss(k)
+		return !isMapFull(k) && k != "total" && k != "attribution_misses" && k != "buffer" && k != "lifecycle_buffer" && countsLoss(k)
 	})
 	s.info("other loss counters", other)
 	var finalPending int64 = -1

@@ -261,12 +261,13 @@ func lossLines(s *model.Snapshot) []textLine {
 		{},
 	}
 	why := [model.NumLossCauses]string{
-		model.LossBuffer:       "events the ring/perf buffer had no room for",
+		model.LossBuffer:       "detail events their buffer had no room for",
 		model.LossProcMapFull:  "calls in no process: process map full",
 		model.LossErrnoMapFull: "errors of unknown errno: errno map full",
 		model.LossHistMapFull:  "latencies in no process histogram: map full",
 		model.LossEnterMapFull: "calls whose latency was lost: entry map full",
 		model.LossScopeMapFull: "followed children left out of the scope",
+		model.LossLifecycle:    "exec/fork/exit events its buffer had no room for",
 		model.LossReturnMissed: "returns a full kretprobe missed (of any process)",
 	}
 	for c := model.LossCause(0); c < model.NumLossCauses; c++ {
