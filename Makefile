@@ -14,6 +14,21 @@ test:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./aggregator/ ./model/
 
+# Each fuzz target for FUZZTIME: the event decoder, the escaping of names, the
+# flags, the syscall and class lists, the monitor's filter. Seeds are in the
+# tests; an input that fails lands in the package's testdata/fuzz and stays a
+# test from then on. FUZZTIME counts runs, not seconds: Go 1.26 can fail a
+# timed fuzz run at its deadline with no input at fault (golang/go#75804).
+FUZZTIME ?= 500000x
+FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./model:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags
+.PHONY: fuzz
+fuzz:
+	@for t in $(FUZZ); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
 # Side-by-side cost of tlmon, the floor, bpftrace, perf trace and strace, and
 # tlmon's own CPU, memory and start-up, and its cost under process churn;
 # writes docs/performance.md. About 30 minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).

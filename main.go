@@ -267,13 +267,15 @@ func run(o *options) error {
 		return err
 	}
 	cgroups, cgErr := collector.FindCgroups()
+	collector.RemoveStaleCgroups(cgroups) // left by a tlmon killed with SIGKILL
 	scope, err := collector.ResolveScope(collector.ScopeRequest{
 		PIDs: o.pidList, Cgroup: o.cgroup, Command: o.command, Follow: !o.noFollow}, cgroups, cgErr)
 	if err != nil {
 		return err
 	}
 	if scope.Command != nil {
-		defer scope.Command.Cleanup()
+		// Whatever way run ends, the command ends with it; a no-op once stopped.
+		defer scope.Command.Stop(syscall.SIGTERM)
 	}
 
 	probe, err := bpf.Load(bpf.Options{Buffer: o.buffer, Hook: o.hook, NoLatency: o.noLatency, Table: table, Slow: o.slow})
@@ -293,7 +295,7 @@ func run(o *options) error {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := notifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	// A panic in one of our goroutines stops everything cleanly, as a signal
 	// would, and is reported as the cause.
@@ -347,13 +349,18 @@ func runMonitor(ctx context.Context, o *options, control *collector.Control, sco
 		if err := cmd.Start(); err != nil {
 			return err
 		}
-		go cmd.Cmd.Wait()
 	}
 	err := ui.Run(ctx, control, ui.Options{Interval: o.interval, FirstTick: firstRead + 20*time.Millisecond, Theme: o.theme, Mouse: o.mouse})
 	if ierr := internalError(ctx); ierr != nil {
 		return ierr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if cmd := scope.Command; cmd != nil {
+		return commandStatus(cmd, cmd.Stop(stopSignal(ctx)))
+	}
+	return nil
 }
 
 // runHeadless prints reports until the duration ends, a signal comes, the
@@ -367,7 +374,6 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 	// Say when counting starts: everything from here on is in the summary.
 	fmt.Fprintf(os.Stderr, "tlmon: watching %s (%s buffer); Ctrl-C prints the summary\n", meta.Scope, meta.Buffer)
 	cmd := scope.Command
-	var cmdErr error
 	if cmd != nil {
 		if err := cmd.Start(); err != nil {
 			return err
@@ -376,8 +382,11 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
 		go func() {
-			cmdErr = cmd.Cmd.Wait()
-			cancel()
+			select {
+			case <-cmd.Done():
+				cancel()
+			case <-ctx.Done():
+			}
 		}()
 	} else if len(o.pidList) > 0 {
 		ctx = untilScopeEmpty(ctx, probe, o.interval)
@@ -397,10 +406,11 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 	if err := internalError(ctx); err != nil {
 		return err // no summary from a broken collector
 	}
-	if cmd != nil && cmd.Cmd.ProcessState == nil {
-		// Stopped by a signal or --duration while the command runs: it keeps
-		// running, as it would have without tlmon.
-		cmdErr = nil
+	var cmdErr error
+	if cmd != nil {
+		// Stopped by a signal or --duration while the command runs: it ends
+		// too, before the programs detach, so that its end is counted.
+		cmdErr = cmd.Stop(stopSignal(ctx))
 	}
 	if err := probe.Detach(); err != nil {
 		return err
@@ -431,6 +441,40 @@ func flushEvery(ctx context.Context, l *ui.EventLog, period time.Duration) {
 			l.Flush()
 		}
 	}
+}
+
+// signalCause is the cause of ctx's end when a signal ended it: the command
+// tlmon started gets the same signal, as from a shell.
+type signalCause struct{ sig syscall.Signal }
+
+func (s signalCause) Error() string { return s.sig.String() + " received" }
+
+// Is makes a signal a cancellation, not an internal error.
+func (s signalCause) Is(target error) bool { return target == context.Canceled }
+
+// notifyContext is signal.NotifyContext with the signal as the cause.
+func notifyContext(parent context.Context, sigs ...os.Signal) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(signalCause{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}
+
+// stopSignal is what the command gets when tlmon stops: the signal tlmon got,
+// else SIGTERM (quit, --duration, an internal error).
+func stopSignal(ctx context.Context) syscall.Signal {
+	var s signalCause
+	if errors.As(context.Cause(ctx), &s) {
+		return s.sig
+	}
+	return syscall.SIGTERM
 }
 
 // internalError is the cause of ctx's end when it was a panic, not a signal, a

@@ -562,7 +562,7 @@ func TestBadInputGetsOneLineAndAnExitCode(t *testing.T) {
 		{"unknown syscall", []string{"--headless", "-e", "nosuchcall"}, 2, "unknown syscall"},
 		{"unknown pid", []string{"--headless", "-p", "4000000"}, 1, "no such process"},
 		{"missing cgroup", []string{"--headless", "--cgroup", "/no/such/cgroup"}, 1, "no such cgroup"},
-		{"cgroup v1 directory", []string{"--headless", "--cgroup", "/sys/fs/cgroup/cpu"}, 1, "cgroup"},
+		{"cgroup v1 directory", []string{"--headless", "--cgroup", "/sys/fs/cgroup/cpu"}, 1, "a cgroup v1 directory"},
 		{"command not found", []string{"--headless", "--", "/no/such/program"}, 1, "cannot start"},
 		{"monitor without a terminal", nil, 2, "needs a terminal"},
 	} {

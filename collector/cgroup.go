@@ -73,6 +73,11 @@ func (c *Cgroups) Resolve(arg string) (string, error) {
 		dir = filepath.Join(c.Mount, arg)
 	}
 	var st unix.Statfs_t
+	// An absolute path elsewhere may be a cgroup v1 directory (hybrid hosts):
+	// say so rather than that it does not exist.
+	if filepath.IsAbs(arg) && dir != arg && unix.Statfs(arg, &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC {
+		return "", fmt.Errorf("cgroup %s: a cgroup v1 directory; tlmon scopes by cgroup v2, mounted at %s", arg, c.Mount)
+	}
 	if err := unix.Statfs(dir, &st); err != nil {
 		return "", fmt.Errorf("cgroup %s: no such cgroup under %s", arg, c.Mount)
 	}

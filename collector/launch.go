@@ -7,18 +7,27 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Command is a program tlmon starts and watches. Where it can, it is born
 // inside a cgroup of its own (clone3 with CLONE_INTO_CGROUP), so the cgroup
 // scope covers it from its very first instruction, and its execve is counted
-// exactly once.
+// exactly once. Its life is tied to tlmon's: Stop ends it and everything it
+// started when tlmon ends, and the kernel kills it (a parent-death signal)
+// when tlmon is killed outright; the cgroup that SIGKILL leaves behind is
+// removed by the next tlmon (RemoveStaleCgroups).
 type Command struct {
 	Cmd       *exec.Cmd
 	CgroupDir string // "" without a cgroup of its own
+
+	started bool
+	done    chan struct{} // closed once the command was waited for
+	err     error         // Wait's result, set before done is closed
 }
 
 // PrepareCommand makes an exec.Cmd for args and, with cg, a fresh cgroup
@@ -37,12 +46,15 @@ func PrepareCommand(cg *Cgroups, args []string) (*Command, error) {
 	cmd := exec.Command(path, args[1:]...)
 	cmd.Args[0] = args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	c := &Command{Cmd: cmd}
+	// SIGKILL when tlmon's thread that started it dies: tlmon killed with
+	// SIGKILL cannot stop it otherwise. (The kernel clears it when the command
+	// execs a set-user-ID program.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	c := &Command{Cmd: cmd, done: make(chan struct{})}
 	if cg == nil {
 		return c, nil
 	}
-	dir := filepath.Join(cg.Mount, ownCgroup(), fmt.Sprintf("tlmon-%d", os.Getpid()))
+	dir := filepath.Join(cg.Mount, ownCgroup(), ownCgroupName())
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("make a cgroup for the command: %w", err)
 	}
@@ -69,23 +81,79 @@ func (c *Command) dropCgroup() {
 	c.CgroupDir = ""
 }
 
-// Start starts the command; its cgroup fd is no longer needed afterwards.
+// Start starts the command; its cgroup fd is no longer needed afterwards. A
+// goroutine waits for it on the OS thread that started it, held for the
+// command's life: the parent-death signal follows that thread, which Go could
+// otherwise end while the command runs.
 func (c *Command) Start() error {
-	err := c.Cmd.Start()
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := c.Cmd.Start()
+		started <- err
+		if err == nil {
+			c.err = c.Cmd.Wait()
+			close(c.done)
+		}
+	}()
+	err := <-started
 	if c.CgroupDir != "" {
 		syscall.Close(c.Cmd.SysProcAttr.CgroupFD)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot start %s: %w", c.Cmd.Args[0], unwrapExec(err))
 	}
+	c.started = true
 	return nil
 }
 
-// Cleanup removes the command's cgroup. It fails, harmlessly, while processes
-// the command left behind still live in it.
+// Done is closed when the command has exited (never, if it was not started).
+func (c *Command) Done() <-chan struct{} { return c.done }
+
+// Err is the command's exit as exec.Cmd.Wait reports it: nil for status 0.
+// Call it once Done is closed.
+func (c *Command) Err() error { return c.err }
+
+// stopGrace is how long a command has to end after sig before it is killed.
+const stopGrace = 3 * time.Second
+
+// Stop ends the command, if it still runs, and removes its cgroup: sig to
+// every process of its cgroup (else to the command alone), SIGKILL to what is
+// left after a grace period. What the command left behind in its cgroup (a
+// daemon it forked) goes too, even after the command itself ended: the cgroup
+// is the command's. Stop returns the command's exit as Err does (nil for a
+// command never started) and may be called more than once.
+func (c *Command) Stop(sig syscall.Signal) error {
+	if !c.started {
+		c.Cleanup()
+		return nil
+	}
+	if c.CgroupDir != "" {
+		killCgroup(c.CgroupDir, sig)
+		sig = syscall.SIGKILL // only if it left its cgroup, which it may
+	}
+	select {
+	case <-c.done:
+	default:
+		c.Cmd.Process.Signal(sig)
+		select {
+		case <-c.done:
+		case <-time.After(stopGrace):
+			c.Cmd.Process.Kill()
+			<-c.done
+		}
+	}
+	c.Cleanup()
+	return c.err
+}
+
+// Cleanup removes the command's cgroup (and any the command made inside it),
+// waiting briefly for killed processes to leave it. It fails, harmlessly,
+// while processes still live in it.
 func (c *Command) Cleanup() {
 	if c.CgroupDir != "" {
-		os.Remove(c.CgroupDir)
+		removeCgroupTree(c.CgroupDir)
 	}
 }
 

@@ -137,7 +137,7 @@ func (f FileStat) MarshalJSON() ([]byte, error) {
 		LastPID       uint32            `json:"last_pid"`
 		LastStartTime uint64            `json:"last_start_time"`
 		LastComm      string            `json:"last_comm"`
-	}{f.Path, f.Opens, f.Errors, errnoMap(f.Errnos), f.LastProc.PID, f.LastProc.Start, f.LastComm})
+	}{Escape(f.Path), f.Opens, f.Errors, errnoMap(f.Errnos), f.LastProc.PID, f.LastProc.Start, Escape(f.LastComm)})
 }
 
 // MarshalJSON writes the endpoint as {endpoint, connects, accepts, binds,
@@ -154,7 +154,7 @@ func (e EndpointStat) MarshalJSON() ([]byte, error) {
 		LastPID       uint32            `json:"last_pid"`
 		LastStartTime uint64            `json:"last_start_time"`
 		LastComm      string            `json:"last_comm"`
-	}{e.Endpoint, e.Connects, e.Accepts, e.Binds, e.Errors, errnoMap(e.Errnos), e.LastProc.PID, e.LastProc.Start, e.LastComm})
+	}{Escape(e.Endpoint), e.Connects, e.Accepts, e.Binds, e.Errors, errnoMap(e.Errnos), e.LastProc.PID, e.LastProc.Start, Escape(e.LastComm)})
 }
 
 // MarshalJSON writes the connection as {pid, start_time, comm, local, remote
@@ -168,7 +168,7 @@ func (c TCPConn) MarshalJSON() ([]byte, error) {
 		Remote    netip.AddrPort `json:"remote"`
 		State     string         `json:"state"`
 		Time      time.Time      `json:"time"`
-	}{c.Proc.PID, c.Proc.Start, c.Comm, c.Local, c.Remote, c.State, c.Time})
+	}{c.Proc.PID, c.Proc.Start, Escape(c.Comm), c.Local, c.Remote, c.State, c.Time})
 }
 
 // errnoMap is an errno breakdown as JSON writes it: errno name to count.
@@ -312,9 +312,13 @@ type ProcStat struct {
 	Syscalls []SyscallStat
 }
 
+// Every string from outside tlmon (names, paths, command lines, cgroups) is
+// written escaped (Escape): inert, and its exact bytes recoverable (Unescape).
+
 // MarshalJSON writes the process flat: {pid, start_time (clock ticks since
 // boot), comm, exe, cmdline, ppid, parent_start_time, cgroup_id, cgroup_path,
-// cgroup_v1 (hybrid hosts only), alive, exit_code, exit_signal, core_dumped,
+// cgroup_v1 (hybrid hosts only), kernel (a kernel thread), alive, exit_code,
+// exit_signal, core_dumped,
 // exited_at (omitted unless exited), placeholder, calls, errors, total_ns,
 // latency_samples, call_rate, error_rate, io (see IOStat), syscalls}.
 func (p ProcStat) MarshalJSON() ([]byte, error) {
@@ -337,6 +341,7 @@ func (p ProcStat) MarshalJSON() ([]byte, error) {
 		CgroupID        uint64     `json:"cgroup_id"`
 		CgroupPath      string     `json:"cgroup_path"`
 		V1Cgroup        string     `json:"cgroup_v1,omitempty"`
+		Kernel          bool       `json:"kernel"`
 		Alive           bool       `json:"alive"`
 		ExitCode        int        `json:"exit_code"`
 		ExitSignal      int        `json:"exit_signal"`
@@ -349,8 +354,8 @@ func (p ProcStat) MarshalJSON() ([]byte, error) {
 		IO        IOStat        `json:"io"`
 		Syscalls  []SyscallStat `json:"syscalls"`
 	}{
-		p.ID.PID, p.ID.Start, p.Comm, p.Exe, p.Cmdline, p.Parent.PID, p.Parent.Start,
-		p.CgroupID, p.CgroupPath, p.V1Cgroup, p.Alive, p.ExitCode, p.ExitSignal, p.CoreDumped, exited,
+		p.ID.PID, p.ID.Start, Escape(p.Comm), Escape(p.Exe), Escape(p.Cmdline), p.Parent.PID, p.Parent.Start,
+		p.CgroupID, Escape(p.CgroupPath), Escape(p.V1Cgroup), p.Kernel, p.Alive, p.ExitCode, p.ExitSignal, p.CoreDumped, exited,
 		p.Placeholder, countsToJSON(p.Counts), p.CallRate, p.ErrorRate, p.IO, syscalls,
 	})
 }

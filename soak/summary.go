@@ -113,7 +113,9 @@ func summarize(o options, l *load, w *watch, final *snapshot, sm *sampler, keys 
 		return strings.Join(parts, ", "), false
 	}
 	isMapFull := func(k string) bool { return strings.HasSuffix(k, "_map_full") }
-	lostFig, lostOK := nonZero(func(k string) bool { return k == "total" || k == "attribution_misses" || k == "buffer" || k == "lifecycle_buffer" })
+	lostFig, lostOK := nonZero(func(k string) bool {
+		return k == "total" || k == "attribution_misses" || k == "buffer" || k == "lifecycle_buffer"
+	})
 	lostFig = fmt.Sprintf("lost.total, buffer, lifecycle_buffer, attribution_misses: %s; unattributed calls at the end %s", lostFig, thousands(unattributed))
 	if monLost != "" {
 		lostFig += "; monitor's badge: lost " + monLost

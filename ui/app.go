@@ -289,7 +289,7 @@ func (m *app) pollInFlight() tea.Cmd {
 }
 
 func (m *app) setStatus(isErr bool, format string, args ...any) {
-	m.status = Sanitize(fmt.Sprintf(format, args...))
+	m.status = fmt.Sprintf(format, args...)
 	m.statusErr, m.statusAt = isErr, m.now
 }
 
@@ -312,7 +312,7 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case threadsMsg:
 		m.threadsPolling = false
 		if msg.err != nil {
-			m.setStatus(true, "threads: %v", msg.err)
+			m.setStatus(true, "threads: %s", model.Escape(msg.err.Error()))
 		}
 		if msg.pid != 0 && msg.pid == m.shownThreads() && !m.paused {
 			m.data.threads = msg.list
@@ -321,7 +321,7 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case inFlightMsg:
 		m.polling = false
 		if msg.err != nil {
-			m.setStatus(true, "in flight: %v", msg.err)
+			m.setStatus(true, "in flight: %s", model.Escape(msg.err.Error()))
 		}
 		if !m.paused {
 			m.data.inflight = msg.list
@@ -334,13 +334,13 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case m.picker == nil: // closed before the list came
 		case msg.err != nil:
 			m.picker = nil
-			m.setStatus(true, "attach: %v", msg.err)
+			m.setStatus(true, "attach: %s", model.Escape(msg.err.Error()))
 		default:
 			m.picker.setTargets(msg.list)
 		}
 	case attachedMsg:
 		if msg.err != nil {
-			m.setStatus(true, "attach to %s: %v", targetLabel(msg.target), msg.err)
+			m.setStatus(true, "attach to %s: %s", targetLabel(msg.target), model.Escape(msg.err.Error()))
 		} else {
 			m.setStatus(false, "watching %s", targetLabel(msg.target))
 			m.pull()
@@ -738,7 +738,7 @@ func (m *app) statusLine() string {
 	case overlay:
 		return ""
 	case isTable && tv.filter != "":
-		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(tv.shown), len(tv.rows), Sanitize(tv.filter))+m.tableState(tv), m.width)
+		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(tv.shown), len(tv.rows), model.Escape(tv.filter))+m.tableState(tv), m.width)
 	case isTable && tv.other != nil:
 		return th.Dim.Render(truncate(fmt.Sprintf("%d rows · e: %s", len(tv.rows), tv.otherName)+m.tableState(tv), m.width))
 	case isTable && tv.commands:
@@ -773,9 +773,9 @@ func (m *app) tableState(tv *tableView) string {
 func followLabel(r row) string {
 	switch {
 	case r.key.proc != (model.ProcID{}) && r.comm != "":
-		return Sanitize(r.comm) + " " + strconv.FormatUint(uint64(r.key.proc.PID), 10)
+		return model.Escape(r.comm) + " " + strconv.FormatUint(uint64(r.key.proc.PID), 10)
 	case r.comm != "":
-		return Sanitize(r.comm)
+		return model.Escape(r.comm)
 	case len(r.cells) > 0:
 		return r.cells[0]
 	}

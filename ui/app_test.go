@@ -486,7 +486,7 @@ func TestThreadsAreCountedOnlyWhileTheirViewShows(t *testing.T) {
 	if len(b.threadsFor) != 1 || b.threadsFor[0] != uint32(pid) {
 		t.Fatalf("Threads called with %v, want [%d]", b.threadsFor, pid)
 	}
-	if got, want := h.selected(), fmt.Sprintf("%d worker-?[2J", pid+1); got != want {
+	if got, want := h.selected(), fmt.Sprintf(`%d worker-\x1b[2J`, pid+1); got != want {
 		t.Errorf("first thread = %q, want %q (busiest first, inert name)", got, want)
 	}
 	if !strings.Contains(h.crumbs(), "threads of") {

@@ -145,17 +145,17 @@ func processLines(p *model.ProcStat, d *data) []textLine {
 	if !p.ExitedAt.IsZero() {
 		state += " at " + p.ExitedAt.Format("15:04:05")
 	}
-	cgroup := Sanitize(p.CgroupPath)
+	cgroup := model.Escape(p.CgroupPath)
 	if p.V1Cgroup != "" {
-		cgroup += "  (v2, which scoping uses)   v1: " + Sanitize(p.V1Cgroup)
+		cgroup += "  (v2, which scoping uses)   v1: " + model.Escape(p.V1Cgroup)
 	}
 	field := func(name, value string) textLine { return textLine{text: fmt.Sprintf("%-9s %s", name, value)} }
 	return []textLine{
 		{text: "PROCESS", heading: true},
 		field("process", procLabel(p)),
 		field("parent", parent),
-		field("command", Sanitize(p.Cmdline)),
-		field("exe", Sanitize(p.Exe)),
+		field("command", model.Escape(p.Cmdline)),
+		field("exe", model.Escape(p.Exe)),
 		field("cgroup", cgroup),
 		field("started", startedAt(p.ID.Start, d.boot, d.snap.At)),
 		field("status", state),

@@ -57,8 +57,8 @@ type callJSON struct {
 	Syscall    string        `json:"syscall"`
 	Nr         int           `json:"nr"`
 	Args       [6]uint64     `json:"args"`
-	Strings    []string      `json:"strings,omitempty"`
-	Argv       []string      `json:"argv,omitempty"`
+	Strings    []string      `json:"strings,omitempty"` // escaped (model.Escape)
+	Argv       []string      `json:"argv,omitempty"`    // escaped
 	Ret        int64         `json:"ret"`
 	Errno      string        `json:"errno,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
@@ -89,13 +89,16 @@ func (l *EventLog) Add(e *model.Event) {
 			return
 		case OutputJSON:
 			j := callJSON{Time: now, PID: c.Proc.PID, StartTime: c.Proc.Start, TID: c.TID, Syscall: c.Name, Nr: c.Nr,
-				Args: c.Args, Argv: c.Argv, Ret: c.Ret, Duration: c.Duration, Text: text,
+				Args: c.Args, Ret: c.Ret, Duration: c.Duration, Text: text,
 				Slow:      c.Flags&model.CallSlow != 0,
 				Truncated: c.Flags&(model.CallStr0Truncated|model.CallStr1Truncated|model.CallBlobTruncated|model.CallArgvTruncated) != 0}
 			for i, s := range e.Call.Str {
 				if s.Len > 0 {
-					j.Strings = append(j.Strings, c.Strs[i])
+					j.Strings = append(j.Strings, model.Escape(c.Strs[i]))
 				}
+			}
+			for _, a := range c.Argv {
+				j.Argv = append(j.Argv, model.Escape(a))
 			}
 			j.Errno = errnoName(c.Errno())
 			line, _ = json.Marshal(j)

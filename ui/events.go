@@ -134,7 +134,7 @@ func drillToCall(r row, d *data) view {
 // callLines are one call wrapped to the width, and how it was captured.
 func callLines(c *model.CallRecord, width int) []textLine {
 	lines := []textLine{{text: strings.ToUpper(cmp.Or(c.Name, "call")), heading: true}}
-	for _, l := range strings.Split(ansi.Wrap(Sanitize(model.FormatCall(c)), max(20, width-4), ", "), "\n") {
+	for _, l := range strings.Split(ansi.Wrap(model.FormatCall(c), max(20, width-4), ", "), "\n") {
 		lines = append(lines, textLine{text: l})
 	}
 	dur := "unknown (its entry was not seen)"
@@ -167,7 +167,7 @@ func lastProcess(id model.ProcID, comm string) string {
 	if id == (model.ProcID{}) {
 		return ""
 	}
-	return Sanitize(comm) + " " + strconv.FormatUint(uint64(id.PID), 10)
+	return model.Escape(comm) + " " + strconv.FormatUint(uint64(id.PID), 10)
 }
 
 func firstErrno(e []model.ErrnoCount) string {
@@ -182,7 +182,7 @@ func fileRows(d *data) []row {
 	rows := make([]row, len(files))
 	for i := range files {
 		f := &files[i]
-		path, last := Sanitize(f.Path), lastProcess(f.LastProc, f.LastComm)
+		path, last := model.Escape(f.Path), lastProcess(f.LastProc, f.LastComm)
 		rows[i] = row{
 			key:   rowKey{name: f.Path},
 			link:  f.LastProc,
@@ -199,7 +199,7 @@ func endpointRows(d *data) []row {
 	rows := make([]row, len(eps))
 	for i := range eps {
 		e := &eps[i]
-		ep, last := Sanitize(e.Endpoint), lastProcess(e.LastProc, e.LastComm)
+		ep, last := model.Escape(e.Endpoint), lastProcess(e.LastProc, e.LastComm)
 		rows[i] = row{
 			key:   rowKey{name: e.Endpoint},
 			link:  e.LastProc,
@@ -216,8 +216,8 @@ func tcpRows(d *data) []row {
 	rows := make([]row, len(conns))
 	for i := range conns {
 		c := &conns[i]
-		pid, comm := strconv.FormatUint(uint64(c.Proc.PID), 10), Sanitize(c.Comm)
-		local, remote, state := c.Local.String(), c.Remote.String(), Sanitize(c.State)
+		pid, comm := strconv.FormatUint(uint64(c.Proc.PID), 10), model.Escape(c.Comm)
+		local, remote, state := c.Local.String(), c.Remote.String(), model.Escape(c.State)
 		rows[i] = row{
 			key:   rowKey{proc: c.Proc, name: local + ">" + remote + " " + state, at: c.Time.UnixNano()},
 			link:  c.Proc,
@@ -241,7 +241,7 @@ func eventRows(d *data) []row {
 		// goes through.
 		bare := *c
 		bare.Flags |= model.CallNoDuration
-		text := Sanitize(model.FormatCall(&bare))
+		text := model.FormatCall(&bare)
 		dur := Duration(uint64(c.Duration))
 		if c.Flags&model.CallNoDuration != 0 {
 			dur = "-"
@@ -278,11 +278,11 @@ func procDetailLines(d *data, n int) []textLine {
 	}
 	list(room, "OPENS", "FILE", len(files), func(i int) textLine {
 		f := &files[i]
-		return textLine{text: fmt.Sprintf(layout, count(f.Opens), count(f.Errors), firstErrno(f.Errnos), Sanitize(f.Path))}
+		return textLine{text: fmt.Sprintf(layout, count(f.Opens), count(f.Errors), firstErrno(f.Errnos), model.Escape(f.Path))}
 	})
 	list(n-len(lines), "CALLS", "ENDPOINT", len(eps), func(i int) textLine {
 		e := &eps[i]
-		return textLine{text: fmt.Sprintf(layout, count(e.Connects+e.Accepts+e.Binds), count(e.Errors), firstErrno(e.Errnos), Sanitize(e.Endpoint))}
+		return textLine{text: fmt.Sprintf(layout, count(e.Connects+e.Accepts+e.Binds), count(e.Errors), firstErrno(e.Errnos), model.Escape(e.Endpoint))}
 	})
 	return lines
 }

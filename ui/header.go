@@ -32,7 +32,7 @@ func (m *app) header() []string {
 	right := strings.Join(badges, " ")
 	// The scope last: it can be long, and what does not fit is cut.
 	left := fmt.Sprintf("tlmon │ %s syscalls/s │ %s err/s │ scope %s",
-		rate(s.Totals.CallRate), rate(s.Totals.ErrorRate), Sanitize(m.meta.Scope))
+		rate(s.Totals.CallRate), rate(s.Totals.ErrorRate), model.Escape(m.meta.Scope))
 	line1 := th.Header.Render(fit(left, m.width-ansi.StringWidth(right)-1, false)) + " " + right
 
 	// Class chips: ● counted, ○ not, and + instead of : when its detail is

@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/sahilm/fuzzy"
 
+	"tlmon/model"
 	"tlmon/themes"
 )
 
@@ -46,9 +47,9 @@ func (p *picker) setTargets(ts []Target) {
 func targetLabel(t Target) string {
 	switch t.Kind {
 	case TargetPID:
-		return Sanitize(fmt.Sprintf("pid %-7d %-16s %s", t.PID, t.Comm, t.Cmdline))
+		return fmt.Sprintf("pid %-7d %-16s %s", t.PID, model.Escape(t.Comm), model.Escape(t.Cmdline))
 	case TargetCgroup:
-		return Sanitize("cgroup " + t.Cgroup)
+		return "cgroup " + model.Escape(t.Cgroup)
 	}
 	return "everything (the whole machine)"
 }

@@ -83,7 +83,7 @@ func newCommandView(comm string) *tableView {
 	lat := newLatCache()
 	return &tableView{
 		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
-		name:  Sanitize(comm), isTree: true, procs: true,
+		name:  model.Escape(comm), isTree: true, procs: true,
 		build:    func(d *data) []row { return processRows(d, lat, &comm) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process of this command shows now") },
 		drill:    func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
@@ -168,7 +168,7 @@ func commandRows(d *data, lat *latCache) []row {
 			}
 		}
 		p99 := c.hist.Quantile(0.99)
-		comm := Sanitize(c.comm)
+		comm := model.Escape(c.comm)
 		rows[i] = row{
 			key:  rowKey{name: c.comm},
 			comm: c.comm,

@@ -44,7 +44,7 @@ type Report struct {
 func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
 	trimmed := *s
 	trimmed.Processes = []model.ProcStat{}
-	rest, err := json.Marshal(Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: m.Scope, Snapshot: &trimmed})
+	rest, err := json.Marshal(Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: model.Escape(m.Scope), Snapshot: &trimmed})
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
 
 // rungLabel says how counts are taken: "rung 1: ringbuf + raw_tp".
 func rungLabel(m Meta) string {
-	return fmt.Sprintf("rung %d: %s + %s", m.Rung, Sanitize(m.Buffer), Sanitize(m.Hook))
+	return fmt.Sprintf("rung %d: %s + %s", m.Rung, model.Escape(m.Buffer), model.Escape(m.Hook))
 }
 
 // WriteCSV writes one row per (process, syscall).
@@ -84,7 +84,7 @@ func WriteCSV(w io.Writer, s *model.Snapshot) error {
 	for _, p := range active(s.Processes) {
 		for _, sc := range p.Syscalls {
 			cw.Write([]string{
-				u(uint64(p.ID.PID), 10), u(p.ID.Start, 10), Sanitize(p.Comm), sc.Name, strconv.Itoa(sc.Nr),
+				u(uint64(p.ID.PID), 10), u(p.ID.Start, 10), model.Escape(p.Comm), sc.Name, strconv.Itoa(sc.Nr),
 				u(sc.Calls, 10), u(sc.Errors, 10), errnoList(sc.Errnos, ";"),
 				u(sc.LatSumNs, 10), u(sc.AvgNs, 10), csvQuantile(sc, sc.P50Ns), csvQuantile(sc, sc.P99Ns),
 			})
@@ -129,7 +129,7 @@ func WriteTable(w io.Writer, m Meta, s *model.Snapshot, topProcs int) error {
 			if len(p.Syscalls) > 0 {
 				top = p.Syscalls[0].Name
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", p.ID.PID, Sanitize(p.Comm), p.Calls, p.Errors, top, status(p))
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", p.ID.PID, model.Escape(p.Comm), p.Calls, p.Errors, top, status(p))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -219,29 +219,4 @@ func Duration(ns uint64) string {
 	default:
 		return fmt.Sprintf("%.3gs", float64(ns)/1e9)
 	}
-}
-
-// Sanitize makes a string from the kernel or /proc inert on a terminal or in a
-// CSV: control characters, escape sequences included, become '?'.
-func Sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if isControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffd
 }

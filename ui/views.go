@@ -309,7 +309,7 @@ func threadRows(d *data) []row {
 	rows := make([]row, 0, len(d.threads))
 	for _, t := range d.threads {
 		tid := strconv.FormatUint(uint64(t.TID), 10)
-		comm := Sanitize(t.Comm)
+		comm := model.Escape(t.Comm)
 		var avg uint64
 		avgText := noSamples
 		if t.LatCount > 0 {
@@ -339,7 +339,7 @@ func newSyscallProcsView(nr int, name string) *tableView {
 
 // procCells are the identity columns of a process row: PID, COMM, CGROUP.
 func procRow(p *model.ProcStat, ncols int) row {
-	comm, cg := Sanitize(p.Comm), Sanitize(cgroupLabel(p))
+	comm, cg := model.Escape(p.Comm), model.Escape(cgroupLabel(p))
 	pid := strconv.FormatUint(uint64(p.ID.PID), 10)
 	r := row{
 		key:    rowKey{proc: p.ID},
@@ -400,7 +400,7 @@ func inFlightRows(d *data) []row {
 	rows := make([]row, len(d.inflight))
 	for i, f := range d.inflight {
 		pid, tid := strconv.FormatUint(uint64(f.PID), 10), strconv.FormatUint(uint64(f.TID), 10)
-		comm := Sanitize(f.Comm)
+		comm := model.Escape(f.Comm)
 		rows[i] = row{
 			key:   rowKey{proc: model.ProcID{PID: f.PID}, tid: f.TID},
 			cells: []string{pid, tid, comm, f.Syscall, inFlightFor(f)},
@@ -420,7 +420,7 @@ func topErrno(s *model.SyscallStat) string {
 
 // procLabel names a process in a line of text: "nginx 1234".
 func procLabel(p *model.ProcStat) string {
-	return fmt.Sprintf("%s %d", Sanitize(p.Comm), p.ID.PID)
+	return fmt.Sprintf("%s %d", model.Escape(p.Comm), p.ID.PID)
 }
 
 // inFlightFor formats how long a thread has been inside its syscall; "≥" marks a

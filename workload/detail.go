@@ -20,14 +20,18 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"tlmon/model"
 )
 
 // detail holds the report keys of the detail modes. Every one is omitempty, so
 // the other modes keep their seven keys, and a zero value is left out (N 0
 // makes no slow reads, say, and prints no slow_reads).
 type detail struct {
-	// open-unique, hostile-open: the paths opened and the flags of every open.
+	// open-unique, hostile-open: the paths opened and the flags of every open;
+	// hostile-open's path and process name escaped (model.Escape).
 	Path        string `json:"path,omitempty"`
+	Comm        string `json:"comm,omitempty"`
 	MissingPath string `json:"missing_path,omitempty"`
 	Flags       int    `json:"flags,omitempty"`
 
@@ -125,9 +129,15 @@ func openUniqueMode(e *env) (result, error) {
 
 // hostilePrefix names a file that takes a terminal over when printed raw: CSI 2J
 // clears the screen, OSC 52 sets the clipboard (to "hi"), BEL ends the OSC, and
-// the newline starts a forged line. It is valid UTF-8, so the report's JSON
-// string holds it exactly.
-const hostilePrefix = "tlmon-\x1b[2J-\x1b]52;c;aGk=\a-\nline2"
+// the newline starts a forged line; a right-to-left override draws what follows
+// reversed, a zero-width space hides, and \xff is no UTF-8 at all. The report
+// gives the path escaped as tlmon escapes it (model.Escape): JSON cannot hold
+// the \xff.
+const hostilePrefix = "tlmon-\x1b[2J-\x1b]52;c;aGk=\a-\nline2-\u202etxt.exe-\u200b-\xff"
+
+// hostileComm is the name hostile-open gives its process: an SGR sequence and
+// a right-to-left override, within the 15 bytes a name holds.
+const hostileComm = "\x1b[31m\u202eevil"
 
 // hostileOpenMode makes N openat, each failing with ENOENT, of a missing path
 // whose name holds escape sequences and a newline: a tracer must show it
@@ -138,8 +148,12 @@ func hostileOpenMode(e *env) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	// The process's name is its leader thread's.
+	if err := os.WriteFile(fmt.Sprintf("/proc/self/task/%d/comm", os.Getpid()), []byte(hostileComm), 0); err != nil {
+		return result{}, err
+	}
 	res := openLoop(e, openClose, path)
-	res.detail = detail{Path: name, Flags: openFlags}
+	res.detail = detail{Path: model.Escape(name), Comm: model.Escape(hostileComm), Flags: openFlags}
 	return res, nil
 }
 

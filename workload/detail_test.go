@@ -21,13 +21,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tlmon/model"
 )
 
 // detailKeys are the report keys each detail mode prints besides the seven
 // (for N > 0: zero values are left out).
 var detailKeys = map[string][]string{
 	"open-unique":   {"path", "missing_path", "flags"},
-	"hostile-open":  {"path", "flags"},
+	"hostile-open":  {"path", "comm", "flags"},
 	"tcp-pair":      {"port", "listen_fd", "server_pid", "client_pid", "client_calls", "conns"},
 	"exec-exit7":    {"filename", "argv", "exit_code"},
 	"kill-usr1":     {"filename", "argv", "signal"},
@@ -179,12 +181,19 @@ func checkHostileOpen(t *testing.T, r report, n int) {
 	if r.Flags != unix.O_RDONLY|unix.O_CLOEXEC {
 		t.Errorf("flags %#x, want O_RDONLY|O_CLOEXEC", r.Flags)
 	}
-	for _, s := range []string{"\x1b[2J", "\x1b]52;c;aGk=\a", "\nline2"} {
-		if !strings.Contains(r.Path, s) {
-			t.Errorf("path %q does not hold %q", r.Path, s)
+	path, err := model.Unescape(r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"\x1b[2J", "\x1b]52;c;aGk=\a", "\nline2", "\u202e", "\xff"} {
+		if !strings.Contains(path, s) {
+			t.Errorf("path %q does not hold %q", path, s)
 		}
 	}
-	wantAbsent(t, r.Path)
+	wantAbsent(t, path)
+	if comm, err := model.Unescape(r.Comm); err != nil || comm != hostileComm {
+		t.Errorf("comm %q, want %q escaped", r.Comm, hostileComm)
+	}
 }
 
 // loopback parses an "ip:port" of the report, which must be on 127.0.0.1.
@@ -434,9 +443,13 @@ func tracedOpenUnique(t *testing.T, r report, n int, out string) {
 func tracedHostileOpen(t *testing.T, r report, n int, out string) {
 	calls, _ := parseStraceCalls(t, out)
 	wantTraced(t, calls, r, "openat")
+	path, err := model.Unescape(r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range calls {
-		if s := quoted(c.args); c.tid != r.Threads[0] || !slices.Equal(s, []string{r.Path}) || !strings.HasPrefix(c.ret, "-1 ENOENT ") {
-			t.Errorf("thread %d: openat of %q = %s; want %q failing with ENOENT", c.tid, s, c.ret, r.Path)
+		if s := quoted(c.args); c.tid != r.Threads[0] || !slices.Equal(s, []string{path}) || !strings.HasPrefix(c.ret, "-1 ENOENT ") {
+			t.Errorf("thread %d: openat of %q = %s; want %q failing with ENOENT", c.tid, s, c.ret, path)
 		}
 	}
 }
