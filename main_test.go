@@ -745,17 +745,19 @@ func TestOutputsCarryTheCounts(t *testing.T) {
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
 
 // TestCommandRunsAsTheSudoUser checks that under sudo the watched command runs
-// as the user who typed sudo, not as root.
+// as the user who typed sudo, not as root, with the user's HOME and without
+// the loader's variables.
 func TestCommandRunsAsTheSudoUser(t *testing.T) {
 	bpftest.Require(t)
-	cmd := exec.Command(tlmonBin, "--headless", "-o", "json", "--", "/usr/bin/id", "-u")
-	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534")
+	cmd := exec.Command(tlmonBin, "--headless", "-o", "json", "--", "/bin/sh", "-c", `id -u; echo "ld=[$LD_LIBRARY_PATH] home=$HOME"`)
+	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534", "LD_LIBRARY_PATH=/nonexistent-lib")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first := firstLine(string(out)); first != "65534" {
-		t.Errorf("the command ran as uid %q, want 65534", first)
+	lines := strings.SplitN(string(out), "\n", 3)
+	if len(lines) < 2 || lines[0] != "65534" || lines[1] != "ld=[] home=/nonexistent" {
+		t.Errorf("the command said %q, want uid 65534, no LD_LIBRARY_PATH and nobody's home", lines[:min(2, len(lines))])
 	}
 }
 

@@ -50,6 +50,9 @@ func PrepareCommand(cg *Cgroups, args []string) (*Command, error) {
 	// SIGKILL cannot stop it otherwise. (The kernel clears it when the command
 	// execs a set-user-ID program.)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	if cred != nil {
+		cmd.Env = userEnv(os.Environ(), os.Getenv("SUDO_UID"))
+	}
 	c := &Command{Cmd: cmd, done: make(chan struct{})}
 	if cg == nil {
 		return c, nil
@@ -181,6 +184,36 @@ func ownCgroup() string {
 		}
 	}
 	return "/"
+}
+
+// loaderVars are the variables the dynamic loader and the C library obey
+// (glibc's unsecure environment list, and every LD_ variable): sudo drops
+// them, and so does tlmon for a command it runs as the user who typed sudo.
+var loaderVars = map[string]bool{
+	"GCONV_PATH": true, "GETCONF_DIR": true, "HOSTALIASES": true, "LOCALDOMAIN": true, "LOCPATH": true,
+	"MALLOC_TRACE": true, "NIS_PATH": true, "NLSPATH": true, "RESOLV_HOST_CONF": true, "RES_OPTIONS": true,
+	"TMPDIR": true, "TZDIR": true,
+}
+
+// userEnv is env for a command run as user uid: without the loader's
+// variables, and with HOME, USER and LOGNAME the user's, not root's.
+func userEnv(env []string, uid string) []string {
+	var home, name string
+	if u, err := user.LookupId(uid); err == nil {
+		home, name = u.HomeDir, u.Username
+	}
+	out := make([]string, 0, len(env)+3)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "LD_") || loaderVars[k] || (name != "" && (k == "HOME" || k == "USER" || k == "LOGNAME")) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	if name != "" {
+		out = append(out, "HOME="+home, "USER="+name, "LOGNAME="+name)
+	}
+	return out
 }
 
 // sudoCredential returns the invoking user's identity under sudo, nil otherwise.
