@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"tlmon/internal/bpftest"
 	"tlmon/internal/strace"
@@ -585,6 +586,58 @@ func TestNonRootGetsAClearError(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "needs root") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q; want exit 1 and one line saying it needs root", code, stderr)
 	}
+}
+
+// TestCapabilitiesInsteadOfRoot runs tlmon as nobody with CAP_BPF and
+// CAP_PERFMON (as `setcap cap_bpf,cap_perfmon+ep` on the binary would give):
+// the whole machine and a PID are watched, exactly; a command, which needs a
+// cgroup made in root's tree, is refused in one line.
+func TestCapabilitiesInsteadOfRoot(t *testing.T) {
+	bpftest.Require(t)
+	asNobody := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(tlmonBin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Credential:  &syscall.Credential{Uid: 65534, Gid: 65534},
+			AmbientCaps: []uintptr{unix.CAP_BPF, unix.CAP_PERFMON},
+		}
+		return cmd
+	}
+	t.Run("a PID, exactly", func(t *testing.T) {
+		w := startWorkload(t, "getppid", "5000")
+		tl := &tlmonRun{cmd: asNobody("--headless", "-o", "json", "-p", pidArg(w.pid))}
+		tl.cmd.Stdout = &tl.stdout
+		pipe, err := tl.cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tl.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tl.cmd.Process.Kill(); tl.cmd.Wait() })
+		tl.stderr = bufio.NewReader(io.TeeReader(pipe, &tl.errAll))
+		if line, _ := tl.stderr.ReadString('\n'); !strings.Contains(line, "watching") {
+			t.Fatalf("tlmon did not start watching: %q", line)
+		}
+		want := w.run(t)
+		rep := tl.finish(t, false)
+		p, ok := rep.proc(w.pid)
+		if !ok || p.syscall("getppid").Calls != want.Calls["getppid"] || rep.Lost.Total != 0 {
+			t.Errorf("getppid counted %d, want %d; lost %d", p.syscall("getppid").Calls, want.Calls["getppid"], rep.Lost.Total)
+		}
+	})
+	t.Run("the whole machine", func(t *testing.T) {
+		out, err := asNobody("--headless", "-d", "500ms", "-o", "json").Output()
+		var rep report
+		if err != nil || json.Unmarshal(out, &rep) != nil || len(rep.Syscalls) == 0 {
+			t.Errorf("%v: %s", err, out)
+		}
+	})
+	t.Run("a command is refused", func(t *testing.T) {
+		code, stderr := runFail(t, asNobody("--headless", "--", "/bin/true"))
+		if code != 1 || !strings.Contains(stderr, "cgroup") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("exit %d, stderr %q; want exit 1 and one line about the cgroup", code, stderr)
+		}
+	})
 }
 
 // TestNothingIsLeftAttachedAfterExit checks the kernel holds none of tlmon's

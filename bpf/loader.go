@@ -96,17 +96,34 @@ type Probe struct {
 
 // Errors a caller shows the user as one line.
 var (
-	ErrNotRoot = errors.New("tlmon needs root (CAP_BPF and CAP_PERFMON): run it with sudo")
+	ErrNotRoot = errors.New("needs root, or CAP_BPF and CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep on the binary): run it with sudo")
 	// errNoBTF is why rungs 1 and 2 cannot run: rungs 3 and 4 need no BTF.
 	errNoBTF = errors.New("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing; it needs CONFIG_DEBUG_INFO_BTF)")
 )
 
 // CheckSystem reports, before anything is loaded, the problems a user can fix.
+// Root can do everything tlmon does; without it, loading and attaching
+// tracing programs takes CAP_BPF and CAP_PERFMON (5.8+), or CAP_SYS_ADMIN.
 func CheckSystem() error {
-	if os.Geteuid() != 0 {
-		return ErrNotRoot
+	if os.Geteuid() == 0 || HasCaps(unix.CAP_SYS_ADMIN) || HasCaps(unix.CAP_BPF, unix.CAP_PERFMON) {
+		return nil
 	}
-	return nil
+	return ErrNotRoot
+}
+
+// HasCaps says whether this process holds every one of caps, effective.
+func HasCaps(caps ...int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	for _, c := range caps {
+		if data[c/32].Effective&(1<<(c%32)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Load loads the programs and maps on the best rung of the Ladder the kernel

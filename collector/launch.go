@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -59,6 +60,9 @@ func PrepareCommand(cg *Cgroups, args []string) (*Command, error) {
 	}
 	dir := filepath.Join(cg.Mount, ownCgroup(), ownCgroupName())
 	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("cannot make a cgroup for the command under %s (permission denied): a command needs root; watch it with --pid", filepath.Dir(dir))
+		}
 		return nil, fmt.Errorf("make a cgroup for the command: %w", err)
 	}
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
