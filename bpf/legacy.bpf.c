@@ -56,6 +56,7 @@ struct legacy_settings {
 	/* Non-zero: no tracepoint programs (before 4.7); the lifecycle comes
 	 * from kprobes (kp_do_exit, kp_fork_return) and exec's return. */
 	__u32 lifecycle_kprobes;
+	__u32 exec_old_pid_off; /* sched_process_exec's old_pid */
 };
 
 struct {
@@ -595,6 +596,14 @@ int tp_sched_exec(void *ctx)
 	if (!s)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
+	/* A thread that execs takes its leader's id: the entry record under its
+	 * own would stay in the hash for good. Dropped whatever the scope: the
+	 * leader's exit on the way has taken the process out of a PID scope.
+	 * (Exec's kretprobe, the lifecycle before 4.7, does not know that id.) */
+	__u32 old_tid = 0;
+	bpf_probe_read(&old_tid, sizeof(old_tid), ctx + (s->exec_old_pid_off & 0xff));
+	if (old_tid && old_tid != (__u32)id)
+		bpf_map_delete_elem(&enter_hash, &old_tid);
 	if (!in_scope(s, id >> 32))
 		return 0;
 	struct event e = {};

@@ -135,6 +135,7 @@ func (p *Probe) loadLegacy() error {
 	}{
 		{"sched_process_fork", "child_pid", &s.ForkChildPidOff},
 		{"sched_process_exec", "filename", &s.ExecFilenameOff},
+		{"sched_process_exec", "old_pid", &s.ExecOldPidOff},
 	} {
 		if *f.to, err = tracepointOffset(dir, "sched", f.event, f.field); err != nil {
 			return err

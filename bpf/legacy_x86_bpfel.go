@@ -50,6 +50,7 @@ type legacyLegacySettings struct {
 	ExecFilenameOff  uint32
 	AdoptTgid        uint32
 	LifecycleKprobes uint32
+	ExecOldPidOff    uint32
 }
 
 type legacyProcHist struct {

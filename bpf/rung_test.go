@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"tlmon/internal/bpftest"
@@ -119,6 +121,21 @@ func rungChild(spec string) {
 				select {}
 			}
 		}
+	case "threads":
+		// n threads alive at once, each making one getppid, then the
+		// process exits with all of them.
+		debug.SetMaxThreads(n + 1000)
+		var made sync.WaitGroup
+		for range n {
+			made.Add(1)
+			go func() {
+				runtime.LockOSThread() // a thread of its own, held until exit
+				unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+				made.Done()
+				select {}
+			}()
+		}
+		made.Wait()
 	case "restarted":
 		unix.Read(0, b[:]) // the go-ahead, after signals
 	case "brief":
@@ -511,6 +528,56 @@ func TestAnExecFromAThreadKeepsTheProcessCounts(t *testing.T) {
 			t.Errorf("getppid counted %d times system-wide, want %d", sys, n)
 		}
 	})
+}
+
+// TestThreadsLeaveNoEnterRecords: with the tid-hash enter store, a process of
+// 10,000 threads (1,000 in qemu's emulated CPUs) and a process whose thread
+// execs leave no record behind once they are gone: the hash is back to its
+// size before them, whatever the LRU would have kept.
+func TestThreadsLeaveNoEnterRecords(t *testing.T) {
+	n := 10_000
+	if os.Getenv("TLMON_KERNEL") != "" {
+		n = 1_000
+	}
+	for _, spec := range []string{fmt.Sprintf("threads %d", n), "thread-exec 10"} {
+		t.Run(strings.Fields(spec)[0], func(t *testing.T) {
+			onEveryRung(t, Options{EnterStore: EnterHash}, func(t *testing.T, p *Probe) {
+				c := startChild(t, spec)
+				if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
+					t.Fatal(err)
+				}
+				before := mapSize(t, p.objs.EnterHash)
+				if err := p.Attach(); err != nil {
+					t.Fatal(err)
+				}
+				c.run(t)
+				p.Detach()
+				if after := mapSize(t, p.objs.EnterHash); after != before {
+					t.Errorf("%d enter records before, %d after the process ended", before, after)
+				}
+				if strings.HasPrefix(spec, "threads ") {
+					if calls := readCounters(t, p).System[unix.SYS_GETPPID].Calls; calls != uint64(n) {
+						t.Errorf("getppid counted %d times, want %d", calls, n)
+					}
+				}
+			})
+		})
+	}
+}
+
+// mapSize counts the entries of a hash map.
+func mapSize(t *testing.T, m *ebpf.Map) int {
+	t.Helper()
+	var k, v []byte
+	n := 0
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestRungCountsEachEntryOfARestartedCall interrupts a read three times with

@@ -1614,6 +1614,18 @@ int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
+/* forget_thread drops the records a thread left in the tid hashes (task
+ * storage frees them with the task): the thread ended, or its id went away
+ * when it exec'd from a thread that was not the leader. Without this, every
+ * exited thread's entry would stay until the LRU pushed it out. */
+static __always_inline void forget_thread(__u32 tid)
+{
+	if (use_task_storage)
+		return;
+	bpf_map_delete_elem(&enter_hash, &tid);
+	bpf_map_delete_elem(&call_hash, &tid);
+}
+
 SEC("raw_tracepoint/sched_process_exec")
 int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -1629,6 +1641,10 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	/* A thread that execs takes its leader's id: its own is gone. */
+	__u32 old_tid = ctx->args[1];
+	if (old_tid != (__u32)id)
+		forget_thread(old_tid);
 
 	struct event *e = new_event(EVENT_EXEC);
 	if (!e)
@@ -1654,6 +1670,7 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tgid = id >> 32;
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
 	young_exit(ctx); /* every thread's, before its process's exit event */
+	forget_thread((__u32)id);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	if (!in_scope(tgid))
