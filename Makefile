@@ -29,6 +29,13 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
+# The storms of docs/reliability.md at their full sizes (60 s of getppid flat
+# out, 50,000 processes and a 1,000-deep fork chain, every detail class on), as
+# root, with their figures; make test runs them at a quarter.
+.PHONY: storms
+storms:
+	TLMON_STORM_SCALE=1 $(GO) test -count=1 -v -run '^TestStorm' . | grep -E '^(=== RUN|--- |\s+storms_test|ok|FAIL|PASS)'
+
 # Side-by-side cost of tlmon, the floor, bpftrace, perf trace and strace, and
 # tlmon's own CPU, memory and start-up, and its cost under process churn;
 # writes docs/performance.md. About 30 minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,10 +106,8 @@ func TestHostileNamesAreInertOnScreen(t *testing.T) {
 		t.Fatalf("pipe-pane: %v %s", err, out)
 	}
 	s.waitFor("scope pid", 10*time.Second)
-	io.WriteString(w.stdin, "go\n")
-	if _, err := w.out.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	var wr hostileReport
+	w.goAhead(t, &wr)
 	s.waitFor(`\x1b[31m\u202ee`, 10*time.Second) // Processes: the name cut to its column
 	s.keys("Enter")
 	s.waitFor(`\u202eevil`, 5*time.Second) // its syscalls and detail

@@ -82,14 +82,15 @@ type scStat struct {
 }
 
 type procStat struct {
-	PID        uint32   `json:"pid"`
-	Comm       string   `json:"comm"`
-	Alive      bool     `json:"alive"`
-	ExitCode   int      `json:"exit_code"`
-	ExitSignal int      `json:"exit_signal"`
-	Calls      uint64   `json:"calls"`
-	Errors     uint64   `json:"errors"`
-	Syscalls   []scStat `json:"syscalls"`
+	PID         uint32   `json:"pid"`
+	Comm        string   `json:"comm"`
+	Alive       bool     `json:"alive"`
+	ExitCode    int      `json:"exit_code"`
+	ExitSignal  int      `json:"exit_signal"`
+	Placeholder bool     `json:"placeholder"`
+	Calls       uint64   `json:"calls"`
+	Errors      uint64   `json:"errors"`
+	Syscalls    []scStat `json:"syscalls"`
 }
 
 func (r *report) syscall(name string) scStat {
@@ -229,6 +230,14 @@ func (w *waitingWorkload) run(t *testing.T) workloadReport {
 // runInto lets the workload make its calls and decodes its report into rep.
 func (w *waitingWorkload) runInto(t *testing.T, rep any) {
 	t.Helper()
+	w.goAhead(t, rep)
+	w.cmd.Wait()
+}
+
+// goAhead lets the workload make its calls and decodes its report into rep,
+// leaving it to exit, or to live on with --hold.
+func (w *waitingWorkload) goAhead(t *testing.T, rep any) {
+	t.Helper()
 	io.WriteString(w.stdin, "go\n")
 	w.stdin.Close()
 	line, err := w.out.ReadString('\n')
@@ -238,7 +247,6 @@ func (w *waitingWorkload) runInto(t *testing.T, rep any) {
 	if err != nil {
 		t.Fatalf("workload report: %v (%q)", err, line)
 	}
-	w.cmd.Wait()
 }
 
 func pidArg(pids ...uint32) string {
