@@ -131,20 +131,29 @@ func TestCommandEndsWithHeadlessTlmon(t *testing.T) {
 	}
 }
 
-// TestCommandEndsWithTheMonitor: quitting with q ends the command (SIGTERM:
-// exit 143), as does SIGTERM to tlmon; a command that ended by itself gives
-// tlmon its status.
+// TestCommandEndsWithTheMonitor: quitting with q or Ctrl-C ends the command
+// (SIGTERM: exit 143); a signal to tlmon reaches it (SIGINT 130, SIGHUP 129,
+// SIGTERM 143); an internal error ends it too (tlmon exits 1); a command that
+// ended by itself gives tlmon its status.
 func TestCommandEndsWithTheMonitor(t *testing.T) {
 	bpftest.Require(t)
+	signal := func(sig syscall.Signal) func(*tmuxSession, int) {
+		return func(_ *tmuxSession, tl int) { syscall.Kill(tl, sig) }
+	}
 	for _, c := range []struct {
 		name    string
+		flags   string
 		command string
 		quit    func(s *tmuxSession, tlmon int)
 		status  int
 	}{
-		{"q", "", func(s *tmuxSession, _ int) { s.keys("q") }, 128 + 15},
-		{"SIGTERM", "", func(_ *tmuxSession, tl int) { syscall.Kill(tl, syscall.SIGTERM) }, 128 + 15},
-		{"command exits 3", "exit 3", func(s *tmuxSession, _ int) { time.Sleep(1500 * time.Millisecond); s.keys("q") }, 3},
+		{"q", "", "", func(s *tmuxSession, _ int) { s.keys("q") }, 128 + 15},
+		{"Ctrl-C", "", "", func(s *tmuxSession, _ int) { s.keys("C-c") }, 128 + 15},
+		{"SIGINT", "", "", signal(syscall.SIGINT), 128 + 2},
+		{"SIGHUP", "", "", signal(syscall.SIGHUP), 128 + 1},
+		{"SIGTERM", "", "", signal(syscall.SIGTERM), 128 + 15},
+		{"internal error", " --test-panic-collector", "", func(*tmuxSession, int) {}, 1},
+		{"command exits 3", "", "exit 3", func(s *tmuxSession, _ int) { time.Sleep(1500 * time.Millisecond); s.keys("q") }, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
@@ -152,7 +161,7 @@ func TestCommandEndsWithTheMonitor(t *testing.T) {
 			if c.command != "" {
 				script = "echo $$ > " + pidFile + "; sleep 1; " + c.command
 			}
-			s := startTmux(t, 120, 40, fmt.Sprintf("%s -i 200ms --theme mono -- sh -c '%s'; echo tlmon-exit-$?", tlmonBin, script))
+			s := startTmux(t, 120, 40, fmt.Sprintf("%s -i 200ms --theme mono%s -- sh -c '%s'; echo tlmon-exit-$?", tlmonBin, c.flags, script))
 			s.waitFor("scope command", 10*time.Second)
 			pid, start, cg := commandOf(t, pidFile)
 			tl := s.tlmonPID()
