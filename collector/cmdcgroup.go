@@ -16,8 +16,9 @@ import (
 
 // A command's cgroup is named after the tlmon that made it, by PID and start
 // time (PIDs are reused): tlmon-PID-START. Its owner is gone when no process
-// with that PID started at that time.
-var cgroupNameRe = regexp.MustCompile(`^tlmon-([0-9]+)-([0-9]+)$`)
+// with that PID started at that time. Versions before named it tlmon-PID:
+// gone when no tlmon has that PID.
+var cgroupNameRe = regexp.MustCompile(`^tlmon-([0-9]+)(?:-([0-9]+))?$`)
 
 // ownCgroupName is the name of the cgroup this tlmon makes for its command.
 func ownCgroupName() string {
@@ -32,9 +33,16 @@ func ownerGone(name string) bool {
 	if m == nil {
 		return false
 	}
-	pid, err1 := strconv.ParseUint(m[1], 10, 32)
-	start, err2 := strconv.ParseUint(m[2], 10, 64)
-	if err1 != nil || err2 != nil {
+	pid, err := strconv.ParseUint(m[1], 10, 32)
+	if err != nil {
+		return false
+	}
+	if m[2] == "" {
+		comm, err := os.ReadFile(fmt.Sprintf("%s/%d/comm", procRoot, pid))
+		return err != nil || strings.TrimSpace(string(comm)) != "tlmon"
+	}
+	start, err := strconv.ParseUint(m[2], 10, 64)
+	if err != nil {
 		return false
 	}
 	now, err := StartTicks(uint32(pid))
