@@ -94,8 +94,9 @@ func unescaped(t *testing.T, s string) string {
 }
 
 // TestHostileNamesAreInertOnScreen: the monitor's raw terminal stream, through
-// the Processes view, the process's detail, its events and the Files view,
-// carries none of the hostile names raw, and the screen shows them escaped.
+// the Processes view, the process's detail, its events, Files, In flight and
+// its Threads, carries none of the hostile names raw, and the screen shows
+// them escaped.
 func TestHostileNamesAreInertOnScreen(t *testing.T) {
 	bpftest.Require(t)
 	w := startWorkload(t, "--hold", "60s", "hostile-open", "3") // alive, so its row stays
@@ -115,6 +116,10 @@ func TestHostileNamesAreInertOnScreen(t *testing.T) {
 	s.waitFor(`\u202etxt.exe`, 5*time.Second) // its events
 	s.keys("Escape", "Escape", "4")
 	s.waitFor(`\u202etxt.exe`, 5*time.Second) // Files
+	s.keys("3")
+	s.waitFor(`\x1b[31m\u202ee`, 5*time.Second) // In flight: its held threads wait
+	s.keys("1", "T")
+	s.waitFor(`\x1b[31m\u202eevil`, 5*time.Second) // Threads: the leader's name
 	s.keys("q")
 	time.Sleep(500 * time.Millisecond)
 	s.tmux("pipe-pane", "-t", s.name).Run() // stop the pipe: the file is complete

@@ -132,7 +132,9 @@ func HasCaps(caps ...int) bool {
 // rung is decided by loading and attaching it.
 func Load(opts Options) (*Probe, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("remove memlock limit: %w", err)
+		// Before 5.11 BPF memory counts against RLIMIT_MEMLOCK, which only
+		// root or CAP_SYS_RESOURCE may raise.
+		return nil, fmt.Errorf("remove memlock limit (before Linux 5.11, tlmon without root needs CAP_SYS_RESOURCE too): %w", err)
 	}
 	if opts.SelfPID == 0 {
 		opts.SelfPID = uint32(os.Getpid())
