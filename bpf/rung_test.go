@@ -533,7 +533,8 @@ func TestAnExecFromAThreadKeepsTheProcessCounts(t *testing.T) {
 // TestThreadsLeaveNoEnterRecords: with the tid-hash enter store, a process of
 // 10,000 threads (1,000 in qemu's emulated CPUs) and a process whose thread
 // execs leave no record behind once they are gone: the hash is back to its
-// size before them, whatever the LRU would have kept.
+// size before them, whatever the LRU would have kept. (On the rung of kernels
+// before 4.7 the exec'ing thread's one record stays: see below.)
 func TestThreadsLeaveNoEnterRecords(t *testing.T) {
 	n := 10_000
 	if os.Getenv("TLMON_KERNEL") != "" {
@@ -552,8 +553,15 @@ func TestThreadsLeaveNoEnterRecords(t *testing.T) {
 				}
 				c.run(t)
 				p.Detach()
-				if after := mapSize(t, p.objs.EnterHash); after != before {
-					t.Errorf("%d enter records before, %d after the process ended", before, after)
+				want := before
+				if strings.HasPrefix(spec, "thread-exec") && p.legacy != nil && p.legacy.settings.LifecycleKprobes != 0 {
+					// Before 4.7 exec is seen by its kretprobe, after the
+					// thread took its leader's id: its own id's record,
+					// made when it entered execve, stays.
+					want++
+				}
+				if after := mapSize(t, p.objs.EnterHash); after != want {
+					t.Errorf("%d enter records before, %d after the process ended, want %d", before, after, want)
 				}
 				if strings.HasPrefix(spec, "threads ") {
 					if calls := readCounters(t, p).System[unix.SYS_GETPPID].Calls; calls != uint64(n) {
