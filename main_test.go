@@ -142,7 +142,13 @@ type tlmonRun struct {
 // startTlmon starts tlmon with args and waits until it says it is watching.
 func startTlmon(t *testing.T, args ...string) *tlmonRun {
 	t.Helper()
-	r := &tlmonRun{cmd: exec.Command(tlmonBin, args...)}
+	return startTlmonCmd(t, exec.Command(tlmonBin, args...))
+}
+
+// startTlmonCmd is startTlmon for a command made ready to start.
+func startTlmonCmd(t *testing.T, cmd *exec.Cmd) *tlmonRun {
+	t.Helper()
+	r := &tlmonRun{cmd: cmd}
 	r.cmd.Stdout = &r.stdout
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {
@@ -612,20 +618,7 @@ func TestCapabilitiesInsteadOfRoot(t *testing.T) {
 	}
 	t.Run("a PID, exactly", func(t *testing.T) {
 		w := startWorkload(t, "getppid", "5000")
-		tl := &tlmonRun{cmd: asNobody("--headless", "-o", "json", "-p", pidArg(w.pid))}
-		tl.cmd.Stdout = &tl.stdout
-		pipe, err := tl.cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tl.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tl.cmd.Process.Kill(); tl.cmd.Wait() })
-		tl.stderr = bufio.NewReader(io.TeeReader(pipe, &tl.errAll))
-		if line, _ := tl.stderr.ReadString('\n'); !strings.Contains(line, "watching") {
-			t.Fatalf("tlmon did not start watching: %q", line)
-		}
+		tl := startTlmonCmd(t, asNobody("--headless", "-o", "json", "-p", pidArg(w.pid)))
 		want := w.run(t)
 		rep := tl.finish(t, false)
 		p, ok := rep.proc(w.pid)
