@@ -63,11 +63,15 @@ type report struct {
 		Calls     uint64 `json:"calls"`
 	} `json:"retired"`
 	Lost struct {
-		Total           uint64 `json:"total"`
-		Buffer          uint64 `json:"buffer"`
-		EventsAttempted uint64 `json:"events_attempted"`
-		EventsReceived  uint64 `json:"events_received"`
-		Unattributed    struct {
+		Total             uint64 `json:"total"`
+		Buffer            uint64 `json:"buffer"`
+		LifecycleBuffer   uint64 `json:"lifecycle_buffer"`
+		AttributionMisses uint64 `json:"attribution_misses"`
+		ProcMapFull       uint64 `json:"proc_map_full"`
+		HistMapFull       uint64 `json:"hist_map_full"`
+		EventsAttempted   uint64 `json:"events_attempted"`
+		EventsReceived    uint64 `json:"events_received"`
+		Unattributed      struct {
 			Calls  uint64 `json:"calls"`
 			Errors uint64 `json:"errors"`
 		} `json:"unattributed"`

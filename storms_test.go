@@ -52,22 +52,6 @@ func rssMB(pid int) (rss, hwm float64) {
 	return rss, hwm
 }
 
-// stormReport is the part of tlmon's JSON the storms read besides report's.
-type stormReport struct {
-	report
-	Lost struct {
-		Total             uint64 `json:"total"`
-		Buffer            uint64 `json:"buffer"`
-		LifecycleBuffer   uint64 `json:"lifecycle_buffer"`
-		EventsAttempted   uint64 `json:"events_attempted"`
-		EventsReceived    uint64 `json:"events_received"`
-		AttributionMisses uint64 `json:"attribution_misses"`
-		ProcMapFull       uint64 `json:"proc_map_full"`
-		HistMapFull       uint64 `json:"hist_map_full"`
-	} `json:"lost"`
-	DetailEvents uint64 `json:"detail_events"`
-}
-
 // stormTlmon is a headless system-wide tlmon whose memory is sampled.
 type stormTlmon struct {
 	*tlmonRun
@@ -98,7 +82,7 @@ func startStormTlmon(t *testing.T, args ...string) *stormTlmon {
 }
 
 // finish stops tlmon and returns its report and its peak RSS.
-func (s *stormTlmon) finish(t *testing.T) (stormReport, float64) {
+func (s *stormTlmon) finish(t *testing.T) (report, float64) {
 	t.Helper()
 	close(s.stop)
 	_, hwm := rssMB(s.cmd.Process.Pid)
@@ -107,7 +91,7 @@ func (s *stormTlmon) finish(t *testing.T) (stormReport, float64) {
 	if err := s.cmd.Wait(); err != nil {
 		t.Fatalf("tlmon: %v\n%s", err, s.errAll.String())
 	}
-	var rep stormReport
+	var rep report
 	if err := json.Unmarshal(s.stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("tlmon output is not JSON: %v", err)
 	}

@@ -105,14 +105,14 @@ var (
 // Root can do everything tlmon does; without it, loading and attaching
 // tracing programs takes CAP_BPF and CAP_PERFMON (5.8+), or CAP_SYS_ADMIN.
 func CheckSystem() error {
-	if os.Geteuid() == 0 || HasCaps(unix.CAP_SYS_ADMIN) || HasCaps(unix.CAP_BPF, unix.CAP_PERFMON) {
+	if os.Geteuid() == 0 || hasCaps(unix.CAP_SYS_ADMIN) || hasCaps(unix.CAP_BPF, unix.CAP_PERFMON) {
 		return nil
 	}
 	return ErrNotRoot
 }
 
-// HasCaps says whether this process holds every one of caps, effective.
-func HasCaps(caps ...int) bool {
+// hasCaps says whether this process holds every one of caps, effective.
+func hasCaps(caps ...int) bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {

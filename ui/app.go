@@ -288,6 +288,10 @@ func (m *app) pollInFlight() tea.Cmd {
 	}
 }
 
+// errText is an error as the status line shows it: escaped, since an error
+// may quote a process's name or a path.
+func errText(err error) string { return model.Escape(err.Error()) }
+
 func (m *app) setStatus(isErr bool, format string, args ...any) {
 	m.status = fmt.Sprintf(format, args...)
 	m.statusErr, m.statusAt = isErr, m.now
@@ -312,7 +316,7 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case threadsMsg:
 		m.threadsPolling = false
 		if msg.err != nil {
-			m.setStatus(true, "threads: %s", model.Escape(msg.err.Error()))
+			m.setStatus(true, "threads: %s", errText(msg.err))
 		}
 		if msg.pid != 0 && msg.pid == m.shownThreads() && !m.paused {
 			m.data.threads = msg.list
@@ -321,7 +325,7 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case inFlightMsg:
 		m.polling = false
 		if msg.err != nil {
-			m.setStatus(true, "in flight: %s", model.Escape(msg.err.Error()))
+			m.setStatus(true, "in flight: %s", errText(msg.err))
 		}
 		if !m.paused {
 			m.data.inflight = msg.list
@@ -334,13 +338,13 @@ func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case m.picker == nil: // closed before the list came
 		case msg.err != nil:
 			m.picker = nil
-			m.setStatus(true, "attach: %s", model.Escape(msg.err.Error()))
+			m.setStatus(true, "attach: %s", errText(msg.err))
 		default:
 			m.picker.setTargets(msg.list)
 		}
 	case attachedMsg:
 		if msg.err != nil {
-			m.setStatus(true, "attach to %s: %s", targetLabel(msg.target), model.Escape(msg.err.Error()))
+			m.setStatus(true, "attach to %s: %s", targetLabel(msg.target), errText(msg.err))
 		} else {
 			m.setStatus(false, "watching %s", targetLabel(msg.target))
 			m.pull()

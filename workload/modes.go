@@ -48,6 +48,48 @@ func measuredThread() (restore func()) {
 	return func() { unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }
 }
 
+// inThreads runs the measured phase in n locked threads at once (see
+// measuredThread): each runs setup(k) first (nil: none), then, once all are
+// set up and ready has been called, measured(k); done is called when every
+// thread has finished. A setup error stops all of them before the measured
+// phase. It returns the threads' ids.
+func inThreads(e *env, n int, setup func(k int) error, measured func(k int)) ([]int, error) {
+	tids := make([]int, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var setUp, finished sync.WaitGroup
+	for k := range n {
+		setUp.Add(1)
+		finished.Add(1)
+		go func() {
+			defer finished.Done()
+			restore := measuredThread()
+			defer runtime.UnlockOSThread()
+			defer restore()
+			tids[k] = unix.Gettid()
+			if setup != nil {
+				errs[k] = setup(k)
+			}
+			setUp.Done()
+			<-start
+			if errs[k] == nil {
+				measured(k)
+			}
+		}()
+	}
+	setUp.Wait()
+	if err := errors.Join(errs...); err != nil {
+		close(start)
+		finished.Wait()
+		return nil, err
+	}
+	e.ready()
+	close(start)
+	finished.Wait()
+	e.done()
+	return tids, nil
+}
+
 // atFDCWD is AT_FDCWD as a variable, because the negative constant cannot be
 // converted to uintptr at compile time.
 var atFDCWD = unix.AT_FDCWD
@@ -227,30 +269,12 @@ func mix2Mode(e *env) (result, error) {
 	defer remove()
 	const threads = 2
 	tallies := make([]*tally, threads)
-	tids := make([]int, threads)
-	start := make(chan struct{})
-	var setUp, finished sync.WaitGroup
+	counters := make([]mixCounters, threads)
 	for k := range threads {
 		tallies[k] = &tally{}
-		c := newMixCounters(tallies[k])
-		setUp.Add(1)
-		finished.Add(1)
-		go func() {
-			defer finished.Done()
-			restore := measuredThread()
-			defer runtime.UnlockOSThread()
-			defer restore()
-			tids[k] = unix.Gettid()
-			setUp.Done()
-			<-start
-			c.rounds(e.n, missing, path)
-		}()
+		counters[k] = newMixCounters(tallies[k])
 	}
-	setUp.Wait()
-	e.ready()
-	close(start)
-	finished.Wait()
-	e.done()
+	tids, _ := inThreads(e, threads, nil, func(k int) { counters[k].rounds(e.n, missing, path) })
 	return result{tallies: tallies, tids: tids}, nil
 }
 
@@ -437,47 +461,33 @@ func threadsMode(e *env) (result, error) {
 
 	counts := [2]int{(e.n + 1) / 2, e.n / 2}
 	tallies := []*tally{{}, {}}
-	tids := make([]int, 2)
-	errs := make([]error, 2)
-	start := make(chan struct{})
-	var setUp, finished sync.WaitGroup
+	var getppid, affinity [2]*counter
 	for k := range 2 {
-		setUp.Add(1)
-		finished.Add(1)
-		go func() {
-			defer finished.Done()
-			restore := measuredThread()
-			defer runtime.UnlockOSThread()
-			defer restore()
-			g, aff := tallies[k].counter("getppid"), tallies[k].counter("sched_setaffinity")
-			tids[k] = unix.Gettid()
-			cur := k
-			if migrate {
-				errs[k] = unix.SchedSetaffinity(0, &sets[cur])
-			}
-			setUp.Done()
-			<-start
-			for i := 0; i < counts[k]; i++ {
-				if migrate && i > 0 && i%10000 == 0 {
-					cur = 1 - cur
-					_, _, errno := unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, 0, unsafe.Sizeof(sets[cur]), uintptr(unsafe.Pointer(&sets[cur])))
-					aff.add(errno)
-				}
-				_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
-				g.add(errno)
-			}
-		}()
+		getppid[k], affinity[k] = tallies[k].counter("getppid"), tallies[k].counter("sched_setaffinity")
 	}
-	setUp.Wait()
-	if err := errors.Join(errs...); err != nil {
-		close(start)
-		finished.Wait()
-		return result{}, fmt.Errorf("sched_setaffinity: %w", err)
+	cur := [2]int{0, 1} // the CPU each thread is on
+	tids, err := inThreads(e, 2, func(k int) error {
+		if migrate {
+			if err := unix.SchedSetaffinity(0, &sets[k]); err != nil {
+				return fmt.Errorf("sched_setaffinity: %w", err)
+			}
+		}
+		return nil
+	}, func(k int) {
+		g, aff := getppid[k], affinity[k]
+		for i := 0; i < counts[k]; i++ {
+			if migrate && i > 0 && i%10000 == 0 {
+				cur[k] = 1 - cur[k]
+				_, _, errno := unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, 0, unsafe.Sizeof(sets[cur[k]]), uintptr(unsafe.Pointer(&sets[cur[k]])))
+				aff.add(errno)
+			}
+			_, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+			g.add(errno)
+		}
+	})
+	if err != nil {
+		return result{}, err
 	}
-	e.ready()
-	close(start)
-	finished.Wait()
-	e.done()
 	return result{tallies: tallies, tids: tids}, nil
 }
 

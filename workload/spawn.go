@@ -5,9 +5,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"runtime"
 	"strconv"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -38,7 +36,7 @@ type spawnLoop struct {
 	children []child
 	spawned  int // children started and reaped
 	exited   exits
-	tid      int
+	count    int // starts this loop makes
 }
 
 // exits counts children by how they ended, in arrays so that counting in the
@@ -109,61 +107,47 @@ func spawnMode(e *env) (result, error) {
 
 	list := e.n <= maxListedChildren
 	loops := make([]*spawnLoop, procs)
-	start := make(chan struct{})
-	var setUp, finished sync.WaitGroup
 	for k := range procs {
 		l := &spawnLoop{}
 		l.clone, l.wait, l.sleep = l.tally.counter("clone"), l.tally.counter("wait4"), l.tally.counter("clock_nanosleep")
-		count := e.n / procs
+		l.count = e.n / procs
 		if k < e.n%procs {
-			count++
+			l.count++
 		}
 		if list {
-			l.children = make([]child, 0, count)
+			l.children = make([]child, 0, l.count)
 		}
 		loops[k] = l
-		setUp.Add(1)
-		finished.Add(1)
-		go func() {
-			defer finished.Done()
-			// Also the signal mask each child inherits and clears before execve.
-			restore := measuredThread()
-			defer runtime.UnlockOSThread()
-			defer restore()
-			l.tid = unix.Gettid()
-			setUp.Done()
-			<-start
-			began := e.began // set as ready returned, before start closed
-			for i := range count {
-				if rate > 0 {
-					// Start j of all (j = i·P + k) is due j/R after the
-					// measured phase began.
-					due := time.Duration(float64(i*procs+k) / rate * float64(time.Second))
-					l.sleepUntil(began, due)
-				}
-				pid := prog.start(l.clone)
-				if pid == 0 {
-					continue // counted as a failed clone
-				}
-				c := reap(l.wait, pid)
-				l.spawned++
-				l.exited.add(c)
-				if list {
-					l.children = append(l.children, c)
-				}
-			}
-		}()
 	}
-	setUp.Wait()
-	e.ready()
-	close(start)
-	finished.Wait()
-	e.done()
+	// The measured threads' signal mask is also what each child inherits
+	// and clears before execve.
+	tids, _ := inThreads(e, procs, nil, func(k int) {
+		l := loops[k]
+		began := e.began // set as ready returned, before the threads started
+		for i := range l.count {
+			if rate > 0 {
+				// Start j of all (j = i·P + k) is due j/R after the
+				// measured phase began.
+				due := time.Duration(float64(i*procs+k) / rate * float64(time.Second))
+				l.sleepUntil(began, due)
+			}
+			pid := prog.start(l.clone)
+			if pid == 0 {
+				continue // counted as a failed clone
+			}
+			c := reap(l.wait, pid)
+			l.spawned++
+			l.exited.add(c)
+			if list {
+				l.children = append(l.children, c)
+			}
+		}
+	})
 
 	res := result{detail: detail{ExitCodes: map[string]int{}}}
+	res.tids = tids
 	for _, l := range loops {
 		res.tallies = append(res.tallies, &l.tally)
-		res.tids = append(res.tids, l.tid)
 		res.children = append(res.children, l.children...)
 		res.detail.Spawned += l.spawned
 		l.exited.addTo(res.detail.ExitCodes)
