@@ -23,6 +23,7 @@ import (
 	"tlmon/bpf"
 	"tlmon/collector"
 	"tlmon/model"
+	"tlmon/output"
 	"tlmon/themes"
 	"tlmon/ui"
 )
@@ -132,7 +133,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.cgroup, "cgroup", "", "watch only this cgroup v2 and its descendants (path inside the hierarchy)")
 	fs.BoolVar(&o.headless, "headless", false, "print a summary instead of the interactive monitor")
 	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long (headless; default: until Ctrl-C or the command exits)")
-	fs.StringVarP(&o.output, "output", "o", ui.OutputTable, "headless output: table, json or csv")
+	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "headless output: table, json or csv")
 	fs.StringVar(&o.buffer, "buffer", bpf.BufferAuto, "event buffer: auto, ringbuf or perf")
 	fs.StringVar(&o.hook, "hook", bpf.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
@@ -172,7 +173,7 @@ func parseFlags(args []string) (*options, error) {
 func (o *options) validate() error {
 	bad := func(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 	switch o.output {
-	case ui.OutputTable, ui.OutputJSON, ui.OutputCSV:
+	case output.FormatTable, output.FormatJSON, output.FormatCSV:
 	default:
 		return bad("--output %q: want table, json or csv", o.output)
 	}
@@ -303,10 +304,10 @@ func run(o *options) error {
 	defer crash(nil)
 
 	agg := aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
-	var events *ui.EventLog
+	var events *output.EventLog
 	var onEvent func(*model.Event)
 	if o.events {
-		events = ui.NewEventLog(os.Stdout, table, o.output)
+		events = output.NewEventLog(os.Stdout, table, o.output)
 		onEvent = events.Add
 	}
 	coll, err := collector.New(collector.Config{Probe: probe, Sink: agg, Cgroups: cgroups, Interval: o.interval, FirstRead: firstRead,
@@ -365,7 +366,7 @@ func runMonitor(ctx context.Context, o *options, control *collector.Control, sco
 
 // runHeadless prints reports until the duration ends, a signal comes, the
 // command exits or the watched processes are gone.
-func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collector.Collector, agg *aggregator.Aggregator, scope *collector.Scope, meta model.Meta, events *ui.EventLog) error {
+func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collector.Collector, agg *aggregator.Aggregator, scope *collector.Scope, meta model.Meta, events *output.EventLog) error {
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
@@ -392,7 +393,7 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 		ctx = untilScopeEmpty(ctx, probe, o.interval)
 	}
 
-	out := ui.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: meta}
+	out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: meta}
 	if events != nil {
 		go flushEvery(ctx, events, 100*time.Millisecond)
 	}
@@ -430,7 +431,7 @@ func runHeadless(ctx context.Context, o *options, probe *bpf.Probe, coll *collec
 }
 
 // flushEvery writes the event log's lines out every period until ctx ends.
-func flushEvery(ctx context.Context, l *ui.EventLog, period time.Duration) {
+func flushEvery(ctx context.Context, l *output.EventLog, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {

@@ -50,6 +50,7 @@ type Backend interface {
 // The backend's vocabulary lives in model, so the collector can implement
 // Backend without importing ui.
 type (
+	Meta       = model.Meta
 	TargetKind = model.TargetKind
 	Target     = model.Target
 	InFlight   = model.InFlight

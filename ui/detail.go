@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
+	"tlmon/output"
 	"tlmon/themes"
 )
 
@@ -138,7 +139,7 @@ func processLines(p *model.ProcStat, d *data) []textLine {
 	if pp := d.procs[p.Parent]; pp != nil {
 		parent = procLabel(pp)
 	}
-	state := status(*p)
+	state := output.Status(*p)
 	if p.CoreDumped {
 		state += " (core dumped)"
 	}
@@ -228,7 +229,7 @@ func histLines(h *model.Hist, samples uint64, width int) []textLine {
 		lo, hi := model.HistBounds(i)
 		b := bar(h[i], peak, barW)
 		lines = append(lines, textLine{
-			text: fit(Duration(lo)+"–"+Duration(hi), labelW, true) + " ",
+			text: fit(output.Duration(lo)+"–"+output.Duration(hi), labelW, true) + " ",
 			bar:  b,
 			tail: strings.Repeat(" ", barW-ansi.StringWidth(b)) + " " + fit(count(h[i]), countW, true) + fit(percent(h[i], total), shareW, true),
 		})

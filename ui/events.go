@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
+	"tlmon/output"
 )
 
 // The views of detail events: the files opened, the endpoints named and the TCP
@@ -139,7 +140,7 @@ func callLines(c *model.CallRecord, width int) []textLine {
 	}
 	dur := "unknown (its entry was not seen)"
 	if c.Flags&model.CallNoDuration == 0 {
-		dur = Duration(uint64(c.Duration))
+		dur = output.Duration(uint64(c.Duration))
 	}
 	field := func(name, value string) textLine { return textLine{text: fmt.Sprintf("%-9s %s", name, value)} }
 	lines = append(lines, textLine{},
@@ -242,7 +243,7 @@ func eventRows(d *data) []row {
 		bare := *c
 		bare.Flags |= model.CallNoDuration
 		text := model.FormatCall(&bare)
-		dur := Duration(uint64(c.Duration))
+		dur := output.Duration(uint64(c.Duration))
 		if c.Flags&model.CallNoDuration != 0 {
 			dur = "-"
 		}

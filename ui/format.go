@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
+	"tlmon/output"
 )
 
 // count formats a counter in at most 6 cells: 999, 12.3k, 4.56M, 1.23G.
@@ -49,7 +50,7 @@ func avgCell(ns, samples uint64) string {
 	if samples == 0 {
 		return noSamples
 	}
-	return Duration(ns)
+	return output.Duration(ns)
 }
 
 // quantileCell formats a latency quantile, or says it is absent (has false):
@@ -60,7 +61,7 @@ func quantileCell(ns uint64, has bool) string {
 	if !has {
 		return noSamples
 	}
-	return Duration(ns)
+	return output.Duration(ns)
 }
 
 func si(f float64) string {

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
+	"tlmon/output"
 )
 
 const headerHeight = 3 // title, class chips, tabs and breadcrumb
@@ -71,7 +72,7 @@ func (m *app) header() []string {
 	if d := m.b.Slow(); d > 0 {
 		slow = fmt.Sprintf("slow>%s · ", d)
 	}
-	how := th.Dim.Render(fmt.Sprintf("%s%s · every %s", slow, rungLabel(m.meta), m.opts.Interval))
+	how := th.Dim.Render(fmt.Sprintf("%s%s · every %s", slow, output.RungLabel(m.meta), m.opts.Interval))
 	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 1 {
 		line3 += strings.Repeat(" ", gap) + how
 	}

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"tlmon/model"
+	"tlmon/output"
 	"tlmon/themes"
 )
 
@@ -314,7 +315,7 @@ func threadRows(d *data) []row {
 		avgText := noSamples
 		if t.LatCount > 0 {
 			avg = t.LatSumNs / t.LatCount
-			avgText = Duration(avg)
+			avgText = output.Duration(avg)
 		}
 		rows = append(rows, row{
 			key:   rowKey{tid: t.TID},
@@ -427,7 +428,7 @@ func procLabel(p *model.ProcStat) string {
 // lower bound (it was inside before tlmon started watching).
 func inFlightFor(f InFlight) string {
 	if f.AtLeast {
-		return "≥" + Duration(uint64(f.Since))
+		return "≥" + output.Duration(uint64(f.Since))
 	}
-	return Duration(uint64(f.Since))
+	return output.Duration(uint64(f.Since))
 }

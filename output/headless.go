@@ -1,4 +1,4 @@
-package ui
+package output
 
 import (
 	"context"
@@ -11,15 +11,15 @@ import (
 
 // Outputs of the headless mode.
 const (
-	OutputTable = "table"
-	OutputJSON  = "json"
-	OutputCSV   = "csv"
+	FormatTable = "table"
+	FormatJSON  = "json"
+	FormatCSV   = "csv"
 )
 
 // Headless prints reports without a terminal UI.
 type Headless struct {
 	Out    io.Writer
-	Output string // OutputTable, OutputJSON or OutputCSV
+	Output string // FormatTable, FormatJSON or FormatCSV
 	Meta   Meta
 	// TopProcs limits the process table (0: all).
 	TopProcs int
@@ -28,9 +28,9 @@ type Headless struct {
 // Write prints one report of s.
 func (h Headless) Write(s *model.Snapshot) error {
 	switch h.Output {
-	case OutputJSON:
+	case FormatJSON:
 		return WriteJSON(h.Out, h.Meta, s)
-	case OutputCSV:
+	case FormatCSV:
 		return WriteCSV(h.Out, s)
 	default:
 		return WriteTable(h.Out, h.Meta, s, h.TopProcs)
@@ -56,7 +56,7 @@ func (h Headless) Follow(ctx context.Context, interval time.Duration, snapshot f
 			if err := h.Write(s); err != nil {
 				return err
 			}
-			if h.Output == OutputTable {
+			if h.Output == FormatTable {
 				fmt.Fprintln(h.Out)
 			}
 		}

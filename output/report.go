@@ -1,7 +1,7 @@
 // Package ui shows what the aggregator counted: the headless reports (table,
 // JSON, CSV) now, the interactive monitor next. It reads immutable snapshots
 // only; it must not import bpf or collector.
-package ui
+package output
 
 import (
 	"bufio"
@@ -71,8 +71,8 @@ func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
 	return bw.Flush()
 }
 
-// rungLabel says how counts are taken: "rung 1: ringbuf + raw_tp".
-func rungLabel(m Meta) string {
+// RungLabel says how counts are taken: "rung 1: ringbuf + raw_tp".
+func RungLabel(m Meta) string {
 	return fmt.Sprintf("rung %d: %s + %s", m.Rung, model.Escape(m.Buffer), model.Escape(m.Hook))
 }
 
@@ -129,7 +129,7 @@ func WriteTable(w io.Writer, m Meta, s *model.Snapshot, topProcs int) error {
 			if len(p.Syscalls) > 0 {
 				top = p.Syscalls[0].Name
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", p.ID.PID, model.Escape(p.Comm), p.Calls, p.Errors, top, status(p))
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", p.ID.PID, model.Escape(p.Comm), p.Calls, p.Errors, top, Status(p))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -137,7 +137,7 @@ func WriteTable(w io.Writer, m Meta, s *model.Snapshot, topProcs int) error {
 	}
 	l := s.Lost
 	fmt.Fprintf(w, "\n%s over %s, %s, scope %s; lost: %s\n", plural(s.Totals.Calls, "syscall"),
-		s.Elapsed.Round(time.Millisecond), rungLabel(m), m.Scope, lossLine(l))
+		s.Elapsed.Round(time.Millisecond), RungLabel(m), m.Scope, lossLine(l))
 	return nil
 }
 
@@ -153,7 +153,9 @@ func active(ps []model.ProcStat) []model.ProcStat {
 	return out
 }
 
-func status(p model.ProcStat) string {
+// Status says how a process stands: running, exited with its code, killed by a
+// signal, or unnamed (seen only by its calls).
+func Status(p model.ProcStat) string {
 	switch {
 	case p.Placeholder:
 		return "unnamed"

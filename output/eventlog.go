@@ -1,4 +1,4 @@
-package ui
+package output
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 // of the kernel's buffer.
 type EventLog struct {
 	Table  *model.Table
-	Output string // OutputJSON for JSON lines; anything else prints text
+	Output string // FormatJSON for JSON lines; anything else prints text
 
 	// monoToWall turns the kernel's CLOCK_MONOTONIC event times into wall-clock
 	// times: the offset between the two clocks when the log was made.
@@ -41,7 +41,7 @@ func NewEventLog(out io.Writer, t *model.Table, output string) *EventLog {
 	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
 		l.monoToWall = time.Duration(time.Now().UnixNano() - ts.Nano())
 	}
-	if output == OutputCSV {
+	if output == FormatCSV {
 		l.csv = csv.NewWriter(l.w)
 		l.csv.Write([]string{"time", "pid", "tid", "syscall", "ret", "errno", "duration_ns", "call"})
 	}
@@ -84,10 +84,10 @@ func (l *EventLog) Add(e *model.Event) {
 		c := model.NewCallRecord(l.Table, e, now)
 		text := model.FormatCall(&c)
 		switch l.Output {
-		case OutputCSV:
+		case FormatCSV:
 			l.writeCSV(now, c.Proc.PID, c.TID, c.Name, strconv.FormatInt(c.Ret, 10), errnoName(c.Errno()), strconv.FormatInt(int64(c.Duration), 10), text)
 			return
-		case OutputJSON:
+		case FormatJSON:
 			j := callJSON{Time: now, PID: c.Proc.PID, StartTime: c.Proc.Start, TID: c.TID, Syscall: c.Name, Nr: c.Nr,
 				Args: c.Args, Ret: c.Ret, Duration: c.Duration, Text: text,
 				Slow:      c.Flags&model.CallSlow != 0,
@@ -110,10 +110,10 @@ func (l *EventLog) Add(e *model.Event) {
 		state := t.State()
 		text := "tcp " + state + " " + t.Local().String() + " -> " + t.Remote().String()
 		switch l.Output {
-		case OutputCSV:
+		case FormatCSV:
 			l.writeCSV(now, e.Proc.PID, 0, "tcp", "", "", "", text)
 			return
-		case OutputJSON:
+		case FormatJSON:
 			line, _ = json.Marshal(callJSON{Time: now, PID: e.Proc.PID, StartTime: e.Proc.Start, Syscall: "tcp",
 				Text:       text,
 				Connection: &tcpJSON{State: state, Local: t.Local().String(), Remote: t.Remote().String()}})
