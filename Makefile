@@ -34,36 +34,36 @@ fuzz:
 # root, with their figures; make test runs them at a quarter.
 .PHONY: storms
 storms:
-	TLMON_STORM_SCALE=1 $(GO) test -count=1 -v -run '^TestStorm' . | grep -E '^(=== RUN|--- |\s+storms_test|ok|FAIL|PASS)'
+	TLMON_STORM_SCALE=1 $(GO) test -count=1 -v -run '^TestStorm' ./dev/e2e/ | grep -E '^(=== RUN|--- |\s+storms_test|ok|FAIL|PASS)'
 
 # Side-by-side cost of tlmon, the floor, bpftrace, perf trace and strace, and
 # tlmon's own CPU, memory and start-up, and its cost under process churn;
-# writes docs/performance.md. About 30 minutes as root; `make bench BENCHFLAGS=-quick` for a few (bench/README.md).
+# writes docs/performance.md. About 30 minutes as root; `make bench BENCHFLAGS=-quick` for a few (dev/bench/README.md).
 bench:
-	$(GO) run ./bench $(BENCHFLAGS)
+	$(GO) run ./dev/bench $(BENCHFLAGS)
 
 # Mixed load (spawn churn, getppid storms, file detail on distinct paths, the
 # monitor in tmux) under two tlmons for 20 minutes, as root: counts exact, nothing
-# lost, RSS flat, keys answered (soak/README.md). CI runs
+# lost, RSS flat, keys answered (dev/soak/README.md). CI runs
 # `make soak SOAKFLAGS=-duration=60s`.
 .PHONY: soak
 soak: build
-	$(GO) run ./soak $(SOAKFLAGS)
+	$(GO) run ./dev/soak $(SOAKFLAGS)
 
 # The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels under qemu (TCG):
 # about 4 minutes; takes the kernels, busybox and qemu (bookworm-backports')
-# out of their packages into a cache (kernels/README.md).
+# out of their packages into a cache (dev/kernels/README.md).
 # `make kernels KERNELFLAGS="-kernels bookworm-6.1 -run TestX"`.
 kernels:
-	$(GO) run ./kernels $(KERNELFLAGS)
+	$(GO) run ./dev/kernels $(KERNELFLAGS)
 
 # Regenerates the BPF objects (needs Debian's clang) and the syscall tables.
 generate:
-	$(GO) generate ./bpf/ ./model/ ./bench/...
+	$(GO) generate ./bpf/ ./model/ ./dev/bench/...
 
 # CI: the committed generated files must match their sources.
 check-generated: generate
-	git diff --exit-code -- bpf/ model/ bench/
+	git diff --exit-code -- bpf/ model/ dev/bench/
 
 # The kernel types of bpf/headers/vmlinux.h come from this machine's BTF.
 vmlinux:

@@ -27,8 +27,8 @@ func FuzzParseFlags(f *testing.F) {
 			t.Fatalf("%q: no options and no error", line)
 		case err != nil && !errors.As(err, &ue) && !errors.Is(err, pflag.ErrHelp):
 			t.Fatalf("%q: %v is not a usage error", line, err)
-		case err == nil && (o.interval < 100e6 || o.duration < 0):
-			t.Fatalf("%q: accepted interval %v, duration %v", line, o.interval, o.duration)
+		case err == nil && (o.session.Interval < 100e6 || o.duration < 0):
+			t.Fatalf("%q: accepted interval %v, duration %v", line, o.session.Interval, o.duration)
 		}
 	})
 }

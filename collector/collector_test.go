@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"math"
-	"os"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -14,7 +12,7 @@ import (
 
 	"tlmon/aggregator"
 	"tlmon/bpf"
-	"tlmon/internal/bpftest"
+	"tlmon/internal/probetest"
 	"tlmon/model"
 )
 
@@ -46,33 +44,13 @@ func (s *countingSink) HandleCounters(d *model.CounterDelta) []model.ProcID {
 	return nil
 }
 
-// load loads and attaches with only this test process and its children in
-// scope: tests of other packages run in parallel.
-func load(t testing.TB, opts bpf.Options) *bpf.Probe {
-	t.Helper()
-	bpftest.Require(t)
-	opts.SelfPID = math.MaxUint32 // the test process itself is watched
-	p, err := bpf.Load(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Attach(); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestLossesAddUpWhenTheConsumerStalls fills a minimal buffer that nobody
 // drains: events must be lost, and received + lost must equal what the kernel
 // says it attempted.
 func TestLossesAddUpWhenTheConsumerStalls(t *testing.T) {
 	for _, buffer := range []string{bpf.BufferRingbuf, bpf.BufferPerf} {
 		t.Run(buffer, func(t *testing.T) {
-			p := load(t, bpf.Options{Buffer: buffer, RingBytes: 4096, PerfBytes: 4096})
+			p := probetest.Load(t, bpf.Options{Buffer: buffer, RingBytes: 4096, PerfBytes: 4096})
 			sink := &countingSink{}
 			c, err := New(Config{Probe: p, Sink: sink, Interval: time.Hour, EventsPaused: true})
 			if err != nil {
@@ -103,7 +81,7 @@ func TestLossesAddUpWhenTheConsumerStalls(t *testing.T) {
 // TestCloseStopsEveryGoroutine checks Close unblocks the reader and waits for
 // both goroutines.
 func TestCloseStopsEveryGoroutine(t *testing.T) {
-	p := load(t, bpf.Options{})
+	p := probetest.Load(t, bpf.Options{})
 	before := runtime.NumGoroutine()
 	for i := 0; i < 5; i++ {
 		c, err := New(Config{Probe: p, Sink: &countingSink{}, Interval: 10 * time.Millisecond})
@@ -162,7 +140,7 @@ func drainInjected(tb testing.TB, p *bpf.Probe, n int, inject func() error, sink
 
 // injectingProbe is a probe that sees only injected events.
 func injectingProbe(tb testing.TB) *bpf.Probe {
-	p := load(tb, bpf.Options{RingBytes: 64 << 20})
+	p := probetest.Load(tb, bpf.Options{RingBytes: 64 << 20})
 	p.Detach()
 	// Injected events name pid 0: only the "all" scope lets them through, and
 	// detached, nothing else comes in.
@@ -253,7 +231,7 @@ func TestEventPathAllocatesNothing(t *testing.T) {
 // when a test asks (Flush, Drain).
 func collectTrue(t *testing.T, opts bpf.Options, cfg aggregator.Config) (*bpf.Probe, *aggregator.Aggregator, *Collector) {
 	t.Helper()
-	p := load(t, opts)
+	p := probetest.Load(t, opts)
 	agg := aggregator.New(cfg)
 	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
 	if err != nil {
@@ -361,7 +339,7 @@ func TestExitedProcessesLeaveTheKernelMaps(t *testing.T) {
 // sleep: the exec event clears the command line inherited at fork, and the
 // next counter read must fill in the new one from /proc.
 func TestExecedProcessesGetTheirNewCommandLine(t *testing.T) {
-	p := load(t, bpf.Options{})
+	p := probetest.Load(t, bpf.Options{})
 	agg := aggregator.New(aggregator.Config{})
 	c, err := New(Config{Probe: p, Sink: agg, Interval: time.Hour})
 	if err != nil {
@@ -399,7 +377,7 @@ func TestExecedProcessesGetTheirNewCommandLine(t *testing.T) {
 // TestFirstReadComesEarly checks that the first counter read comes after
 // FirstRead, not after a whole interval, and the next one an interval later.
 func TestFirstReadComesEarly(t *testing.T) {
-	p := load(t, bpf.Options{})
+	p := probetest.Load(t, bpf.Options{})
 	sink := &countingSink{}
 	c, err := New(Config{Probe: p, Sink: sink, Interval: time.Hour, FirstRead: 20 * time.Millisecond})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +29,7 @@ func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
 	if err != nil {
 		return model.ProcInfo{}, fmt.Errorf("%s/stat: %w", dir, err)
 	}
-	info := model.ProcInfo{ID: model.ProcID{PID: pid, Start: start}, Comm: comm, Kernel: isKernelThread(pid, ppid, stat)}
+	info := model.ProcInfo{ID: model.ProcID{PID: pid, Start: start}, Comm: comm, Kernel: IsKernelThread(pid, ppid, stat)}
 	if ppid != 0 {
 		if pstat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, ppid)); err == nil {
 			if _, _, pstart, err := model.ParseProcStat(pstat); err == nil {
@@ -49,11 +50,11 @@ func ReadProc(pid uint32, cg *Cgroups) (model.ProcInfo, error) {
 // pfKthread is PF_KTHREAD, the kernel's flag of a kernel thread (include/linux/sched.h).
 const pfKthread = 0x00200000
 
-// isKernelThread tells a kernel thread by its flags (field 9 of stat), or
+// IsKernelThread tells a kernel thread by its flags (field 9 of stat), or
 // failing those by its place: kthreadd (PID 2) and its children. Kernel
 // threads make no syscalls, yet /proc/PID/syscall reads "0 0x0 ..." for them,
 // as if they were blocked in read.
-func isKernelThread(pid, ppid uint32, stat []byte) bool {
+func IsKernelThread(pid, ppid uint32, stat []byte) bool {
 	if i := bytes.LastIndexByte(stat, ')'); i >= 0 {
 		// fields[0] is field 3 (state): the flags are fields[6].
 		if f := bytes.Fields(stat[i+1:]); len(f) > 6 {
@@ -105,4 +106,41 @@ func ScanProcs(cg *Cgroups) []model.ProcInfo {
 		}
 	}
 	return out
+}
+
+// InSyscall reads /proc/PID/task/TID/syscall: the number of the syscall the
+// thread is blocked in, its six arguments, then its user stack pointer and
+// program counter; or "running" / -1 when it is in none.
+func InSyscall(pid, tid uint32) (int, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/syscall", procRoot, pid, tid))
+	if err != nil {
+		return 0, false
+	}
+	return parseSyscallFile(b)
+}
+
+func parseSyscallFile(b []byte) (int, bool) {
+	f := strings.Fields(string(b))
+	if len(f) == 0 || f[0][0] < '0' || f[0][0] > '9' {
+		return 0, false
+	}
+	// A kernel thread has no user context: it reads "0 0x0 ... 0x0", syscall 0
+	// (read) with a null stack pointer and program counter. A thread that
+	// entered a syscall from user space always has both.
+	if len(f) >= 9 && f[7] == "0x0" && f[8] == "0x0" {
+		return 0, false
+	}
+	nr, err := strconv.Atoi(f[0])
+	return nr, err == nil
+}
+
+// KernelThread says whether pid is a kernel thread (see IsKernelThread); a
+// process gone meanwhile is not listed anyway.
+func KernelThread(pid uint32) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", procRoot, pid))
+	if err != nil {
+		return true
+	}
+	_, ppid, _, err := model.ParseProcStat(stat)
+	return err != nil || IsKernelThread(pid, ppid, stat)
 }

@@ -68,8 +68,8 @@ func TestKernelThreadsAreToldByTheirFlags(t *testing.T) {
 		{"no flags, a user process", 902, 1, "902 (x) S 1", false},
 	}
 	for _, tt := range tests {
-		if got := isKernelThread(tt.pid, tt.ppid, []byte(tt.stat)); got != tt.want {
-			t.Errorf("%s: isKernelThread = %v, want %v", tt.name, got, tt.want)
+		if got := IsKernelThread(tt.pid, tt.ppid, []byte(tt.stat)); got != tt.want {
+			t.Errorf("%s: IsKernelThread = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

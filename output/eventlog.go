@@ -2,6 +2,7 @@ package output
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -161,4 +162,18 @@ func (l *EventLog) Flush() error {
 		l.err = l.w.Flush()
 	}
 	return l.err
+}
+
+// FlushEvery writes the lines out every period until ctx ends.
+func (l *EventLog) FlushEvery(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.Flush()
+		}
+	}
 }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"tlmon/bpf"
+	"tlmon/model"
+	"tlmon/output"
+	"tlmon/session"
+	"tlmon/themes"
+)
+
+type usageError struct{ error }
+
+// options are the parsed flags: the session's config and how to show it.
+type options struct {
+	session  session.Config
+	headless bool
+	duration time.Duration
+	output   string
+	// perInterval prints a report every interval (--interval was given).
+	perInterval bool
+	events      bool
+	top         int
+	theme       string
+	mouse       bool
+	version     bool
+	cpuProfile  string
+
+	// The flags' text, checked and parsed into session by validate.
+	pids     []string
+	syscalls []string
+	classes  string
+	noFollow bool
+}
+
+// defaultDetail are the classes sent in detail unless --classes says otherwise,
+// when watching chosen processes: what a user debugging a failing or slow
+// program looks at first. Watching the whole machine, only process detail is
+// on by default (execs with their argv name what a shell loop or a build
+// starts): file and network detail send about ten times as many events, some
+// 80,000 a second from a workstation's process churn (2,000 starts a second),
+// which would take a good part of a core to read. F and N switch them on.
+const (
+	defaultDetail    = "process,file,network"
+	defaultDetailAll = "process"
+)
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	c := &o.session
+	fs := pflag.NewFlagSet("tlmon", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringSliceVarP(&o.pids, "pid", "p", nil, "watch only these processes (repeat or comma list); their new children join")
+	fs.StringVar(&c.Cgroup, "cgroup", "", "watch only this cgroup v2 and its descendants (path inside the hierarchy)")
+	fs.BoolVar(&o.headless, "headless", false, "print a summary instead of the interactive monitor")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long (headless; default: until Ctrl-C or the command exits)")
+	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "headless output: table, json or csv")
+	fs.StringVar(&c.Buffer, "buffer", bpf.BufferAuto, "event buffer: auto, ringbuf or perf")
+	fs.StringVar(&c.Hook, "hook", bpf.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
+	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
+	fs.BoolVar(&c.FailedOnly, "failed", false, "count only failing calls")
+	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none); watching the whole machine, the default is process")
+	fs.BoolVar(&o.events, "events", false, "headless: print each call of the --classes as it happens (strace notation, or JSON lines with -o json)")
+	fs.DurationVar(&c.Slow, "slow", 0, "also send any call slower than this, whatever its class, with its arguments (e.g. 100ms)")
+	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); in headless mode, print a report every interval")
+	fs.BoolVar(&c.NoLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
+	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
+	fs.IntVar(&o.top, "top", 20, "headless table: show this many processes (0: all)")
+	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
+	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
+	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
+	fs.BoolVar(&c.PanicOnTick, "test-panic-collector", false, "make the collector panic (tests of the clean stop)")
+	fs.MarkHidden("test-panic-collector")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of tlmon itself to this file")
+	fs.MarkHidden("cpuprofile")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: sudo tlmon [flags] [-- command [args...]]\n\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
+	}
+	c.DetailChosen = fs.Changed("classes")
+	o.perInterval = fs.Changed("interval")
+	c.Command = fs.Args()
+	if n := fs.ArgsLenAtDash(); n > 0 || (n < 0 && len(c.Command) > 0) {
+		return nil, usageError{fmt.Errorf("unexpected argument %q: put the command to run after --", c.Command[0])}
+	}
+	return o, o.validate()
+}
+
+// validate checks the flags' values and parses them into the session config.
+func (o *options) validate() error {
+	bad := func(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+	c := &o.session
+	switch o.output {
+	case output.FormatTable, output.FormatJSON, output.FormatCSV:
+	default:
+		return bad("--output %q: want table, json or csv", o.output)
+	}
+	if _, err := bpf.Rungs(c.Buffer, c.Hook); err != nil {
+		return bad("%v", err)
+	}
+	if err := themes.Check(o.theme); err != nil {
+		return bad("--theme: %v", err)
+	}
+	o.theme = themes.WithNoColor(o.theme, os.Getenv("NO_COLOR"))
+	if c.Interval < 100*time.Millisecond {
+		return bad("--interval %s: the minimum is 100ms", c.Interval)
+	}
+	if o.duration < 0 {
+		return bad("--duration %s: must be positive", o.duration)
+	}
+	if c.Slow < 0 {
+		return bad("--slow %s: must be positive", c.Slow)
+	}
+	if c.Slow > 0 && c.NoLatency {
+		return bad("--slow finds slow calls by timing them: it cannot go with --no-latency")
+	}
+	if o.events && !o.headless {
+		return bad("--events prints to the terminal: use it with --headless (the monitor shows events with e)")
+	}
+	switch o.classes {
+	case "none", "":
+	case "all":
+		c.Detail = model.ClassAll
+	default:
+		cl, err := model.ParseClass(o.classes)
+		if err != nil {
+			return bad("--classes: %v", err)
+		}
+		c.Detail = cl
+	}
+	scopes := 0
+	for _, set := range []bool{len(o.pids) > 0, c.Cgroup != "", len(c.Command) > 0} {
+		if set {
+			scopes++
+		}
+	}
+	if scopes > 1 {
+		return bad("--pid, --cgroup and a command each choose what to watch: give only one")
+	}
+	if scopes == 0 && !c.DetailChosen {
+		c.Detail, _ = model.ParseClass(defaultDetailAll)
+	}
+	for _, p := range o.pids {
+		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil || n == 0 {
+			return bad("--pid %q: not a process id", p)
+		}
+		c.PIDs = append(c.PIDs, uint32(n))
+	}
+	c.Follow = !o.noFollow
+	if len(o.syscalls) > 0 {
+		nrs, err := model.ParseSyscallList(model.HostTable(), o.syscalls)
+		if err != nil {
+			return bad("--syscalls: %v", err)
+		}
+		c.Syscalls = nrs
+	}
+	return nil
+}

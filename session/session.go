@@ -1,0 +1,246 @@
+// Package session opens tlmon's live pipeline from one Config: it loads and
+// attaches the BPF programs of the best rung the kernel takes, scopes them to
+// what the user asked to watch (everything, PIDs, a cgroup or a command it
+// starts), and runs the collector into the aggregator. What it offers the
+// monitor and the reports (snapshots, events, meta, scope and class controls,
+// the end of the run) is all a source of counts is: a recording could offer
+// the same. It is the one package that wires bpf, collector and aggregator.
+package session
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"tlmon/aggregator"
+	"tlmon/bpf"
+	"tlmon/collector"
+	"tlmon/model"
+)
+
+// Config is everything a live session is opened from; main fills it from the
+// flags.
+type Config struct {
+	// What to watch: at most one of PIDs, Cgroup and Command; none is
+	// everything.
+	PIDs    []uint32
+	Cgroup  string
+	Command []string
+	// Follow adds the children the PIDs fork from now on.
+	Follow bool
+	// QuietCommand starts the command with no terminal (the monitor's screen
+	// is its own); else it shares tlmon's stdin, stdout and stderr.
+	QuietCommand bool
+
+	Buffer    string // bpf.BufferAuto, ringbuf or perf
+	Hook      string // bpf.HookAuto, raw_tp, tracepoint or kprobe
+	NoLatency bool
+	// Syscalls are the only syscalls counted (the -e filter); nil counts all.
+	Syscalls   []int
+	FailedOnly bool
+	// Detail are the classes whose calls the kernel sends one by one;
+	// DetailChosen says the user chose them, else a rung without detail
+	// events quietly counts only.
+	Detail       model.Class
+	DetailChosen bool
+	Slow         time.Duration
+
+	// Interval is how often the kernel's counters are read.
+	Interval time.Duration
+	// OnEvent, if set, sees every event (the headless event lines).
+	OnEvent func(*model.Event)
+	// OnPanic is called when a goroutine of the pipeline panics: the owner
+	// stops cleanly, with the panic as the cause.
+	OnPanic func(error)
+	// PanicOnTick makes the collector panic at its first read (tests).
+	PanicOnTick bool
+	Version     string
+}
+
+// FirstRead is when the first counter read comes after attaching, whatever
+// the interval: the first screen has numbers a moment after start, over a
+// short first interval.
+const FirstRead = 50 * time.Millisecond
+
+// Live is an open session on this machine's kernel. Its Control is the
+// monitor's backend.
+type Live struct {
+	*Control
+	cfg   Config
+	probe *bpf.Probe
+	coll  *collector.Collector
+	agg   *aggregator.Aggregator
+	scope *Scope
+
+	endOnce sync.Once
+	ended   chan struct{}
+}
+
+// Open checks the system, resolves what to watch, loads and attaches the
+// programs and starts counting. A mistake in what the user named ends with one
+// line and nothing attached. The command, if any, starts with Start.
+func Open(cfg Config) (l *Live, err error) {
+	if err := bpf.CheckSystem(); err != nil {
+		return nil, err
+	}
+	table := model.HostTable()
+	cgroups, cgErr := collector.FindCgroups()
+	RemoveStaleCgroups(cgroups) // left by a tlmon killed with SIGKILL
+	scope, err := ResolveScope(ScopeRequest{PIDs: cfg.PIDs, Cgroup: cfg.Cgroup, Command: cfg.Command, Follow: cfg.Follow}, cgroups, cgErr)
+	if err != nil {
+		return nil, err
+	}
+	l = &Live{cfg: cfg, scope: scope, ended: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if cmd := scope.Command; cmd != nil && cfg.QuietCommand {
+		cmd.Cmd.Stdin, cmd.Cmd.Stdout, cmd.Cmd.Stderr = nil, nil, nil
+	}
+
+	l.probe, err = bpf.Load(bpf.Options{Buffer: cfg.Buffer, Hook: cfg.Hook, NoLatency: cfg.NoLatency, Table: table, Slow: cfg.Slow})
+	if err != nil {
+		return l, err
+	}
+	if err := scope.Apply(l.probe); err != nil {
+		return l, err
+	}
+	if err := l.probe.SetSyscallFilter(cfg.Syscalls); err != nil {
+		return l, err
+	}
+	if cfg.FailedOnly {
+		if err := l.probe.SetFailedOnly(true); err != nil {
+			return l, err
+		}
+	}
+
+	l.agg = aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
+	onPanic := func(v any) {
+		if cfg.OnPanic != nil {
+			cfg.OnPanic(fmt.Errorf("internal error in the collector: %v", v))
+		}
+	}
+	l.coll, err = collector.New(collector.Config{Probe: l.probe, Sink: l.agg, Cgroups: cgroups, Interval: cfg.Interval, FirstRead: FirstRead,
+		OnEvent: cfg.OnEvent, OnPanic: onPanic, PanicOnTick: cfg.PanicOnTick})
+	if err != nil {
+		return l, err
+	}
+	l.coll.SeedProcesses()
+	l.coll.Start()
+	if err := l.probe.Attach(); err != nil {
+		return l, err
+	}
+	meta := model.Meta{Version: cfg.Version, Buffer: l.probe.Buffer(), Hook: l.probe.Rung().Hook, Rung: l.probe.Rung().Number, Scope: scope.Desc,
+		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
+	l.Control = NewControl(l.probe, l.agg, l.coll.Flush, cgroups, table, meta, scope.Target(cgroups), cfg.Follow, cfg.Syscalls)
+	detail := cfg.Detail
+	if !l.probe.HasDetail() && !cfg.DetailChosen {
+		detail = 0 // the default classes, on a rung without detail events: counts only
+	}
+	if err := l.SetDetail(detail); err != nil {
+		return l, err
+	}
+	if err := l.SetSlow(cfg.Slow); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// Start starts the command the session watches, if it has one.
+func (l *Live) Start() error {
+	if cmd := l.scope.Command; cmd != nil {
+		return cmd.Start()
+	}
+	return nil
+}
+
+// Ended closes when what is watched is gone: the command exited, or every
+// process of a PID scope (followed children included) exited. Watching
+// everything or a cgroup, it never closes.
+func (l *Live) Ended() <-chan struct{} {
+	l.endOnce.Do(func() {
+		switch {
+		case l.scope.Command != nil:
+			go func() { <-l.scope.Command.Done(); close(l.ended) }()
+		case len(l.cfg.PIDs) > 0:
+			go l.closeWhenScopeEmpty()
+		}
+	})
+	return l.ended
+}
+
+// closeWhenScopeEmpty looks at the PID scope twice an interval: the kernel
+// drops each process from it when it exits.
+func (l *Live) closeWhenScopeEmpty() {
+	t := time.NewTicker(l.cfg.Interval / 2)
+	defer t.Stop()
+	for range t.C {
+		if pids, err := l.probe.ScopedPIDs(); err == nil && len(pids) == 0 {
+			close(l.ended)
+			return
+		}
+	}
+}
+
+// StopCommand ends the command, if any, with sig (then SIGKILL after a grace)
+// and says how it ended: nil for success or no command, an ExitStatus for a
+// failure.
+func (l *Live) StopCommand(sig syscall.Signal) error {
+	if l.scope.Command == nil {
+		return nil
+	}
+	return commandStatus(l.scope.Command.Stop(sig))
+}
+
+// Finish ends the run for a final report: the command ends with sig before
+// the programs detach, so that its end is counted, then every event the
+// kernel sent is read. It returns the last snapshot and the command's status
+// as StopCommand does.
+func (l *Live) Finish(sig syscall.Signal) (final *model.Snapshot, command error, err error) {
+	command = l.StopCommand(sig)
+	if err := l.probe.Detach(); err != nil {
+		return nil, command, err
+	}
+	if err := l.coll.Drain(); err != nil {
+		return nil, command, err
+	}
+	return l.agg.Snapshot(), command, nil
+}
+
+// Close stops everything the session started, the command included (a no-op
+// for what already stopped).
+func (l *Live) Close() {
+	if cmd := l.scope.Command; cmd != nil {
+		cmd.Stop(syscall.SIGTERM)
+	}
+	if l.coll != nil {
+		l.coll.Close()
+	}
+	if l.probe != nil {
+		l.probe.Close()
+	}
+}
+
+// ExitStatus is a watched command's failure: tlmon exits with the same
+// status, as strace does (128+N for a command killed by signal N).
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("command exited with status %d", int(e)) }
+
+// commandStatus turns a command's exit (exec.Cmd.Wait's error) into an
+// ExitStatus.
+func commandStatus(err error) error {
+	var ee *exec.ExitError
+	if err == nil || !errors.As(err, &ee) {
+		return err
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ExitStatus(128 + int(ws.Signal()))
+	}
+	return ExitStatus(ee.ExitCode())
+}
