@@ -20,7 +20,7 @@ test:
 # test from then on. FUZZTIME counts runs, not seconds: Go 1.26 can fail a
 # timed fuzz run at its deadline with no input at fault (golang/go#75804).
 FUZZTIME ?= 500000x
-FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./model:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags
+FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ); do \
@@ -59,11 +59,11 @@ kernels:
 
 # Regenerates the BPF objects (needs Debian's clang) and the syscall tables.
 generate:
-	$(GO) generate ./bpf/ ./model/ ./dev/bench/...
+	$(GO) generate ./bpf/ ./syscalls/ ./dev/bench/...
 
 # CI: the committed generated files must match their sources.
 check-generated: generate
-	git diff --exit-code -- bpf/ model/ dev/bench/
+	git diff --exit-code -- bpf/ syscalls/ dev/bench/
 
 # The kernel types of bpf/headers/vmlinux.h come from this machine's BTF.
 vmlinux:

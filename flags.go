@@ -13,6 +13,7 @@ import (
 	"tlmon/model"
 	"tlmon/output"
 	"tlmon/session"
+	"tlmon/syscalls"
 	"tlmon/themes"
 )
 
@@ -161,7 +162,7 @@ func (o *options) validate() error {
 	}
 	c.Follow = !o.noFollow
 	if len(o.syscalls) > 0 {
-		nrs, err := model.ParseSyscallList(model.HostTable(), o.syscalls)
+		nrs, err := syscalls.ParseSyscallList(syscalls.HostTable(), o.syscalls)
 		if err != nil {
 			return bad("--syscalls: %v", err)
 		}

@@ -19,9 +19,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"tlmon/model"
 	"tlmon/output"
 	"tlmon/session"
+	"tlmon/syscalls"
 	"tlmon/ui"
 )
 
@@ -106,7 +106,7 @@ func run(o *options) error {
 	cfg.Version, cfg.OnPanic, cfg.QuietCommand = versionString(), crash, !o.headless
 	var events *output.EventLog
 	if o.events {
-		events = output.NewEventLog(os.Stdout, model.HostTable(), o.output)
+		events = output.NewEventLog(os.Stdout, syscalls.HostTable(), o.output)
 		cfg.OnEvent = events.Add
 	}
 	live, err := session.Open(cfg)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // Defaults for Config fields left zero.
@@ -20,8 +21,8 @@ const (
 
 // Config configures an Aggregator. Zero fields take their defaults.
 type Config struct {
-	// Table names syscalls and gives their classes; nil means model.HostTable().
-	Table *model.Table
+	// Table names syscalls and gives their classes; nil means syscalls.HostTable().
+	Table *syscalls.Table
 	// RetireAfter is how long an exited process stays visible (default 5s).
 	RetireAfter time.Duration
 	// MaxProcs is the hard cap on tracked processes (default 10000).
@@ -120,7 +121,7 @@ func (e *errnos) add(errno uint16, n uint64) {
 			return
 		}
 	}
-	e.counts = append(e.counts, model.ErrnoCount{Errno: int(errno), Name: model.ErrnoName(int(errno)), Count: n})
+	e.counts = append(e.counts, model.ErrnoCount{Errno: int(errno), Name: syscalls.ErrnoName(int(errno)), Count: n})
 }
 
 func (e *errnos) publish() {
@@ -370,7 +371,7 @@ type proc struct {
 // concurrent use.
 type Aggregator struct {
 	cfg   Config
-	table *model.Table
+	table *syscalls.Table
 	snap  atomic.Pointer[model.Snapshot]
 
 	mu sync.Mutex
@@ -453,7 +454,7 @@ func New(cfg Config) *Aggregator {
 		retireBatch: max(1, cfg.MaxProcs/32),
 	}
 	if a.table == nil {
-		a.table = model.HostTable()
+		a.table = syscalls.HostTable()
 	}
 	for nr := range numNr {
 		a.names[nr], a.classes[nr] = a.table.Name(nr), a.table.Classes(nr)
@@ -944,7 +945,7 @@ func applyErrnos(p *proc, wk *worker) {
 				continue
 			}
 		}
-		p.errs = slices.Insert(p.errs, i, procErrno{e.nr, model.ErrnoCount{Errno: int(e.errno), Name: model.ErrnoName(int(e.errno)), Count: e.n}})
+		p.errs = slices.Insert(p.errs, i, procErrno{e.nr, model.ErrnoCount{Errno: int(e.errno), Name: syscalls.ErrnoName(int(e.errno)), Count: e.n}})
 		wk.indexErrs(p, i)
 	}
 	for _, e := range p.errs {

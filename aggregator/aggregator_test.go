@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // clock is a fake wall clock for Config.Now.
@@ -31,8 +32,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func amd64(t testing.TB) *model.Table {
-	tb, err := model.TableFor("amd64")
+func amd64(t testing.TB) *syscalls.Table {
+	tb, err := syscalls.TableFor("amd64")
 	if err != nil {
 		t.Fatal(err)
 	}

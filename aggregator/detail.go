@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // Detail events and byte counts. A detail event (one syscall with its
@@ -130,7 +131,7 @@ type procIO struct {
 // counts in the system-wide tables).
 func (a *Aggregator) handleSyscall(e *model.Event) {
 	a.detail.events++
-	rec := model.NewCallRecord(a.table, e, a.cfg.Now())
+	rec := syscalls.NewCallRecord(a.table, e, a.cfg.Now())
 	kind, key := a.detailKey(&rec)
 	p := a.named(e.Proc)
 	var comm string

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // Errnos as the kernel returns them (negated), by their amd64 numbers.
@@ -107,7 +108,7 @@ func errnoList(kv ...any) []model.ErrnoCount {
 	var list []model.ErrnoCount
 	for i := 0; i < len(kv); i += 2 {
 		n := kv[i].(int)
-		list = append(list, model.ErrnoCount{Errno: n, Name: model.ErrnoName(n), Count: uint64(kv[i+1].(int))})
+		list = append(list, model.ErrnoCount{Errno: n, Name: syscalls.ErrnoName(n), Count: uint64(kv[i+1].(int))})
 	}
 	return list
 }

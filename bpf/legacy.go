@@ -18,6 +18,7 @@ import (
 
 	"tlmon/internal/tracefs"
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // legacy is a probe's state on rungs 3 and 4 (legacy.bpf.c): the object that
@@ -374,7 +375,7 @@ var retprobeMaxActive = 64
 
 // findSyscallFunctions finds the kernel function of every syscall of the
 // table, once, and tells the programs which address is which syscall.
-func (l *legacy) findSyscallFunctions(t *model.Table) error {
+func (l *legacy) findSyscallFunctions(t *syscalls.Table) error {
 	if l.funcs != nil {
 		return nil
 	}
@@ -508,7 +509,7 @@ var forkFunctions = []string{"kernel_clone", "_do_fork", "do_fork"}
 // __x64_sys_NAME where syscalls go through wrappers that take the user's
 // pt_regs (4.17+, ptregs true), else SyS_NAME or sys_NAME; and the kernel's
 // fork function.
-func syscallFunctions(calls []model.Syscall) (funcs []syscallFunction, ptregs bool, forkFunc string, err error) {
+func syscallFunctions(calls []syscalls.Syscall) (funcs []syscallFunction, ptregs bool, forkFunc string, err error) {
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
 		return nil, false, "", err

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"tlmon/syscalls"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -21,8 +22,6 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
-
-	"tlmon/model"
 )
 
 // MaxSyscalls bounds the syscall numbers the kernel side counts (x32 and anything
@@ -68,7 +67,7 @@ type Options struct {
 	PerfBytes int
 	// Table says what the detail events of each syscall copy from user memory
 	// and which byte counter each adds to (default: the host's table).
-	Table *model.Table
+	Table *syscalls.Table
 	// Slow, if non-zero, sends any call slower than this with its arguments
 	// (see SetSlow); it needs latency.
 	Slow time.Duration
@@ -140,7 +139,7 @@ func Load(opts Options) (*Probe, error) {
 		opts.SelfPID = uint32(os.Getpid())
 	}
 	if opts.Table == nil {
-		opts.Table = model.HostTable()
+		opts.Table = syscalls.HostTable()
 	}
 	if opts.Slow > 0 && opts.NoLatency {
 		return nil, errors.New("slow calls are found by timing them: --slow cannot go with --no-latency")
@@ -365,7 +364,7 @@ func allocOnInsert() bool {
 }
 
 // nrOf is the number of a syscall in t, or MaxUint32 when t has none.
-func nrOf(t *model.Table, name string) uint32 {
+func nrOf(t *syscalls.Table, name string) uint32 {
 	if s, ok := t.Lookup(name); ok {
 		return uint32(s.Nr)
 	}

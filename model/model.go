@@ -1,6 +1,9 @@
-// Package model is tlmon's shared vocabulary: syscall tables with classes, errno
-// names, process identity, lifecycle events and the counter deltas that flow from the
-// collector to the aggregator. It does no I/O and imports nothing of tlmon's.
+// Package model is tlmon's shared vocabulary: the types that flow between
+// packages (syscall classes, process identity, lifecycle and detail events, the
+// counter deltas from the collector to the aggregator, snapshots, meta) and
+// the escaping of untrusted text. What a syscall is (numbers, names, arguments,
+// errno and signal names, strace notation) is package syscalls'. It does no
+// I/O and imports nothing of tlmon's.
 package model
 
 import (

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // EventLog prints detail events as they arrive (headless --events): one line
@@ -22,7 +23,7 @@ import (
 // buffered and written by Flush, so a slow terminal does not stall the reader
 // of the kernel's buffer.
 type EventLog struct {
-	Table  *model.Table
+	Table  *syscalls.Table
 	Output string // FormatJSON for JSON lines; anything else prints text
 
 	// monoToWall turns the kernel's CLOCK_MONOTONIC event times into wall-clock
@@ -36,7 +37,7 @@ type EventLog struct {
 }
 
 // NewEventLog prints to out.
-func NewEventLog(out io.Writer, t *model.Table, output string) *EventLog {
+func NewEventLog(out io.Writer, t *syscalls.Table, output string) *EventLog {
 	l := &EventLog{Table: t, Output: output, w: bufio.NewWriterSize(out, 64<<10)}
 	var ts unix.Timespec
 	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
@@ -82,8 +83,8 @@ func (l *EventLog) Add(e *model.Event) {
 	now := time.Unix(0, int64(e.Time)+int64(l.monoToWall)) // when the call returned
 	switch e.Kind {
 	case model.EventSyscall:
-		c := model.NewCallRecord(l.Table, e, now)
-		text := model.FormatCall(&c)
+		c := syscalls.NewCallRecord(l.Table, e, now)
+		text := syscalls.FormatCall(&c)
 		switch l.Output {
 		case FormatCSV:
 			l.writeCSV(now, c.Proc.PID, c.TID, c.Name, strconv.FormatInt(c.Ret, 10), errnoName(c.Errno()), strconv.FormatInt(int64(c.Duration), 10), text)
@@ -147,7 +148,7 @@ func errnoName(n int) string {
 	if n == 0 {
 		return ""
 	}
-	return model.ErrnoName(n)
+	return syscalls.ErrnoName(n)
 }
 
 // Flush writes what is buffered and returns the first write error.

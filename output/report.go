@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // Meta says how the counts were taken; every report carries it.
@@ -162,7 +163,7 @@ func Status(p model.ProcStat) string {
 	case p.Alive:
 		return "running"
 	case p.ExitSignal != 0:
-		return "killed by " + model.SignalName(p.ExitSignal)
+		return "killed by " + syscalls.SignalName(p.ExitSignal)
 	default:
 		return fmt.Sprintf("exit %d", p.ExitCode)
 	}

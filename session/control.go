@@ -17,6 +17,7 @@ import (
 	"tlmon/bpf"
 	"tlmon/collector"
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // Counts is what Control needs of the aggregator.
@@ -34,7 +35,7 @@ type Control struct {
 	counts  Counts
 	flush   func() error // reads the kernel's counters now (Collector.Flush)
 	cgroups *collector.Cgroups
-	table   *model.Table
+	table   *syscalls.Table
 	follow  bool
 
 	// The Threads view's state: whose threads, and the last look for rates.
@@ -56,7 +57,7 @@ type Control struct {
 // NewControl starts with every class on, within the -e filter only (nil: all),
 // watching target. flush reads the kernel's counters into counts now (may be
 // nil).
-func NewControl(p *bpf.Probe, counts Counts, flush func() error, cg *collector.Cgroups, table *model.Table, meta model.Meta, target model.Target, follow bool, only []int) *Control {
+func NewControl(p *bpf.Probe, counts Counts, flush func() error, cg *collector.Cgroups, table *syscalls.Table, meta model.Meta, target model.Target, follow bool, only []int) *Control {
 	c := &Control{probe: p, counts: counts, flush: flush, cgroups: cg, table: table, meta: meta, follow: follow,
 		classes: model.ClassAll, target: target, since: monotonicNow()}
 	if only != nil {

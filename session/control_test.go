@@ -15,6 +15,7 @@ import (
 	"tlmon/collector"
 	"tlmon/internal/probetest"
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // nullCounts stands in for the aggregator.
@@ -27,7 +28,7 @@ func (n *nullCounts) ProcDetail(model.ProcID) model.ProcDetail { return model.Pr
 func newControl(t *testing.T, p *bpf.Probe) (*Control, *nullCounts) {
 	cg, _ := collector.FindCgroups()
 	n := &nullCounts{}
-	return NewControl(p, n, nil, cg, model.HostTable(), model.Meta{Scope: "test"}, model.Target{Kind: model.TargetPID, PID: uint32(os.Getpid())}, true, nil), n
+	return NewControl(p, n, nil, cg, syscalls.HostTable(), model.Meta{Scope: "test"}, model.Target{Kind: model.TargetPID, PID: uint32(os.Getpid())}, true, nil), n
 }
 
 // TestClassTogglesChangeWhatTheKernelCounts switches the class of getppid
@@ -135,7 +136,7 @@ func TestInFlightShowsACallThatBeganBeforeWatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	cg, _ := collector.FindCgroups()
-	c := NewControl(p, &nullCounts{}, nil, cg, model.HostTable(), model.Meta{}, model.Target{Kind: model.TargetPID, PID: pid}, true, nil)
+	c := NewControl(p, &nullCounts{}, nil, cg, syscalls.HostTable(), model.Meta{}, model.Target{Kind: model.TargetPID, PID: pid}, true, nil)
 	time.Sleep(300 * time.Millisecond)
 	flying, err := c.InFlight()
 	if err != nil {
@@ -221,7 +222,7 @@ func blockedCat(t *testing.T) *exec.Cmd {
 func TestInFlightListsNoKernelThread(t *testing.T) {
 	p := probetest.Load(t, bpf.Options{})
 	cg, _ := collector.FindCgroups()
-	c := NewControl(p, &nullCounts{}, nil, cg, model.HostTable(), model.Meta{}, model.Target{Kind: model.TargetAll}, true, nil)
+	c := NewControl(p, &nullCounts{}, nil, cg, syscalls.HostTable(), model.Meta{}, model.Target{Kind: model.TargetAll}, true, nil)
 	cat := blockedCat(t) // one real wait, so that the list is not empty by accident
 	time.Sleep(100 * time.Millisecond)
 	flying, err := c.InFlight()

@@ -19,6 +19,7 @@ import (
 	"tlmon/bpf"
 	"tlmon/collector"
 	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // Config is everything a live session is opened from; main fills it from the
@@ -86,7 +87,7 @@ func Open(cfg Config) (l *Live, err error) {
 	if err := bpf.CheckSystem(); err != nil {
 		return nil, err
 	}
-	table := model.HostTable()
+	table := syscalls.HostTable()
 	cgroups, cgErr := collector.FindCgroups()
 	RemoveStaleCgroups(cgroups) // left by a tlmon killed with SIGKILL
 	scope, err := ResolveScope(ScopeRequest{PIDs: cfg.PIDs, Cgroup: cfg.Cgroup, Command: cfg.Command, Follow: cfg.Follow}, cgroups, cgErr)

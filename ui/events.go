@@ -10,6 +10,7 @@ import (
 
 	"tlmon/model"
 	"tlmon/output"
+	"tlmon/syscalls"
 )
 
 // The views of detail events: the files opened, the endpoints named and the TCP
@@ -135,7 +136,7 @@ func drillToCall(r row, d *data) view {
 // callLines are one call wrapped to the width, and how it was captured.
 func callLines(c *model.CallRecord, width int) []textLine {
 	lines := []textLine{{text: strings.ToUpper(cmp.Or(c.Name, "call")), heading: true}}
-	for _, l := range strings.Split(ansi.Wrap(model.FormatCall(c), max(20, width-4), ", "), "\n") {
+	for _, l := range strings.Split(ansi.Wrap(syscalls.FormatCall(c), max(20, width-4), ", "), "\n") {
 		lines = append(lines, textLine{text: l})
 	}
 	dur := "unknown (its entry was not seen)"
@@ -242,7 +243,7 @@ func eventRows(d *data) []row {
 		// goes through.
 		bare := *c
 		bare.Flags |= model.CallNoDuration
-		text := model.FormatCall(&bare)
+		text := syscalls.FormatCall(&bare)
 		dur := output.Duration(uint64(c.Duration))
 		if c.Flags&model.CallNoDuration != 0 {
 			dur = "-"

@@ -23,7 +23,7 @@ import (
 	"tlmon/dev/internal/devtool"
 	"tlmon/dev/internal/strace"
 	"tlmon/internal/tracefs"
-	"tlmon/model"
+	"tlmon/syscalls"
 )
 
 // The bpftrace one-liners, as a user would type them. The latency one-liner's
@@ -235,7 +235,7 @@ var bpftraceLine = regexp.MustCompile(`^@(\w*)\[(\d+), (\d+)\]: (\d+)$`)
 
 func parseBpftraceMap(lines []string, mapName string, pid int) (traced, error) {
 	got := traced{calls: map[string]uint64{}}
-	table := model.HostTable()
+	table := syscalls.HostTable()
 	found := false
 	for _, l := range lines {
 		m := bpftraceLine.FindStringSubmatch(l)

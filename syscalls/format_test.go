@@ -1,10 +1,11 @@
-package model
+package syscalls
 
 import (
 	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
+	"tlmon/model"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -184,7 +185,7 @@ func TestDurationStringRoundsToTheNaturalUnit(t *testing.T) {
 // Sockaddrs as a program hands them to the kernel.
 func inet4(a, b, c, d byte, port uint16) []byte {
 	s := make([]byte, 16)
-	binary.NativeEndian.PutUint16(s, AFInet)
+	binary.NativeEndian.PutUint16(s, model.AFInet)
 	binary.BigEndian.PutUint16(s[2:], port)
 	copy(s[4:], []byte{a, b, c, d})
 	return s
@@ -192,7 +193,7 @@ func inet4(a, b, c, d byte, port uint16) []byte {
 
 func inet6Loopback(port uint16) []byte {
 	s := make([]byte, 28)
-	binary.NativeEndian.PutUint16(s, AFInet6)
+	binary.NativeEndian.PutUint16(s, model.AFInet6)
 	binary.BigEndian.PutUint16(s[2:], port)
 	s[23] = 1
 	return s
@@ -200,7 +201,7 @@ func inet6Loopback(port uint16) []byte {
 
 func unixAddr(path string) []byte {
 	s := make([]byte, 2, 2+len(path)+1)
-	binary.NativeEndian.PutUint16(s, AFUnix)
+	binary.NativeEndian.PutUint16(s, model.AFUnix)
 	return append(append(s, path...), 0)
 }
 
@@ -220,8 +221,8 @@ func TestSockaddrStringDecodesTheFamiliesItKnows(t *testing.T) {
 		{"inet6", inet6Loopback(443), false, "{AF_INET6, [::1]:443}"},
 		{"unix path", unixAddr("/run/x.sock"), false, `{AF_UNIX, "/run/x.sock"}`},
 		{"unix path cut", unixAddr("/run/x.so")[:11], true, `{AF_UNIX, "/run/x.so"...}`},
-		{"unix abstract", family(AFUnix, append([]byte{0}, "name"...)...), false, `{AF_UNIX, @"name"}`},
-		{"unix unnamed", family(AFUnix), false, "{AF_UNIX}"},
+		{"unix abstract", family(model.AFUnix, append([]byte{0}, "name"...)...), false, `{AF_UNIX, @"name"}`},
+		{"unix unnamed", family(model.AFUnix), false, "{AF_UNIX}"},
 		{"unix hostile path", unixAddr("/tmp/\x1b[2J"), false, `{AF_UNIX, "/tmp/\x1b[2J"}`},
 		{"inet too short", inet4(127, 0, 0, 1, 80)[:6], false, "{AF_INET, ...}"},
 		{"other family", family(unix.AF_NETLINK, 0, 0, 1, 2), false, "{AF_NETLINK, ...}"},
@@ -263,21 +264,21 @@ func TestOpenHowStringDecodesTheStruct(t *testing.T) {
 const atFDCWD = 0xffffffffffffff9c // AT_FDCWD (-100) as a register holds it
 
 // call builds the record of an amd64 syscall.
-func call(t *testing.T, name string, ret int64, d time.Duration, args ...uint64) CallRecord {
+func call(t *testing.T, name string, ret int64, d time.Duration, args ...uint64) model.CallRecord {
 	t.Helper()
-	c := CallRecord{Nr: nrOf(t, mustTable(t, "amd64"), name), Name: name, Ret: ret, Duration: d}
+	c := model.CallRecord{Nr: nrOf(t, mustTable(t, "amd64"), name), Name: name, Ret: ret, Duration: d}
 	copy(c.Args[:], args)
 	return c
 }
 
 func TestFormatCallPrintsStraceNotation(t *testing.T) {
-	paths := func(s0, s1 string) func(*CallRecord) {
-		return func(c *CallRecord) { c.Strs = [2]string{s0, s1} }
+	paths := func(s0, s1 string) func(*model.CallRecord) {
+		return func(c *model.CallRecord) { c.Strs = [2]string{s0, s1} }
 	}
 	us := time.Microsecond
 	tests := []struct {
 		name string
-		c    CallRecord
+		c    model.CallRecord
 		want string
 	}{
 		// Files.
@@ -289,7 +290,7 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 			`openat(5, "out.txt", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 4 <20µs>`},
 		{"open with O_TMPFILE shows the mode", with(call(t, "open", 3, us, 0x5000, unix.O_RDWR|unix.O_TMPFILE, 0o600), paths("/tmp", "")),
 			`open("/tmp", O_RDWR|O_TMPFILE, 0600) = 3 <1µs>`},
-		{"openat2", with(call(t, "openat2", 3, us, atFDCWD, 0x5000, 0x6000, 24), func(c *CallRecord) {
+		{"openat2", with(call(t, "openat2", 3, us, atFDCWD, 0x5000, 0x6000, 24), func(c *model.CallRecord) {
 			c.Strs[0] = "/etc"
 			c.Blob = openHow(unix.O_RDONLY|unix.O_DIRECTORY, 0, unix.RESOLVE_IN_ROOT)
 		}), `openat2(AT_FDCWD, "/etc", {flags=O_RDONLY|O_DIRECTORY, mode=000, resolve=RESOLVE_IN_ROOT}, 24) = 3 <1µs>`},
@@ -299,19 +300,19 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 			`unlinkat(AT_FDCWD, "d", AT_REMOVEDIR) = -1 ENOTEMPTY (Directory not empty) <1µs>`},
 		{"newfstatat an empty path", call(t, "newfstatat", 0, us, 3, 0x5000, 0x7ffd0000, unix.AT_EMPTY_PATH),
 			`newfstatat(3, "", 0x7ffd0000, AT_EMPTY_PATH) = 0 <1µs>`},
-		{"an unreadable path", with(call(t, "newfstatat", -14, us, 3, 0x5000, 0x7ffd0000, 0), func(c *CallRecord) { c.Flags = CallStr0Unread }),
+		{"an unreadable path", with(call(t, "newfstatat", -14, us, 3, 0x5000, 0x7ffd0000, 0), func(c *model.CallRecord) { c.Flags = model.CallStr0Unread }),
 			`newfstatat(3, 0x5000, 0x7ffd0000, 0) = -1 EFAULT (Bad address) <1µs>`},
 		{"access", with(call(t, "access", -2, us, 0x5000, unix.R_OK), paths("/etc/ld.so.preload", "")),
 			`access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory) <1µs>`},
-		{"a NULL path", with(call(t, "chdir", -14, us, 0), func(c *CallRecord) { c.Flags = CallStr0Unread }),
+		{"a NULL path", with(call(t, "chdir", -14, us, 0), func(c *model.CallRecord) { c.Flags = model.CallStr0Unread }),
 			`chdir(NULL) = -1 EFAULT (Bad address) <1µs>`},
-		{"a truncated path", with(call(t, "stat", 0, us, 0x5000, 0x6000), func(c *CallRecord) {
+		{"a truncated path", with(call(t, "stat", 0, us, 0x5000, 0x6000), func(c *model.CallRecord) {
 			c.Strs[0] = "/very/lo"
-			c.Flags = CallStr0Truncated
+			c.Flags = model.CallStr0Truncated
 		}), `stat("/very/lo"..., 0x6000) = 0 <1µs>`},
-		{"the second path truncated", with(call(t, "rename", 0, us, 0x5000, 0x6000), func(c *CallRecord) {
+		{"the second path truncated", with(call(t, "rename", 0, us, 0x5000, 0x6000), func(c *model.CallRecord) {
 			c.Strs = [2]string{"a", "/very/lo"}
-			c.Flags = CallStr1Truncated
+			c.Flags = model.CallStr1Truncated
 		}), `rename("a", "/very/lo"...) = 0 <1µs>`},
 
 		// Descriptors.
@@ -327,15 +328,15 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 		{"close failing", call(t, "close", -9, us, 99), `close(99) = -1 EBADF (Bad file descriptor) <1µs>`},
 
 		// Network.
-		{"connect", with(call(t, "connect", 0, 40*us, 3, 0x5000, 16), func(c *CallRecord) { c.Blob = inet4(127, 0, 0, 1, 8080) }),
+		{"connect", with(call(t, "connect", 0, 40*us, 3, 0x5000, 16), func(c *model.CallRecord) { c.Blob = inet4(127, 0, 0, 1, 8080) }),
 			`connect(3, {AF_INET, 127.0.0.1:8080}, 16) = 0 <40µs>`},
-		{"connect refused", with(call(t, "connect", -111, 40*us, 3, 0x5000, 28), func(c *CallRecord) { c.Blob = inet6Loopback(443) }),
+		{"connect refused", with(call(t, "connect", -111, 40*us, 3, 0x5000, 28), func(c *model.CallRecord) { c.Blob = inet6Loopback(443) }),
 			`connect(3, {AF_INET6, [::1]:443}, 28) = -1 ECONNREFUSED (Connection refused) <40µs>`},
-		{"connect to a unix socket", with(call(t, "connect", 0, us, 3, 0x5000, 14), func(c *CallRecord) { c.Blob = unixAddr("/run/x.sock") }),
+		{"connect to a unix socket", with(call(t, "connect", 0, us, 3, 0x5000, 14), func(c *model.CallRecord) { c.Blob = unixAddr("/run/x.sock") }),
 			`connect(3, {AF_UNIX, "/run/x.sock"}, 14) = 0 <1µs>`},
 		{"connect with an unreadable address", call(t, "connect", -14, us, 3, 0xdead, 16),
 			`connect(3, 0xdead, 16) = -1 EFAULT (Bad address) <1µs>`},
-		{"accept4", with(call(t, "accept4", 5, us, 3, 0x5000, 0x6000, unix.SOCK_CLOEXEC), func(c *CallRecord) { c.Blob = inet4(10, 0, 0, 2, 51000) }),
+		{"accept4", with(call(t, "accept4", 5, us, 3, 0x5000, 0x6000, unix.SOCK_CLOEXEC), func(c *model.CallRecord) { c.Blob = inet4(10, 0, 0, 2, 51000) }),
 			`accept4(3, {AF_INET, 10.0.0.2:51000}, [16], SOCK_CLOEXEC) = 5 <1µs>`},
 		{"accept4 interrupted", call(t, "accept4", -512, 2*time.Second, 3, 0x5000, 0x6000, 0),
 			`accept4(3, 0x5000, 0x6000, 0) = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <2s>`},
@@ -343,27 +344,27 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 			`accept(3, NULL, NULL) = 5 <1µs>`},
 		{"socket", call(t, "socket", 3, us, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 6),
 			`socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 6) = 3 <1µs>`},
-		{"sendto", with(call(t, "sendto", 5, us, 3, 0x5000, 5, unix.MSG_NOSIGNAL, 0x6000, 16), func(c *CallRecord) { c.Blob = inet4(8, 8, 8, 8, 53) }),
+		{"sendto", with(call(t, "sendto", 5, us, 3, 0x5000, 5, unix.MSG_NOSIGNAL, 0x6000, 16), func(c *model.CallRecord) { c.Blob = inet4(8, 8, 8, 8, 53) }),
 			`sendto(3, 0x5000, 5, MSG_NOSIGNAL, {AF_INET, 8.8.8.8:53}, 16) = 5 <1µs>`},
 		{"recvfrom a stream", call(t, "recvfrom", -11, us, 3, 0x5000, 1024, unix.MSG_DONTWAIT, 0, 0),
 			`recvfrom(3, 0x5000, 1024, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable) <1µs>`},
 		{"shutdown", call(t, "shutdown", 0, us, 3, unix.SHUT_WR), `shutdown(3, SHUT_WR) = 0 <1µs>`},
 
 		// Processes.
-		{"execve", with(call(t, "execve", 0, 500*us, 0x5000, 0x6000, 0x7ffd1234), func(c *CallRecord) {
+		{"execve", with(call(t, "execve", 0, 500*us, 0x5000, 0x6000, 0x7ffd1234), func(c *model.CallRecord) {
 			c.Strs[0] = "/bin/sh"
 			c.Argv = []string{"/bin/sh", "-c", "exit 7"}
 		}), `execve("/bin/sh", ["/bin/sh", "-c", "exit 7"], 0x7ffd1234) = 0 <500µs>`},
-		{"execve with argv truncated", with(call(t, "execve", 0, us, 0x5000, 0x6000, 0x7000), func(c *CallRecord) {
+		{"execve with argv truncated", with(call(t, "execve", 0, us, 0x5000, 0x6000, 0x7000), func(c *model.CallRecord) {
 			c.Strs[0] = "/bin/echo"
-			c.Argv = []string{"echo", strings.Repeat("x", CallArgLen-1)}
-			c.Flags = CallArgvTruncated
-		}), `execve("/bin/echo", ["echo", "` + strings.Repeat("x", CallArgLen-1) + `"..., ...], 0x7000) = 0 <1µs>`},
-		{"execve failing", with(call(t, "execve", -2, us, 0x5000, 0x6000, 0x7000), func(c *CallRecord) {
+			c.Argv = []string{"echo", strings.Repeat("x", model.CallArgLen-1)}
+			c.Flags = model.CallArgvTruncated
+		}), `execve("/bin/echo", ["echo", "` + strings.Repeat("x", model.CallArgLen-1) + `"..., ...], 0x7000) = 0 <1µs>`},
+		{"execve failing", with(call(t, "execve", -2, us, 0x5000, 0x6000, 0x7000), func(c *model.CallRecord) {
 			c.Strs[0] = "/nope"
 			c.Argv = []string{"nope"}
 		}), `execve("/nope", ["nope"], 0x7000) = -1 ENOENT (No such file or directory) <1µs>`},
-		{"execveat", with(call(t, "execveat", 0, us, 3, 0x5000, 0x6000, 0x7000, unix.AT_EMPTY_PATH), func(c *CallRecord) {
+		{"execveat", with(call(t, "execveat", 0, us, 3, 0x5000, 0x6000, 0x7000, unix.AT_EMPTY_PATH), func(c *model.CallRecord) {
 			c.Argv = []string{"prog"}
 		}), `execveat(3, "", ["prog"], 0x7000, AT_EMPTY_PATH) = 0 <1µs>`},
 		{"clone", call(t, "clone", 4321, 80*us, unix.CLONE_CHILD_CLEARTID|unix.CLONE_CHILD_SETTID|uint64(unix.SIGCHLD), 0, 0),
@@ -371,7 +372,7 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 		{"fork", call(t, "fork", 4321, 80*us), `fork() = 4321 <80µs>`},
 		{"wait4", call(t, "wait4", 4321, 10*time.Millisecond, 0xffffffffffffffff, 0x7ffd0000, 0, 0),
 			`wait4(-1, 0x7ffd0000, 0, NULL) = 4321 <10ms>`},
-		{"exit_group does not return", with(call(t, "exit_group", 0, 0, 7), func(c *CallRecord) { c.Flags = CallNoDuration }),
+		{"exit_group does not return", with(call(t, "exit_group", 0, 0, 7), func(c *model.CallRecord) { c.Flags = model.CallNoDuration }),
 			`exit_group(7) = ?`},
 		{"getppid", call(t, "getppid", 1, 400*time.Nanosecond), `getppid() = 1 <400ns>`},
 
@@ -401,21 +402,21 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 		// What FormatCall does not decode.
 		{"a syscall ArgsOf does not know", call(t, "rt_sigaction", 0, us, 2, 0x7ffd0000, 0, 8),
 			`rt_sigaction(0x2, 0x7ffd0000, 0, 0x8, 0, 0) = 0 <1µs>`},
-		{"a number no table has", CallRecord{Nr: 400, Name: "syscall_400", Ret: -38, Duration: us, Args: [6]uint64{1}},
+		{"a number no table has", model.CallRecord{Nr: 400, Name: "syscall_400", Ret: -38, Duration: us, Args: [6]uint64{1}},
 			`syscall_400(0x1, 0, 0, 0, 0, 0) = -1 ENOSYS (Function not implemented) <1µs>`},
-		{"a record without a name", CallRecord{Nr: 400, Duration: us},
+		{"a record without a name", model.CallRecord{Nr: 400, Duration: us},
 			`syscall_400(0, 0, 0, 0, 0, 0) = 0 <1µs>`},
-		{"a compat call", CallRecord{Nr: CompatNr, Name: CompatName, Ret: 3, Duration: us, Args: [6]uint64{0xffffff9c, 0x8000}},
+		{"a compat call", model.CallRecord{Nr: model.CompatNr, Name: model.CompatName, Ret: 3, Duration: us, Args: [6]uint64{0xffffff9c, 0x8000}},
 			`compat_32bit(0xffffff9c, 0x8000, 0, 0, 0, 0) = 3 <1µs>`},
-		{"a compat call whatever its name", CallRecord{Nr: CompatNr, Name: "openat", Ret: -2, Duration: us},
+		{"a compat call whatever its name", model.CallRecord{Nr: model.CompatNr, Name: "openat", Ret: -2, Duration: us},
 			`compat_32bit(0, 0, 0, 0, 0, 0) = -1 ENOENT (No such file or directory) <1µs>`},
-		{"an errno without a name", CallRecord{Nr: 400, Name: "syscall_400", Ret: -4000, Duration: us},
+		{"an errno without a name", model.CallRecord{Nr: 400, Name: "syscall_400", Ret: -4000, Duration: us},
 			`syscall_400(0, 0, 0, 0, 0, 0) = -1 E4000 <1µs>`},
 
 		// Flags.
-		{"a slow call", with(call(t, "read", 1, 1500*time.Millisecond, 0, 0x5000, 1), func(c *CallRecord) { c.Flags = CallSlow }),
+		{"a slow call", with(call(t, "read", 1, 1500*time.Millisecond, 0, 0x5000, 1), func(c *model.CallRecord) { c.Flags = model.CallSlow }),
 			`read(0, 0x5000, 1) = 1 <1.5s> [slow]`},
-		{"no duration", with(call(t, "read", 1, 0, 0, 0x5000, 1), func(c *CallRecord) { c.Flags = CallNoDuration }),
+		{"no duration", with(call(t, "read", 1, 0, 0, 0x5000, 1), func(c *model.CallRecord) { c.Flags = model.CallNoDuration }),
 			`read(0, 0x5000, 1) = 1`},
 	}
 	for _, tt := range tests {
@@ -443,27 +444,27 @@ func noControl(t *testing.T, s string) {
 
 func TestFormatCallIsInertOnATerminal(t *testing.T) {
 	hostile := "/tmp/\x1b[2J\n\x1b]52;c;aGk=\x07\x9b\xff\u009b\x7f"
-	clear := with(call(t, "openat", 3, time.Microsecond, atFDCWD, 0x5000, unix.O_RDONLY), func(c *CallRecord) {
+	clear := with(call(t, "openat", 3, time.Microsecond, atFDCWD, 0x5000, unix.O_RDONLY), func(c *model.CallRecord) {
 		c.Strs[0] = hostile
 	})
 	want := `openat(AT_FDCWD, "/tmp/\x1b[2J\n\x1b]52;c;aGk=\a\x9b\xff\u009b\x7f", O_RDONLY) = 3 <1µs>`
 	if got := FormatCall(&clear); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	records := []CallRecord{
+	records := []model.CallRecord{
 		clear,
-		with(call(t, "renameat2", 0, 0, atFDCWD, 1, atFDCWD, 2, 0), func(c *CallRecord) {
+		with(call(t, "renameat2", 0, 0, atFDCWD, 1, atFDCWD, 2, 0), func(c *model.CallRecord) {
 			c.Strs = [2]string{hostile, hostile}
-			c.Flags = CallStr0Truncated | CallStr1Truncated
+			c.Flags = model.CallStr0Truncated | model.CallStr1Truncated
 		}),
-		with(call(t, "execve", 0, 0, 1, 2, 3), func(c *CallRecord) {
+		with(call(t, "execve", 0, 0, 1, 2, 3), func(c *model.CallRecord) {
 			c.Strs[0] = hostile
 			c.Argv = []string{hostile, "\r\x1bP+q\x1b\\", ""}
-			c.Flags = CallArgvTruncated
+			c.Flags = model.CallArgvTruncated
 		}),
-		with(call(t, "connect", 0, 0, 3, 1, 110), func(c *CallRecord) { c.Blob = unixAddr(hostile) }),
-		with(call(t, "bind", 0, 0, 3, 1, 110), func(c *CallRecord) {
-			c.Blob = family(AFUnix, append([]byte{0}, hostile...)...)
+		with(call(t, "connect", 0, 0, 3, 1, 110), func(c *model.CallRecord) { c.Blob = unixAddr(hostile) }),
+		with(call(t, "bind", 0, 0, 3, 1, 110), func(c *model.CallRecord) {
+			c.Blob = family(model.AFUnix, append([]byte{0}, hostile...)...)
 		}),
 	}
 	for _, c := range records {
@@ -476,7 +477,7 @@ func TestFormatCallIsInertOnATerminal(t *testing.T) {
 }
 
 // with applies f to a copy of c.
-func with(c CallRecord, f func(*CallRecord)) CallRecord {
+func with(c model.CallRecord, f func(*model.CallRecord)) model.CallRecord {
 	f(&c)
 	return c
 }
@@ -485,19 +486,19 @@ func with(c CallRecord, f func(*CallRecord)) CallRecord {
 // as Capture says.
 func TestFormatCallReadsWhatCaptureAskedFor(t *testing.T) {
 	tab := mustTable(t, "amd64")
-	var e Event
-	e.Kind = EventSyscall
+	var e model.Event
+	e.Kind = model.EventSyscall
 	c := &e.Call
 	c.Nr = uint16(nrOf(t, tab, "renameat2"))
 	c.Args = [6]uint64{atFDCWD, 0x5000, 3, 0x6000, unix.RENAME_EXCHANGE}
 	c.Duration = 7000
-	put := func(b []byte) Span {
+	put := func(b []byte) model.Span {
 		off := 0
-		for _, s := range []Span{c.Str[0], c.Str[1], c.Blob, c.Argv} {
+		for _, s := range []model.Span{c.Str[0], c.Str[1], c.Blob, c.Argv} {
 			off = max(off, int(s.Off+s.Len))
 		}
 		copy(c.Data[off:], b)
-		return Span{uint16(off), uint16(len(b))}
+		return model.Span{Off: uint16(off), Len: uint16(len(b))}
 	}
 	capt := tab.Capture(int(c.Nr))
 	if capt.Str != [2]int8{1, 3} {

@@ -1,4 +1,4 @@
-package model
+package syscalls
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"tlmon/model"
 )
 
 func mustTable(t *testing.T, arch string) *Table {
@@ -59,42 +60,42 @@ func TestTableKnowsTheNumbersOfWellKnownSyscalls(t *testing.T) {
 func TestSyscallsAreInStracesClasses(t *testing.T) {
 	tests := []struct {
 		name string
-		want Class
+		want model.Class
 	}{
-		{"openat", ClassFile | ClassDesc},
-		{"read", ClassDesc},
-		{"write", ClassDesc},
-		{"close", ClassDesc},
-		{"pipe2", ClassDesc},
-		{"getppid", ClassOther},
-		{"getpid", ClassOther},
-		{"execve", ClassFile | ClassProcess},
-		{"socket", ClassNetwork},
-		{"connect", ClassNetwork},
-		{"accept4", ClassNetwork},
-		{"clone", ClassProcess},
-		{"clone3", ClassProcess},
-		{"fork", ClassProcess},
-		{"vfork", ClassProcess},
-		{"exit", ClassProcess},
-		{"exit_group", ClassProcess},
-		{"wait4", ClassProcess},
-		{"mmap", ClassDesc | ClassMemory},
-		{"brk", ClassMemory},
-		{"kill", ClassSignal | ClassProcess},
-		{"tgkill", ClassSignal | ClassProcess},
-		{"rt_sigaction", ClassSignal},
-		{"rt_sigreturn", ClassSignal},
-		{"nanosleep", ClassTime},
-		{"clock_nanosleep", ClassTime},
-		{"clock_gettime", ClassTime},
-		{"timerfd_create", ClassDesc | ClassTime},
-		{"setuid", ClassCreds},
-		{"getuid", ClassCreds},
-		{"shmget", ClassIPC},
-		{"shmat", ClassIPC | ClassMemory},
-		{"semop", ClassIPC},
-		{"msgsnd", ClassIPC},
+		{"openat", model.ClassFile | model.ClassDesc},
+		{"read", model.ClassDesc},
+		{"write", model.ClassDesc},
+		{"close", model.ClassDesc},
+		{"pipe2", model.ClassDesc},
+		{"getppid", model.ClassOther},
+		{"getpid", model.ClassOther},
+		{"execve", model.ClassFile | model.ClassProcess},
+		{"socket", model.ClassNetwork},
+		{"connect", model.ClassNetwork},
+		{"accept4", model.ClassNetwork},
+		{"clone", model.ClassProcess},
+		{"clone3", model.ClassProcess},
+		{"fork", model.ClassProcess},
+		{"vfork", model.ClassProcess},
+		{"exit", model.ClassProcess},
+		{"exit_group", model.ClassProcess},
+		{"wait4", model.ClassProcess},
+		{"mmap", model.ClassDesc | model.ClassMemory},
+		{"brk", model.ClassMemory},
+		{"kill", model.ClassSignal | model.ClassProcess},
+		{"tgkill", model.ClassSignal | model.ClassProcess},
+		{"rt_sigaction", model.ClassSignal},
+		{"rt_sigreturn", model.ClassSignal},
+		{"nanosleep", model.ClassTime},
+		{"clock_nanosleep", model.ClassTime},
+		{"clock_gettime", model.ClassTime},
+		{"timerfd_create", model.ClassDesc | model.ClassTime},
+		{"setuid", model.ClassCreds},
+		{"getuid", model.ClassCreds},
+		{"shmget", model.ClassIPC},
+		{"shmat", model.ClassIPC | model.ClassMemory},
+		{"semop", model.ClassIPC},
+		{"msgsnd", model.ClassIPC},
 	}
 	for _, arch := range []string{"amd64", "arm64"} {
 		tab := mustTable(t, arch)
@@ -128,8 +129,8 @@ func TestEveryTableIsWellFormed(t *testing.T) {
 			}
 			names := map[string]bool{}
 			for i, s := range all {
-				if s.Nr < 0 || s.Nr >= MaxSyscallNr {
-					t.Errorf("%s has number %d, not in [0, MaxSyscallNr=%d)", s.Name, s.Nr, MaxSyscallNr)
+				if s.Nr < 0 || s.Nr >= model.MaxSyscallNr {
+					t.Errorf("%s has number %d, not in [0, model.MaxSyscallNr=%d)", s.Name, s.Nr, model.MaxSyscallNr)
 				}
 				if i > 0 && s.Nr <= all[i-1].Nr {
 					t.Errorf("All is not sorted by number: %d after %d", s.Nr, all[i-1].Nr)
@@ -138,10 +139,10 @@ func TestEveryTableIsWellFormed(t *testing.T) {
 					t.Errorf("%s appears twice", s.Name)
 				}
 				names[s.Name] = true
-				if s.Classes == 0 || s.Classes >= ClassOther<<1 {
+				if s.Classes == 0 || s.Classes >= model.ClassOther<<1 {
 					t.Errorf("%s has classes %#x", s.Name, uint16(s.Classes))
 				}
-				if s.Classes&ClassOther != 0 && s.Classes != ClassOther {
+				if s.Classes&model.ClassOther != 0 && s.Classes != model.ClassOther {
 					t.Errorf("%s is in other and another class: %q", s.Name, s.Classes)
 				}
 				if tab.Name(s.Nr) != s.Name {
@@ -151,8 +152,8 @@ func TestEveryTableIsWellFormed(t *testing.T) {
 			if tab.MaxNr() != all[len(all)-1].Nr {
 				t.Errorf("MaxNr() = %d, want %d", tab.MaxNr(), all[len(all)-1].Nr)
 			}
-			if tab.MaxNr() >= MaxSyscallNr {
-				t.Errorf("MaxNr() = %d, not below MaxSyscallNr", tab.MaxNr())
+			if tab.MaxNr() >= model.MaxSyscallNr {
+				t.Errorf("MaxNr() = %d, not below model.MaxSyscallNr", tab.MaxNr())
 			}
 			if tab.Arch() != arch {
 				t.Errorf("Arch() = %q", tab.Arch())
@@ -174,7 +175,7 @@ func TestUnknownNumbersAreNamedByNumberAndClassedOther(t *testing.T) {
 		want string
 	}{
 		{amd64, 400, "syscall_400"}, // a gap in amd64's numbering
-		{amd64, 510, "syscall_510"}, // 511 is CompatNr, named CompatName
+		{amd64, 510, "syscall_510"}, // 511 is model.CompatNr, named model.CompatName
 		{amd64, 9999, "syscall_9999"},
 		{amd64, -1, "syscall_-1"},
 		{empty, 0, "syscall_0"},
@@ -185,7 +186,7 @@ func TestUnknownNumbersAreNamedByNumberAndClassedOther(t *testing.T) {
 			if got := tt.tab.Name(tt.nr); got != tt.want {
 				t.Errorf("Name(%d) = %q, want %q", tt.nr, got, tt.want)
 			}
-			if got := tt.tab.Classes(tt.nr); got != ClassOther {
+			if got := tt.tab.Classes(tt.nr); got != model.ClassOther {
 				t.Errorf("Classes(%d) = %q, want other", tt.nr, got)
 			}
 		})
@@ -219,81 +220,11 @@ func TestHostTableIsTheTableOfTheRunningArchitecture(t *testing.T) {
 	}
 }
 
-func TestClassStringListsNamesInBitOrder(t *testing.T) {
-	tests := []struct {
-		c    Class
-		want string
-	}{
-		{0, ""},
-		{ClassFile, "file"},
-		{ClassDesc | ClassFile, "file,desc"},
-		{ClassSignal | ClassProcess, "process,signal"},
-		{ClassOther, "other"},
-		{ClassCreds | 1<<12, "creds,0x1000"},
-	}
-	for _, tt := range tests {
-		if got := tt.c.String(); got != tt.want {
-			t.Errorf("Class(%#x).String() = %q, want %q", uint16(tt.c), got, tt.want)
-		}
-	}
-	if len(AllClasses) != len(ClassNames) {
-		t.Fatalf("%d classes but %d names", len(AllClasses), len(ClassNames))
-	}
-	for i, c := range AllClasses {
-		if c != 1<<i {
-			t.Errorf("AllClasses[%d] = %#x, want bit %d", i, uint16(c), i)
-		}
-		if c.String() != ClassNames[i] {
-			t.Errorf("AllClasses[%d].String() = %q, want %q", i, c, ClassNames[i])
-		}
-	}
-}
-
-func TestParseClassAcceptsNamesAliasesAndLists(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    Class
-		wantErr bool
-	}{
-		{"file", ClassFile, false},
-		{"desc", ClassDesc, false},
-		{"network", ClassNetwork, false},
-		{"net", ClassNetwork, false},
-		{"process", ClassProcess, false},
-		{"proc", ClassProcess, false},
-		{"memory", ClassMemory, false},
-		{"mem", ClassMemory, false},
-		{"signal", ClassSignal, false},
-		{"ipc", ClassIPC, false},
-		{"time", ClassTime, false},
-		{"clock", ClassTime, false},
-		{"creds", ClassCreds, false},
-		{"other", ClassOther, false},
-		{"%file", ClassFile, false},
-		{"File", ClassFile, false},
-		{"file,desc", ClassFile | ClassDesc, false},
-		{"", 0, true},
-		{"files", 0, true},
-		{"file,", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := ParseClass(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseClass(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-	for _, c := range []Class{ClassFile | ClassDesc, ClassIPC | ClassMemory, ClassOther} {
-		if got, err := ParseClass(c.String()); err != nil || got != c {
-			t.Errorf("ParseClass(%q) = %q, %v; does not round-trip", c.String(), got, err)
-		}
-	}
-}
-
 func TestParseSyscallListResolvesNamesNumbersAndClasses(t *testing.T) {
 	amd64 := mustTable(t, "amd64")
 	var ipc []int
 	for _, s := range amd64.All() {
-		if s.Classes&ClassIPC != 0 {
+		if s.Classes&model.ClassIPC != 0 {
 			ipc = append(ipc, s.Nr)
 		}
 	}
@@ -347,7 +278,7 @@ func TestParseSyscallListResolvesNamesNumbersAndClasses(t *testing.T) {
 		t.Errorf("%%net,read = %v: want sorted, with read (0), connect (42) and accept4 (288)", got)
 	}
 	for _, nr := range got {
-		if nr != 0 && amd64.Classes(nr)&ClassNetwork == 0 {
+		if nr != 0 && amd64.Classes(nr)&model.ClassNetwork == 0 {
 			t.Errorf("%%net,read selects %s, which is not network", amd64.Name(nr))
 		}
 	}
@@ -383,15 +314,5 @@ func TestGeneratedTableIsUpToDate(t *testing.T) {
 	}
 	if !bytes.Equal(have, want) {
 		t.Error("syscalls_table.go is stale: run go generate ./model")
-	}
-}
-
-func TestClassAllHoldsEveryClass(t *testing.T) {
-	var all Class
-	for _, c := range AllClasses {
-		all |= c
-	}
-	if ClassAll != all {
-		t.Errorf("ClassAll = %b, want %b", ClassAll, all)
 	}
 }

@@ -1,4 +1,9 @@
-package model
+// Package syscalls is tlmon's knowledge of Linux system calls: the tables of
+// numbers, names and classes per architecture (generated from x/sys/unix),
+// the argument specs that say what the kernel copies for detail, the
+// strace-style formatter of a call, and errno and signal names (x/sys/unix's,
+// plus the kernel's restart codes). It does no I/O; it imports only model.
+package syscalls
 
 import (
 	"fmt"
@@ -7,90 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"tlmon/model"
 )
-
-// MaxSyscallNr bounds syscall numbers: the kernel-side per-syscall arrays have this
-// many slots, so every syscall tlmon counts has a number below it.
-const MaxSyscallNr = 512
-
-// Class is a set of syscall classes, after strace's %file, %desc, ... A syscall may
-// be in several classes; one in none of them is ClassOther.
-type Class uint16
-
-const (
-	ClassFile    Class = 1 << iota // takes a file name: open, openat, stat, unlink, execve, ...
-	ClassDesc                      // operates on descriptors: read, write, close, poll, epoll_*, fcntl, dup, pipe, ...
-	ClassNetwork                   // socket, connect, accept, sendto, recvmsg, setsockopt, ...
-	ClassProcess                   // fork, clone, clone3, execve, exit, exit_group, wait4, kill, ...
-	ClassMemory                    // mmap, munmap, mprotect, brk, madvise, mremap, ...
-	ClassSignal                    // kill, tgkill, rt_sigaction, rt_sigprocmask, rt_sigreturn, sigaltstack, ...
-	ClassIPC                       // SysV IPC: msgget, semop, shmat, ...
-	ClassTime                      // clocks, sleeps and timers: clock_gettime, nanosleep, timer_*, timerfd_*, ...
-	ClassCreds                     // setuid, getuid, capget, setresuid, ...
-	ClassOther                     // in no class above
-
-	// ClassAll is every class.
-	ClassAll = ClassOther<<1 - 1
-)
-
-// AllClasses lists every class in bit order; ClassNames holds their names, in the
-// same order.
-var (
-	AllClasses = []Class{ClassFile, ClassDesc, ClassNetwork, ClassProcess, ClassMemory, ClassSignal, ClassIPC, ClassTime, ClassCreds, ClassOther}
-	ClassNames = []string{"file", "desc", "network", "process", "memory", "signal", "ipc", "time", "creds", "other"}
-)
-
-// classAliases are further names ParseClass accepts.
-var classAliases = map[string]Class{"net": ClassNetwork, "proc": ClassProcess, "mem": ClassMemory, "clock": ClassTime}
-
-// String gives the names of the classes in c, comma-separated in bit order, such
-// as "file,desc"; bits that name no class are appended in hex. The empty set is "".
-func (c Class) String() string {
-	var b strings.Builder
-	for i, cl := range AllClasses {
-		if c&cl == 0 {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(ClassNames[i])
-		c &^= cl
-	}
-	if c != 0 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%#x", uint16(c))
-	}
-	return b.String()
-}
-
-// ParseClass parses a class name ("file", "desc", "network" or "net", "process"
-// or "proc", "memory" or "mem", "signal", "ipc", "time" or "clock", "creds",
-// "other"), case-insensitively and with an optional leading "%", or a
-// comma-separated list of them such as Class.String gives.
-func ParseClass(s string) (Class, error) {
-	var c Class
-	for _, part := range strings.Split(s, ",") {
-		name := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(part), "%"))
-		cl, ok := classAliases[name]
-		if i := slices.Index(ClassNames, name); i >= 0 {
-			cl, ok = AllClasses[i], true
-		}
-		if !ok {
-			return 0, fmt.Errorf("unknown syscall class %q", strings.TrimSpace(part))
-		}
-		c |= cl
-	}
-	return c, nil
-}
 
 // Syscall is one syscall of an architecture.
 type Syscall struct {
 	Nr      int
 	Name    string
-	Classes Class
+	Classes model.Class
 }
 
 // Table holds the syscalls of one architecture. It is immutable and safe for
@@ -152,11 +81,11 @@ func (t *Table) get(nr int) (Syscall, bool) {
 }
 
 // Name returns the name of syscall nr, or "syscall_<nr>" for a number the table
-// does not know; CompatNr, where every table counts the calls of 32-bit tasks,
-// is CompatName.
+// does not know; model.CompatNr, where every table counts the calls of 32-bit tasks,
+// is model.CompatName.
 func (t *Table) Name(nr int) string {
-	if nr == CompatNr {
-		return CompatName
+	if nr == model.CompatNr {
+		return model.CompatName
 	}
 	if s, ok := t.get(nr); ok {
 		return s.Name
@@ -164,16 +93,16 @@ func (t *Table) Name(nr int) string {
 	return "syscall_" + strconv.Itoa(nr)
 }
 
-// Classes returns the classes of syscall nr; ClassOther for an unknown number
-// and for CompatNr.
-func (t *Table) Classes(nr int) Class {
-	if nr == CompatNr {
-		return ClassOther
+// Classes returns the classes of syscall nr; model.ClassOther for an unknown number
+// and for model.CompatNr.
+func (t *Table) Classes(nr int) model.Class {
+	if nr == model.CompatNr {
+		return model.ClassOther
 	}
 	if s, ok := t.get(nr); ok {
 		return s.Classes
 	}
-	return ClassOther
+	return model.ClassOther
 }
 
 // Lookup finds a syscall by its (lowercase) name.
@@ -195,9 +124,9 @@ func (t *Table) All() []Syscall { return slices.Clone(t.all) }
 
 // ParseSyscallList resolves a list of syscall selectors against t (nil means
 // HostTable()) and returns the selected numbers, sorted and without duplicates.
-// A selector is a syscall name ("openat"), a number below MaxSyscallNr ("257" or
+// A selector is a syscall name ("openat"), a number below model.MaxSyscallNr ("257" or
 // "syscall_257", known to the table or not), or a class prefixed by "%"
-// ("%file", see ParseClass) standing for every syscall of the table in that
+// ("%file", see model.ParseClass) standing for every syscall of the table in that
 // class. Items may themselves be comma-separated lists; blank items are skipped.
 func ParseSyscallList(t *Table, list []string) ([]int, error) {
 	if t == nil {
@@ -211,7 +140,7 @@ func ParseSyscallList(t *Table, list []string) ([]int, error) {
 			case sel == "":
 				continue
 			case strings.HasPrefix(sel, "%"):
-				c, err := ParseClass(sel)
+				c, err := model.ParseClass(sel)
 				if err != nil {
 					return nil, err
 				}
@@ -224,8 +153,8 @@ func ParseSyscallList(t *Table, list []string) ([]int, error) {
 			}
 			num := strings.TrimPrefix(sel, "syscall_")
 			if nr, err := strconv.Atoi(num); err == nil {
-				if nr < 0 || nr >= MaxSyscallNr {
-					return nil, fmt.Errorf("syscall number %d out of range [0, %d)", nr, MaxSyscallNr)
+				if nr < 0 || nr >= model.MaxSyscallNr {
+					return nil, fmt.Errorf("syscall number %d out of range [0, %d)", nr, model.MaxSyscallNr)
 				}
 				nrs = append(nrs, nr)
 				continue

@@ -1,6 +1,10 @@
-package model
+package syscalls
 
-import "golang.org/x/sys/unix"
+import (
+	"tlmon/model"
+
+	"golang.org/x/sys/unix"
+)
 
 // ArgType says what a syscall argument is, so that the kernel knows what to copy
 // from user memory (Table.Capture) and FormatCall how to print it.
@@ -16,7 +20,7 @@ const (
 	ArgPtr                          // a pointer not followed: hex, 0 as NULL
 	ArgFd                           // a file descriptor
 	ArgDirFd                        // a directory descriptor: AT_FDCWD or a number
-	ArgPath                         // a NUL-terminated string in user memory (Capture.Str)
+	ArgPath                         // a NUL-terminated string in user memory (model.Capture.Str)
 	ArgOpenFlags                    // O_RDONLY|O_CLOEXEC
 	ArgOpenMode                     // open's mode: octal, shown only with O_CREAT or O_TMPFILE
 	ArgFileFlags                    // O_* flags without an access mode (pipe2, dup3); 0 is 0
@@ -25,7 +29,7 @@ const (
 	ArgAccessAtFlags                // faccessat2's flags, where 0x200 is AT_EACCESS
 	ArgAccessMode                   // F_OK or R_OK|W_OK|X_OK
 	ArgRenameFlags                  // RENAME_NOREPLACE|RENAME_EXCHANGE|RENAME_WHITEOUT
-	ArgOpenHow                      // struct open_how, copied whole (Capture.Blob)
+	ArgOpenHow                      // struct open_how, copied whole (model.Capture.Blob)
 	ArgSockaddr                     // struct sockaddr, its length in the ArgSockLen argument
 	ArgSockaddrOut                  // struct sockaddr filled by the call, its length behind ArgSockLenPtr
 	ArgSockLen                      // socklen_t
@@ -43,7 +47,7 @@ const (
 	ArgMmapFlags                    // MAP_PRIVATE|MAP_ANONYMOUS
 	ArgMremapFlags                  // MREMAP_MAYMOVE|MREMAP_FIXED
 	ArgMadvice                      // MADV_DONTNEED
-	ArgArgv                         // a NULL-terminated array of strings (Capture.Argv)
+	ArgArgv                         // a NULL-terminated array of strings (model.Capture.Argv)
 	ArgWhence                       // SEEK_SET, SEEK_CUR, SEEK_END
 	ArgFcntlCmd                     // F_GETFL, F_SETFD, ...
 	ArgRWFlags                      // RWF_NOWAIT|RWF_HIPRI (preadv2, pwritev2)
@@ -207,12 +211,12 @@ const openHowSize = unix.SizeofOpenHow
 // from the types of its arguments (see ArgsOf): the first two ArgPath
 // arguments, a struct (sockaddr or open_how), an argv. A syscall ArgsOf does
 // not know copies nothing.
-func (t *Table) Capture(nr int) Capture {
+func (t *Table) Capture(nr int) model.Capture {
 	specs, ok := argSpecs[t.Name(nr)]
 	if !ok {
-		return NoCapture
+		return model.NoCapture
 	}
-	c := NoCapture
+	c := model.NoCapture
 	nstr := 0
 	lenArg := int8(-1)
 	for i, s := range specs {
@@ -223,9 +227,9 @@ func (t *Table) Capture(nr int) Capture {
 				nstr++
 			}
 		case ArgSockaddr:
-			c.Blob, c.BlobSize = int8(i), CallBlobLen
+			c.Blob, c.BlobSize = int8(i), model.CallBlobLen
 		case ArgSockaddrOut:
-			c.Blob, c.BlobSize, c.BlobAtExit, c.BlobLenPtr = int8(i), CallBlobLen, true, true
+			c.Blob, c.BlobSize, c.BlobAtExit, c.BlobLenPtr = int8(i), model.CallBlobLen, true, true
 		case ArgOpenHow:
 			c.Blob, c.BlobSize = int8(i), openHowSize
 		case ArgSockLen, ArgSockLenPtr:
@@ -242,16 +246,16 @@ func (t *Table) Capture(nr int) Capture {
 }
 
 // IOKind says which byte counter the result of syscall nr adds to.
-func (t *Table) IOKind(nr int) IOKind {
+func (t *Table) IOKind(nr int) model.IOKind {
 	switch t.Name(nr) {
 	case "read", "pread64", "readv", "preadv", "preadv2":
-		return IORead
+		return model.IORead
 	case "write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile":
-		return IOWrite
+		return model.IOWrite
 	case "recvfrom", "recvmsg":
-		return IORecv
+		return model.IORecv
 	case "sendto", "sendmsg":
-		return IOSend
+		return model.IOSend
 	}
-	return IONone
+	return model.IONone
 }

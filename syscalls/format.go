@@ -1,4 +1,4 @@
-package model
+package syscalls
 
 import (
 	"encoding/binary"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"tlmon/model"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,18 +20,18 @@ import (
 // Everything from user memory is quoted with Go escapes, so the line holds no
 // control character and is safe to print on a terminal. A syscall ArgsOf does
 // not know, and a compat (32-bit) call, shows its six registers in hex.
-func FormatCall(c *CallRecord) string {
+func FormatCall(c *model.CallRecord) string {
 	var b strings.Builder
 	name := c.Name
-	if c.Nr == CompatNr {
-		name = CompatName
+	if c.Nr == model.CompatNr {
+		name = model.CompatName
 	} else if name == "" {
 		name = "syscall_" + strconv.Itoa(c.Nr)
 	}
 	b.WriteString(name)
 	b.WriteByte('(')
 	specs, known := argSpecs[name]
-	if c.Nr == CompatNr || !known {
+	if c.Nr == model.CompatNr || !known {
 		for i, v := range c.Args {
 			if i > 0 {
 				b.WriteString(", ")
@@ -42,10 +43,10 @@ func FormatCall(c *CallRecord) string {
 	}
 	b.WriteString(") = ")
 	b.WriteString(resultString(c, name))
-	if c.Flags&CallNoDuration == 0 {
+	if c.Flags&model.CallNoDuration == 0 {
 		b.WriteString(" <" + DurationString(c.Duration) + ">")
 	}
-	if c.Flags&CallSlow != 0 {
+	if c.Flags&model.CallSlow != 0 {
 		b.WriteString(" [slow]")
 	}
 	return b.String()
@@ -54,7 +55,7 @@ func FormatCall(c *CallRecord) string {
 // writeArgs prints the arguments of a call ArgsOf knows. The arguments read
 // from memory come from the record in Capture's order; one whose memory was not
 // captured (a NULL or unreadable pointer) shows as its pointer.
-func writeArgs(b *strings.Builder, c *CallRecord, specs []ArgSpec) {
+func writeArgs(b *strings.Builder, c *model.CallRecord, specs []ArgSpec) {
 	nstr := 0
 	first := true
 	for i, s := range specs {
@@ -71,8 +72,8 @@ func writeArgs(b *strings.Builder, c *CallRecord, specs []ArgSpec) {
 		case ArgPath:
 			out = PtrString(v)
 			if nstr < len(c.Strs) {
-				trunc := c.Flags&(CallStr0Truncated<<nstr) != 0
-				unread := c.Flags&(CallStr0Unread<<nstr) != 0
+				trunc := c.Flags&(model.CallStr0Truncated<<nstr) != 0
+				unread := c.Flags&(model.CallStr0Unread<<nstr) != 0
 				if c.Strs[nstr] != "" || trunc || !unread {
 					out = QuoteString(c.Strs[nstr], trunc)
 				}
@@ -80,19 +81,19 @@ func writeArgs(b *strings.Builder, c *CallRecord, specs []ArgSpec) {
 			}
 		case ArgArgv:
 			out = PtrString(v)
-			if len(c.Argv) > 0 || c.Flags&CallArgvTruncated != 0 {
-				out = argvString(c.Argv, c.Flags&CallArgvTruncated != 0)
+			if len(c.Argv) > 0 || c.Flags&model.CallArgvTruncated != 0 {
+				out = argvString(c.Argv, c.Flags&model.CallArgvTruncated != 0)
 			}
 		case ArgSockaddr, ArgSockaddrOut:
 			out = PtrString(v)
 			if len(c.Blob) > 0 {
-				out = SockaddrString(c.Blob, c.Flags&CallBlobTruncated != 0)
+				out = SockaddrString(c.Blob, c.Flags&model.CallBlobTruncated != 0)
 			}
 		case ArgSockLenPtr:
 			// The kernel read the address with the length behind this pointer
 			// at exit, so a whole address tells that length.
 			out = PtrString(v)
-			if len(c.Blob) > 0 && c.Flags&CallBlobTruncated == 0 {
+			if len(c.Blob) > 0 && c.Flags&model.CallBlobTruncated == 0 {
 				out = "[" + strconv.Itoa(len(c.Blob)) + "]"
 			}
 		case ArgOpenHow:
@@ -112,7 +113,7 @@ func writeArgs(b *strings.Builder, c *CallRecord, specs []ArgSpec) {
 }
 
 // openFlagsOf returns the value of the call's ArgOpenFlags argument.
-func openFlagsOf(c *CallRecord, specs []ArgSpec) uint64 {
+func openFlagsOf(c *model.CallRecord, specs []ArgSpec) uint64 {
 	for i, s := range specs {
 		if s.Type == ArgOpenFlags {
 			return c.Args[i]
@@ -129,7 +130,7 @@ func openNeedsMode(flags uint64) bool {
 
 // FormatArg prints one argument register as its type says. Types that point to
 // memory (ArgPath, ArgArgv, ArgSockaddr, ...) print as the pointer: their
-// contents are in the CallRecord, which FormatCall reads.
+// contents are in the model.CallRecord, which FormatCall reads.
 func FormatArg(t ArgType, v uint64) string {
 	switch t {
 	case ArgInt, ArgFd, ArgPid:
@@ -216,8 +217,8 @@ var restartDescs = [...]string{
 	"Interrupted by signal",
 }
 
-func resultString(c *CallRecord, name string) string {
-	if c.Nr != CompatNr && (name == "exit" || name == "exit_group") {
+func resultString(c *model.CallRecord, name string) string {
+	if c.Nr != model.CompatNr && (name == "exit" || name == "exit_group") {
 		return "?" // they do not return
 	}
 	if IsRestart(c.Ret) {
@@ -231,7 +232,7 @@ func resultString(c *CallRecord, name string) string {
 		}
 		return s
 	}
-	if c.Nr != CompatNr && hexResults[name] {
+	if c.Nr != model.CompatNr && hexResults[name] {
 		return hexString(uint64(c.Ret))
 	}
 	return strconv.FormatInt(c.Ret, 10)
@@ -285,7 +286,7 @@ func argvString(argv []string, truncated bool) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(QuoteString(s, truncated && len(s) >= CallArgLen-1))
+		b.WriteString(QuoteString(s, truncated && len(s) >= model.CallArgLen-1))
 	}
 	if truncated {
 		if len(argv) > 0 {
@@ -308,16 +309,16 @@ func SockaddrString(b []byte, truncated bool) string {
 	}
 	family := binary.NativeEndian.Uint16(b)
 	name := enumString(uint64(family), families)
-	s, ok := DecodeSockaddr(b)
+	s, ok := model.DecodeSockaddr(b)
 	switch {
 	case !ok:
-	case family == AFInet || family == AFInet6:
+	case family == model.AFInet || family == model.AFInet6:
 		return "{" + name + ", " + s.Addr.String() + "}"
-	case family == AFUnix && len(b) == 2:
+	case family == model.AFUnix && len(b) == 2:
 		return "{" + name + "}"
-	case family == AFUnix && b[2] == 0:
+	case family == model.AFUnix && b[2] == 0:
 		return "{" + name + ", @" + QuoteString(strings.TrimPrefix(s.Path, "@"), truncated) + "}"
-	case family == AFUnix:
+	case family == model.AFUnix:
 		return "{" + name + ", " + QuoteString(s.Path, truncated) + "}"
 	}
 	return "{" + name + ", ...}"

@@ -1,4 +1,4 @@
-package model
+package syscalls
 
 // syscalls_table.go is generated from golang.org/x/sys/unix's syscall numbers and
 // the classes in gen/syscalls/classes.txt.

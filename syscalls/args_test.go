@@ -1,7 +1,8 @@
-package model
+package syscalls
 
 import (
 	"testing"
+	"tlmon/model"
 )
 
 // nrOf finds a syscall's number in a table, failing the test when it lacks it.
@@ -105,21 +106,21 @@ func TestArgSpecsAreWellFormed(t *testing.T) {
 }
 
 func TestCaptureFollowsTheArgumentTypes(t *testing.T) {
-	none := NoCapture
+	none := model.NoCapture
 	tests := []struct {
 		name string
-		want Capture
+		want model.Capture
 	}{
-		{"openat", Capture{Str: [2]int8{1, -1}, Blob: -1, BlobLenArg: -1, Argv: -1}},
-		{"renameat2", Capture{Str: [2]int8{1, 3}, Blob: -1, BlobLenArg: -1, Argv: -1}},
-		{"symlinkat", Capture{Str: [2]int8{0, 2}, Blob: -1, BlobLenArg: -1, Argv: -1}},
-		{"connect", Capture{Str: [2]int8{-1, -1}, Blob: 1, BlobSize: CallBlobLen, BlobLenArg: 2, Argv: -1}},
-		{"sendto", Capture{Str: [2]int8{-1, -1}, Blob: 4, BlobSize: CallBlobLen, BlobLenArg: 5, Argv: -1}},
-		{"accept4", Capture{Str: [2]int8{-1, -1}, Blob: 1, BlobSize: CallBlobLen, BlobLenArg: 2, BlobLenPtr: true, BlobAtExit: true, Argv: -1}},
-		{"recvfrom", Capture{Str: [2]int8{-1, -1}, Blob: 4, BlobSize: CallBlobLen, BlobLenArg: 5, BlobLenPtr: true, BlobAtExit: true, Argv: -1}},
-		{"execve", Capture{Str: [2]int8{0, -1}, Blob: -1, BlobLenArg: -1, Argv: 1}},
-		{"execveat", Capture{Str: [2]int8{1, -1}, Blob: -1, BlobLenArg: -1, Argv: 2}},
-		{"openat2", Capture{Str: [2]int8{1, -1}, Blob: 2, BlobSize: 24, BlobLenArg: -1, Argv: -1}},
+		{"openat", model.Capture{Str: [2]int8{1, -1}, Blob: -1, BlobLenArg: -1, Argv: -1}},
+		{"renameat2", model.Capture{Str: [2]int8{1, 3}, Blob: -1, BlobLenArg: -1, Argv: -1}},
+		{"symlinkat", model.Capture{Str: [2]int8{0, 2}, Blob: -1, BlobLenArg: -1, Argv: -1}},
+		{"connect", model.Capture{Str: [2]int8{-1, -1}, Blob: 1, BlobSize: model.CallBlobLen, BlobLenArg: 2, Argv: -1}},
+		{"sendto", model.Capture{Str: [2]int8{-1, -1}, Blob: 4, BlobSize: model.CallBlobLen, BlobLenArg: 5, Argv: -1}},
+		{"accept4", model.Capture{Str: [2]int8{-1, -1}, Blob: 1, BlobSize: model.CallBlobLen, BlobLenArg: 2, BlobLenPtr: true, BlobAtExit: true, Argv: -1}},
+		{"recvfrom", model.Capture{Str: [2]int8{-1, -1}, Blob: 4, BlobSize: model.CallBlobLen, BlobLenArg: 5, BlobLenPtr: true, BlobAtExit: true, Argv: -1}},
+		{"execve", model.Capture{Str: [2]int8{0, -1}, Blob: -1, BlobLenArg: -1, Argv: 1}},
+		{"execveat", model.Capture{Str: [2]int8{1, -1}, Blob: -1, BlobLenArg: -1, Argv: 2}},
+		{"openat2", model.Capture{Str: [2]int8{1, -1}, Blob: 2, BlobSize: 24, BlobLenArg: -1, Argv: -1}},
 		{"getppid", none},
 		{"read", none},
 		{"rt_sigaction", none}, // known to the table, not to ArgsOf
@@ -135,9 +136,9 @@ func TestCaptureFollowsTheArgumentTypes(t *testing.T) {
 		}
 	}
 	amd64 := mustTable(t, "amd64")
-	for _, nr := range []int{400, CompatNr, -1, 9999} {
-		if got := amd64.Capture(nr); got != NoCapture {
-			t.Errorf("Capture(%d) = %+v, want NoCapture", nr, got)
+	for _, nr := range []int{400, model.CompatNr, -1, 9999} {
+		if got := amd64.Capture(nr); got != model.NoCapture {
+			t.Errorf("Capture(%d) = %+v, want model.NoCapture", nr, got)
 		}
 	}
 }
@@ -145,13 +146,13 @@ func TestCaptureFollowsTheArgumentTypes(t *testing.T) {
 func TestIOKindSaysWhichCounterAResultAddsTo(t *testing.T) {
 	tests := []struct {
 		names []string
-		want  IOKind
+		want  model.IOKind
 	}{
-		{[]string{"read", "pread64", "readv", "preadv", "preadv2"}, IORead},
-		{[]string{"write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile"}, IOWrite},
-		{[]string{"recvfrom", "recvmsg"}, IORecv},
-		{[]string{"sendto", "sendmsg"}, IOSend},
-		{[]string{"openat", "recvmmsg", "sendmmsg", "getppid", "splice"}, IONone},
+		{[]string{"read", "pread64", "readv", "preadv", "preadv2"}, model.IORead},
+		{[]string{"write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile"}, model.IOWrite},
+		{[]string{"recvfrom", "recvmsg"}, model.IORecv},
+		{[]string{"sendto", "sendmsg"}, model.IOSend},
+		{[]string{"openat", "recvmmsg", "sendmmsg", "getppid", "splice"}, model.IONone},
 	}
 	amd64 := mustTable(t, "amd64")
 	for _, tt := range tests {
@@ -161,21 +162,21 @@ func TestIOKindSaysWhichCounterAResultAddsTo(t *testing.T) {
 			}
 		}
 	}
-	if got := amd64.IOKind(CompatNr); got != IONone {
-		t.Errorf("IOKind(CompatNr) = %d, want IONone", got)
+	if got := amd64.IOKind(model.CompatNr); got != model.IONone {
+		t.Errorf("IOKind(model.CompatNr) = %d, want model.IONone", got)
 	}
 }
 
 func TestCompatNrIsNamedInEveryTable(t *testing.T) {
 	for _, tab := range []*Table{mustTable(t, "amd64"), mustTable(t, "arm64"), newTable("mips", nil)} {
-		if got := tab.Name(CompatNr); got != CompatName {
-			t.Errorf("%s: Name(CompatNr) = %q, want %q", tab.Arch(), got, CompatName)
+		if got := tab.Name(model.CompatNr); got != model.CompatName {
+			t.Errorf("%s: Name(model.CompatNr) = %q, want %q", tab.Arch(), got, model.CompatName)
 		}
-		if got := tab.Classes(CompatNr); got != ClassOther {
-			t.Errorf("%s: Classes(CompatNr) = %q, want other", tab.Arch(), got)
+		if got := tab.Classes(model.CompatNr); got != model.ClassOther {
+			t.Errorf("%s: Classes(model.CompatNr) = %q, want other", tab.Arch(), got)
 		}
-		if tab.MaxNr() >= CompatNr {
-			t.Errorf("%s reaches CompatNr", tab.Arch())
+		if tab.MaxNr() >= model.CompatNr {
+			t.Errorf("%s reaches model.CompatNr", tab.Arch())
 		}
 	}
 }
