@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"tlmon/bpf"
 	"tlmon/model"
 	"tlmon/output"
 	"tlmon/session"
@@ -63,8 +62,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.headless, "headless", false, "print a summary instead of the interactive monitor")
 	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long (headless; default: until Ctrl-C or the command exits)")
 	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "headless output: table, json or csv")
-	fs.StringVar(&c.Buffer, "buffer", bpf.BufferAuto, "event buffer: auto, ringbuf or perf")
-	fs.StringVar(&c.Hook, "hook", bpf.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
+	fs.StringVar(&c.Buffer, "buffer", session.BufferAuto, "event buffer: auto, ringbuf or perf")
+	fs.StringVar(&c.Hook, "hook", session.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
 	fs.BoolVar(&c.FailedOnly, "failed", false, "count only failing calls")
 	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none); watching the whole machine, the default is process")
@@ -108,7 +107,7 @@ func (o *options) validate() error {
 	default:
 		return bad("--output %q: want table, json or csv", o.output)
 	}
-	if _, err := bpf.Rungs(c.Buffer, c.Hook); err != nil {
+	if err := session.CheckRungs(c.Buffer, c.Hook); err != nil {
 		return bad("%v", err)
 	}
 	if err := themes.Check(o.theme); err != nil {

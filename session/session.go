@@ -245,3 +245,16 @@ func commandStatus(err error) error {
 	}
 	return ExitStatus(ee.ExitCode())
 }
+
+// The --buffer and --hook choices that let the kernel decide.
+const (
+	BufferAuto = bpf.BufferAuto
+	HookAuto   = bpf.HookAuto
+)
+
+// CheckRungs says whether a --buffer and --hook choice names any rung, before
+// anything is loaded.
+func CheckRungs(buffer, hook string) error {
+	_, err := bpf.Rungs(buffer, hook)
+	return err
+}
