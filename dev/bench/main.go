@@ -54,6 +54,7 @@ const runTimeout = 10 * time.Minute
 
 // options are the command line.
 type options struct {
+	base      string // -base: an earlier tlmon to measure beside this one
 	reps      int
 	scale     float64
 	quick     bool
@@ -80,6 +81,7 @@ func main() {
 	flag.StringVar(&extraList, "extras", "", "comma list of extra measurements (default all: "+strings.Join(allExtras, ",")+"; \"none\" for none)")
 	flag.DurationVar(&o.cpuTime, "cpu-time", 30*time.Second, "how long tlmon's CPU use is measured, per configuration")
 	flag.DurationVar(&o.churnTime, "churn-time", 10*time.Minute, "how long churn-monitor starts 500 processes a second under the interactive tlmon (60s with -quick)")
+	flag.StringVar(&o.base, "base", "", "another tlmon binary (an earlier build) measured beside this one as tracers tlmon-base and tlmon-base-nolat, for before/after comparisons in one run")
 	flag.StringVar(&o.out, "out", "", "results directory (default: dev/bench/results in the module)")
 	flag.StringVar(&o.doc, "doc", "", "markdown report to write (default: docs/performance.md on a full run, none on -quick or a partial run)")
 	flag.Parse()
@@ -184,7 +186,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	tracers, err := selectTracers(newTracers(bins.tlmon, tmp), o.tracers)
+	tracers, err := selectTracers(newTracers(bins.tlmon, o.base, tmp), o.tracers)
 	if err != nil {
 		return err
 	}

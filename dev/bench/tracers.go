@@ -71,9 +71,10 @@ func (t *tracer) runsOn(mode string) bool {
 }
 
 // newTracers lists every tracer, in table order. tlmonBin is the tlmon to
-// measure, tmp a directory for the tracers' output files.
-func newTracers(tlmonBin, tmp string) []*tracer {
-	return []*tracer{
+// measure, baseBin (if set) another build of it to measure beside it (-base),
+// tmp a directory for the tracers' output files.
+func newTracers(tlmonBin, baseBin, tmp string) []*tracer {
+	all := []*tracer{
 		{name: "none", command: "the workload alone",
 			attach: func(context.Context, int) (stopFunc, error) {
 				return func(*workloadReport) (traced, error) { return traced{}, nil }, nil
@@ -99,6 +100,12 @@ func newTracers(tlmonBin, tmp string) []*tracer {
 		perfTracer(tmp),
 		straceTracer(tmp),
 	}
+	if baseBin == "" {
+		return all
+	}
+	// Right after tlmon, so the two read side by side.
+	base := []*tracer{tlmonTracer("tlmon-base", baseBin), withOnly(tlmonTracer("tlmon-base-nolat", baseBin, "--no-latency"), "getppid")}
+	return slices.Insert(all, 3, base...)
 }
 
 func withOnly(t *tracer, modes ...string) *tracer {
