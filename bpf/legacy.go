@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
@@ -20,11 +21,14 @@ import (
 	"tlmon/model"
 )
 
-// legacy is a probe's state on rungs 3 and 4 (legacy.bpf.c): the object that
-// loads on kernels without BTF, and its settings, which live in a map.
+// legacy is a probe's object on rungs 3 and 4 (legacy.bpf.c): the object that
+// loads on kernels without BTF, and its settings, which live in a map and are
+// written whole.
 type legacy struct {
+	config
 	maps     legacyMaps
 	progs    map[string]*ebpf.Program // by role: sys_enter, sys_exit, fork, exec, exit
+	links    []link.Link              // the hooks but the syscall functions' (kprobes)
 	old      bool                     // the _old syscall hooks: no histograms
 	settings legacyLegacySettings
 
@@ -45,11 +49,6 @@ type legacy struct {
 	missMu     sync.Mutex
 	misses     map[string]uint64
 	missesGone uint64
-}
-
-// notOnThisRung refuses, on rungs 3 and 4, what only the modern object does.
-func (p *Probe) notOnThisRung(what string) error {
-	return fmt.Errorf("%s: not on rung %d, only on rungs 1 and 2 (raw tracepoints with BTF)", what, p.rung.Number)
 }
 
 // tracepointOffset reads where field sits in the records of tracepoint
@@ -105,10 +104,19 @@ var legacyFixedFields = []struct {
 	{"raw_syscalls", "sys_exit", "ret", 16},
 }
 
-// loadLegacy loads legacy.bpf.c and points the probe's maps at its own, so
-// that everything that reads counters works on every rung.
-func (p *Probe) loadLegacy() error {
-	if p.enterStore != EnterHash {
+// newLegacy loads legacy.bpf.c for c: an error names the features the kernel
+// lacked, and leaves nothing loaded.
+func newLegacy(c config) (family, error) {
+	l := &legacy{config: c}
+	if err := l.load(); err != nil {
+		return nil, missing(fmt.Sprintf("the BPF features of tlmon's programs for %s (Linux %s)", hookNames[c.rung.Hook], legacySince[c.rung.Hook]), err)
+	}
+	return l, nil
+}
+
+// load loads the object as the kernel takes it, and writes the settings.
+func (l *legacy) load() error {
+	if l.enterStore != EnterHash {
 		return errors.New("rungs 3 and 4 keep entries in a hash (--enter-store hash)")
 	}
 	dir, err := tracefs.Dir()
@@ -124,11 +132,10 @@ func (p *Probe) loadLegacy() error {
 			return fmt.Errorf("tracepoint %s/%s has %s at offset %d, not %d", f.group, f.event, f.field, off, f.offset)
 		}
 	}
-	l := &legacy{}
 	s := &l.settings
-	s.SelfTgid = p.opts.SelfPID
+	s.SelfTgid = l.opts.SelfPID
 	s.ScopeMode = scopeAll
-	s.TrackLatency = flag[uint32](!p.opts.NoLatency)
+	s.TrackLatency = flag[uint32](!l.opts.NoLatency)
 	for _, f := range []struct {
 		event, field string
 		to           *uint32
@@ -144,7 +151,7 @@ func (p *Probe) loadLegacy() error {
 
 	// What the kernel has, by trying (a probe creates a map or loads a
 	// program); tests ask for what 4.4 has.
-	kprobes := p.rung.Hook == HookKprobe
+	kprobes := l.rung.Hook == HookKprobe
 	perCPUMaps := !asOldKernel && features.HaveMapType(ebpf.PerCPUHash) == nil
 	tracepointProgs := !(asOldKernel && kprobes) && features.HaveProgramType(ebpf.TracePoint) == nil
 	if !kprobes && !tracepointProgs {
@@ -164,20 +171,18 @@ func (p *Probe) loadLegacy() error {
 		variants = variants[1:]
 	}
 	for _, old := range variants {
-		if err = l.load(spec, kprobes, old); err == nil {
+		if err = l.loadVariant(spec, kprobes, old); err == nil {
 			break
 		}
 	}
 	if err != nil {
-		return loadError(fmt.Sprintf("rung %d", p.rung.Number), err)
+		return loadError(fmt.Sprintf("rung %d", l.rung.Number), err)
 	}
-	p.legacy = l
-	m := &l.maps
-	p.objs.SysStats, p.objs.Unattributed, p.objs.ProcStats = m.SysStats, m.Unattributed, m.ProcStats
-	p.objs.ErrnoStats, p.objs.ThreadStats, p.objs.Counters = m.ErrnoStats, m.ThreadStats, m.Counters
-	p.objs.ProcHists = m.ProcHists
-	p.objs.EnterHash, p.objs.ScopePids, p.objs.Events = m.EnterHash, m.ScopePids, m.Events
-	return l.putSettings()
+	if err := l.putSettings(); err != nil {
+		l.close()
+		return err
+	}
+	return nil
 }
 
 // asOldKernel makes the tests load the legacy object as on Linux 4.4: plain
@@ -199,11 +204,11 @@ func withoutPerCPUMaps(spec *ebpf.CollectionSpec) {
 	}
 }
 
-// load loads the maps of spec and the programs of one variant: the syscall
-// hooks of the rung (kprobes or tracepoints), with histograms or _old, and
-// the lifecycle from the sched tracepoints or, without tracepoint programs,
-// from kprobes (no exec program: exec's return sends it).
-func (l *legacy) load(spec *ebpf.CollectionSpec, kprobes, old bool) error {
+// loadVariant loads the maps of spec and the programs of one variant: the
+// syscall hooks of the rung (kprobes or tracepoints), with histograms or
+// _old, and the lifecycle from the sched tracepoints or, without tracepoint
+// programs, from kprobes (no exec program: exec's return sends it).
+func (l *legacy) loadVariant(spec *ebpf.CollectionSpec, kprobes, old bool) error {
 	hook, suffix := "tp_sys_", ""
 	if kprobes {
 		hook = "kp_sys_"
@@ -240,6 +245,20 @@ func (l *legacy) load(spec *ebpf.CollectionSpec, kprobes, old bool) error {
 	return nil
 }
 
+// shared returns the legacy object's maps that the modern object has too.
+// Rungs 3 and 4 have one buffer, and no detail.
+func (l *legacy) shared() sharedMaps {
+	m := &l.maps
+	return sharedMaps{
+		SysStats: m.SysStats, Unattributed: m.Unattributed, ProcStats: m.ProcStats, ErrnoStats: m.ErrnoStats,
+		ProcHists: m.ProcHists, ThreadStats: m.ThreadStats, Counters: m.Counters,
+		EnterHash: m.EnterHash, ScopePids: m.ScopePids,
+		Lifecycle: m.Events,
+	}
+}
+
+func (l *legacy) programs() []*ebpf.Program { return slices.Collect(maps.Values(l.progs)) }
+
 // close frees the programs and maps.
 func (l *legacy) close() error {
 	for _, prog := range l.progs {
@@ -257,33 +276,123 @@ func (l *legacy) putSettings() error {
 	return nil
 }
 
-// attachLegacy hooks the programs of rung 3 (syscall tracepoints) or 4
+// The settings: each writes them all, as one map value. Those that go with
+// a scope are written with it (startScope).
+
+func (l *legacy) setScopeMode(mode uint32) error {
+	l.settings.ScopeMode = mode
+	return l.putSettings()
+}
+
+func (l *legacy) startScope(mode uint32) error {
+	l.settings.AdoptTgid = 0 // only adoptChildren (ScopeOwnChildren) adopts
+	if err := l.setScopeMode(mode); err != nil {
+		return fmt.Errorf("set scope: %w", err)
+	}
+	return nil
+}
+
+func (l *legacy) setFollowChildren(follow bool) error {
+	l.settings.FollowChildren = flag[uint32](follow)
+	return nil
+}
+
+func (l *legacy) adoptChildren(tgid uint32) error {
+	l.settings.AdoptTgid = tgid
+	l.settings.FollowChildren = 1
+	return l.setScopeMode(scopePIDs)
+}
+
+func (l *legacy) setFailedOnly(on bool) error {
+	l.settings.FailedOnly = flag[uint32](on)
+	return l.putSettings()
+}
+
+func (l *legacy) setThreadTgid(pid uint32) error {
+	l.settings.ThreadTgid = pid
+	return l.putSettings()
+}
+
+// What only the modern object does: asking for none of it is no error.
+
+func (l *legacy) cgroupScope() bool { return false }
+func (l *legacy) detail() bool      { return false }
+
+func (l *legacy) scopeCgroup(string) error { return l.notOnThisRung("a cgroup scope") }
+func (l *legacy) awaitLaunch() error       { return l.notOnThisRung("a cgroup scope") }
+
+func (l *legacy) setDetail(nrs []int, tcp bool) error {
+	if len(nrs) > 0 || tcp {
+		return l.notOnThisRung("detail events")
+	}
+	return nil
+}
+
+func (l *legacy) setSlow(d time.Duration) error {
+	if d > 0 {
+		return l.notOnThisRung("slow-call events")
+	}
+	return nil
+}
+
+func (l *legacy) injectEvent() error {
+	return l.notOnThisRung("running a program on made-up arguments")
+}
+
+func (l *legacy) injectCall(int, int64) error {
+	return l.notOnThisRung("running a program on made-up arguments")
+}
+
+// The counters are all in the maps, the entry records in a hash.
+
+func (l *legacy) fold() error     { return nil }
+func (l *legacy) sweepAll() error { return nil }
+
+func (l *legacy) enterRecord(tid uint32) (tlmonEnterRec, bool) {
+	return lookupEnterRec(l.maps.EnterHash, tid)
+}
+
+// attach hooks the programs of rung 3 (syscall tracepoints) or 4
 // (kprobes), and first those that see processes come and go.
-func (p *Probe) attachLegacy() error {
-	l := p.legacy
+func (l *legacy) attach(trial bool) error {
+	if trial {
+		// One kprobe pair says whether kprobes work: hooking every syscall
+		// would cost seconds under emulation.
+		getppid, _ := l.opts.Table.Lookup("getppid")
+		l.enabled, l.trial = map[int]bool{getppid.Nr: true}, true
+		defer func() { l.enabled, l.trial = nil, false }()
+	}
 	if l.settings.LifecycleKprobes != 0 {
-		if err := p.attachLifecycleKprobes(); err != nil {
+		if err := l.attachLifecycleKprobes(); err != nil {
 			return err
 		}
-	} else if err := p.attachTracepoints("sched", map[string]*ebpf.Program{
+	} else if err := l.attachTracepoints("sched", map[string]*ebpf.Program{
 		"sched_process_fork": l.progs["fork"], "sched_process_exec": l.progs["exec"], "sched_process_exit": l.progs["exit"],
 	}); err != nil {
 		return err
 	}
-	if l.settings.ScopeMode != scopeNone { // not a trial (try) of the rung
+	if !trial {
 		l.seedProcStarts()
 	}
-	if p.rung.Hook == HookKprobe {
-		return p.syncKprobes()
+	if l.rung.Hook == HookKprobe {
+		return l.syncKprobes()
 	}
-	return p.attachTracepoints("raw_syscalls", map[string]*ebpf.Program{"sys_exit": l.progs["sys_exit"], "sys_enter": l.progs["sys_enter"]})
+	return l.attachTracepoints("raw_syscalls", map[string]*ebpf.Program{"sys_exit": l.progs["sys_exit"], "sys_enter": l.progs["sys_enter"]})
+}
+
+// detach unhooks every program.
+func (l *legacy) detach() {
+	l.closeKprobes()
+	for i := len(l.links) - 1; i >= 0; i-- {
+		l.links[i].Close()
+	}
+	l.links = nil
 }
 
 // attachLifecycleKprobes hooks do_exit and the return of the kernel's fork
 // function, where there are no tracepoint programs.
-func (p *Probe) attachLifecycleKprobes() error {
-	l := p.legacy
-	if err := l.findSyscallFunctions(p.opts.Table); err != nil {
+func (l *legacy) attachLifecycleKprobes() error {
+	if err := l.findSyscallFunctions(l.opts.Table); err != nil {
 		return err
 	}
 	if l.forkFunc == "" {
@@ -293,12 +402,12 @@ func (p *Probe) attachLifecycleKprobes() error {
 	if err != nil {
 		return fmt.Errorf("kprobe do_exit: %w", err)
 	}
-	p.links = append(p.links, exit)
+	l.links = append(l.links, exit)
 	fork, err := l.kretprobe(l.forkFunc, l.progs["fork"])
 	if err != nil {
 		return fmt.Errorf("kretprobe %s: %w", l.forkFunc, err)
 	}
-	p.links = append(p.links, fork)
+	l.links = append(l.links, fork)
 	return nil
 }
 
@@ -318,13 +427,13 @@ func (l *legacy) kretprobe(fn string, prog *ebpf.Program) (link.Link, error) {
 }
 
 // attachTracepoints attaches each program to its tracepoint of group.
-func (p *Probe) attachTracepoints(group string, progs map[string]*ebpf.Program) error {
+func (l *legacy) attachTracepoints(group string, progs map[string]*ebpf.Program) error {
 	for name, prog := range progs {
-		l, err := link.Tracepoint(group, name, prog, nil)
+		tp, err := link.Tracepoint(group, name, prog, nil)
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", name, err)
 		}
-		p.links = append(p.links, l)
+		l.links = append(l.links, tp)
 	}
 	return nil
 }
@@ -404,9 +513,8 @@ func (l *legacy) findSyscallFunctions(t *model.Table) error {
 // syncKprobes hooks the function of every syscall counted and unhooks the
 // others. A function the kernel refuses to probe is left out (and listed);
 // only a kernel that probes none fails.
-func (p *Probe) syncKprobes() error {
-	l := p.legacy
-	if err := l.findSyscallFunctions(p.opts.Table); err != nil {
+func (l *legacy) syncKprobes() error {
+	if err := l.findSyscallFunctions(l.opts.Table); err != nil {
 		return err
 	}
 	if l.kprobes == nil {
@@ -467,10 +575,9 @@ func (l *legacy) closeKprobes() {
 	}
 }
 
-// setLegacyFilter counts only the syscalls enabled (nil: all); on rung 4
+// setSyscallFilter counts only the syscalls enabled (nil: all); on rung 4
 // while attached it hooks and unhooks their functions to match.
-func (p *Probe) setLegacyFilter(enabled []int, disabled *[MaxSyscalls]uint8) error {
-	l := p.legacy
+func (l *legacy) setSyscallFilter(enabled []int, disabled *[MaxSyscalls]uint8) error {
 	if err := putEach(l.maps.NrDisabled, disabled[:]); err != nil {
 		return fmt.Errorf("set syscall filter: %w", err)
 	}
@@ -481,8 +588,8 @@ func (p *Probe) setLegacyFilter(enabled []int, disabled *[MaxSyscalls]uint8) err
 			l.enabled[nr] = true
 		}
 	}
-	if l.kprobes != nil && len(p.links) > 0 {
-		return p.syncKprobes()
+	if l.kprobes != nil && len(l.links) > 0 {
+		return l.syncKprobes()
 	}
 	return nil
 }
@@ -648,9 +755,8 @@ func (e kprobeEvent) stale() bool {
 
 // returnsMissed is how many returns the kretprobes of this probe missed
 // since it loaded: 0 off rung 4.
-func (p *Probe) returnsMissed() uint64 {
-	l := p.legacy
-	if l == nil || p.rung.Hook != HookKprobe {
+func (l *legacy) returnsMissed() uint64 {
+	if l.rung.Hook != HookKprobe {
 		return 0
 	}
 	l.countMisses()
