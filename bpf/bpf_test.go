@@ -72,6 +72,18 @@ func loadForTest(t *testing.T, opts Options) *Probe {
 	return p
 }
 
+// modernOf is the probe's object on rungs 1 and 2, nil on the others;
+// legacyOf the one on rungs 3 and 4, nil on the others.
+func modernOf(p *Probe) *modern { m, _ := p.fam.(*modern); return m }
+func legacyOf(p *Probe) *legacy { l, _ := p.fam.(*legacy); return l }
+
+// lifecycleKprobes says whether the probe sees processes come and go
+// through kprobes (rung 4 without tracepoint programs, before 4.7).
+func lifecycleKprobes(p *Probe) bool {
+	l := legacyOf(p)
+	return l != nil && l.settings.LifecycleKprobes != 0
+}
+
 func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
 	for _, store := range EnterStores() {
 		t.Run(store, func(t *testing.T) {
@@ -122,10 +134,10 @@ func BenchmarkReadCounters2000Processes(b *testing.B) {
 	for pid := uint32(1); pid <= 2000; pid++ {
 		for nr := uint32(0); nr < 16; nr++ {
 			k := tlmonProcKey{Tgid: pid, Nr: nr, Start: 1e9}
-			if err := p.objs.ProcStats.Put(k, vals); err != nil {
+			if err := p.maps.ProcStats.Put(k, vals); err != nil {
 				b.Fatal(err)
 			}
-			if err := p.objs.ProcHists.Put(k, hist); err != nil {
+			if err := p.maps.ProcHists.Put(k, hist); err != nil {
 				b.Fatal(err)
 			}
 		}

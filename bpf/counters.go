@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"runtime"
 	"slices"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"tlmon/model"
 )
@@ -86,16 +84,10 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		c.Errnos = make(map[model.ProcErrno]uint64)
 		c.IO = make(map[model.ProcID]model.IOCounts)
 	}
-	if err := p.flushCaches(); err != nil {
+	// What the kernel holds outside the counter maps goes into them first
+	// (per-CPU caches, young threads' tables: modern.fold).
+	if err := p.fam.fold(); err != nil {
 		return err
-	}
-	if p.youngTables() {
-		// A young thread's table is promoted once it has lived through a
-		// whole read (two steps of the epoch). Its counts come through the
-		// lifecycle buffer, with the next read's deltas.
-		if err := p.sweepYoung(1); err != nil {
-			return err
-		}
 	}
 	clear(c.IO)
 	clear(c.Procs)
@@ -103,7 +95,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	clear(c.Errnos)
 
 	r.lastProcs = r.lastProcs[:0]
-	if err := readAll(p.objs.ProcStats, p.ncpu, r.procKeys, r.countVals, &r.lastProcs, func(k tlmonProcKey, v []tlmonCounts) {
+	if err := readAll(p.maps.ProcStats, p.ncpu, r.procKeys, r.countVals, &r.lastProcs, func(k tlmonProcKey, v []tlmonCounts) {
 		var sum model.Counts
 		for i := range v {
 			sum.Add(counts(v[i]))
@@ -117,7 +109,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	}
 
 	r.lastErrnos = r.lastErrnos[:0]
-	if err := readAll(p.objs.ErrnoStats, p.ncpu, r.errnoKeys, r.errnoVals, &r.lastErrnos, func(k tlmonErrnoKey, v []uint64) {
+	if err := readAll(p.maps.ErrnoStats, p.ncpu, r.errnoKeys, r.errnoVals, &r.lastErrnos, func(k tlmonErrnoKey, v []uint64) {
 		var sum uint64
 		for _, n := range v {
 			sum += n
@@ -128,14 +120,14 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	}
 
 	r.lastHists = r.lastHists[:0]
-	if err := readAll(p.objs.ProcHists, 1, r.procKeys, r.histVals, &r.lastHists, func(k tlmonProcKey, v []tlmonProcHist) {
+	if err := readAll(p.maps.ProcHists, 1, r.procKeys, r.histVals, &r.lastHists, func(k tlmonProcKey, v []tlmonProcHist) {
 		c.ProcHists.add(model.ProcSyscall{Proc: procID(k.Tgid, k.Start), Nr: uint16(k.Nr)}, &v[0].Hist)
 	}); err != nil {
 		return fmt.Errorf("read latency histograms: %w", err)
 	}
 
 	r.lastIO = r.lastIO[:0]
-	if err := readAll(p.objs.ProcIo, p.ncpu, r.procKeys, r.ioVals, &r.lastIO, func(k tlmonProcKey, v []tlmonIoCounts) {
+	if err := readAll(p.maps.ProcIo, p.ncpu, r.procKeys, r.ioVals, &r.lastIO, func(k tlmonProcKey, v []tlmonIoCounts) {
 		id := procID(k.Tgid, k.Start)
 		sum := c.IO[id]
 		for i := range v {
@@ -150,7 +142,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 	// call the per-process maps hold is in them, and the calls in no process
 	// yet (young threads' counts on their way, a call counted between two
 	// reads) are never fewer than none.
-	if err := readAll(p.objs.Unattributed, p.ncpu, r.arrayKeys, r.countVals[:MaxSyscalls*p.ncpu:MaxSyscalls*p.ncpu], nil, func(nr uint32, v []tlmonCounts) {
+	if err := readAll(p.maps.Unattributed, p.ncpu, r.arrayKeys, r.countVals[:MaxSyscalls*p.ncpu:MaxSyscalls*p.ncpu], nil, func(nr uint32, v []tlmonCounts) {
 		u := &c.Unattributed[nr]
 		*u = model.Counts{}
 		for i := range v {
@@ -160,7 +152,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		return fmt.Errorf("read unattributed counters: %w", err)
 	}
 
-	if err := readAll(p.objs.SysStats, p.ncpu, r.arrayKeys, r.sysVals, nil, func(nr uint32, v []tlmonSysCounts) {
+	if err := readAll(p.maps.SysStats, p.ncpu, r.arrayKeys, r.sysVals, nil, func(nr uint32, v []tlmonSysCounts) {
 		s := &c.System[nr]
 		h := &c.SystemHist[nr]
 		*s = model.Counts{}
@@ -175,7 +167,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		return fmt.Errorf("read syscall counters: %w", err)
 	}
 	var slots [cntMax]uint64
-	if err := readAll(p.objs.Counters, p.ncpu, r.arrayKeys[:cntMax], r.errnoVals[:cntMax*p.ncpu], nil, func(i uint32, v []uint64) {
+	if err := readAll(p.maps.Counters, p.ncpu, r.arrayKeys[:cntMax], r.errnoVals[:cntMax*p.ncpu], nil, func(i uint32, v []uint64) {
 		for _, n := range v {
 			slots[i] += n
 		}
@@ -183,7 +175,7 @@ func (p *Probe) ReadCounters(c *Counters) error {
 		return fmt.Errorf("read drop counters: %w", err)
 	}
 	copy(c.Lost[:], slots[:kernelLossCauses])
-	c.Lost[model.LossReturnMissed] = p.returnsMissed()
+	c.Lost[model.LossReturnMissed] = p.fam.returnsMissed()
 	c.EventsAttempted = slots[cntEventsAttempted]
 	c.Restarts = slots[cntRestarts]
 	c.UnpairedIgnored = slots[cntUnpairedIgnored]
@@ -287,22 +279,22 @@ func (p *Probe) ForgetProcs(ids []model.ProcID) error {
 	}
 	for _, k := range r.lastProcs {
 		if gone[procID(k.Tgid, k.Start)] {
-			del(p.objs.ProcStats, k)
+			del(p.maps.ProcStats, k)
 		}
 	}
 	for _, k := range r.lastErrnos {
 		if gone[procID(k.Tgid, k.Start)] {
-			del(p.objs.ErrnoStats, k)
+			del(p.maps.ErrnoStats, k)
 		}
 	}
 	for _, k := range r.lastHists {
 		if gone[procID(k.Tgid, k.Start)] {
-			del(p.objs.ProcHists, k)
+			del(p.maps.ProcHists, k)
 		}
 	}
 	for _, k := range r.lastIO {
 		if gone[procID(k.Tgid, k.Start)] {
-			del(p.objs.ProcIo, k)
+			del(p.maps.ProcIo, k)
 		}
 	}
 	return errors.Join(errs...)
@@ -312,68 +304,12 @@ func (p *Probe) ForgetProcs(ids []model.ProcID) error {
 // pid (for tests: tlmon must never count itself).
 func (p *Probe) ProcEntries(pid uint32) (int, error) {
 	n := 0
-	err := iterateAll(p.objs.ProcStats, nil, func(k tlmonProcKey, _ []tlmonCounts) {
+	err := iterateAll(p.maps.ProcStats, nil, func(k tlmonProcKey, _ []tlmonCounts) {
 		if k.Tgid == pid {
 			n++
 		}
 	})
 	return n, err
-}
-
-// flushRetries bounds the retries of a CPU whose cache cannot be folded now: a
-// program is changing it (a task preempted inside one holds it until it runs
-// again), or a map that allocates on insert is out of free entries until its
-// refill runs, after the interrupt the flush ran in. Counts that still wait
-// come with the next read.
-const flushRetries = 100
-
-// flushCache folds the per-CPU cache of process counts (cpu_cache in
-// tlmon.bpf.c) of one CPU into the process maps, by running flush_cpu_cache
-// there. A CPU that is not online has nothing to fold.
-func (p *Probe) flushCache(cpu int) error {
-	opts := ebpf.RunOptions{Flags: unix.BPF_F_TEST_RUN_ON_CPU, CPU: uint32(cpu)}
-	for range flushRetries {
-		busy, err := p.objs.FlushCpuCache.Run(&opts)
-		if errors.Is(err, unix.ENXIO) {
-			return nil
-		}
-		if err != nil || busy == 0 {
-			return err
-		}
-		runtime.Gosched()
-	}
-	return nil
-}
-
-// enableCaches turns the per-CPU caches on when every CPU can be flushed
-// (running a program on a given CPU needs 5.10). Without them counts go to the
-// maps directly, at the cost of two more hash lookups per call.
-func (p *Probe) enableCaches() {
-	if p.legacy != nil {
-		return // the legacy object has no caches
-	}
-	for cpu := range p.ncpu {
-		if p.flushCache(cpu) != nil {
-			return
-		}
-	}
-	if p.objs.UseCpuCache.Set(true) == nil {
-		p.cached = true
-	}
-}
-
-// flushCaches folds every CPU's cache into the process maps, so that a read
-// of them sees every count made before it.
-func (p *Probe) flushCaches() error {
-	if !p.cached {
-		return nil
-	}
-	for cpu := range p.ncpu {
-		if err := p.flushCache(cpu); err != nil {
-			return fmt.Errorf("flush the counts cached on CPU %d: %w", cpu, err)
-		}
-	}
-	return nil
 }
 
 // Hist32 is a histogram as the kernel keeps it per process and syscall: u32

@@ -36,19 +36,16 @@ var ErrClosed = os.ErrClosed
 // NewLifecycleReader opens a reader on the buffer of process events (exec,
 // fork, exit) and young threads' counts.
 func (p *Probe) NewLifecycleReader() (*EventReader, error) {
-	if p.legacy != nil {
-		return p.newEventReader(p.objs.Events) // rungs 3 and 4 have one buffer, and no detail
-	}
-	return p.newEventReader(p.objs.Lifecycle)
+	return p.newEventReader(p.maps.Lifecycle)
 }
 
 // NewDetailReader opens a reader on the buffer of detail events (calls, TCP
 // connections): nil on rungs that send none.
 func (p *Probe) NewDetailReader() (*EventReader, error) {
-	if p.legacy != nil {
+	if p.maps.Detail == nil {
 		return nil, nil
 	}
-	return p.newEventReader(p.objs.Events)
+	return p.newEventReader(p.maps.Detail)
 }
 
 func (p *Probe) newEventReader(m *ebpf.Map) (*EventReader, error) {

@@ -7,19 +7,13 @@ package bpf
 import (
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"math"
 	"os"
-	"slices"
-	"sync"
 	"time"
 	"tlmon/syscalls"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
@@ -75,22 +69,10 @@ type Options struct {
 
 // Probe is the loaded and attached kernel side.
 type Probe struct {
-	objs       tlmonObjects // on rungs 3 and 4, the maps legacy has too
-	legacy     *legacy      // rungs 3 and 4 only
-	links      []link.Link
-	rung       Rung // its Buffer carries the events
-	enterStore string
-	opts       Options
-	ncpu       int
-	cached     bool // the per-CPU caches of process counts are on (enableCaches)
-	sweepMu    sync.Mutex
-	sweep      *link.Iter // young_sweep, made at the first sweep
-	epoch      uint32     // read_epoch in tlmon.bpf.c
-	possible   []uint32   // scratch keys for batch reads of per-syscall arrays
-	reader     reader
-
-	captureMu sync.Mutex
-	captures  [MaxSyscalls]tlmonCapture // as last written to the kernel
+	config
+	fam    family     // the object loaded: modern (rungs 1 and 2) or legacy (3 and 4)
+	maps   sharedMaps // fam's, read and written alike on every rung
+	reader reader
 }
 
 // Errors a caller shows the user as one line.
@@ -169,7 +151,7 @@ func Load(opts Options) (*Probe, error) {
 			stores = []string{EnterHash} // the legacy object's only one
 		}
 		for _, store := range stores {
-			p := &Probe{rung: r, enterStore: store, opts: opts, ncpu: ncpu}
+			p := &Probe{config: config{rung: r, enterStore: store, opts: opts, ncpu: ncpu}}
 			if lastErr = p.try(); lastErr == nil {
 				probe = p
 				return nil
@@ -180,7 +162,6 @@ func Load(opts Options) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	probe.enableCaches()
 	return probe, nil
 }
 
@@ -188,20 +169,16 @@ func Load(opts Options) (*Probe, error) {
 // with nothing in scope: an error names the feature the kernel lacked, and
 // leaves nothing loaded.
 func (p *Probe) try() (err error) {
-	if p.rung.Hook != HookRawTP {
-		if err := p.loadLegacy(); err != nil {
-			return missing(fmt.Sprintf("the BPF features of tlmon's programs for %s (Linux %s)", hookNames[p.rung.Hook], legacySince[p.rung.Hook]), err)
-		}
-	} else if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		return missing("kernel BTF (5.2)", errNoBTF)
-	} else if p.enterStore == EnterTaskStorage && !haveTaskBTF() {
-		return missing("task-local storage (Linux 5.11)", errors.New("no BTF task pointers"))
-	} else if err := p.load(); err != nil {
-		if p.rung.Buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
-			return missing(ringbufFeature, err)
-		}
-		return missing("the BPF features of tlmon's programs (BTF, global data and functions: Linux 5.10)", err)
+	// The family is chosen here, and only here: by the rung's hook.
+	if p.rung.Hook == HookRawTP {
+		p.fam, err = newModern(p.config)
+	} else {
+		p.fam, err = newLegacy(p.config)
 	}
+	if err != nil {
+		return err
+	}
+	p.maps = p.fam.shared()
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -210,103 +187,11 @@ func (p *Probe) try() (err error) {
 	if err := p.setScopeMode(scopeNone); err != nil {
 		return err
 	}
-	if l := p.legacy; l != nil {
-		// One kprobe pair says whether kprobes work: hooking every syscall
-		// would cost seconds under emulation.
-		getppid, _ := p.opts.Table.Lookup("getppid")
-		l.enabled, l.trial = map[int]bool{getppid.Nr: true}, true
-		defer func() { l.enabled, l.trial = nil, false }()
-	}
-	if err := p.Attach(); err != nil {
+	if err := p.attach(true); err != nil {
 		return missing(hookFeatures[p.rung.Hook], err)
 	}
-	p.detach()
+	p.fam.detach()
 	return p.setScopeMode(scopeAll)
-}
-
-// procMapBudget caps the memory of the per-CPU process counter map: it costs
-// entries × value size × possible CPUs.
-const procMapBudget = 64 << 20
-
-func (p *Probe) load() error {
-	spec, err := loadTlmon()
-	if err != nil {
-		return fmt.Errorf("read BPF object: %w", err)
-	}
-	set := func(name string, v any) error {
-		vs, ok := spec.Variables[name]
-		if !ok {
-			return fmt.Errorf("BPF object lacks variable %s", name)
-		}
-		return vs.Set(v)
-	}
-	for name, v := range map[string]any{
-		"self_tgid":        p.opts.SelfPID,
-		"use_ringbuf":      p.rung.Buffer == BufferRingbuf,
-		"use_task_storage": p.enterStore == EnterTaskStorage,
-		"have_task_btf":    haveTaskBTF(),
-		"track_latency":    !p.opts.NoLatency,
-		"per_proc_hist":    !p.opts.NoProcHist,
-		"young_tables":     p.youngTables(),
-		"young_since":      bootNow(),
-		"slow_ns":          uint64(p.opts.Slow),
-		"nr_accept":        nrOf(p.opts.Table, "accept"),
-		"nr_accept4":       nrOf(p.opts.Table, "accept4"),
-		"captures":         p.initCaptures(),
-	} {
-		if err := set(name, v); err != nil {
-			return err
-		}
-	}
-
-	for _, buf := range []struct{ name, wakeup string }{{"events", "wakeup_bytes"}, {"lifecycle", "life_wakeup_bytes"}} {
-		m := spec.Maps[buf.name]
-		if p.rung.Buffer == BufferPerf {
-			// cilium/ebpf sizes a perf event array to the possible CPUs itself.
-			m.Type = ebpf.PerfEventArray
-			m.KeySize, m.ValueSize, m.MaxEntries = 4, 4, 0
-		} else if p.opts.RingBytes > 0 {
-			m.MaxEntries = uint32(p.opts.RingBytes)
-		}
-		if err := set(buf.wakeup, uint64(m.MaxEntries/8)); err != nil {
-			return err
-		}
-	}
-	// The unused enter store becomes a one-entry hash: its code is pruned, but
-	// the map must still exist on kernels without task storage.
-	unused := "enter_store"
-	if p.enterStore == EnterTaskStorage {
-		unused = "enter_hash"
-	}
-	spec.Maps[unused] = &ebpf.MapSpec{Name: unused, Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps[unused].ValueSize, MaxEntries: 1}
-	unusedCalls := "call_store"
-	if p.enterStore == EnterTaskStorage {
-		unusedCalls = "call_hash"
-	}
-	spec.Maps[unusedCalls] = &ebpf.MapSpec{Name: unusedCalls, Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps[unusedCalls].ValueSize, MaxEntries: 1}
-	if !p.youngTables() {
-		// Young threads' tables live in task storage only: without it every
-		// process counts in the hashes.
-		spec.Maps["young_store"] = &ebpf.MapSpec{Name: "young_store", Type: ebpf.Hash, KeySize: 4, ValueSize: spec.Maps["young_store"].ValueSize, MaxEntries: 1}
-	}
-	if p.opts.NoProcHist {
-		spec.Maps["proc_hists"].MaxEntries = 1
-	}
-	ps := spec.Maps["proc_stats"]
-	perEntry := int(ps.ValueSize) * p.ncpu
-	if max := procMapBudget / perEntry; max < int(ps.MaxEntries) {
-		ps.MaxEntries = uint32(max)
-	}
-
-	if allocOnInsert() {
-		for _, name := range []string{"proc_stats", "errno_stats", "proc_io", "thread_stats", "proc_hists"} {
-			spec.Maps[name].Flags |= unix.BPF_F_NO_PREALLOC
-		}
-	}
-	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
-		return loadError(p.rung.Buffer+", "+p.enterStore, err)
-	}
-	return nil
 }
 
 // loadError says why the kernel refused to load an object (what: which
@@ -322,12 +207,6 @@ func loadError(what string, err error) error {
 		fmt.Fprintf(os.Stderr, "%+v\n", verr)
 	}
 	return fmt.Errorf("load BPF programs (%s): %v", what, firstLines(verr))
-}
-
-// youngTables says whether young threads count in tables of their own: where
-// the kernel has task storage, unless the options say no.
-func (p *Probe) youngTables() bool {
-	return p.legacy == nil && p.enterStore == EnterTaskStorage && !p.opts.NoYoungTables
 }
 
 // EnterStores are the enter stores this kernel can run, best first: task
@@ -346,31 +225,6 @@ func haveTaskBTF() bool {
 	return features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnGetCurrentTaskBtf) == nil
 }
 
-// allocOnInsert says whether the per-process hashes can allocate their entries
-// as they are inserted instead of all at load: preallocating them takes ~80 ms of
-// every start. Tracing programs may use such maps safely from 6.1 (the BPF
-// memory allocator); before, the kernel accepts them with a warning in its log
-// about their being unsafe.
-func allocOnInsert() bool {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return false
-	}
-	var major, minor int
-	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor); err != nil {
-		return false
-	}
-	return major > 6 || major == 6 && minor >= 1
-}
-
-// nrOf is the number of a syscall in t, or MaxUint32 when t has none.
-func nrOf(t *syscalls.Table, name string) uint32 {
-	if s, ok := t.Lookup(name); ok {
-		return uint32(s.Nr)
-	}
-	return math.MaxUint32
-}
-
 func firstLines(verr *ebpf.VerifierError) string {
 	// The verifier's last lines say why; the whole log is hundreds of lines.
 	n := len(verr.Log)
@@ -382,31 +236,14 @@ func firstLines(verr *ebpf.VerifierError) string {
 
 // Attach hooks the programs to their tracepoints. Lifecycle hooks go first so no
 // process counted is left without a name.
-func (p *Probe) Attach() error {
-	if p.legacy != nil {
-		if err := p.attachLegacy(); err != nil {
-			p.detach()
-			return err
-		}
-		return nil
-	}
-	for _, a := range []struct {
-		name string
-		prog *ebpf.Program
-	}{
-		{"sched_process_fork", p.objs.SchedProcessFork},
-		{"sched_process_exec", p.objs.SchedProcessExec},
-		{"sched_process_exit", p.objs.SchedProcessExit},
-		{"inet_sock_set_state", p.objs.InetSockSetState},
-		{"sys_exit", p.objs.SysExit},
-		{"sys_enter", p.objs.SysEnter},
-	} {
-		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: a.name, Program: a.prog})
-		if err != nil {
-			p.detach()
-			return fmt.Errorf("attach %s: %w", a.name, err)
-		}
-		p.links = append(p.links, l)
+func (p *Probe) Attach() error { return p.attach(false) }
+
+// attach hooks the programs, or in a trial just enough to prove the rung
+// works, and leaves none hooked when it fails.
+func (p *Probe) attach(trial bool) error {
+	if err := p.fam.attach(trial); err != nil {
+		p.fam.detach()
+		return err
 	}
 	return nil
 }
@@ -415,62 +252,14 @@ func (p *Probe) Attach() error {
 // is counted or sent, so a final read agrees with the events drained. The
 // counts of every young thread still alive are sent then.
 func (p *Probe) Detach() error {
-	p.detach()
-	if !p.youngTables() {
-		return nil
-	}
-	return p.sweepYoung(2) // every table is old enough
-}
-
-// sweepYoung moves the read epoch on by steps and promotes every young
-// thread's table that has lived through a whole read: its counts go to the
-// lifecycle buffer (young_sweep in tlmon.bpf.c). Sweeps never overlap: two at
-// once could both send a table.
-func (p *Probe) sweepYoung(steps uint32) error {
-	p.sweepMu.Lock()
-	defer p.sweepMu.Unlock()
-	p.epoch += steps
-	if err := p.objs.ReadEpoch.Set(p.epoch); err != nil {
-		return fmt.Errorf("set read epoch: %w", err)
-	}
-	if p.sweep == nil {
-		it, err := link.AttachIter(link.IterOptions{Program: p.objs.YoungSweep})
-		if err != nil {
-			return fmt.Errorf("attach young_sweep: %w", err)
-		}
-		p.sweep = it
-	}
-	rd, err := p.sweep.Open()
-	if err != nil {
-		return fmt.Errorf("run young_sweep: %w", err)
-	}
-	defer rd.Close()
-	if _, err := io.Copy(io.Discard, rd); err != nil { // the iterator runs as it is read
-		return fmt.Errorf("run young_sweep: %w", err)
-	}
-	return nil
-}
-
-func (p *Probe) detach() {
-	if p.legacy != nil {
-		p.legacy.closeKprobes()
-	}
-	for i := len(p.links) - 1; i >= 0; i-- {
-		p.links[i].Close()
-	}
-	p.links = nil
+	p.fam.detach()
+	return p.fam.sweepAll()
 }
 
 // Close detaches and frees everything. The kernel frees programs asynchronously.
 func (p *Probe) Close() error {
-	p.detach()
-	if p.sweep != nil {
-		p.sweep.Close()
-	}
-	if p.legacy != nil {
-		return p.legacy.close() // p.objs holds some of its maps
-	}
-	return p.objs.Close()
+	p.fam.detach()
+	return p.fam.close()
 }
 
 // Rung says which rung of the Ladder the probe is on.
@@ -485,11 +274,7 @@ func (p *Probe) EnterStore() string { return p.enterStore }
 // ProgramIDs lists the kernel ids of the loaded programs, for leftover checks.
 func (p *Probe) ProgramIDs() []ebpf.ProgramID {
 	var ids []ebpf.ProgramID
-	progs := []*ebpf.Program{p.objs.SysEnter, p.objs.SysExit, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SchedProcessFork, p.objs.InetSockSetState}
-	if l := p.legacy; l != nil {
-		progs = slices.Collect(maps.Values(l.progs))
-	}
-	for _, prog := range progs {
+	for _, prog := range p.fam.programs() {
 		if info, err := prog.Info(); err == nil {
 			if id, ok := info.ID(); ok {
 				ids = append(ids, id)
@@ -509,14 +294,7 @@ func bootNow() uint64 {
 // InjectEvent makes the kernel side emit one fork event without a fork, by
 // running the fork program on made-up arguments (BPF_PROG_TEST_RUN, 5.10+). It
 // is the synthetic producer of tests and benchmarks of the event path.
-func (p *Probe) InjectEvent() error {
-	if p.legacy != nil {
-		return p.notOnThisRung("running a program on made-up arguments")
-	}
-	var args [2]uint64 // parent and child task pointers: NULL reads as zeros
-	_, err := p.objs.SchedProcessFork.Run(&ebpf.RunOptions{Context: args[:]})
-	return err
-}
+func (p *Probe) InjectEvent() error { return p.fam.injectEvent() }
 
 // InjectCall makes the kernel side emit the detail event of one call of
 // syscall nr returning ret, without the call: it runs the sys_enter and
@@ -525,39 +303,15 @@ func (p *Probe) InjectEvent() error {
 // stay locked to its OS thread between the two runs, its process be in scope
 // and nr's detail be on. The arguments read as zeros, so no path is copied. It
 // is the synthetic producer of the benchmarks of the detail-event path.
-func (p *Probe) InjectCall(nr int, ret int64) error {
-	if p.legacy != nil {
-		return p.notOnThisRung("running a program on made-up arguments")
-	}
-	enter := [2]uint64{0, uint64(nr)} // pt_regs pointer (NULL), syscall number
-	if _, err := p.objs.SysEnter.Run(&ebpf.RunOptions{Context: enter[:]}); err != nil {
-		return fmt.Errorf("run sys_enter: %w", err)
-	}
-	exit := [2]uint64{0, uint64(ret)} // pt_regs pointer (NULL), return value
-	if _, err := p.objs.SysExit.Run(&ebpf.RunOptions{Context: exit[:]}); err != nil {
-		return fmt.Errorf("run sys_exit: %w", err)
-	}
-	return nil
-}
+func (p *Probe) InjectCall(nr int, ret int64) error { return p.fam.injectCall(nr, ret) }
 
 // EnterTime reads the entry record of thread tid: the syscall it is inside and
 // when it entered (CLOCK_MONOTONIC ns), or ok false when it is inside none we
 // saw enter. Task storage is looked up through a thread pidfd (Linux 6.9+).
 func (p *Probe) EnterTime(tid uint32) (nr int, since uint64, ok bool) {
-	var rec tlmonEnterRec
-	if p.enterStore == EnterHash {
-		if err := p.objs.EnterHash.Lookup(tid, &rec); err != nil {
-			return 0, 0, false
-		}
-	} else {
-		fd, err := unix.PidfdOpen(int(tid), unix.PIDFD_THREAD)
-		if err != nil {
-			return 0, 0, false
-		}
-		defer unix.Close(fd)
-		if err := p.objs.EnterStore.Lookup(int32(fd), &rec); err != nil {
-			return 0, 0, false
-		}
+	rec, ok := p.fam.enterRecord(tid)
+	if !ok {
+		return 0, 0, false
 	}
 	return int(rec.Nr), rec.Ts, rec.Ts != 0
 }

@@ -216,7 +216,7 @@ func onRungs(t *testing.T, rungs []provedRung, opts Options, test func(t *testin
 			if p.Rung() != r.Rung {
 				t.Fatalf("loaded %v, asked for %v", p.Rung(), r)
 			}
-			if l := p.legacy; r.old && (l == nil || !l.old || perCPU(l.maps.ProcStats)) {
+			if l := legacyOf(p); r.old && (l == nil || !l.old || perCPU(l.maps.ProcStats)) {
 				t.Fatalf("not loaded as on 4.4: the _old programs and plain maps")
 			} else if l != nil && !r.old && l.old {
 				t.Fatalf("fell back to the _old programs: the kernel refused the others")
@@ -465,7 +465,7 @@ func TestRungScopesByPID(t *testing.T) {
 // counts in the per-process maps after: every call counted once, none lost.
 func TestYoungProcessIsPromotedWhileItBlocks(t *testing.T) {
 	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
-		if !p.youngTables() {
+		if m := modernOf(p); m == nil || !m.youngTables() {
 			t.Skip("no young tables on this rung")
 		}
 		const n = 10_000
@@ -547,20 +547,20 @@ func TestThreadsLeaveNoEnterRecords(t *testing.T) {
 				if err := p.ScopePIDs([]uint32{c.pid()}, false); err != nil {
 					t.Fatal(err)
 				}
-				before := mapSize(t, p.objs.EnterHash)
+				before := mapSize(t, p.maps.EnterHash)
 				if err := p.Attach(); err != nil {
 					t.Fatal(err)
 				}
 				c.run(t)
 				p.Detach()
 				want := before
-				if strings.HasPrefix(spec, "thread-exec") && p.legacy != nil && p.legacy.settings.LifecycleKprobes != 0 {
+				if strings.HasPrefix(spec, "thread-exec") && lifecycleKprobes(p) {
 					// Before 4.7 exec is seen by its kretprobe, after the
 					// thread took its leader's id: its own id's record,
 					// made when it entered execve, stays.
 					want++
 				}
-				if after := mapSize(t, p.objs.EnterHash); after != want {
+				if after := mapSize(t, p.maps.EnterHash); after != want {
 					t.Errorf("%d enter records before, %d after the process ended, want %d", before, after, want)
 				}
 				if strings.HasPrefix(spec, "threads ") {
@@ -661,7 +661,7 @@ func readEvents(t *testing.T, rig *lifeRig) (events []model.Event, lost uint64) 
 func TestRungSeesTheLifeOfAOneMillisecondProcess(t *testing.T) {
 	onEveryRung(t, Options{}, func(t *testing.T, p *Probe) {
 		scope := func() error { return p.ScopePIDs([]uint32{uint32(os.Getpid())}, true) }
-		kprobesSeeLifecycle := p.legacy != nil && p.legacy.settings.LifecycleKprobes != 0
+		kprobesSeeLifecycle := lifecycleKprobes(p)
 		if kprobesSeeLifecycle {
 			// A vfork child (os/exec's) joins a PID scope only when its
 			// parent returns, after the child's exec (README, Kernels).

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"tlmon/model"
 )
@@ -33,26 +32,24 @@ func (p *Probe) ScopePIDs(pids []uint32, follow bool) error {
 	}
 	one := uint8(1)
 	for _, pid := range pids {
-		if err := p.objs.ScopePids.Put(pid, one); err != nil {
+		if err := p.maps.ScopePids.Put(pid, one); err != nil {
 			return fmt.Errorf("add pid %d to scope: %w", pid, err)
 		}
 	}
-	if p.legacy != nil {
-		p.legacy.settings.FollowChildren = flag[uint32](follow)
-	} else if err := p.objs.FollowChildren.Set(follow); err != nil {
-		return fmt.Errorf("set follow children: %w", err)
+	if err := p.fam.setFollowChildren(follow); err != nil {
+		return err
 	}
 	return p.setScope(scopePIDs)
 }
 
 // HasCgroupScope says whether the probe can scope by cgroup: rungs 1 and 2.
-func (p *Probe) HasCgroupScope() bool { return p.legacy == nil }
+func (p *Probe) HasCgroupScope() bool { return p.fam.cgroupScope() }
 
 // ScopeOwnChildren counts only the processes this process starts from now
 // on, and their children: how rungs without a cgroup scope watch a command.
 func (p *Probe) ScopeOwnChildren() error {
-	if p.legacy == nil {
-		return errors.New("a cgroup scope watches commands on rungs 1 and 2")
+	if p.HasCgroupScope() {
+		return errCgroupWatchesCommands
 	}
 	if err := p.clearPIDs(); err != nil {
 		return err
@@ -63,32 +60,14 @@ func (p *Probe) ScopeOwnChildren() error {
 	if self, err := os.FindProcess(os.Getpid()); err == nil {
 		self.Release()
 	}
-	p.legacy.settings.AdoptTgid = uint32(os.Getpid())
-	p.legacy.settings.FollowChildren = 1
-	return p.setScopeMode(scopePIDs)
+	return p.fam.adoptChildren(uint32(os.Getpid()))
 }
 
 // ScopeCgroup counts only processes in the cgroup v2 directory dir and its
 // descendants.
 func (p *Probe) ScopeCgroup(dir string) error {
-	if p.legacy != nil {
-		return p.notOnThisRung("a cgroup scope")
-	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return fmt.Errorf("cgroup %s: %w", dir, err)
-	}
-	if st.Type != unix.CGROUP2_SUPER_MAGIC {
-		return fmt.Errorf("cgroup %s: not a cgroup v2 directory", dir)
-	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open cgroup %s: %w", dir, err)
-	}
-	// The map keeps its own reference to the cgroup: our fd can go.
-	defer unix.Close(fd)
-	if err := p.objs.ScopeCgroup.Put(uint32(0), uint32(fd)); err != nil {
-		return fmt.Errorf("set cgroup scope %s: %w", dir, err)
+	if err := p.fam.scopeCgroup(dir); err != nil {
+		return err
 	}
 	return p.setScope(scopeCgroup)
 }
@@ -100,37 +79,18 @@ func (p *Probe) ScopeCommand(dir string) error {
 	if err := p.ScopeCgroup(dir); err != nil {
 		return err
 	}
-	return p.objs.LaunchPending.Set(uint32(1))
+	return p.fam.awaitLaunch()
 }
 
-func (p *Probe) setScope(mode uint32) error {
-	// Tasks older than this that exit a syscall we never saw enter were inside
-	// it before the scope took them in: the kernel side ignores those exits.
-	if p.legacy != nil {
-		p.legacy.settings.AdoptTgid = 0 // only ScopeOwnChildren adopts
-	} else if err := p.objs.ScopeSince.Set(bootNow()); err != nil {
-		return fmt.Errorf("set scope time: %w", err)
-	} else if err := p.objs.LaunchPending.Set(uint32(0)); err != nil {
-		return fmt.Errorf("set scope: %w", err)
-	}
-	if err := p.setScopeMode(mode); err != nil {
-		return fmt.Errorf("set scope: %w", err)
-	}
-	return nil
-}
+// setScope makes mode the scope from now on.
+func (p *Probe) setScope(mode uint32) error { return p.fam.startScope(mode) }
 
-func (p *Probe) setScopeMode(mode uint32) error {
-	if p.legacy != nil {
-		p.legacy.settings.ScopeMode = mode
-		return p.legacy.putSettings()
-	}
-	return p.objs.ScopeMode.Set(mode)
-}
+func (p *Probe) setScopeMode(mode uint32) error { return p.fam.setScopeMode(mode) }
 
 func (p *Probe) clearPIDs() error {
 	var key uint32
 	var keys []uint32
-	it := p.objs.ScopePids.Iterate()
+	it := p.maps.ScopePids.Iterate()
 	var v uint8
 	for it.Next(&key, &v) {
 		keys = append(keys, key)
@@ -139,7 +99,7 @@ func (p *Probe) clearPIDs() error {
 		return fmt.Errorf("read pid scope: %w", err)
 	}
 	for _, k := range keys {
-		if err := p.objs.ScopePids.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		if err := p.maps.ScopePids.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("clear pid scope: %w", err)
 		}
 	}
@@ -152,7 +112,7 @@ func (p *Probe) ScopedPIDs() ([]uint32, error) {
 	var key uint32
 	var v uint8
 	var pids []uint32
-	it := p.objs.ScopePids.Iterate()
+	it := p.maps.ScopePids.Iterate()
 	for it.Next(&key, &v) {
 		pids = append(pids, key)
 	}
@@ -173,25 +133,12 @@ func (p *Probe) SetSyscallFilter(enabled []int) error {
 			}
 		}
 	}
-	if p.legacy != nil {
-		return p.setLegacyFilter(enabled, &disabled)
-	}
-	if err := p.objs.NrDisabled.Set(disabled); err != nil {
-		return fmt.Errorf("set syscall filter: %w", err)
-	}
-	return nil
+	return p.fam.setSyscallFilter(enabled, &disabled)
 }
 
 // SetFailedOnly counts only calls that fail (counted at exit instead of entry).
 func (p *Probe) SetFailedOnly(on bool) error {
-	if p.legacy != nil {
-		p.legacy.settings.FailedOnly = flag[uint32](on)
-		return p.legacy.putSettings()
-	}
-	if err := p.objs.FailedOnly.Set(on); err != nil {
-		return fmt.Errorf("set failed-only: %w", err)
-	}
-	return nil
+	return p.fam.setFailedOnly(on)
 }
 
 // WatchThreads counts the threads of process pid one by one from now on (0
@@ -201,11 +148,11 @@ func (p *Probe) WatchThreads(pid uint32) error {
 		return fmt.Errorf("stop counting threads: %w", err)
 	}
 	var tids []uint32
-	if err := iterateAll(p.objs.ThreadStats, &tids, func(uint32, []tlmonCounts) {}); err != nil {
+	if err := iterateAll(p.maps.ThreadStats, &tids, func(uint32, []tlmonCounts) {}); err != nil {
 		return fmt.Errorf("read thread counters: %w", err)
 	}
 	for _, t := range tids {
-		p.objs.ThreadStats.Delete(t)
+		p.maps.ThreadStats.Delete(t)
 	}
 	if pid == 0 {
 		return nil
@@ -216,18 +163,12 @@ func (p *Probe) WatchThreads(pid uint32) error {
 	return nil
 }
 
-func (p *Probe) setThreadTgid(pid uint32) error {
-	if p.legacy != nil {
-		p.legacy.settings.ThreadTgid = pid
-		return p.legacy.putSettings()
-	}
-	return p.objs.ThreadTgid.Set(pid)
-}
+func (p *Probe) setThreadTgid(pid uint32) error { return p.fam.setThreadTgid(pid) }
 
 // ThreadCounts reads the per-thread counts since WatchThreads, summed over CPUs.
 func (p *Probe) ThreadCounts() (map[uint32]model.Counts, error) {
 	out := map[uint32]model.Counts{}
-	err := iterateAll(p.objs.ThreadStats, nil, func(tid uint32, v []tlmonCounts) {
+	err := iterateAll(p.maps.ThreadStats, nil, func(tid uint32, v []tlmonCounts) {
 		var sum model.Counts
 		for _, c := range v {
 			sum.Add(counts(c))
@@ -235,26 +176,6 @@ func (p *Probe) ThreadCounts() (map[uint32]model.Counts, error) {
 		out[tid] = sum
 	})
 	return out, err
-}
-
-// initCaptures fills, from the table, what each syscall's detail events copy
-// and which byte counter it adds to; no syscall is sent in detail yet.
-func (p *Probe) initCaptures() [MaxSyscalls]tlmonCapture {
-	p.captureMu.Lock()
-	defer p.captureMu.Unlock()
-	t := p.opts.Table
-	for nr := range p.captures {
-		c := t.Capture(nr)
-		if nr == model.CompatNr {
-			c = model.NoCapture // another table's numbers: nothing to decode
-		}
-		p.captures[nr] = tlmonCapture{
-			Str: c.Str, Blob: c.Blob, BlobLenArg: c.BlobLenArg, BlobSize: c.BlobSize,
-			BlobLenPtr: flag[uint8](c.BlobLenPtr), BlobAtExit: flag[uint8](c.BlobAtExit), Argv: c.Argv,
-			Io: uint8(t.IOKind(nr)),
-		}
-	}
-	return p.captures
 }
 
 // flag is b as the kernel side's flags hold it: 1 or 0.
@@ -267,36 +188,12 @@ func flag[T uint8 | uint32](b bool) T {
 
 // HasDetail says whether the probe can send detail events (calls with their
 // arguments, slow calls, TCP connections): rungs 1 and 2 only.
-func (p *Probe) HasDetail() bool { return p.legacy == nil }
+func (p *Probe) HasDetail() bool { return p.fam.detail() }
 
 // SetDetail makes the kernel send a detail event for every call of these
 // syscalls by a watched process (none: nil), and, with tcp, the TCP
 // connections they establish and close. Calls of 32-bit tasks are never sent.
-func (p *Probe) SetDetail(nrs []int, tcp bool) error {
-	if p.legacy != nil {
-		if len(nrs) > 0 || tcp {
-			return p.notOnThisRung("detail events")
-		}
-		return nil
-	}
-	p.captureMu.Lock()
-	defer p.captureMu.Unlock()
-	for i := range p.captures {
-		p.captures[i].Detail = 0
-	}
-	for _, nr := range nrs {
-		if nr >= 0 && nr < MaxSyscalls && nr != model.CompatNr {
-			p.captures[nr].Detail = 1
-		}
-	}
-	if err := p.objs.Captures.Set(p.captures); err != nil {
-		return fmt.Errorf("set detail classes: %w", err)
-	}
-	if err := p.objs.TcpDetail.Set(tcp); err != nil {
-		return fmt.Errorf("set TCP detail: %w", err)
-	}
-	return nil
-}
+func (p *Probe) SetDetail(nrs []int, tcp bool) error { return p.fam.setDetail(nrs, tcp) }
 
 // SetSlow sends any call of a watched process slower than d with its arguments
 // (0 stops it). It needs latency (Options.NoLatency false).
@@ -304,14 +201,5 @@ func (p *Probe) SetSlow(d time.Duration) error {
 	if d > 0 && p.opts.NoLatency {
 		return errors.New("slow calls are found by timing them: not with --no-latency")
 	}
-	if p.legacy != nil {
-		if d > 0 {
-			return p.notOnThisRung("slow-call events")
-		}
-		return nil
-	}
-	if err := p.objs.SlowNs.Set(uint64(max(d, 0))); err != nil {
-		return fmt.Errorf("set slow-call threshold: %w", err)
-	}
-	return nil
+	return p.fam.setSlow(d)
 }
