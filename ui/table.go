@@ -3,6 +3,7 @@ package ui
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"tlmon/model"
@@ -20,6 +21,9 @@ type rowKey struct {
 	at   int64  // when an event happened (ns since the epoch)
 }
 
+// column is one column of a table: its title, its width, when it gives way
+// on a narrow terminal, and what its cells say. Every table's columns are
+// of this one type.
 type column struct {
 	title string
 	width int  // cells; for the flex column, the least it gets
@@ -35,6 +39,55 @@ type column struct {
 	// the highest first, columns with the same drop together (a pair such as
 	// READ/s and WRITE/s goes as one); 0 is never left out.
 	drop int
+	// cell is the column's text of the item a row is built from (each table
+	// has its items: processes, syscalls, files…) and, for a right-aligned
+	// column, the number it sorts by. Make it with textCell, numCell and
+	// the like, which say the item's type.
+	cell func(item any) (string, float64)
+}
+
+// newRow is a row of item, a cell of each column; what identifies it, what
+// the filter matches and the rest are the caller's to set.
+func newRow(cols []column, item any) row {
+	r := row{cells: make([]string, len(cols)), nums: make([]float64, len(cols))}
+	for i := range cols {
+		r.cells[i], r.nums[i] = cols[i].cell(item)
+	}
+	return r
+}
+
+// cellOf makes a cell function of one over items of type T.
+func cellOf[T any](f func(*T) (string, float64)) func(any) (string, float64) {
+	return func(item any) (string, float64) { return f(item.(*T)) }
+}
+
+// textCell is a cell of text, sorted as text.
+func textCell[T any](f func(*T) string) func(any) (string, float64) {
+	return func(item any) (string, float64) { return f(item.(*T)), 0 }
+}
+
+// rateCell is a per-second rate: 12.3k.
+func rateCell[T any](f func(*T) float64) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		r := f(item.(*T))
+		return rate(r), r
+	}
+}
+
+// countCell is a counter: 12.3k.
+func countCell[T any](f func(*T) uint64) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		n := f(item.(*T))
+		return count(n), float64(n)
+	}
+}
+
+// idCell is a PID or a TID, in full.
+func idCell[T any](f func(*T) uint32) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		id := f(item.(*T))
+		return strconv.FormatUint(uint64(id), 10), float64(id)
+	}
 }
 
 type row struct {

@@ -170,70 +170,60 @@ func (v *tableView) key(msg tea.KeyPressMsg, k *KeyMap, d *data) view {
 	return nil
 }
 
-// The columns of each table. Widths fit the titles with a sort arrow.
+// Cells of a syscall's counts, shared by the lists of syscalls and of the
+// processes that made one.
+func syscallRate(s *model.SyscallStat) (string, float64) {
+	return rate(s.CallRate), s.CallRate
+}
+func syscallCalls(s *model.SyscallStat) (string, float64) {
+	return count(s.Calls), float64(s.Calls)
+}
+func syscallErrors(s *model.SyscallStat) (string, float64) {
+	return count(s.Errors), float64(s.Errors)
+}
+func syscallAvg(s *model.SyscallStat) (string, float64) {
+	return avgCell(s.AvgNs, s.LatCount), float64(s.AvgNs)
+}
+func syscallP50(s *model.SyscallStat) (string, float64) {
+	return quantileCell(s.P50Ns, s.HasQuantiles()), float64(s.P50Ns)
+}
+func syscallP99(s *model.SyscallStat) (string, float64) {
+	return quantileCell(s.P99Ns, s.HasQuantiles()), float64(s.P99Ns)
+}
+
+// ofSyscall makes a cell of the syscall of a process item.
+func ofSyscall(f func(*model.SyscallStat) (string, float64)) func(any) (string, float64) {
+	return cellOf(func(x *procItem) (string, float64) { return f(x.s) })
+}
+
+// The columns of the syscall lists and of the threads in flight. Widths fit
+// the titles with a sort arrow.
 var (
-	processColumns = []column{
-		{title: "PID", width: 7, right: true},
-		{title: "COMM", width: 16},
-		{title: "CGROUP", width: 12, flex: true, drop: 4},
-		{title: "SYSCALLS/s", width: 11, right: true},
-		{title: "TOTAL", width: 7, right: true},
-		{title: "ERR/s", width: 7, right: true, drop: 1},
-		{title: "TOP SYSCALL", width: 14},
-		{title: "P99", width: 7, right: true, drop: 2},
-		// Bytes per second read and written (received and sent included): a
-		// pair that 80 columns leave out, so that the counts stay.
-		{title: "READ/s", width: 7, right: true, drop: 3},
-		{title: "WRITE/s", width: 8, right: true, drop: 3},
-	}
-	// commandColumns are the Processes view's grouped by command: a command's
-	// processes are counted in its first column ("ls ×3,214, 2 live").
-	commandColumns = []column{
-		{title: "COMMAND", width: 22, flex: true, gap: true},
-		{title: "SYSCALLS/s", width: 11, right: true},
-		{title: "TOTAL", width: 7, right: true},
-		{title: "ERR/s", width: 7, right: true, drop: 1},
-		{title: "TOP SYSCALL", width: 14},
-		{title: "P99", width: 7, right: true, drop: 2},
-		{title: "READ/s", width: 7, right: true, drop: 3},
-		{title: "WRITE/s", width: 8, right: true, drop: 3},
-	}
 	syscallColumns = []column{
-		{title: "NAME", width: 16, flex: true},
-		{title: "CLASS", width: 12, drop: 4},
-		{title: "CALLS/s", width: 9, right: true},
-		{title: "TOTAL", width: 7, right: true},
-		{title: "ERRORS", width: 7, right: true},
-		{title: "TOP ERRNO", width: 12, drop: 2},
-		{title: "AVG", width: 7, right: true, drop: 1},
-		{title: "P50", width: 7, right: true, drop: 3},
-		{title: "P99", width: 7, right: true},
+		{title: "NAME", width: 16, flex: true, cell: textCell(func(s *model.SyscallStat) string { return s.Name })},
+		{title: "CLASS", width: 12, drop: 4, cell: textCell(func(s *model.SyscallStat) string { return s.Classes.String() })},
+		{title: "CALLS/s", width: 9, right: true, cell: cellOf(syscallRate)},
+		{title: "TOTAL", width: 7, right: true, cell: cellOf(syscallCalls)},
+		{title: "ERRORS", width: 7, right: true, cell: cellOf(syscallErrors)},
+		{title: "TOP ERRNO", width: 12, drop: 2, cell: textCell(topErrno)},
+		{title: "AVG", width: 7, right: true, drop: 1, cell: cellOf(syscallAvg)},
+		{title: "P50", width: 7, right: true, drop: 3, cell: cellOf(syscallP50)},
+		{title: "P99", width: 7, right: true, cell: cellOf(syscallP99)},
 	}
-	syscallProcColumns = []column{
-		{title: "PID", width: 7, right: true},
-		{title: "COMM", width: 16},
-		{title: "CGROUP", width: 12, flex: true, drop: 3},
-		{title: "CALLS/s", width: 9, right: true},
-		{title: "TOTAL", width: 7, right: true},
-		{title: "ERRORS", width: 7, right: true},
-		{title: "TOP ERRNO", width: 12, drop: 2},
-		{title: "AVG", width: 7, right: true, drop: 1},
-		{title: "P99", width: 7, right: true},
-	}
-	threadColumns = []column{
-		{title: "TID", width: 7, right: true},
-		{title: "COMM", width: 16, flex: true},
-		{title: "CALLS/s", width: 9, right: true},
-		{title: "TOTAL", width: 7, right: true},
-		{title: "ERR/s", width: 7, right: true},
-		{title: "AVG", width: 7, right: true},
-	}
+	syscallProcColumns = append(procIdentity(3),
+		column{title: "CALLS/s", width: 9, right: true, cell: ofSyscall(syscallRate)},
+		column{title: "TOTAL", width: 7, right: true, cell: ofSyscall(syscallCalls)},
+		column{title: "ERRORS", width: 7, right: true, cell: ofSyscall(syscallErrors)},
+		column{title: "TOP ERRNO", width: 12, drop: 2, cell: textCell(func(x *procItem) string { return topErrno(x.s) })},
+		column{title: "AVG", width: 7, right: true, drop: 1, cell: ofSyscall(syscallAvg)},
+		column{title: "P99", width: 7, right: true, cell: ofSyscall(syscallP99)},
+	)
 	inFlightColumns = []column{
-		{title: "PID", width: 7, right: true},
-		{title: "TID", width: 7, right: true},
-		{title: "COMM", width: 16},
-		{title: "SYSCALL", width: 16, flex: true},
-		{title: "FOR", width: 9, right: true},
+		{title: "PID", width: 7, right: true, cell: idCell(func(f *InFlight) uint32 { return f.PID })},
+		{title: "TID", width: 7, right: true, cell: idCell(func(f *InFlight) uint32 { return f.TID })},
+		{title: "COMM", width: 16, cell: textCell(func(f *InFlight) string { return model.Escape(f.Comm) })},
+		{title: "SYSCALL", width: 16, flex: true, cell: textCell(func(f *InFlight) string { return f.Syscall })},
+		{title: "FOR", width: 9, right: true, cell: cellOf(func(f *InFlight) (string, float64) { return inFlightFor(*f), float64(f.Since) })},
 	}
 )
 
@@ -307,22 +297,12 @@ func newThreadsView(id model.ProcID, d *data) *tableView {
 }
 
 func threadRows(d *data) []row {
-	rows := make([]row, 0, len(d.threads))
-	for _, t := range d.threads {
-		tid := strconv.FormatUint(uint64(t.TID), 10)
-		comm := model.Escape(t.Comm)
-		var avg uint64
-		avgText := noSamples
-		if t.LatCount > 0 {
-			avg = t.LatSumNs / t.LatCount
-			avgText = output.Duration(avg)
-		}
-		rows = append(rows, row{
-			key:   rowKey{tid: t.TID},
-			cells: []string{tid, comm, rate(t.CallRate), count(t.Calls), rate(t.ErrorRate), avgText},
-			nums:  []float64{float64(t.TID), 0, t.CallRate, float64(t.Calls), t.ErrorRate, float64(avg)},
-			match: strings.ToLower(tid + " " + comm),
-		})
+	rows := make([]row, len(d.threads))
+	for i := range d.threads {
+		t := &d.threads[i]
+		rows[i] = newRow(threadColumns, t)
+		rows[i].key = rowKey{tid: t.TID}
+		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
 	}
 	return rows
 }
@@ -338,21 +318,14 @@ func newSyscallProcsView(nr int, name string) *tableView {
 	}
 }
 
-// procCells are the identity columns of a process row: PID, COMM, CGROUP.
-func procRow(p *model.ProcStat, ncols int) row {
-	comm, cg := model.Escape(p.Comm), model.Escape(cgroupLabel(p))
-	pid := strconv.FormatUint(uint64(p.ID.PID), 10)
-	r := row{
-		key:    rowKey{proc: p.ID},
-		parent: rowKey{proc: p.Parent},
-		cells:  make([]string, 3, ncols),
-		nums:   make([]float64, ncols),
-		match:  strings.ToLower(pid + " " + comm + " " + cg),
-		dim:    !p.Alive,
-		comm:   p.Comm,
-	}
-	r.cells[0], r.cells[1], r.cells[2] = pid, comm, cg
-	r.nums[0] = float64(p.ID.PID)
+// procRow is the row of a process in a list of processes whose columns
+// start with procIdentity's.
+func procRow(cols []column, x *procItem) row {
+	r := newRow(cols, x)
+	p := x.p
+	r.key, r.parent = rowKey{proc: p.ID}, rowKey{proc: p.Parent}
+	r.match = strings.ToLower(r.cells[0] + " " + r.cells[1] + " " + r.cells[2])
+	r.dim, r.comm = !p.Alive, p.Comm
 	return r
 }
 
@@ -360,38 +333,29 @@ func syscallRows(stats []model.SyscallStat) []row {
 	rows := make([]row, len(stats))
 	for i := range stats {
 		s := &stats[i]
-		class := s.Classes.String()
-		rows[i] = row{
-			key: rowKey{nr: s.Nr},
-			cells: []string{s.Name, class, rate(s.CallRate), count(s.Calls), count(s.Errors), topErrno(s),
-				avgCell(s.AvgNs, s.LatCount), quantileCell(s.P50Ns, s.HasQuantiles()), quantileCell(s.P99Ns, s.HasQuantiles())},
-			nums:  []float64{0, 0, s.CallRate, float64(s.Calls), float64(s.Errors), 0, float64(s.AvgNs), float64(s.P50Ns), float64(s.P99Ns)},
-			match: strings.ToLower(s.Name + " " + class),
-		}
+		rows[i] = newRow(syscallColumns, s)
+		rows[i].key = rowKey{nr: s.Nr}
+		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
 	}
 	return rows
 }
 
 func syscallProcRows(d *data, nr int) []row {
 	var rows []row
+	x := new(procItem)
 	for i := range d.snap.Processes {
 		p := &d.snap.Processes[i]
 		if !shownProc(p, d) {
 			continue
 		}
 		for j := range p.Syscalls {
-			s := &p.Syscalls[j]
-			if s.Nr != nr {
-				continue
+			if s := &p.Syscalls[j]; s.Nr == nr {
+				x.p, x.s = p, s
+				r := procRow(syscallProcColumns, x)
+				r.key.nr = nr
+				rows = append(rows, r)
+				break
 			}
-			r := procRow(p, len(syscallProcColumns))
-			r.key.nr = nr
-			r.cells = append(r.cells, rate(s.CallRate), count(s.Calls), count(s.Errors), topErrno(s),
-				avgCell(s.AvgNs, s.LatCount), quantileCell(s.P99Ns, s.HasQuantiles()))
-			r.nums[3], r.nums[4], r.nums[5] = s.CallRate, float64(s.Calls), float64(s.Errors)
-			r.nums[7], r.nums[8] = float64(s.AvgNs), float64(s.P99Ns)
-			rows = append(rows, r)
-			break
 		}
 	}
 	return rows
@@ -399,15 +363,12 @@ func syscallProcRows(d *data, nr int) []row {
 
 func inFlightRows(d *data) []row {
 	rows := make([]row, len(d.inflight))
-	for i, f := range d.inflight {
-		pid, tid := strconv.FormatUint(uint64(f.PID), 10), strconv.FormatUint(uint64(f.TID), 10)
-		comm := model.Escape(f.Comm)
-		rows[i] = row{
-			key:   rowKey{proc: model.ProcID{PID: f.PID}, tid: f.TID},
-			cells: []string{pid, tid, comm, f.Syscall, inFlightFor(f)},
-			nums:  []float64{float64(f.PID), float64(f.TID), 0, 0, float64(f.Since)},
-			match: strings.ToLower(pid + " " + tid + " " + comm + " " + f.Syscall),
-		}
+	for i := range d.inflight {
+		f := &d.inflight[i]
+		r := newRow(inFlightColumns, f)
+		r.key = rowKey{proc: model.ProcID{PID: f.PID}, tid: f.TID}
+		r.match = strings.ToLower(r.cells[0] + " " + r.cells[1] + " " + r.cells[2] + " " + r.cells[3])
+		rows[i] = r
 	}
 	return rows
 }
