@@ -72,7 +72,7 @@ var (
 func newFilesView() *tableView {
 	return &tableView{
 		table: table{cols: fileColumns, sortCol: 1},
-		name:  "Files",
+		vid:   viewFiles, name: "Files",
 		build: fileRows,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassFile, "file opens")
@@ -87,7 +87,7 @@ func newFilesView() *tableView {
 func newConnectionsViews() (endpoints, tcp *tableView) {
 	endpoints = &tableView{
 		table: table{cols: endpointColumns, sortCol: 1},
-		name:  "Connections",
+		vid:   viewEndpoints, name: "Connections",
 		build: endpointRows,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassNetwork, "connect, bind or accept")
@@ -96,7 +96,7 @@ func newConnectionsViews() (endpoints, tcp *tableView) {
 	}
 	tcp = &tableView{
 		table: table{cols: tcpColumns, sortCol: 0},
-		name:  "TCP connections",
+		vid:   viewTCP, name: "TCP connections",
 		build: tcpRows,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassNetwork, "TCP connection")
@@ -118,13 +118,13 @@ func newEventsView(id model.ProcID, d *data) *tableView {
 	}
 	return &tableView{
 		table:    table{cols: eventColumns, sortCol: 0},
+		vid:      viewEvents,
 		name:     name,
 		build:    eventRows,
 		whyEmpty: eventsHint,
 		drill:    drillToCall,
 		foot:     procDetailLines,
 		proc:     id,
-		events:   true,
 	}
 }
 
@@ -144,7 +144,7 @@ func drillToCall(r row, d *data) view {
 		if c := &d.procDetail.Calls[i]; c.TID == r.key.tid && c.Nr == r.key.nr && c.Time.UnixNano() == r.key.at {
 			call := *c // the pane's calls are replaced on the next tick
 			name := cmp.Or(call.Name, "call")
-			return &detailView{name: name, build: func(_ *data, width int) []textLine { return callLines(&call, width) }}
+			return &detailView{vid: viewCall, name: name, build: func(_ *data, width int) []textLine { return callLines(&call, width) }}
 		}
 	}
 	return nil

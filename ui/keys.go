@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -28,6 +29,12 @@ type KeyMap struct {
 	Pause, Attach, Clear, Losses key.Binding
 	Slow                         key.Binding
 	Help, Quit                   key.Binding
+
+	// The overlays' own keys: Choose and Cancel
+	// end an input (the picker: attach or not; the filter: keep it or clear
+	// it), PickUp and PickDown move in the picker, where j and k are text,
+	// and Close closes the help and the losses.
+	Choose, Cancel, PickUp, PickDown, Close key.Binding
 
 	// Classes toggles the counting of one syscall class each, Details the
 	// detail events of one class each (the same letters, shifted), in
@@ -80,6 +87,12 @@ func DefaultKeyMap() KeyMap {
 		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
 		Help:        b("?", "help", "?"),
 		Quit:        b("q", "quit", "q", "ctrl+c"),
+
+		Choose:   b("enter", "choose", "enter"),
+		Cancel:   b("esc", "cancel", "esc"),
+		PickUp:   b("↑/↓", "move", "up", "ctrl+p"),
+		PickDown: b("↓", "down", "down", "ctrl+n"),
+		Close:    b("esc", "close", "esc", "backspace"),
 	}
 	for i, name := range model.ClassNames {
 		upper := strings.ToUpper(classKeys[i])
@@ -89,14 +102,21 @@ func DefaultKeyMap() KeyMap {
 	return k
 }
 
+// clone is a copy of k that its changes do not reach.
+func (k *KeyMap) clone() KeyMap {
+	c := *k
+	c.Classes, c.Details = slices.Clone(k.Classes), slices.Clone(k.Details)
+	return c
+}
+
 // ShortHelp is the line at the bottom.
-func (k KeyMap) ShortHelp() []key.Binding {
+func (k *KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Drill, k.Back, k.Filter, k.Pause, k.Attach, k.Help, k.Quit}
 }
 
 // FullHelp is shown by ?, one column per group; the last two groups are the
 // class keys, each shown with its shifted detail key: "f/F file".
-func (k KeyMap) FullHelp() [][]key.Binding {
+func (k *KeyMap) FullHelp() [][]key.Binding {
 	classes := make([]key.Binding, len(k.Classes))
 	for i, c := range k.Classes {
 		classes[i] = key.NewBinding(key.WithKeys(c.Keys()...),

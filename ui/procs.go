@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -126,15 +127,20 @@ var (
 	}
 )
 
-func newProcessesView() *tableView {
+// newProcessViews are the two Processes views, a row per process and a row
+// per command, each the other's twin (C).
+func newProcessViews() (procs, commands *tableView) {
 	lat := newLatCache()
-	return &tableView{
+	procs = &tableView{
 		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
-		name:  "Processes", isTree: true, procs: true,
+		vid:   viewProcesses, name: "Processes", isTree: true,
 		build:    func(d *data) []row { return processRows(d, lat, nil) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made a syscall yet") },
 		drill:    func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
 	}
+	commands = newCommandsView()
+	procs.twin, commands.twin = commands, procs
+	return procs, commands
 }
 
 // newCommandsView is the Processes view grouped by command (C): one row per
@@ -143,7 +149,7 @@ func newCommandsView() *tableView {
 	lat := newLatCache()
 	return &tableView{
 		table: table{cols: commandColumns, sortCol: 1},
-		name:  "Processes", procs: true, commands: true,
+		vid:   viewCommands, name: "Processes",
 		build:    func(d *data) []row { return commandRows(d, lat) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made a syscall yet") },
 		drill:    func(r row, d *data) view { return newCommandView(r.comm) },
@@ -155,11 +161,36 @@ func newCommandView(comm string) *tableView {
 	lat := newLatCache()
 	return &tableView{
 		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
-		name:  model.Escape(comm), isTree: true, procs: true,
+		vid:   viewCommand, name: model.Escape(comm), isTree: true,
 		build:    func(d *data) []row { return processRows(d, lat, &comm) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process of this command shows now") },
 		drill:    func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
 	}
+}
+
+// newThreadsView lists the threads of one process with their own counts, which
+// the kernel keeps only while this view shows.
+func newThreadsView(id model.ProcID, d *data) *tableView {
+	name := "threads of pid " + strconv.FormatUint(uint64(id.PID), 10)
+	if p := d.procs[id]; p != nil {
+		name = "threads of " + procLabel(p)
+	}
+	return &tableView{
+		table: table{cols: threadColumns, sortCol: 2},
+		vid:   viewThreads, name: name, empty: "no thread has made a syscall since this view opened",
+		build: threadRows, proc: id,
+	}
+}
+
+// procRow is the row of a process in a list of processes whose columns
+// start with procIdentity's.
+func procRow(cols []column, x *procItem) row {
+	r := newRow(cols, x)
+	p := x.p
+	r.key, r.parent = rowKey{proc: p.ID}, rowKey{proc: p.Parent}
+	r.match = strings.ToLower(r.cells[0] + " " + r.cells[1] + " " + r.cells[2])
+	r.dim, r.comm = !p.Alive, p.Comm
+	return r
 }
 
 // processRows makes a row of each process shown, of command comm only if
@@ -244,6 +275,22 @@ func commandRows(d *data, lat *latCache) []row {
 		rows[i].dim = c.live == 0 && c.callRate == 0 && c.errorRate == 0
 	}
 	return rows
+}
+
+func threadRows(d *data) []row {
+	rows := make([]row, len(d.threads))
+	for i := range d.threads {
+		t := &d.threads[i]
+		rows[i] = newRow(threadColumns, t)
+		rows[i].key = rowKey{tid: t.TID}
+		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
+	}
+	return rows
+}
+
+// procLabel names a process in a line of text: "nginx 1234".
+func procLabel(p *model.ProcStat) string {
+	return fmt.Sprintf("%s %d", model.Escape(p.Comm), p.ID.PID)
 }
 
 // latCache keeps each process's latency histogram over all its syscalls and
