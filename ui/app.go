@@ -67,7 +67,8 @@ func run(ctx context.Context, b Backend, o Options, opts ...tea.ProgramOption) e
 type app struct {
 	b     Backend
 	opts  Options
-	keys  KeyMap
+	base  KeyMap // every key, on as in every state
+	keys  KeyMap // the keys on in this state (syncKeys)
 	help  help.Model
 	theme themes.Theme
 	// autoTheme follows the terminal's background colour once it answers.
@@ -125,18 +126,20 @@ func newApp(b Backend, o Options, themeName string) *app {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	m := &app{b: b, opts: o, keys: DefaultKeyMap(), help: help.New(),
+	m := &app{b: b, opts: o, base: DefaultKeyMap(), help: help.New(),
 		// Dark until the terminal says otherwise: the question must not hold
 		// up the first frame.
 		autoTheme: themeName == "" || themeName == "auto",
 		tops:      newTabs(),
 	}
+	m.keys = m.base.clone()
 	m.stack = []view{m.tops[tabProcesses]}
 	m.setTheme(themes.Pick(themeName, true))
 	m.data.setSnapshot(b.Snapshot())
 	m.meta, m.data.classes, m.data.detail = b.Meta(), b.Classes(), b.Detail()
 	m.data.boot = m.meta.Boot
 	m.top().refresh(&m.data)
+	m.syncKeys()
 	return m
 }
 
@@ -193,8 +196,12 @@ func (m *app) show() tea.Cmd {
 	return tea.Batch(m.pollInFlight(), m.pollThreads())
 }
 
+// Update handles msg, then turns on the keys that work in the state it
+// leaves.
 func (m *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	return m, m.update(msg)
+	cmd := m.update(msg)
+	m.syncKeys()
+	return m, cmd
 }
 
 func (m *app) update(msg tea.Msg) tea.Cmd {
@@ -324,7 +331,7 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.toggleHideExited()
 	case key.Matches(msg, k.HideKernel):
 		m.toggleHideKernel()
-	case key.Matches(msg, k.Group) && !groups(m.top()):
+	case !k.Group.Enabled() && pressed(msg, k.Group):
 		m.setStatus(false, "C groups the Processes view (1) by command")
 	default:
 		for i, b := range k.Classes {
@@ -408,7 +415,7 @@ func (m *app) render() (string, *tea.Cursor) {
 		c.Y = m.height - 2
 		cursor = c
 	}
-	lines = append(lines, status, truncate(m.help.ShortHelpView(m.shortHelp()), m.width))
+	lines = append(lines, status, truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width))
 	return strings.Join(lines, "\n"), cursor
 }
 
@@ -424,33 +431,4 @@ func (m *app) body() ([]string, *tea.Cursor) {
 		}
 	}
 	return m.top().render(&m.theme), nil
-}
-
-// groups says v is a view C groups otherwise.
-func groups(v view) bool {
-	tv, ok := v.(*tableView)
-	return ok && tv.twin != nil
-}
-
-// shortHelp is the line at the bottom: e takes attach's place where it
-// swaps the list shown, and esc gives way to it where it has nothing to do.
-func (m *app) shortHelp() []key.Binding {
-	bs := m.keys.ShortHelp()
-	tv, ok := m.top().(*tableView)
-	if !ok || tv.other == nil || m.covered() {
-		return bs
-	}
-	other := m.keys.Swap
-	other.SetHelp("e", tv.otherName)
-	out := bs[:0]
-	for _, b := range bs {
-		switch {
-		case b.Help().Key == m.keys.Attach.Help().Key:
-			out = append(out, other)
-		case b.Help().Key == m.keys.Back.Help().Key && len(m.stack) == 1 && tv.filter == "":
-		default:
-			out = append(out, b)
-		}
-	}
-	return out
 }

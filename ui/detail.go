@@ -92,6 +92,14 @@ func (v *detailView) scroll(delta int) {
 	v.offset = max(0, min(v.offset+delta, len(v.lines)-v.height))
 }
 
+// enable turns the scroll keys on when not all lines fit; esc, which leads
+// back, is the root's.
+func (v *detailView) enable(k *KeyMap) {
+	if len(v.lines) > v.height {
+		k.enableMoves()
+	}
+}
+
 func (v *detailView) update(msg tea.KeyPressMsg, k *KeyMap, _ *data) (request, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Up):

@@ -31,6 +31,13 @@ func (f *filter) setTheme(th *themes.Theme) { f.input.SetStyles(inputStyles(th))
 // status line.
 func (f *filter) covers() bool { return false }
 
+// enable turns on enter and esc: the other keys are text.
+func (f *filter) enable(k *KeyMap) {
+	k.Choose.SetHelp("enter", "apply")
+	k.Cancel.SetHelp("esc", "clear")
+	enable(&k.Choose, &k.Cancel)
+}
+
 func (f *filter) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Cancel):

@@ -43,6 +43,13 @@ func (h *helpOverlay) setSize(width, height int) {
 	h.scroll(0)
 }
 
+// enable turns on the scroll keys and esc; any other key closes the help
+// all the same.
+func (h *helpOverlay) enable(k *KeyMap) {
+	k.enableMoves()
+	enable(&k.Close, &k.Quit)
+}
+
 func (h *helpOverlay) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Up):

@@ -22,6 +22,8 @@ func newLosses(d *data) *losses { return &losses{d: d} }
 
 func (l *losses) setSize(width, height int) { l.width, l.height = width, height }
 
+func (l *losses) enable(k *KeyMap) { enable(&k.Close, &k.Losses, &k.Quit) }
+
 func (l *losses) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Quit):

@@ -11,7 +11,8 @@ import (
 // overlay is what opens over the view on top and has the keys while it is
 // open: the help, the attach picker, the filter's input, the losses. The
 // root keeps them in a stack, in the order they opened; the one on top gets
-// every key (ctrl+c aside). It draws in the body's place (the help, the picker, the losses) or in
+// every key (ctrl+c aside), and the bindings it enables are the only ones
+// on. It draws in the body's place (the help, the picker, the losses) or in
 // the status line's (the filter).
 type overlay interface {
 	// key handles a key press; done closes the overlay.
@@ -20,6 +21,9 @@ type overlay interface {
 	paste(msg tea.PasteMsg) tea.Cmd
 	// wheel scrolls it; false leaves the wheel to the view under it.
 	wheel(delta int) bool
+	// enable turns on the bindings that work while it is on top: all are
+	// off before.
+	enable(k *KeyMap)
 	// covers says it draws in the body's place: clicks do not reach the
 	// view, whose status line gives way.
 	covers() bool

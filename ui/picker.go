@@ -104,6 +104,12 @@ func (p *picker) chosen() (Target, bool) {
 	return p.targets[p.matches[p.cursor]], true
 }
 
+// enable turns on the picker's keys: the others are text.
+func (p *picker) enable(k *KeyMap) {
+	k.Choose.SetHelp("enter", "attach")
+	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PageUp, &k.PageDown)
+}
+
 // key moves in the list, attaches, or types: enter on a target closes the
 // picker and attaches to it.
 func (p *picker) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {

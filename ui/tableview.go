@@ -88,6 +88,28 @@ func (v *tableView) render(th *themes.Theme) []string {
 	return append(lines, renderLines(v.footLines, 0, v.width, len(v.footLines), th)...)
 }
 
+// enable turns on the keys of a table: moves and following where there are
+// rows, sort and filter, and each of drill, tree, threads, e and C where
+// the view has it.
+func (v *tableView) enable(k *KeyMap) {
+	_, hasRow := v.selected()
+	if len(v.shown) > 0 {
+		k.enableMoves()
+	}
+	enable(&k.Sort, &k.SortReverse, &k.Filter)
+	k.Follow.SetEnabled(hasRow || v.follow)
+	k.Drill.SetEnabled(hasRow && v.drill != nil)
+	k.Tree.SetEnabled(v.isTree)
+	if v.other != nil {
+		k.Swap.SetEnabled(true)
+		k.Swap.SetHelp("e", v.otherName)
+	}
+	k.Group.SetEnabled(v.twin != nil)
+	_, ok := v.selectedProc()
+	k.Threads.SetEnabled(ok)
+	k.Back.SetEnabled(v.filter != "") // the root enables it too where there is a level to go back to
+}
+
 func (v *tableView) update(msg tea.KeyPressMsg, k *KeyMap, d *data) (request, tea.Cmd) {
 	page := max(1, v.height-1)
 	if key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End) {

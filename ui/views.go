@@ -100,6 +100,9 @@ type view interface {
 	// visible and on each new snapshot while it is.
 	refresh(d *data)
 	setSize(width, height int)
+	// enable turns on the bindings of keys that do something in the view as
+	// it is now (the global keys are on already).
+	enable(k *KeyMap)
 	// update handles a key the root left to the view: what it asks of the
 	// root, and a command.
 	update(msg tea.KeyPressMsg, k *KeyMap, d *data) (request, tea.Cmd)
