@@ -199,9 +199,10 @@ func firstErrno(e []model.ErrnoCount) string {
 func fileRows(d *data) []row {
 	files := d.snap.Files
 	rows := make([]row, len(files))
+	rm := newRowMaker(fileColumns, len(files))
 	for i := range files {
 		f := &files[i]
-		r := newRow(fileColumns, f)
+		r := rm.row(f)
 		r.key, r.link = rowKey{name: f.Path}, f.LastProc
 		r.match = strings.ToLower(r.cells[0] + " " + r.cells[4])
 		rows[i] = r
@@ -212,9 +213,10 @@ func fileRows(d *data) []row {
 func endpointRows(d *data) []row {
 	eps := d.snap.Endpoints
 	rows := make([]row, len(eps))
+	rm := newRowMaker(endpointColumns, len(eps))
 	for i := range eps {
 		e := &eps[i]
-		r := newRow(endpointColumns, e)
+		r := rm.row(e)
 		r.key, r.link = rowKey{name: e.Endpoint}, e.LastProc
 		r.match = strings.ToLower(r.cells[0] + " " + r.cells[6])
 		rows[i] = r
@@ -225,9 +227,10 @@ func endpointRows(d *data) []row {
 func tcpRows(d *data) []row {
 	conns := d.snap.Conns
 	rows := make([]row, len(conns))
+	rm := newRowMaker(tcpColumns, len(conns))
 	for i := range conns {
 		c := &conns[i]
-		r := newRow(tcpColumns, c)
+		r := rm.row(c)
 		pid, comm, local, remote, state := r.cells[1], r.cells[2], r.cells[3], r.cells[4], r.cells[5]
 		r.key = rowKey{proc: c.Proc, name: local + ">" + remote + " " + state, at: c.Time.UnixNano()}
 		r.link = c.Proc
@@ -240,9 +243,10 @@ func tcpRows(d *data) []row {
 func eventRows(d *data) []row {
 	calls := d.procDetail.Calls
 	rows := make([]row, len(calls))
+	rm := newRowMaker(eventColumns, len(calls))
 	for i := range calls {
 		c := &calls[i]
-		r := newRow(eventColumns, c)
+		r := rm.row(c)
 		r.key = rowKey{tid: c.TID, nr: c.Nr, at: c.Time.UnixNano()}
 		r.match = strings.ToLower(r.cells[2])
 		rows[i] = r

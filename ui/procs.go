@@ -184,8 +184,8 @@ func newThreadsView(id model.ProcID, d *data) *tableView {
 
 // procRow is the row of a process in a list of processes whose columns
 // start with procIdentity's.
-func procRow(cols []column, x *procItem) row {
-	r := newRow(cols, x)
+func procRow(rm *rowMaker, x *procItem) row {
+	r := rm.row(x)
 	p := x.p
 	r.key, r.parent = rowKey{proc: p.ID}, rowKey{proc: p.Parent}
 	r.match = strings.ToLower(r.cells[0] + " " + r.cells[1] + " " + r.cells[2])
@@ -199,14 +199,15 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 	lat.begin()
 	defer lat.end()
 	var rows []row
-	x := new(procItem) // one for all rows: an item per row would be allocated each
+	rm := newRowMaker(processColumns, 0) // under churn most processes may be hidden
+	x := new(procItem)                   // one for all rows: an item per row would be allocated each
 	for i := range d.snap.Processes {
 		p := &d.snap.Processes[i]
 		if !shownProc(p, d) || comm != nil && p.Comm != *comm {
 			continue
 		}
 		x.p, x.lat = p, lat.get(p)
-		rows = append(rows, procRow(processColumns, x))
+		rows = append(rows, procRow(&rm, x))
 	}
 	return rows
 }
@@ -258,6 +259,7 @@ func commandRows(d *data, lat *latCache) []row {
 		}
 	}
 	rows := make([]row, len(cmds))
+	rm := newRowMaker(commandColumns, len(cmds))
 	for i, c := range cmds {
 		most := uint64(0)
 		for name, n := range c.calls {
@@ -266,7 +268,7 @@ func commandRows(d *data, lat *latCache) []row {
 			}
 		}
 		c.p99, c.name = c.hist.Quantile(0.99), model.Escape(c.comm)
-		rows[i] = newRow(commandColumns, c)
+		rows[i] = rm.row(c)
 		rows[i].key, rows[i].comm = rowKey{name: c.comm}, c.comm
 		rows[i].match = strings.ToLower(c.name)
 		// A command is gone when none of its processes lives and it made
@@ -279,9 +281,10 @@ func commandRows(d *data, lat *latCache) []row {
 
 func threadRows(d *data) []row {
 	rows := make([]row, len(d.threads))
+	rm := newRowMaker(threadColumns, len(d.threads))
 	for i := range d.threads {
 		t := &d.threads[i]
-		rows[i] = newRow(threadColumns, t)
+		rows[i] = rm.row(t)
 		rows[i].key = rowKey{tid: t.TID}
 		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
 	}

@@ -137,9 +137,10 @@ func newSyscallProcsView(nr int, name string) *tableView {
 
 func syscallRows(stats []model.SyscallStat) []row {
 	rows := make([]row, len(stats))
+	rm := newRowMaker(syscallColumns, len(stats))
 	for i := range stats {
 		s := &stats[i]
-		rows[i] = newRow(syscallColumns, s)
+		rows[i] = rm.row(s)
 		rows[i].key = rowKey{nr: s.Nr}
 		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
 	}
@@ -148,6 +149,7 @@ func syscallRows(stats []model.SyscallStat) []row {
 
 func syscallProcRows(d *data, nr int) []row {
 	var rows []row
+	rm := newRowMaker(syscallProcColumns, 0)
 	x := new(procItem)
 	for i := range d.snap.Processes {
 		p := &d.snap.Processes[i]
@@ -157,7 +159,7 @@ func syscallProcRows(d *data, nr int) []row {
 		for j := range p.Syscalls {
 			if s := &p.Syscalls[j]; s.Nr == nr {
 				x.p, x.s = p, s
-				r := procRow(syscallProcColumns, x)
+				r := procRow(&rm, x)
 				r.key.nr = nr
 				rows = append(rows, r)
 				break
@@ -169,9 +171,10 @@ func syscallProcRows(d *data, nr int) []row {
 
 func inFlightRows(d *data) []row {
 	rows := make([]row, len(d.inflight))
+	rm := newRowMaker(inFlightColumns, len(d.inflight))
 	for i := range d.inflight {
 		f := &d.inflight[i]
-		r := newRow(inFlightColumns, f)
+		r := rm.row(f)
 		r.key = rowKey{proc: model.ProcID{PID: f.PID}, tid: f.TID}
 		r.match = strings.ToLower(r.cells[0] + " " + r.cells[1] + " " + r.cells[2] + " " + r.cells[3])
 		rows[i] = r

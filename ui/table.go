@@ -41,17 +41,41 @@ type column struct {
 	drop int
 	// cell is the column's text of the item a row is built from (each table
 	// has its items: processes, syscalls, files…) and, for a right-aligned
-	// column, the number it sorts by. Make it with textCell, numCell and
-	// the like, which say the item's type.
+	// column, the number it sorts by. Make it with textCell, rateCell,
+	// countCell, idCell or cellOf, which say the item's type.
 	cell func(item any) (string, float64)
 }
 
-// newRow is a row of item, a cell of each column; what identifies it, what
-// the filter matches and the rest are the caller's to set.
-func newRow(cols []column, item any) row {
-	r := row{cells: make([]string, len(cols)), nums: make([]float64, len(cols))}
-	for i := range cols {
-		r.cells[i], r.nums[i] = cols[i].cell(item)
+// rowMaker makes the rows of a table: their cells and sort values are cut
+// from a few allocations, not two a row, as a refresh makes thousands.
+type rowMaker struct {
+	cols  []column
+	cells []string
+	nums  []float64
+}
+
+// rowChunk is how many rows' cells a rowMaker allocates at once past the
+// rows it was told of.
+const rowChunk = 64
+
+// newRowMaker makes the rows of cols, with room made at once for rows of
+// them: the number of rows when it is known, else 0 (a chunk at a time).
+func newRowMaker(cols []column, rows int) rowMaker {
+	n := rows * len(cols)
+	return rowMaker{cols: cols, cells: make([]string, n), nums: make([]float64, n)}
+}
+
+// row is a row of item, a cell of each column; what identifies it, what the
+// filter matches and the rest are the caller's to set.
+func (m *rowMaker) row(item any) row {
+	n := len(m.cols)
+	if len(m.cells) < n {
+		m.cells, m.nums = make([]string, rowChunk*n), make([]float64, rowChunk*n)
+	}
+	r := row{cells: m.cells[:n:n], nums: m.nums[:n:n]}
+	m.cells, m.nums = m.cells[n:], m.nums[n:]
+	for i := range m.cols {
+		r.cells[i], r.nums[i] = m.cols[i].cell(item)
 	}
 	return r
 }
