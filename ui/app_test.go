@@ -322,6 +322,12 @@ func (h *harness) selected() string {
 	return r.cells[0] + " " + r.cells[1]
 }
 
+// filtering, showsHelp and showsLosses say the filter's input, the full
+// help and the losses are open.
+func (m *app) filtering() bool   { return overlayOf[*filter](m) != nil }
+func (m *app) showsHelp() bool   { return overlayOf[*helpOverlay](m) != nil }
+func (m *app) showsLosses() bool { return overlayOf[*losses](m) != nil }
+
 func (h *harness) crumbs() string {
 	var names []string
 	for _, v := range h.m.stack {
@@ -519,8 +525,8 @@ func TestFilterIsLiveAndEscClearsIt(t *testing.T) {
 		t.Errorf("/2000 shows %d rows, on %q", len(tv.shown), got)
 	}
 	h.press("enter") // keeps the filter, leaves the input
-	if tv.filter != "2000" || h.m.filtering {
-		t.Errorf("after enter: filter %q, typing %v", tv.filter, h.m.filtering)
+	if tv.filter != "2000" || h.m.filtering() {
+		t.Errorf("after enter: filter %q, typing %v", tv.filter, h.m.filtering())
 	}
 	h.press("q") // a key again, not text
 	if !h.quit {
@@ -532,7 +538,7 @@ func TestFilterIsLiveAndEscClearsIt(t *testing.T) {
 		t.Errorf("esc left filter %q and %d rows", tv.filter, len(tv.shown))
 	}
 	h.press("/", "docker", "esc")
-	if tv.filter != "" || h.m.filtering {
+	if tv.filter != "" || h.m.filtering() {
 		t.Errorf("esc while typing left filter %q", tv.filter)
 	}
 }
@@ -676,10 +682,10 @@ func TestAttachPickerAttachesTheChosenTarget(t *testing.T) {
 	b := newFake()
 	h := newHarness(t, b, 120, 40)
 	h.press("a")
-	if h.m.picker == nil || len(h.m.picker.matches) != 4 {
+	if h.m.picker() == nil || len(h.m.picker().matches) != 4 {
 		t.Fatal("the picker did not list the targets")
 	}
-	if !strings.HasPrefix(h.m.picker.labels[h.m.picker.matches[0]], "everything") {
+	if !strings.HasPrefix(h.m.picker().labels[h.m.picker().matches[0]], "everything") {
 		t.Error("everything is not first")
 	}
 	h.press("1234ngx") // fuzzy: 1234…n…g…x matches pid 1234 nginx only
@@ -687,7 +693,7 @@ func TestAttachPickerAttachesTheChosenTarget(t *testing.T) {
 	if len(b.attached) != 1 || b.attached[0].Kind != TargetPID || b.attached[0].PID != 1234 {
 		t.Fatalf("attached %+v, want pid 1234", b.attached)
 	}
-	if h.m.picker != nil {
+	if h.m.picker() != nil {
 		t.Error("the picker is still open")
 	}
 	if !strings.Contains(h.view(), "watching pid 1234") {
@@ -709,12 +715,12 @@ func TestAttachErrorsGoToTheStatusLine(t *testing.T) {
 
 	b.targetsErr = errors.New("no cgroup v2")
 	h.press("a")
-	if h.m.picker != nil || !strings.Contains(h.view(), "attach: no cgroup v2") {
+	if h.m.picker() != nil || !strings.Contains(h.view(), "attach: no cgroup v2") {
 		t.Error("a failed listing left the picker open or said nothing")
 	}
 	h.press("a")
 	h.press("esc")
-	if h.m.picker != nil {
+	if h.m.picker() != nil {
 		t.Error("esc did not close the picker")
 	}
 }
@@ -731,7 +737,7 @@ func TestClearAndLossBreakdown(t *testing.T) {
 		t.Error("L shows no breakdown")
 	}
 	h.press("esc")
-	if h.m.showLosses {
+	if h.m.showsLosses() {
 		t.Error("esc did not close the breakdown")
 	}
 	h.press("c")
@@ -857,11 +863,11 @@ func TestFullHelpScrollsOnAShortTerminal(t *testing.T) {
 	}
 	h.press("j") // past the end: stays, the help stays open
 	h.press("k")
-	if !h.m.showHelp {
+	if !h.m.showsHelp() {
 		t.Fatal("a move key closed the help")
 	}
 	h.press("x")
-	if h.m.showHelp {
+	if h.m.showsHelp() {
 		t.Fatal("another key did not close the help")
 	}
 	if len(h.b.setClasses) != 0 {

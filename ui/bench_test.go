@@ -56,7 +56,7 @@ func BenchmarkRefresh(b *testing.B) {
 	b.Run("all-changed", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			v := newProcessesView()
+			v, _ := newProcessViews()
 			v.setSize(120, 35)
 			v.refresh(&m.data)
 		}

@@ -40,9 +40,10 @@ func renderLines(lines []textLine, offset, width, height int, th *themes.Theme) 
 	return out
 }
 
-// detailView shows one syscall of one process: who the process is, its errnos
-// and its latency histogram.
+// detailView is a view of text: one syscall of one process (who the
+// process is, its errnos and its latency histogram), or one call in full.
 type detailView struct {
+	vid           viewID // viewDetail or viewCall
 	proc          model.ProcID
 	nr            int
 	name          string
@@ -55,12 +56,14 @@ type detailView struct {
 }
 
 func newDetailView(id model.ProcID, nr int, name string) *detailView {
-	return &detailView{proc: id, nr: nr, name: name}
+	return &detailView{vid: viewDetail, proc: id, nr: nr, name: name}
 }
 
-func (v *detailView) crumb() string   { return v.name }
-func (v *detailView) wheel(delta int) { v.scroll(delta) }
-func (v *detailView) click(int)       {}
+func (v *detailView) id() viewID          { return v.vid }
+func (v *detailView) crumb() string       { return v.name }
+func (v *detailView) about() model.ProcID { return v.proc }
+func (v *detailView) wheel(delta int)     { v.scroll(delta) }
+func (v *detailView) click(int)           {}
 
 func (v *detailView) setSize(w, h int) {
 	v.width, v.height = w, h
@@ -73,7 +76,11 @@ func (v *detailView) render(th *themes.Theme) []string {
 	return renderLines(v.lines, v.offset, v.width, v.height, th)
 }
 
-// position says which lines show, when not all fit.
+// status says which lines show, when not all fit.
+func (v *detailView) status(_ *data, th *themes.Theme, width int) string {
+	return th.Dim.Render(truncate(v.position(), width))
+}
+
 func (v *detailView) position() string {
 	if len(v.lines) <= v.height {
 		return ""
@@ -85,7 +92,15 @@ func (v *detailView) scroll(delta int) {
 	v.offset = max(0, min(v.offset+delta, len(v.lines)-v.height))
 }
 
-func (v *detailView) key(msg tea.KeyPressMsg, k *KeyMap, _ *data) view {
+// enable turns the scroll keys on when not all lines fit; esc, which leads
+// back, is the root's.
+func (v *detailView) enable(k *KeyMap) {
+	if len(v.lines) > v.height {
+		k.enableMoves()
+	}
+}
+
+func (v *detailView) update(msg tea.KeyPressMsg, k *KeyMap, _ *data) (request, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Up):
 		v.scroll(-1)
@@ -99,8 +114,10 @@ func (v *detailView) key(msg tea.KeyPressMsg, k *KeyMap, _ *data) view {
 		v.offset = 0
 	case key.Matches(msg, k.End):
 		v.scroll(len(v.lines))
+	case key.Matches(msg, k.Back):
+		return pop(), nil
 	}
-	return nil
+	return request{}, nil
 }
 
 func (v *detailView) refresh(d *data) {
@@ -248,49 +265,4 @@ func bar(n, peak uint64, width int) string {
 		s += string([]rune(" ▏▎▍▌▋▊▉")[r])
 	}
 	return s
-}
-
-// lossLines breaks the lost-events badge down by cause.
-func lossLines(s *model.Snapshot) []textLine {
-	l := s.Lost
-	row := func(name string, n uint64, why string) textLine {
-		return textLine{text: fmt.Sprintf("%-18s %8s  %s", name, count(n), why)}
-	}
-	lines := []textLine{
-		{text: "LOST EVENTS (L or esc closes)", heading: true},
-		row("total", l.Total, lossShare(s)+" of events"),
-		{},
-	}
-	why := [model.NumLossCauses]string{
-		model.LossBuffer:       "detail events their buffer had no room for",
-		model.LossProcMapFull:  "calls in no process: process map full",
-		model.LossErrnoMapFull: "errors of unknown errno: errno map full",
-		model.LossHistMapFull:  "latencies in no process histogram: map full",
-		model.LossEnterMapFull: "calls whose latency was lost: entry map full",
-		model.LossScopeMapFull: "followed children left out of the scope",
-		model.LossLifecycle:    "exec/fork/exit events its buffer had no room for",
-		model.LossReturnMissed: "returns a full kretprobe missed (of any process)",
-	}
-	for c := model.LossCause(0); c < model.NumLossCauses; c++ {
-		lines = append(lines, row(c.String(), l.ByCause[c], why[c]))
-	}
-	return append(lines,
-		row("proc_overflow", l.ProcOverflow, "processes refused past the process limit"),
-		textLine{},
-		row("events sent", l.EventsAttempted, "events the kernel tried to send (all kinds)"),
-		row("events received", l.EventsReceived, ""),
-		row("detail events", s.DetailEvents, "strace-like calls and TCP connections received"),
-		row("unnamed processes", l.AttributionMisses, "processes no event or /proc read named"),
-		row("unattributed calls", l.Unattributed.Calls, "calls counted in no process"),
-		row("latency per syscall", s.LatencyPerSyscallOnly, "short-lived processes timed without a histogram"),
-		row("pending calls", uint64(max(s.PendingCalls, 0)), "young processes' counts on their way (≤ 2 reads)"),
-		row("files refused", s.FilesRefused, "opens of paths not listed: Files full (4,096)"),
-		row("endpoints refused", s.EndpointsRefused, "calls on endpoints not listed: table full (4,096)"),
-	)
-}
-
-// lossShare is the lost items as a share of everything counted: the syscalls
-// and the lifecycle events.
-func lossShare(s *model.Snapshot) string {
-	return percent(s.Lost.Total, s.Totals.Calls+s.Lost.EventsAttempted)
 }

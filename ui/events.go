@@ -21,41 +21,59 @@ import (
 
 var (
 	fileColumns = []column{
-		{title: "PATH", width: 20, flex: true, cutLeft: true},
-		{title: "OPENS", width: 7, right: true},
-		{title: "ERRORS", width: 7, right: true},
-		{title: "TOP ERRNO", width: 12, drop: 1},
-		{title: "LAST PROCESS", width: 22, drop: 2},
+		{title: "PATH", width: 20, flex: true, cutLeft: true, cell: textCell(func(f *model.FileStat) string { return model.Escape(f.Path) })},
+		{title: "OPENS", width: 7, right: true, cell: countCell(func(f *model.FileStat) uint64 { return f.Opens })},
+		{title: "ERRORS", width: 7, right: true, cell: countCell(func(f *model.FileStat) uint64 { return f.Errors })},
+		{title: "TOP ERRNO", width: 12, drop: 1, cell: textCell(func(f *model.FileStat) string { return firstErrno(f.Errnos) })},
+		{title: "LAST PROCESS", width: 22, drop: 2, cell: textCell(func(f *model.FileStat) string { return lastProcess(f.LastProc, f.LastComm) })},
 	}
 	endpointColumns = []column{
-		{title: "ENDPOINT", width: 21, flex: true, cutLeft: true},
-		{title: "CONNECTS", width: 9, right: true},
-		{title: "ACCEPTS", width: 8, right: true},
-		{title: "BINDS", width: 7, right: true},
-		{title: "ERRORS", width: 7, right: true},
-		{title: "TOP ERRNO", width: 12, drop: 1},
-		{title: "LAST PROCESS", width: 22, drop: 2},
+		{title: "ENDPOINT", width: 21, flex: true, cutLeft: true, cell: textCell(func(e *model.EndpointStat) string { return model.Escape(e.Endpoint) })},
+		{title: "CONNECTS", width: 9, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Connects })},
+		{title: "ACCEPTS", width: 8, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Accepts })},
+		{title: "BINDS", width: 7, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Binds })},
+		{title: "ERRORS", width: 7, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Errors })},
+		{title: "TOP ERRNO", width: 12, drop: 1, cell: textCell(func(e *model.EndpointStat) string { return firstErrno(e.Errnos) })},
+		{title: "LAST PROCESS", width: 22, drop: 2, cell: textCell(func(e *model.EndpointStat) string { return lastProcess(e.LastProc, e.LastComm) })},
 	}
 	tcpColumns = []column{
-		{title: "TIME", width: 8, right: true, drop: 1},
-		{title: "PID", width: 7, right: true},
-		{title: "COMM", width: 16},
-		{title: "LOCAL", width: 21, drop: 2},
-		{title: "REMOTE", width: 21, flex: true},
-		{title: "STATE", width: 11},
+		// Microseconds since the epoch: exact in a float64, unlike ns.
+		{title: "TIME", width: 8, right: true, drop: 1, cell: cellOf(func(c *model.TCPConn) (string, float64) {
+			return c.Time.Format("15:04:05"), float64(c.Time.UnixMicro())
+		})},
+		{title: "PID", width: 7, right: true, cell: idCell(func(c *model.TCPConn) uint32 { return c.Proc.PID })},
+		{title: "COMM", width: 16, cell: textCell(func(c *model.TCPConn) string { return model.Escape(c.Comm) })},
+		{title: "LOCAL", width: 21, drop: 2, cell: textCell(func(c *model.TCPConn) string { return c.Local.String() })},
+		{title: "REMOTE", width: 21, flex: true, cell: textCell(func(c *model.TCPConn) string { return c.Remote.String() })},
+		{title: "STATE", width: 11, cell: textCell(func(c *model.TCPConn) string { return model.Escape(c.State) })},
 	}
 	eventColumns = []column{
-		{title: "TIME", width: 12, right: true},
-		{title: "TID", width: 7, right: true, drop: 1},
-		{title: "CALL", width: 20, flex: true},
-		{title: "DURATION", width: 9, right: true},
+		{title: "TIME", width: 12, right: true, cell: cellOf(func(c *model.CallRecord) (string, float64) {
+			return c.Time.Format("15:04:05.000"), float64(c.Time.UnixMicro())
+		})},
+		{title: "TID", width: 7, right: true, drop: 1, cell: idCell(func(c *model.CallRecord) uint32 { return c.TID })},
+		// The duration has its own column, to sort by: FormatCall leaves it
+		// out of a call marked as having none. FormatCall quotes what came
+		// from user memory; Sanitize is the backstop every string on screen
+		// goes through.
+		{title: "CALL", width: 20, flex: true, cell: textCell(func(c *model.CallRecord) string {
+			bare := *c
+			bare.Flags |= model.CallNoDuration
+			return syscalls.FormatCall(&bare)
+		})},
+		{title: "DURATION", width: 9, right: true, cell: cellOf(func(c *model.CallRecord) (string, float64) {
+			if c.Flags&model.CallNoDuration != 0 {
+				return "-", float64(c.Duration)
+			}
+			return output.Duration(uint64(c.Duration)), float64(c.Duration)
+		})},
 	}
 )
 
 func newFilesView() *tableView {
 	return &tableView{
 		table: table{cols: fileColumns, sortCol: 1},
-		name:  "Files",
+		vid:   viewFiles, name: "Files",
 		build: fileRows,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassFile, "file opens")
@@ -70,7 +88,7 @@ func newFilesView() *tableView {
 func newConnectionsViews() (endpoints, tcp *tableView) {
 	endpoints = &tableView{
 		table: table{cols: endpointColumns, sortCol: 1},
-		name:  "Connections",
+		vid:   viewEndpoints, name: "Connections",
 		build: endpointRows,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassNetwork, "connect, bind or accept")
@@ -79,7 +97,7 @@ func newConnectionsViews() (endpoints, tcp *tableView) {
 	}
 	tcp = &tableView{
 		table: table{cols: tcpColumns, sortCol: 0},
-		name:  "TCP connections",
+		vid:   viewTCP, name: "TCP connections",
 		build: tcpRows,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassNetwork, "TCP connection")
@@ -101,13 +119,13 @@ func newEventsView(id model.ProcID, d *data) *tableView {
 	}
 	return &tableView{
 		table:    table{cols: eventColumns, sortCol: 0},
+		vid:      viewEvents,
 		name:     name,
 		build:    eventRows,
 		whyEmpty: eventsHint,
 		drill:    drillToCall,
 		foot:     procDetailLines,
 		proc:     id,
-		events:   true,
 	}
 }
 
@@ -127,7 +145,7 @@ func drillToCall(r row, d *data) view {
 		if c := &d.procDetail.Calls[i]; c.TID == r.key.tid && c.Nr == r.key.nr && c.Time.UnixNano() == r.key.at {
 			call := *c // the pane's calls are replaced on the next tick
 			name := cmp.Or(call.Name, "call")
-			return &detailView{name: name, build: func(_ *data, width int) []textLine { return callLines(&call, width) }}
+			return &detailView{vid: viewCall, name: name, build: func(_ *data, width int) []textLine { return callLines(&call, width) }}
 		}
 	}
 	return nil
@@ -182,16 +200,13 @@ func firstErrno(e []model.ErrnoCount) string {
 func fileRows(d *data) []row {
 	files := d.snap.Files
 	rows := make([]row, len(files))
+	rm := newRowMaker(fileColumns, len(files))
 	for i := range files {
 		f := &files[i]
-		path, last := model.Escape(f.Path), lastProcess(f.LastProc, f.LastComm)
-		rows[i] = row{
-			key:   rowKey{name: f.Path},
-			link:  f.LastProc,
-			cells: []string{path, count(f.Opens), count(f.Errors), firstErrno(f.Errnos), last},
-			nums:  []float64{0, float64(f.Opens), float64(f.Errors), 0, 0},
-			match: strings.ToLower(path + " " + last),
-		}
+		r := rm.row(f)
+		r.key, r.link = rowKey{name: f.Path}, f.LastProc
+		r.match = strings.ToLower(r.cells[0] + " " + r.cells[4])
+		rows[i] = r
 	}
 	return rows
 }
@@ -199,16 +214,13 @@ func fileRows(d *data) []row {
 func endpointRows(d *data) []row {
 	eps := d.snap.Endpoints
 	rows := make([]row, len(eps))
+	rm := newRowMaker(endpointColumns, len(eps))
 	for i := range eps {
 		e := &eps[i]
-		ep, last := model.Escape(e.Endpoint), lastProcess(e.LastProc, e.LastComm)
-		rows[i] = row{
-			key:   rowKey{name: e.Endpoint},
-			link:  e.LastProc,
-			cells: []string{ep, count(e.Connects), count(e.Accepts), count(e.Binds), count(e.Errors), firstErrno(e.Errnos), last},
-			nums:  []float64{0, float64(e.Connects), float64(e.Accepts), float64(e.Binds), float64(e.Errors), 0, 0},
-			match: strings.ToLower(ep + " " + last),
-		}
+		r := rm.row(e)
+		r.key, r.link = rowKey{name: e.Endpoint}, e.LastProc
+		r.match = strings.ToLower(r.cells[0] + " " + r.cells[6])
+		rows[i] = r
 	}
 	return rows
 }
@@ -216,18 +228,15 @@ func endpointRows(d *data) []row {
 func tcpRows(d *data) []row {
 	conns := d.snap.Conns
 	rows := make([]row, len(conns))
+	rm := newRowMaker(tcpColumns, len(conns))
 	for i := range conns {
 		c := &conns[i]
-		pid, comm := strconv.FormatUint(uint64(c.Proc.PID), 10), model.Escape(c.Comm)
-		local, remote, state := c.Local.String(), c.Remote.String(), model.Escape(c.State)
-		rows[i] = row{
-			key:   rowKey{proc: c.Proc, name: local + ">" + remote + " " + state, at: c.Time.UnixNano()},
-			link:  c.Proc,
-			cells: []string{c.Time.Format("15:04:05"), pid, comm, local, remote, state},
-			// Microseconds since the epoch: exact in a float64, unlike ns.
-			nums:  []float64{float64(c.Time.UnixMicro()), float64(c.Proc.PID), 0, 0, 0, 0},
-			match: strings.ToLower(pid + " " + comm + " " + local + " " + remote + " " + state),
-		}
+		r := rm.row(c)
+		pid, comm, local, remote, state := r.cells[1], r.cells[2], r.cells[3], r.cells[4], r.cells[5]
+		r.key = rowKey{proc: c.Proc, name: local + ">" + remote + " " + state, at: c.Time.UnixNano()}
+		r.link = c.Proc
+		r.match = strings.ToLower(pid + " " + comm + " " + local + " " + remote + " " + state)
+		rows[i] = r
 	}
 	return rows
 }
@@ -235,26 +244,13 @@ func tcpRows(d *data) []row {
 func eventRows(d *data) []row {
 	calls := d.procDetail.Calls
 	rows := make([]row, len(calls))
+	rm := newRowMaker(eventColumns, len(calls))
 	for i := range calls {
 		c := &calls[i]
-		// The duration has its own column, to sort by: FormatCall leaves it
-		// out of a call marked as having none. FormatCall quotes what came
-		// from user memory; Sanitize is the backstop every string on screen
-		// goes through.
-		bare := *c
-		bare.Flags |= model.CallNoDuration
-		text := syscalls.FormatCall(&bare)
-		dur := output.Duration(uint64(c.Duration))
-		if c.Flags&model.CallNoDuration != 0 {
-			dur = "-"
-		}
-		tid := strconv.FormatUint(uint64(c.TID), 10)
-		rows[i] = row{
-			key:   rowKey{tid: c.TID, nr: c.Nr, at: c.Time.UnixNano()},
-			cells: []string{c.Time.Format("15:04:05.000"), tid, text, dur},
-			nums:  []float64{float64(c.Time.UnixMicro()), float64(c.TID), 0, float64(c.Duration)},
-			match: strings.ToLower(text),
-		}
+		r := rm.row(c)
+		r.key = rowKey{tid: c.TID, nr: c.Nr, at: c.Time.UnixNano()}
+		r.match = strings.ToLower(r.cells[2])
+		rows[i] = r
 	}
 	return rows
 }

@@ -87,7 +87,7 @@ func (m *app) tabs(short bool) string {
 	for i, v := range m.tops {
 		name := fmt.Sprintf("%d %s", i+1, v.crumb())
 		switch {
-		case v == m.stack[0]:
+		case tab(i) == m.tab:
 			b.WriteString(th.TabActive.Render("[" + name + "]"))
 		case short:
 			b.WriteString(th.Tab.Render(fmt.Sprintf("%d", i+1)))

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -8,7 +9,10 @@ import (
 	"tlmon/model"
 )
 
-// KeyMap is every key of the monitor. It is also the help's key map.
+// KeyMap is every key of the monitor. It is also the help's key map: a
+// binding is enabled only where its key does something (key.Matches ignores
+// a disabled one, and the help leaves it out), so the root model sets, after
+// each message, which bindings the state the user is in enables (syncKeys).
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 
@@ -29,6 +33,12 @@ type KeyMap struct {
 	Slow                         key.Binding
 	Help, Quit                   key.Binding
 
+	// The overlays' own keys, on only while one is on top: Choose and Cancel
+	// end an input (the picker: attach or not; the filter: keep it or clear
+	// it), PickUp and PickDown move in the picker, where j and k are text,
+	// and Close closes the help and the losses.
+	Choose, Cancel, PickUp, PickDown, Close key.Binding
+
 	// Classes toggles the counting of one syscall class each, Details the
 	// detail events of one class each (the same letters, shifted), in
 	// model.AllClasses order.
@@ -41,18 +51,23 @@ type KeyMap struct {
 // F D N X M G I W R O is taken (S, T, L, C, E, K and P are).
 var classKeys = []string{"f", "d", "n", "x", "m", "g", "i", "w", "r", "o"}
 
-// DefaultKeyMap is tlmon's keys.
+// DefaultKeyMap is tlmon's keys as the root model starts from them in every
+// state: the global keys on, the keys of views and overlays off until the
+// view or overlay on top turns them on.
 func DefaultKeyMap() KeyMap {
 	b := func(help, desc string, keys ...string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
+	off := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc), key.WithDisabled())
+	}
 	k := KeyMap{
-		Up:       b("↑/k", "up", "up", "k"),
-		Down:     b("↓/j", "down", "down", "j"),
-		PageUp:   b("pgup", "page up", "pgup"),
-		PageDown: b("pgdn", "page down", "pgdown"),
-		Home:     b("home", "first", "home"),
-		End:      b("end", "last", "end"),
+		Up:       off("↑/k", "up", "up", "k"),
+		Down:     off("↓/j", "down", "down", "j"),
+		PageUp:   off("pgup", "page up", "pgup"),
+		PageDown: off("pgdn", "page down", "pgdown"),
+		Home:     off("home", "first", "home"),
+		End:      off("end", "last", "end"),
 
 		NextView:    b("tab", "next view", "tab"),
 		Processes:   b("1", "processes", "1"),
@@ -60,19 +75,19 @@ func DefaultKeyMap() KeyMap {
 		InFlight:    b("3", "in flight", "3"),
 		Files:       b("4", "files", "4"),
 		Connections: b("5", "connections", "5"),
-		Drill:       b("enter", "drill", "enter"),
-		Back:        b("esc", "back", "esc", "backspace"),
+		Drill:       off("enter", "drill", "enter"),
+		Back:        off("esc", "back", "esc", "backspace"),
 
-		Filter:      b("/", "filter", "/"),
-		Sort:        b("s", "next sort column", "s"),
-		SortReverse: b("S", "reverse sort", "S", "shift+s"),
-		Tree:        b("t", "process tree", "t"),
-		Threads:     b("T", "threads", "T", "shift+t"),
-		Group:       b("C", "group by command", "C", "shift+c"),
+		Filter:      off("/", "filter", "/"),
+		Sort:        off("s", "next sort column", "s"),
+		SortReverse: off("S", "reverse sort", "S", "shift+s"),
+		Tree:        off("t", "process tree", "t"),
+		Threads:     off("T", "threads", "T", "shift+t"),
+		Group:       off("C", "group by command", "C", "shift+c"),
 		HideExited:  b("E", "hide exited", "E", "shift+e"),
 		HideKernel:  b("K", "hide kernel threads", "K", "shift+k"),
-		Follow:      b("P", "follow the row", "P", "shift+p"),
-		Swap:        b("e", "events · tcp", "e"),
+		Follow:      off("P", "follow the row", "P", "shift+p"),
+		Swap:        off("e", "events · tcp", "e"),
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
 		Clear:       b("c", "clear", "c"),
@@ -80,6 +95,12 @@ func DefaultKeyMap() KeyMap {
 		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
 		Help:        b("?", "help", "?"),
 		Quit:        b("q", "quit", "q", "ctrl+c"),
+
+		Choose:   off("enter", "choose", "enter"),
+		Cancel:   off("esc", "cancel", "esc"),
+		PickUp:   off("↑/↓", "move", "up", "ctrl+p"),
+		PickDown: off("↓", "down", "down", "ctrl+n"),
+		Close:    off("esc", "close", "esc", "backspace"),
 	}
 	for i, name := range model.ClassNames {
 		upper := strings.ToUpper(classKeys[i])
@@ -89,18 +110,83 @@ func DefaultKeyMap() KeyMap {
 	return k
 }
 
-// ShortHelp is the line at the bottom.
-func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Drill, k.Back, k.Filter, k.Pause, k.Attach, k.Help, k.Quit}
+// reset makes k base again, bindings and their state, with no allocation:
+// the class bindings are copied into k's own slices.
+func (k *KeyMap) reset(base *KeyMap) {
+	classes, details := k.Classes, k.Details
+	*k = *base
+	k.Classes = append(classes[:0], base.Classes...)
+	k.Details = append(details[:0], base.Details...)
+}
+
+// clone is a copy of k that its changes do not reach.
+func (k *KeyMap) clone() KeyMap {
+	c := *k
+	c.Classes, c.Details = slices.Clone(k.Classes), slices.Clone(k.Details)
+	return c
+}
+
+// disableAll turns every binding off: an overlay turns its own on after.
+func (k *KeyMap) disableAll() {
+	for _, b := range k.all() {
+		b.SetEnabled(false)
+	}
+}
+
+// all is every binding of k.
+func (k *KeyMap) all() []*key.Binding {
+	bs := []*key.Binding{
+		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End,
+		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
+		&k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
+		&k.Swap, &k.Pause, &k.Attach, &k.Clear, &k.Losses, &k.Slow, &k.Help, &k.Quit,
+		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.Close,
+	}
+	for i := range k.Classes {
+		bs = append(bs, &k.Classes[i])
+	}
+	for i := range k.Details {
+		bs = append(bs, &k.Details[i])
+	}
+	return bs
+}
+
+// enable turns bindings on.
+func enable(bs ...*key.Binding) {
+	for _, b := range bs {
+		b.SetEnabled(true)
+	}
+}
+
+// enableMoves turns the cursor and scroll keys on.
+func (k *KeyMap) enableMoves() {
+	enable(&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End)
+}
+
+// pressed says whether msg is one of b's keys, enabled or not: a key
+// pressed where it does nothing can say where it does.
+func pressed(msg interface{ String() string }, b key.Binding) bool {
+	return slices.Contains(b.Keys(), msg.String())
+}
+
+// ShortHelp is the line at the bottom: the keys that work here, of those
+// it has room for. e takes attach's place where it swaps the list shown.
+func (k *KeyMap) ShortHelp() []key.Binding {
+	other := k.Attach
+	if k.Swap.Enabled() {
+		other = k.Swap
+	}
+	return []key.Binding{k.Choose, k.Cancel, k.PickUp, k.Close, k.Drill, k.Back, k.Filter, k.Pause, other, k.Help, k.Quit}
 }
 
 // FullHelp is shown by ?, one column per group; the last two groups are the
 // class keys, each shown with its shifted detail key: "f/F file".
-func (k KeyMap) FullHelp() [][]key.Binding {
+func (k *KeyMap) FullHelp() [][]key.Binding {
 	classes := make([]key.Binding, len(k.Classes))
 	for i, c := range k.Classes {
 		classes[i] = key.NewBinding(key.WithKeys(c.Keys()...),
 			key.WithHelp(c.Help().Key+"/"+k.Details[i].Help().Key, c.Help().Desc))
+		classes[i].SetEnabled(c.Enabled())
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back, k.Swap, k.Group, k.HideExited, k.HideKernel, k.Follow},
@@ -108,5 +194,23 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.Help, k.Quit},
 		classes[:5],
 		classes[5:],
+	}
+}
+
+// syncKeys turns on the bindings that do something in the state the user is
+// in: the global ones and the view's, or, under an overlay, only the
+// overlay's own (overlays have every key). esc goes back wherever there is a
+// level to go back to.
+func (m *app) syncKeys() {
+	k := &m.keys
+	k.reset(&m.base)
+	if o := m.overlay(); o != nil {
+		k.disableAll()
+		o.enable(k)
+		return
+	}
+	m.top().enable(k)
+	if len(m.stack) > 1 {
+		k.Back.SetEnabled(true)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -14,9 +15,11 @@ import (
 	"tlmon/themes"
 )
 
-// picker is the attach picker: what b.Targets() offers, fuzzy-filtered as the
-// user types.
+// picker is the attach picker, an overlay: what b.Targets() offers,
+// fuzzy-filtered as the user types; enter attaches to the target chosen.
 type picker struct {
+	overlayBase
+	b       Backend
 	input   textinput.Model
 	targets []Target
 	labels  []string // what is shown and matched, sanitized
@@ -24,15 +27,33 @@ type picker struct {
 	hits    [][]int  // per match, the byte offsets in its label the filter matched
 	cursor  int
 	offset  int
+	width   int
 	height  int // list rows that fit
 	loading bool
 	hybrid  bool // cgroup v1 hierarchies exist too: say the list is v2
 }
 
-func newPicker(th *themes.Theme, hybrid bool) *picker {
-	p := &picker{input: newInput("attach> ", th), loading: true, hybrid: hybrid}
+// newPicker opens empty: the root asks b for the targets (listTargets) and
+// hands them over as they come.
+func newPicker(b Backend, hybrid bool) *picker {
+	p := &picker{b: b, input: newInput("attach> "), loading: true, hybrid: hybrid}
 	p.input.Focus()
 	return p
+}
+
+// listTargets asks b for what the picker offers.
+func listTargets(b Backend) tea.Cmd {
+	return func() tea.Msg {
+		list, err := b.Targets()
+		return targetsMsg{list, err}
+	}
+}
+
+func (p *picker) setTheme(th *themes.Theme) { p.input.SetStyles(inputStyles(th)) }
+
+func (p *picker) setSize(width, height int) {
+	p.width, p.height = width, height-pickerHead
+	p.move(0)
 }
 
 func (p *picker) setTargets(ts []Target) {
@@ -83,36 +104,66 @@ func (p *picker) chosen() (Target, bool) {
 	return p.targets[p.matches[p.cursor]], true
 }
 
-// key handles a key while the picker is open: done says it closes, attach
-// what to attach to (nil: nothing).
-func (p *picker) key(msg tea.KeyPressMsg) (done bool, attach *Target, cmd tea.Cmd) {
-	switch msg.String() {
-	case "esc":
-		return true, nil, nil
-	case "enter":
+// enable turns on the picker's keys: the others are text.
+func (p *picker) enable(k *KeyMap) {
+	k.Choose.SetHelp("enter", "attach")
+	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PageUp, &k.PageDown)
+}
+
+// key moves in the list, attaches, or types: enter on a target closes the
+// picker and attaches to it.
+func (p *picker) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
+	switch {
+	case key.Matches(msg, k.Cancel):
+		return true, nil
+	case key.Matches(msg, k.Choose):
 		if t, ok := p.chosen(); ok {
-			return true, &t, nil
+			b := p.b
+			return true, func() tea.Msg { return attachedMsg{t, b.Attach(t)} }
 		}
-		return false, nil, nil
-	case "up", "ctrl+p":
+	case key.Matches(msg, k.PickUp):
 		p.move(-1)
-	case "down", "ctrl+n":
+	case key.Matches(msg, k.PickDown):
 		p.move(1)
-	case "pgup":
+	case key.Matches(msg, k.PageUp):
 		p.move(-p.height)
-	case "pgdown":
+	case key.Matches(msg, k.PageDown):
 		p.move(p.height)
 	default:
 		before := p.input.Value()
+		var cmd tea.Cmd
 		p.input, cmd = p.input.Update(msg)
 		if p.input.Value() != before {
 			p.refilter()
 		}
+		return false, cmd
 	}
-	return false, nil, cmd
+	return false, nil
+}
+
+func (p *picker) paste(msg tea.PasteMsg) tea.Cmd {
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	p.refilter()
+	return cmd
+}
+
+func (p *picker) wheel(delta int) bool {
+	p.move(delta)
+	return true
 }
 
 const pickerHead = 3 // title, input, count
+
+// body draws the picker, with the cursor in its input.
+func (p *picker) body(th *themes.Theme) ([]string, *tea.Cursor) {
+	c := p.input.Cursor()
+	if c != nil {
+		c.X += 2
+		c.Y = 1
+	}
+	return p.render(p.width, th), c
+}
 
 // render draws the picker in height lines; the input is on line 1.
 func (p *picker) render(width int, th *themes.Theme) []string {
@@ -172,19 +223,4 @@ func highlight(s string, hits []int, base, match lipgloss.Style) string {
 		b.WriteString(base.Render(s[from:]))
 	}
 	return b.String()
-}
-
-// newInput is a one-line input drawing no cursor of its own: the root places
-// the terminal's cursor on it, which keeps escape sequences out of the view.
-func newInput(prompt string, th *themes.Theme) textinput.Model {
-	in := textinput.New()
-	in.Prompt = prompt
-	in.SetVirtualCursor(false)
-	in.SetStyles(inputStyles(th))
-	return in
-}
-
-func inputStyles(th *themes.Theme) textinput.Styles {
-	state := textinput.StyleState{Prompt: th.Crumb, Text: th.Header, Placeholder: th.Dim}
-	return textinput.Styles{Focused: state, Blurred: state, Cursor: textinput.CursorStyle{Shape: tea.CursorBar}}
 }

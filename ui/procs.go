@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"tlmon/model"
+	"tlmon/output"
 )
 
 // The process lists: the Processes view, one row per process or, grouped (C),
@@ -54,15 +56,91 @@ func procsEmpty(d *data, plain string) string {
 	return plain + "; hidden: " + strings.Join(hidden, ", ")
 }
 
-func newProcessesView() *tableView {
+// procItem is what a row of a process list is built from: the process,
+// its latency over all its syscalls (the Processes view) or one syscall of
+// it (the processes of a syscall).
+type procItem struct {
+	p   *model.ProcStat
+	lat *latEntry
+	s   *model.SyscallStat
+}
+
+// procIdentity are the first columns of every list of processes, which
+// procRow reads: PID, COMM and CGROUP, dropped at cgroupDrop.
+func procIdentity(cgroupDrop int) []column {
+	return []column{
+		{title: "PID", width: 7, right: true, cell: idCell(func(x *procItem) uint32 { return x.p.ID.PID })},
+		{title: "COMM", width: 16, cell: textCell(func(x *procItem) string { return model.Escape(x.p.Comm) })},
+		{title: "CGROUP", width: 12, flex: true, drop: cgroupDrop, cell: textCell(func(x *procItem) string { return model.Escape(cgroupLabel(x.p)) })},
+	}
+}
+
+// The columns of the process lists. Widths fit the titles with a sort arrow.
+var (
+	processColumns = append(procIdentity(4),
+		column{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(x *procItem) float64 { return x.p.CallRate })},
+		column{title: "TOTAL", width: 7, right: true, cell: countCell(func(x *procItem) uint64 { return x.p.Calls })},
+		column{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(x *procItem) float64 { return x.p.ErrorRate })},
+		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string {
+			if len(x.p.Syscalls) == 0 {
+				return ""
+			}
+			return x.p.Syscalls[0].Name
+		})},
+		column{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(x *procItem) (string, float64) {
+			return quantileCell(x.lat.p99, x.lat.hist != nil), float64(x.lat.p99)
+		})},
+		// Bytes per second read and written (received and sent included): a
+		// pair that 80 columns leave out, so that the counts stay.
+		column{title: "READ/s", width: 7, right: true, drop: 3, cell: rateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
+		column{title: "WRITE/s", width: 8, right: true, drop: 3, cell: rateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
+	)
+	// commandColumns are the Processes view's grouped by command: a command's
+	// processes are counted in its first column ("ls ×3,214, 2 live").
+	commandColumns = []column{
+		{title: "COMMAND", width: 22, flex: true, gap: true, cell: textCell(func(c *command) string {
+			return c.name + " ×" + thousands(uint64(c.procs)) + ", " + strconv.Itoa(c.live) + " live"
+		})},
+		{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(c *command) float64 { return c.callRate })},
+		{title: "TOTAL", width: 7, right: true, cell: countCell(func(c *command) uint64 { return c.Calls })},
+		{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(c *command) float64 { return c.errorRate })},
+		{title: "TOP SYSCALL", width: 14, cell: textCell(func(c *command) string { return c.top })},
+		{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(c *command) (string, float64) {
+			return quantileCell(c.p99, c.hist.Count() > 0), float64(c.p99)
+		})},
+		{title: "READ/s", width: 7, right: true, drop: 3, cell: rateCell(func(c *command) float64 { return c.read })},
+		{title: "WRITE/s", width: 8, right: true, drop: 3, cell: rateCell(func(c *command) float64 { return c.written })},
+	}
+	threadColumns = []column{
+		{title: "TID", width: 7, right: true, cell: idCell(func(t *ThreadStat) uint32 { return t.TID })},
+		{title: "COMM", width: 16, flex: true, cell: textCell(func(t *ThreadStat) string { return model.Escape(t.Comm) })},
+		{title: "CALLS/s", width: 9, right: true, cell: rateCell(func(t *ThreadStat) float64 { return t.CallRate })},
+		{title: "TOTAL", width: 7, right: true, cell: countCell(func(t *ThreadStat) uint64 { return t.Calls })},
+		{title: "ERR/s", width: 7, right: true, cell: rateCell(func(t *ThreadStat) float64 { return t.ErrorRate })},
+		{title: "AVG", width: 7, right: true, cell: cellOf(func(t *ThreadStat) (string, float64) {
+			if t.LatCount == 0 {
+				return noSamples, 0
+			}
+			avg := t.LatSumNs / t.LatCount
+			return output.Duration(avg), float64(avg)
+		})},
+	}
+)
+
+// newProcessViews are the two Processes views, a row per process and a row
+// per command, each the other's twin (C).
+func newProcessViews() (procs, commands *tableView) {
 	lat := newLatCache()
-	return &tableView{
+	procs = &tableView{
 		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
-		name:  "Processes", isTree: true, procs: true,
+		vid:   viewProcesses, name: "Processes", isTree: true,
 		build:    func(d *data) []row { return processRows(d, lat, nil) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made a syscall yet") },
 		drill:    func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
 	}
+	commands = newCommandsView()
+	procs.twin, commands.twin = commands, procs
+	return procs, commands
 }
 
 // newCommandsView is the Processes view grouped by command (C): one row per
@@ -71,7 +149,7 @@ func newCommandsView() *tableView {
 	lat := newLatCache()
 	return &tableView{
 		table: table{cols: commandColumns, sortCol: 1},
-		name:  "Processes", procs: true, commands: true,
+		vid:   viewCommands, name: "Processes",
 		build:    func(d *data) []row { return commandRows(d, lat) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made a syscall yet") },
 		drill:    func(r row, d *data) view { return newCommandView(r.comm) },
@@ -83,11 +161,36 @@ func newCommandView(comm string) *tableView {
 	lat := newLatCache()
 	return &tableView{
 		table: table{cols: processColumns, sortCol: 3, treeCol: 1},
-		name:  model.Escape(comm), isTree: true, procs: true,
+		vid:   viewCommand, name: model.Escape(comm), isTree: true,
 		build:    func(d *data) []row { return processRows(d, lat, &comm) },
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process of this command shows now") },
 		drill:    func(r row, d *data) view { return newProcSyscallsView(r.key.proc, d) },
 	}
+}
+
+// newThreadsView lists the threads of one process with their own counts, which
+// the kernel keeps only while this view shows.
+func newThreadsView(id model.ProcID, d *data) *tableView {
+	name := "threads of pid " + strconv.FormatUint(uint64(id.PID), 10)
+	if p := d.procs[id]; p != nil {
+		name = "threads of " + procLabel(p)
+	}
+	return &tableView{
+		table: table{cols: threadColumns, sortCol: 2},
+		vid:   viewThreads, name: name, empty: "no thread has made a syscall since this view opened",
+		build: threadRows, proc: id,
+	}
+}
+
+// procRow is the row of a process in a list of processes whose columns
+// start with procIdentity's.
+func procRow(rm *rowMaker, x *procItem) row {
+	r := rm.row(x)
+	p := x.p
+	r.key, r.parent = rowKey{proc: p.ID}, rowKey{proc: p.Parent}
+	r.match = strings.ToLower(r.cells[0] + " " + r.cells[1] + " " + r.cells[2])
+	r.dim, r.comm = !p.Alive, p.Comm
+	return r
 }
 
 // processRows makes a row of each process shown, of command comm only if
@@ -96,22 +199,15 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 	lat.begin()
 	defer lat.end()
 	var rows []row
+	rm := newRowMaker(processColumns, 0) // under churn most processes may be hidden
+	x := new(procItem)                   // one for all rows: an item per row would be allocated each
 	for i := range d.snap.Processes {
 		p := &d.snap.Processes[i]
 		if !shownProc(p, d) || comm != nil && p.Comm != *comm {
 			continue
 		}
-		r := procRow(p, len(processColumns))
-		top := ""
-		if len(p.Syscalls) > 0 {
-			top = p.Syscalls[0].Name
-		}
-		l := lat.get(p)
-		read, written := p.IO.ReadRate+p.IO.RecvRate, p.IO.WriteRate+p.IO.SendRate
-		r.cells = append(r.cells, rate(p.CallRate), count(p.Calls), rate(p.ErrorRate), top,
-			quantileCell(l.p99, l.hist != nil), rate(read), rate(written))
-		r.nums[3], r.nums[4], r.nums[5], r.nums[7], r.nums[8], r.nums[9] = p.CallRate, float64(p.Calls), p.ErrorRate, float64(l.p99), read, written
-		rows = append(rows, r)
+		x.p, x.lat = p, lat.get(p)
+		rows = append(rows, procRow(&rm, x))
 	}
 	return rows
 }
@@ -119,11 +215,14 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 // command sums up the processes of one comm.
 type command struct {
 	comm        string
+	name        string // comm, escaped
 	procs, live int
 	model.Counts
 	callRate, errorRate, read, written float64
 	calls                              map[string]uint64 // by syscall, for the top one
+	top                                string
 	hist                               model.Hist
+	p99                                uint64
 }
 
 func commandRows(d *data, lat *latCache) []row {
@@ -160,30 +259,41 @@ func commandRows(d *data, lat *latCache) []row {
 		}
 	}
 	rows := make([]row, len(cmds))
+	rm := newRowMaker(commandColumns, len(cmds))
 	for i, c := range cmds {
-		top, most := "", uint64(0)
+		most := uint64(0)
 		for name, n := range c.calls {
-			if n > most || n == most && name < top {
-				top, most = name, n
+			if n > most || n == most && name < c.top {
+				c.top, most = name, n
 			}
 		}
-		p99 := c.hist.Quantile(0.99)
-		comm := model.Escape(c.comm)
-		rows[i] = row{
-			key:  rowKey{name: c.comm},
-			comm: c.comm,
-			cells: []string{comm + " ×" + thousands(uint64(c.procs)) + ", " + strconv.Itoa(c.live) + " live",
-				rate(c.callRate), count(c.Calls), rate(c.errorRate), top, quantileCell(p99, c.hist.Count() > 0),
-				rate(c.read), rate(c.written)},
-			nums:  []float64{0, c.callRate, float64(c.Calls), c.errorRate, 0, float64(p99), c.read, c.written},
-			match: strings.ToLower(comm),
-			// A command is gone when none of its processes lives and it made
-			// no call in the last interval: a shell loop's ls, whose
-			// processes rarely live at the instant of a snapshot, is busy.
-			dim: c.live == 0 && c.callRate == 0 && c.errorRate == 0,
-		}
+		c.p99, c.name = c.hist.Quantile(0.99), model.Escape(c.comm)
+		rows[i] = rm.row(c)
+		rows[i].key, rows[i].comm = rowKey{name: c.comm}, c.comm
+		rows[i].match = strings.ToLower(c.name)
+		// A command is gone when none of its processes lives and it made
+		// no call in the last interval: a shell loop's ls, whose
+		// processes rarely live at the instant of a snapshot, is busy.
+		rows[i].dim = c.live == 0 && c.callRate == 0 && c.errorRate == 0
 	}
 	return rows
+}
+
+func threadRows(d *data) []row {
+	rows := make([]row, len(d.threads))
+	rm := newRowMaker(threadColumns, len(d.threads))
+	for i := range d.threads {
+		t := &d.threads[i]
+		rows[i] = rm.row(t)
+		rows[i].key = rowKey{tid: t.TID}
+		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
+	}
+	return rows
+}
+
+// procLabel names a process in a line of text: "nginx 1234".
+func procLabel(p *model.ProcStat) string {
+	return fmt.Sprintf("%s %d", model.Escape(p.Comm), p.ID.PID)
 }
 
 // latCache keeps each process's latency histogram over all its syscalls and

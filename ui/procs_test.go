@@ -152,7 +152,7 @@ func TestCommandsGroupProcessesWithCountsAndSums(t *testing.T) {
 		t.Errorf("enter on a process of ls: %q", got)
 	}
 	h.press("esc", "esc")
-	if got := h.crumbs(); got != "Processes" || h.m.top() != h.m.procViews[1] {
+	if got := h.crumbs(); got != "Processes" || h.m.top().id() != viewCommands {
 		t.Errorf("esc twice: %q", got)
 	}
 	h.press("C")
@@ -160,7 +160,7 @@ func TestCommandsGroupProcessesWithCountsAndSums(t *testing.T) {
 		t.Errorf("ungrouped, the cursor is on %q, want the live ls it was grouped with", got)
 	}
 	h.press("2", "C")
-	if h.m.top() != h.m.tops[1] || !strings.Contains(h.view(), "C groups the Processes view") {
+	if h.m.top() != h.m.tops[tabSyscalls] || !strings.Contains(h.view(), "C groups the Processes view") {
 		t.Error("C outside the Processes view did not say where it works")
 	}
 }
@@ -205,7 +205,7 @@ func TestTogglesHideExitedProcessesAndKernelThreads(t *testing.T) {
 	if v := h.view(); !strings.Contains(v, "exited processes hidden") {
 		t.Errorf("the status line does not say exited processes are hidden:\n%s", v)
 	}
-	if got := h.m.tableState(h.m.top().(*tableView)); got != " · exited hidden (E)" {
+	if got := h.m.top().(*tableView).state(&h.m.data); got != " · exited hidden (E)" {
 		t.Errorf("once the message is gone, the status line adds %q", got)
 	}
 	h.press("K")

@@ -3,6 +3,7 @@ package ui
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"tlmon/model"
@@ -20,6 +21,9 @@ type rowKey struct {
 	at   int64  // when an event happened (ns since the epoch)
 }
 
+// column is one column of a table: its title, its width, when it gives way
+// on a narrow terminal, and what its cells say. Every table's columns are
+// of this one type.
 type column struct {
 	title string
 	width int  // cells; for the flex column, the least it gets
@@ -35,6 +39,79 @@ type column struct {
 	// the highest first, columns with the same drop together (a pair such as
 	// READ/s and WRITE/s goes as one); 0 is never left out.
 	drop int
+	// cell is the column's text of the item a row is built from (each table
+	// has its items: processes, syscalls, files…) and, for a right-aligned
+	// column, the number it sorts by. Make it with textCell, rateCell,
+	// countCell, idCell or cellOf, which say the item's type.
+	cell func(item any) (string, float64)
+}
+
+// rowMaker makes the rows of a table: their cells and sort values are cut
+// from a few allocations, not two a row, as a refresh makes thousands.
+type rowMaker struct {
+	cols  []column
+	cells []string
+	nums  []float64
+}
+
+// rowChunk is how many rows' cells a rowMaker allocates at once past the
+// rows it was told of.
+const rowChunk = 64
+
+// newRowMaker makes the rows of cols, with room made at once for rows of
+// them: the number of rows when it is known, else 0 (a chunk at a time).
+func newRowMaker(cols []column, rows int) rowMaker {
+	n := rows * len(cols)
+	return rowMaker{cols: cols, cells: make([]string, n), nums: make([]float64, n)}
+}
+
+// row is a row of item, a cell of each column; what identifies it, what the
+// filter matches and the rest are the caller's to set.
+func (m *rowMaker) row(item any) row {
+	n := len(m.cols)
+	if len(m.cells) < n {
+		m.cells, m.nums = make([]string, rowChunk*n), make([]float64, rowChunk*n)
+	}
+	r := row{cells: m.cells[:n:n], nums: m.nums[:n:n]}
+	m.cells, m.nums = m.cells[n:], m.nums[n:]
+	for i := range m.cols {
+		r.cells[i], r.nums[i] = m.cols[i].cell(item)
+	}
+	return r
+}
+
+// cellOf makes a cell function of one over items of type T.
+func cellOf[T any](f func(*T) (string, float64)) func(any) (string, float64) {
+	return func(item any) (string, float64) { return f(item.(*T)) }
+}
+
+// textCell is a cell of text, sorted as text.
+func textCell[T any](f func(*T) string) func(any) (string, float64) {
+	return func(item any) (string, float64) { return f(item.(*T)), 0 }
+}
+
+// rateCell is a per-second rate: 12.3k.
+func rateCell[T any](f func(*T) float64) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		r := f(item.(*T))
+		return rate(r), r
+	}
+}
+
+// countCell is a counter: 12.3k.
+func countCell[T any](f func(*T) uint64) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		n := f(item.(*T))
+		return count(n), float64(n)
+	}
+}
+
+// idCell is a PID or a TID, in full.
+func idCell[T any](f func(*T) uint32) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		id := f(item.(*T))
+		return strconv.FormatUint(uint64(id), 10), float64(id)
+	}
 }
 
 type row struct {

@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"time"
+
+	"tlmon/model"
+)
+
+// The global keys that change what is counted and shown: the classes counted
+// and sent in detail, the slow-call threshold, the processes the lists hide.
+
+// toggleClass switches one class on or off in the kernel. A syscall in several
+// classes stays counted while any of them is on.
+func (m *app) toggleClass(c model.Class) {
+	want := m.b.Classes() ^ c
+	if err := m.b.SetClasses(want); err != nil {
+		m.setStatus(true, "classes %s: %v", want, err)
+		return
+	}
+	m.data.classes = want
+	m.top().refresh(&m.data) // what the empty views say depends on it
+}
+
+// toggleDetail switches the detail events of class i on or off: its calls
+// sent one by one with their arguments, while the class is counted.
+func (m *app) toggleDetail(i int) {
+	c, name := model.AllClasses[i], model.ClassNames[i]
+	want := m.b.Detail() ^ c
+	if err := m.b.SetDetail(want); err != nil {
+		m.setStatus(true, "%s detail: %v", name, err)
+		return
+	}
+	m.data.detail, m.data.classes = want, m.b.Classes()
+	switch {
+	case want&c == 0:
+		m.setStatus(false, "%s detail off", name)
+	case m.data.classes&c == 0:
+		m.setStatus(false, "%s detail on, but %s is not counted: press %s to count it", name, name, classKeys[i])
+	default:
+		m.setStatus(false, "%s detail on: e in a process shows its calls", name)
+	}
+	m.top().refresh(&m.data)
+}
+
+// slowSteps are the slow-call thresholds the l key cycles through (0: off).
+var slowSteps = []time.Duration{0, 10 * time.Millisecond, 100 * time.Millisecond, time.Second}
+
+// nextSlow sets the next slow-call threshold: any watched call slower than it
+// is sent with its arguments, whatever its class, and shows among the events.
+func (m *app) nextSlow() {
+	cur, next := m.b.Slow(), slowSteps[0]
+	for i, d := range slowSteps {
+		if d == cur {
+			next = slowSteps[(i+1)%len(slowSteps)]
+		}
+	}
+	if err := m.b.SetSlow(next); err != nil {
+		m.setStatus(true, "slow calls: %v", err)
+		return
+	}
+	if next == 0 {
+		m.setStatus(false, "slow calls off")
+		return
+	}
+	m.setStatus(false, "calls slower than %s are sent with their arguments: e in a process shows them", next)
+}
+
+// toggleHideExited hides the exited processes from the process lists, or
+// shows them again for exitedGrace.
+func (m *app) toggleHideExited() {
+	m.data.hideExited = !m.data.hideExited
+	if m.data.hideExited {
+		m.setStatus(false, "exited processes hidden")
+	} else {
+		m.setStatus(false, "exited processes shown for %s after their exit", exitedGrace)
+	}
+	m.top().refresh(&m.data)
+}
+
+// toggleHideKernel hides the kernel threads from the process lists, or shows
+// them again.
+func (m *app) toggleHideKernel() {
+	m.data.hideKernel = !m.data.hideKernel
+	if m.data.hideKernel {
+		m.setStatus(false, "kernel threads hidden")
+	} else {
+		m.setStatus(false, "kernel threads shown")
+	}
+	m.top().refresh(&m.data)
+}
