@@ -345,28 +345,7 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 	a.addIO(d.IO, cur)
 	a.gen = cur
 
-	clear(a.early)
-	a.early = a.early[:0]
-	for id, p := range a.procs {
-		if !p.exited || !a.final(p) {
-			continue
-		}
-		if now.Sub(p.exitedAt) > a.cfg.RetireAfter {
-			a.retire(p)
-			retired = append(retired, id)
-			continue
-		}
-		a.early = append(a.early, p)
-	}
-	slices.SortFunc(a.early, func(x, y *proc) int {
-		return cmp.Or(y.exitedAt.Compare(x.exitedAt), cmp.Compare(y.info.ID.PID, x.info.ID.PID), cmp.Compare(y.info.ID.Start, x.info.ID.Start))
-	})
-	if n := len(a.early) - a.cfg.MaxExited; n > 0 {
-		a.retireEarly(n)
-	}
-	retired = append(retired, a.pending...)
-	a.pending = a.pending[:0]
-
+	retired = a.retireDue(now)
 	a.snap.Store(a.build(at, d))
 	return retired
 }

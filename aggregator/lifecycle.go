@@ -1,6 +1,8 @@
 package aggregator
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"tlmon/model"
@@ -181,6 +183,36 @@ func (a *Aggregator) newPlaceholder(id model.ProcID, now time.Time) *proc {
 	p.exited = true
 	p.exitedAt, p.exitGen = now, a.gen
 	return p
+}
+
+// retireDue applies the retirement rules at the end of a HandleCounters call
+// (see there): it retires the exited processes whose counts are final and
+// that exited more than RetireAfter ago, then, oldest exit first, those past
+// MaxExited, and returns them with the ones retired early since the previous
+// call. It rebuilds a.early with the exited processes left, for retireEarly.
+func (a *Aggregator) retireDue(now time.Time) (retired []model.ProcID) {
+	clear(a.early)
+	a.early = a.early[:0]
+	for id, p := range a.procs {
+		if !p.exited || !a.final(p) {
+			continue
+		}
+		if now.Sub(p.exitedAt) > a.cfg.RetireAfter {
+			a.retire(p)
+			retired = append(retired, id)
+			continue
+		}
+		a.early = append(a.early, p)
+	}
+	slices.SortFunc(a.early, func(x, y *proc) int {
+		return cmp.Or(y.exitedAt.Compare(x.exitedAt), cmp.Compare(y.info.ID.PID, x.info.ID.PID), cmp.Compare(y.info.ID.Start, x.info.ID.Start))
+	})
+	if n := len(a.early) - a.cfg.MaxExited; n > 0 {
+		a.retireEarly(n)
+	}
+	retired = append(retired, a.pending...)
+	a.pending = a.pending[:0]
+	return retired
 }
 
 // retireEarly retires up to n exited processes whose counts are final, oldest exit
