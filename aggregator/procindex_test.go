@@ -43,3 +43,42 @@ func TestProcIndexMatchesAMap(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkProcIndex looks up processes as HandleCounters does for the
+// entries of a delta, in the index and in a map[model.ProcID]*proc like
+// Aggregator.procs: 2,456 processes (2,000 live, MaxExited exited, 200 new),
+// 20 entries each, in random order as a map of entries gives them.
+func BenchmarkProcIndex(b *testing.B) {
+	var x procIndex
+	m := map[model.ProcID]*proc{}
+	var ids []model.ProcID
+	for pid := uint32(1); pid <= 2000+DefaultMaxExited+200; pid++ {
+		id := model.ProcID{PID: pid * 7, Start: uint64(pid) * 1000003}
+		p := &proc{info: model.ProcInfo{ID: id}}
+		x.put(p)
+		m[id] = p
+		for range 20 {
+			ids = append(ids, id)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	for _, bm := range []struct {
+		name string
+		get  func(model.ProcID) *proc
+	}{
+		{"table", x.get},
+		{"map", func(id model.ProcID) *proc { return m[id] }},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, id := range ids {
+					if bm.get(id) == nil {
+						b.Fatal("not found")
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids)), "ns/lookup")
+		})
+	}
+}
