@@ -6,8 +6,9 @@
 // every exec/fork/exit event (from its buffer-reader goroutine) and HandleCounters
 // once per interval with the counts read since the previous call (from another
 // goroutine). Each HandleCounters call accumulates the delta, computes rates over
-// its interval, retires processes that exited long enough ago, and publishes a new
-// Snapshot; readers take the latest one with Snapshot, without locks.
+// its interval, retires processes that exited long enough ago (or, past
+// Config.MaxExited, the oldest exits early), and publishes a new Snapshot;
+// readers take the latest one with Snapshot, without locks.
 //
 // Processes are identified by PID and start time (model.ProcID), so a reused PID is
 // a new process. A process whose counts arrive before any event or /proc entry
@@ -35,12 +36,12 @@
 // connection established or closed) also come through HandleEvent, at up to
 // ~100k per second, so each costs a map lookup or two and an append; sorting
 // waits for a snapshot (see detail.go). They leave bounded state: per process
-// its last 256 calls (ProcDetail) and the 64 paths it opened and 64 socket
-// addresses it named first; system-wide the first 4096 paths and 4096
-// addresses (Snapshot.Files and Endpoints; once a table is full, new keys are
-// refused so that every count shown stays exact) and the last 256 TCP
-// connections. The bytes each process read, wrote, received and sent come with
-// the counters (CounterDelta.IO).
+// its last 256 calls (ProcDetail; 32 once it exited) and the 64 paths it
+// opened and 64 socket addresses it named first; system-wide the first 4096
+// paths and 4096 addresses (Snapshot.Files and Endpoints; once a table is
+// full, new keys are refused so that every count shown stays exact) and the
+// last 256 TCP connections. The bytes each process read, wrote, received and
+// sent come with the counters (CounterDelta.IO).
 //
 // Latency is wall time from syscall entry to exit, including time blocked. Its
 // percentiles come from the kernel's half-octave histogram buckets (see
@@ -49,4 +50,19 @@
 //
 // This package depends only on model: it must not import bpf, collector or ui, so
 // that it can be tested without privileges and reused by any front end.
+//
+// # Files
+//
+// One job per file; its tests are in the _test.go file of the same name (the
+// shared test helpers in aggregator_test.go, the HandleCounters benchmarks in
+// bench_test.go):
+//
+//   - aggregator.go: the Aggregator, its Config and state (per system, process and syscall); New, Snapshot, and the two calls that touch it all: HandleCounters (one interval: accumulate, retire, publish) and Clear.
+//   - lifecycle.go: processes coming and going: AddProcess, lifecycle events (fork, exec, exit), placeholders, MaxProcs, and when exited processes retire.
+//   - stage.go: staging a delta's per-process entries, in one worker per goroutine, each owning a partition of the processes, until the process's stats are built.
+//   - snapshot.go: building the immutable model.Snapshot: system-wide and per-process syscall stats, rates, losses.
+//   - hist.go: latency histograms and percentiles: histogram deltas staged packed, new histograms published in per-process slabs.
+//   - errnos.go: errno breakdowns, system-wide and per process, published as sorted immutable lists.
+//   - procindex.go: the process index, the hash table that finds a process by ID for each entry of a delta (and why not a map).
+//   - detail.go: detail events (calls, files opened, endpoints, TCP connections) and byte counts.
 package aggregator
