@@ -20,15 +20,16 @@
 // - the lifecycle from the sched tracepoints (4.7), or from kprobes on
 //   do_exit and the kernel's fork function and a successful exec's return.
 //
-// Its maps that the modern object has too have the same names and layouts
-// (shared.h), so Go reads both the same way. Counting: a call at entry, its
-// error and latency at exit when its entry was seen. A process is its tgid
-// and the ktime of the fork that made it while tlmon watched (or its /proc
-// start time, which Go writes for processes already running).
+// The maps it shares with the modern object are defined once, in maps.h, with
+// the layouts of shared.h, so Go reads both the same way. Counting: a call at
+// entry, its error and latency at exit when its entry was seen. A process is
+// its tgid and the ktime of the fork that made it while tlmon watched (or its
+// /proc start time, which Go writes for processes already running).
 
 #include "vmlinux.h"
 #include "bpf_helpers.h"
 #include "shared.h"
+#include "maps.h"
 
 #define CLONE_THREAD 0x00010000
 
@@ -76,55 +77,6 @@ struct {
 	__type(value, __u8);
 } nr_disabled SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct sys_counts);
-} sys_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct counts);
-} unattributed SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct proc_key);
-	__type(value, struct counts);
-} proc_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct errno_key);
-	__type(value, __u64);
-} errno_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, struct proc_key);
-	__type(value, struct proc_hist);
-} proc_hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct counts);
-} thread_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
 /* Plain hash (LRU came in 4.10): an entry goes at the call's exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -157,13 +109,6 @@ struct {
 	__type(key, __u64);
 	__type(value, __u32);
 } kprobe_nrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u8);
-} scope_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);

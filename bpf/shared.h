@@ -1,6 +1,7 @@
 /* What tlmon.bpf.c (rungs 1 and 2) and legacy.bpf.c (rungs 3 and 4) share:
  * sizes, syscall numbers, counter slots and the layouts of the maps and
- * events Go reads the same way from either object. Include after vmlinux.h. */
+ * events Go reads the same way from either object (the maps themselves are in
+ * maps.h). Include after vmlinux.h. */
 #ifndef TLMON_SHARED_H
 #define TLMON_SHARED_H
 

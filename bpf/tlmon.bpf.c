@@ -19,6 +19,7 @@
 #include "bpf_core_read.h"
 #include "bpf_endian.h"
 #include "shared.h"
+#include "maps.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -272,52 +273,6 @@ const volatile bool have_task_btf = true;
 const volatile __u32 nr_accept = -1;
 const volatile __u32 nr_accept4 = -1;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct sys_counts);
-} sys_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct counts);
-} unattributed SEC(".maps");
-
-/* Plain (not LRU) hashes: a full map must be visible and counted, never evict. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536); /* capped by the loader on machines with many CPUs */
-	__type(key, struct proc_key);
-	__type(value, struct counts);
-} proc_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct errno_key);
-	__type(value, __u64);
-} errno_stats SEC(".maps");
-
-/* Shared (not per-CPU) with atomic adds: per-CPU copies of 80 buckets would cost
- * entries x 320 B x CPUs. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, struct proc_key);
-	__type(value, struct proc_hist);
-} proc_hists SEC(".maps");
-
-/* Per-thread counts of the process thread_tgid, keyed by tid. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct counts);
-} thread_stats SEC(".maps");
-
 /* cpu_cache holds, per CPU, the counts of the last few (process, syscall)
  * counted there that are not yet in proc_stats and proc_hists: a loop of a few
  * syscalls (openat, read, close) then costs a compare per slot per call instead
@@ -347,13 +302,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_cache);
 } cpu_caches SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 /* Enter records: task-local storage (5.11+), else a tid hash. LRU is right for
  * these: losing one costs one latency sample, and it is counted. */
@@ -403,13 +351,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tcp_conn);
 } tcp_conns SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u8);
-} scope_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
