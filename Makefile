@@ -65,9 +65,9 @@ generate:
 check-generated: generate
 	git diff --exit-code -- bpf/ model/ bench/
 
-# The kernel types of bpf/headers/vmlinux.h come from this machine's BTF.
+# The kernel types of bpf/headers/x86/vmlinux.h come from this machine's BTF.
 vmlinux:
-	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/headers/vmlinux.h
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/headers/x86/vmlinux.h
 
 clean:
 	rm -f tlmon
