@@ -1401,7 +1401,8 @@ static __always_inline bool counted_at_entry(__u32 nr)
  * 32-bit syscall, whose numbers belong to another table: on x86 one made
  * through the ia32 entries (int $0x80, sysenter, a 32-bit process's syscall),
  * which TS_COMPAT marks while it runs; on arm64 any of an AArch32 task's,
- * which TIF_32BIT marks (arch/arm64/include/asm/thread_info.h). */
+ * which TIF_32BIT marks (arch/arm64/include/asm/thread_info.h: 22 in 5.4 and
+ * 6.12 alike). */
 #if defined(__TARGET_ARCH_x86)
 #define TS_COMPAT 0x0002 /* in thread_info.status */
 #define COMPAT_FIELD status
