@@ -3,14 +3,16 @@
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test bench kernels generate check-generated vmlinux clean
+.PHONY: build test bench kernels generate check-generated vmlinux vmlinux-arm64 clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o tlmon .
 
 # BPF tests skip when not root; CI sets TLMON_REQUIRE_BPF=1 so they fail instead.
+# The arm64 vet compiles everything, tests included, for arm64 too.
 test:
 	$(GO) vet ./...
+	GOARCH=arm64 $(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./aggregator/ ./model/
 
@@ -65,9 +67,17 @@ generate:
 check-generated: generate
 	git diff --exit-code -- bpf/ syscalls/ dev/bench/
 
-# The kernel types of bpf/headers/vmlinux.h come from this machine's BTF.
+# The kernel types of bpf/headers/x86/vmlinux.h come from this machine's BTF.
 vmlinux:
-	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/headers/vmlinux.h
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/headers/x86/vmlinux.h
+
+# Those of bpf/headers/arm64/vmlinux.h from the BTF inside the image of Debian's
+# arm64 kernel package ARM64_KERNEL (downloaded, not installed; needs bpftool).
+ARM64_SUITE  ?= bookworm-backports
+ARM64_KERNEL ?= linux-image-6.12.95+deb12-arm64
+vmlinux-arm64:
+	bpf/headers/vmlinux-deb.sh arm64 $(ARM64_SUITE) $(ARM64_KERNEL) > bpf/headers/arm64/vmlinux.h.tmp
+	mv bpf/headers/arm64/vmlinux.h.tmp bpf/headers/arm64/vmlinux.h
 
 clean:
 	rm -f tlmon

@@ -20,15 +20,21 @@
 // - the lifecycle from the sched tracepoints (4.7), or from kprobes on
 //   do_exit and the kernel's fork function and a successful exec's return.
 //
-// Its maps that the modern object has too have the same names and layouts
-// (shared.h), so Go reads both the same way. Counting: a call at entry, its
-// error and latency at exit when its entry was seen. A process is its tgid
-// and the ktime of the fork that made it while tlmon watched (or its /proc
-// start time, which Go writes for processes already running).
+// The maps it shares with the modern object are defined once, in maps.h, with
+// the layouts of shared.h, so Go reads both the same way. Counting: a call at
+// entry, its error and latency at exit when its entry was seen. A process is
+// its tgid and the ktime of the fork that made it while tlmon watched (or its
+// /proc start time, which Go writes for processes already running).
 
+/* No CO-RE: the kernel types are plain structs, at the offsets of the
+ * target's vmlinux.h. Only the registers a kprobe gets are read (bpf_tracing.h's
+ * PT_REGS_*), whose layout is the architecture's ABI. */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include "bpf_helpers.h"
+#include "bpf_tracing.h"
 #include "shared.h"
+#include "maps.h"
 
 #define CLONE_THREAD 0x00010000
 
@@ -76,55 +82,6 @@ struct {
 	__type(value, __u8);
 } nr_disabled SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct sys_counts);
-} sys_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct counts);
-} unattributed SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct proc_key);
-	__type(value, struct counts);
-} proc_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct errno_key);
-	__type(value, __u64);
-} errno_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, struct proc_key);
-	__type(value, struct proc_hist);
-} proc_hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct counts);
-} thread_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
 /* Plain hash (LRU came in 4.10): an entry goes at the call's exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -150,20 +107,14 @@ struct {
 } exit_status SEC(".maps");
 
 /* kprobes: the syscall number of each syscall function, by the address the
- * probe reports (the function's, plus the breakpoint's length). */
+ * probe reports (PT_REGS_IP: on x86 the function's plus the breakpoint's
+ * length; Go writes the keys). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2048);
 	__type(key, __u64);
 	__type(value, __u32);
 } kprobe_nrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u8);
-} scope_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -469,14 +420,15 @@ int tp_sys_exit_old(struct syscall_exit_args *ctx)
 	return 0;
 }
 
-/* x86_64's struct pt_regs, without CO-RE: its layout is the ABI's. */
-struct regs {
-	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
-};
-
-static __always_inline void kp_enter(struct regs *ctx, const bool old)
+/* kprobes: ctx is the registers at the probe (struct pt_regs, without CO-RE:
+ * its layout is the ABI's; on arm64 bpf_tracing.h reads it as the uapi's
+ * user_pt_regs). The syscall function's first argument is its own first
+ * argument or, behind the syscall wrappers (x86 4.17+, arm64 4.19+), the
+ * user's registers, where the syscall's first argument is the first again
+ * (on arm64 regs[0] still holds it: the return value comes after). */
+static __always_inline void kp_enter(struct pt_regs *ctx, const bool old)
 {
-	__u64 ip = ctx->ip;
+	__u64 ip = PT_REGS_IP(ctx);
 	__u32 *nr = bpf_map_lookup_elem(&kprobe_nrs, &ip);
 	if (!nr)
 		return;
@@ -484,39 +436,39 @@ static __always_inline void kp_enter(struct regs *ctx, const bool old)
 	if (!s)
 		return;
 	__u64 args[6];
-	args[0] = ctx->di;
+	args[0] = PT_REGS_PARM1(ctx);
 	if (s->args_in_ptregs) {
-		struct regs *user = (struct regs *)ctx->di;
-		bpf_probe_read(&args[0], sizeof(args[0]), &user->di);
+		struct pt_regs *user = (struct pt_regs *)PT_REGS_PARM1(ctx);
+		bpf_probe_read(&args[0], sizeof(args[0]), &PT_REGS_PARM1(user));
 	}
 	on_enter(*nr, args, old);
 }
 
 SEC("kprobe/syscall")
-int kp_sys_enter(struct regs *ctx)
+int kp_sys_enter(struct pt_regs *ctx)
 {
 	kp_enter(ctx, false);
 	return 0;
 }
 
 SEC("kretprobe/syscall")
-int kp_sys_exit(struct regs *ctx)
+int kp_sys_exit(struct pt_regs *ctx)
 {
-	on_exit(ctx, MAX_SYSCALLS, ctx->ax, false);
+	on_exit(ctx, MAX_SYSCALLS, PT_REGS_RC(ctx), false);
 	return 0;
 }
 
 SEC("kprobe/syscall")
-int kp_sys_enter_old(struct regs *ctx)
+int kp_sys_enter_old(struct pt_regs *ctx)
 {
 	kp_enter(ctx, true);
 	return 0;
 }
 
 SEC("kretprobe/syscall")
-int kp_sys_exit_old(struct regs *ctx)
+int kp_sys_exit_old(struct pt_regs *ctx)
 {
-	on_exit(ctx, MAX_SYSCALLS, ctx->ax, true);
+	on_exit(ctx, MAX_SYSCALLS, PT_REGS_RC(ctx), true);
 	return 0;
 }
 
@@ -581,9 +533,9 @@ int tp_sched_fork(void *ctx)
  * child's PID to the parent: the fork where there are no tracepoint
  * programs. */
 SEC("kretprobe/fork")
-int kp_fork_return(struct regs *ctx)
+int kp_fork_return(struct pt_regs *ctx)
 {
-	long child = ctx->ax;
+	long child = PT_REGS_RC(ctx);
 	if (child > 0)
 		on_fork(ctx, child, bpf_ktime_get_ns());
 	return 0;
@@ -663,8 +615,8 @@ int tp_sched_exit(void *ctx)
 /* do_exit(code), every task's end: the exit where there are no tracepoint
  * programs, with the whole status (a signal's too). */
 SEC("kprobe/do_exit")
-int kp_do_exit(struct regs *ctx)
+int kp_do_exit(struct pt_regs *ctx)
 {
-	on_task_exit(ctx, ctx->di & 0xffff);
+	on_task_exit(ctx, PT_REGS_PARM1(ctx) & 0xffff);
 	return 0;
 }

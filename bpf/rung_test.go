@@ -83,11 +83,9 @@ func rungChild(spec string) {
 	case "select":
 		// A sleep in a syscall nothing else here makes (Go's runtime
 		// sleeps in nanosleep, x/sys's Select is pselect6).
-		// A raw syscall, so the runtime starts no thread (a clone) while
-		// it blocks; the test turns off the preemption signal that would
-		// cut it short.
-		tv := unix.NsecToTimeval(int64(n) * 1e6)
-		unix.RawSyscall6(unix.SYS_SELECT, 0, 0, 0, 0, uintptr(unsafe.Pointer(&tv)), 0)
+		// The test turns off the preemption signal that would cut it
+		// short.
+		sleepInSyscall(n)
 	case "getppid-twice":
 		// getppid n times, then again after a second go-ahead.
 		for i := range 2 {
@@ -239,10 +237,10 @@ func onRungs(t *testing.T, rungs []provedRung, opts Options, test func(t *testin
 
 // rungTestSyscalls are the syscalls the tests count: rung 4 hooks one
 // function per syscall counted, each ~10 ms under emulation.
-var rungTestSyscalls = []int{
-	unix.SYS_GETPPID, unix.SYS_OPENAT, unix.SYS_CLONE, unix.SYS_CLONE3, unix.SYS_FORK, unix.SYS_VFORK,
+var rungTestSyscalls = append([]int{
+	unix.SYS_GETPPID, unix.SYS_OPENAT, unix.SYS_CLONE, unix.SYS_CLONE3,
 	unix.SYS_EXECVE, unix.SYS_EXIT_GROUP, unix.SYS_WAIT4,
-}
+}, forkSyscalls...)
 
 // child is a rung child waiting for its go-ahead.
 type child struct {
@@ -760,7 +758,7 @@ func TestKprobeRungCountsTheReturnsItMisses(t *testing.T) {
 	retprobeMaxActive = 1
 	t.Cleanup(func() { retprobeMaxActive = old })
 	onKprobeRung(t, func(t *testing.T, p *Probe) {
-		if err := p.SetSyscallFilter([]int{unix.SYS_SELECT}); err != nil {
+		if err := p.SetSyscallFilter([]int{sysSleep}); err != nil {
 			t.Fatal(err)
 		}
 		var sleepers []*child
@@ -786,7 +784,7 @@ func TestKprobeRungCountsTheReturnsItMisses(t *testing.T) {
 			}
 		}
 		got := readCounters(t, p)
-		if sys := got.System[unix.SYS_SELECT]; sys.Calls != 4 || sys.LatCount != 1 {
+		if sys := got.System[sysSleep]; sys.Calls != 4 || sys.LatCount != 1 {
 			t.Errorf("select counted %d times, %d timed; want 4 calls, 1 timed (the kretprobe has room for one)", sys.Calls, sys.LatCount)
 		}
 		if missed := got.Lost[model.LossReturnMissed]; missed != 3 {

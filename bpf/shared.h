@@ -1,6 +1,7 @@
 /* What tlmon.bpf.c (rungs 1 and 2) and legacy.bpf.c (rungs 3 and 4) share:
  * sizes, syscall numbers, counter slots and the layouts of the maps and
- * events Go reads the same way from either object. Include after vmlinux.h. */
+ * events Go reads the same way from either object (the maps themselves are in
+ * maps.h). Include after vmlinux.h and bpf_helpers.h. */
 #ifndef TLMON_SHARED_H
 #define TLMON_SHARED_H
 
@@ -11,9 +12,14 @@
 #define FILENAME_LEN 256
 #define MAX_ERRNO 4095
 
-/* x86_64 numbers of the calls the hooks treat specially. */
+/* The numbers of the calls the hooks treat specially, per architecture:
+ * bpf2go's -target defines __TARGET_ARCH_x86 (amd64) or __TARGET_ARCH_arm64.
+ * IS_FORK_NR(nr): the new task returns 0 from these without entering.
+ * syscall_nrs below puts them in each object for bpf/arch_test.go. */
+#if defined(__TARGET_ARCH_x86)
+/* x86_64: arch/x86/entry/syscalls/syscall_64.tbl */
 #define NR_RT_SIGRETURN 15 /* its return value is never an error */
-#define NR_CLONE 56        /* the new task returns 0 from these without entering */
+#define NR_CLONE 56
 #define NR_FORK 57
 #define NR_VFORK 58
 #define NR_CLONE3 435
@@ -21,6 +27,21 @@
 #define NR_EXIT_GROUP 231
 #define NR_EXECVE 59 /* a success may return under another thread id */
 #define NR_EXECVEAT 322
+#define IS_FORK_NR(nr) ((nr) == NR_CLONE || (nr) == NR_FORK || (nr) == NR_VFORK || (nr) == NR_CLONE3)
+#elif defined(__TARGET_ARCH_arm64)
+/* arm64: the generic table, include/uapi/asm-generic/unistd.h, which has no
+ * fork or vfork (libc forks with clone). */
+#define NR_RT_SIGRETURN 139
+#define NR_CLONE 220
+#define NR_CLONE3 435
+#define NR_EXIT 93
+#define NR_EXIT_GROUP 94
+#define NR_EXECVE 221
+#define NR_EXECVEAT 281
+#define IS_FORK_NR(nr) ((nr) == NR_CLONE || (nr) == NR_CLONE3)
+#else
+#error "tlmon's BPF objects are built for amd64 and arm64: bpf2go -target amd64 or -target arm64"
+#endif
 
 enum scope_mode {
 	SCOPE_ALL = 0,
@@ -105,6 +126,42 @@ struct event {
 	__u64 cgroup_id;
 	char comm[COMM_LEN];
 	char filename[FILENAME_LEN];
+};
+
+/* The numbers above as built into the object, -1 for a call the architecture
+ * lacks, in a section no loader reads (neither map nor program): a test reads
+ * them from the .o and checks them against model's table of the target
+ * (bpf/arch_test.go), without a kernel of that architecture. */
+struct syscall_nrs {
+	__s32 rt_sigreturn;
+	__s32 clone;
+	__s32 fork;
+	__s32 vfork;
+	__s32 clone3;
+	__s32 exit;
+	__s32 exit_group;
+	__s32 execve;
+	__s32 execveat;
+};
+
+const struct syscall_nrs syscall_nrs SEC(".tlmon.nrs") = {
+	.rt_sigreturn = NR_RT_SIGRETURN,
+	.clone = NR_CLONE,
+#ifdef NR_FORK
+	.fork = NR_FORK,
+#else
+	.fork = -1,
+#endif
+#ifdef NR_VFORK
+	.vfork = NR_VFORK,
+#else
+	.vfork = -1,
+#endif
+	.clone3 = NR_CLONE3,
+	.exit = NR_EXIT,
+	.exit_group = NR_EXIT_GROUP,
+	.execve = NR_EXECVE,
+	.execveat = NR_EXECVEAT,
 };
 
 /* hist_bucket mirrors model.HistBucket: half-octave buckets. */

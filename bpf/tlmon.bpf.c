@@ -19,6 +19,7 @@
 #include "bpf_core_read.h"
 #include "bpf_endian.h"
 #include "shared.h"
+#include "maps.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -26,7 +27,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
 #define COMPAT_NR (MAX_SYSCALLS - 1) /* model.CompatNr */
-#define TS_COMPAT 0x0002             /* thread_info.status: a 32-bit syscall is running */
 #define IPPROTO_TCP 6
 #define AF_INET 2
 /* include/net/tcp_states.h */
@@ -166,7 +166,14 @@ struct tcp_conn {
  * sees the other: a thread that finds the table not COUNTING counts that call
  * in the hashes, a sweep that finds it busy tries again at the next read.
  * Nothing is counted twice or lost. (Compare-and-swap would be simpler, but
- * kernels before 5.12 refuse its instruction anywhere in an object.) */
+ * kernels before 5.12 refuse its instruction anywhere in an object.)
+ *
+ * On arm64 the adds order nothing: the JIT makes an atomic add whose result is
+ * not used a STADD (or an LL/SC loop without a barrier), so the thread's add
+ * and its look at the state may pass each other, and so may the sweep's, and
+ * each could miss the other. There young threads count in the hashes like any
+ * other (young_on() is false, whatever Go sets young_tables to), until the
+ * handover uses the fetching adds (5.12+), which are fully ordered there. */
 #define YOUNG_SLOTS 64   /* distinct syscalls; more go to the hashes */
 #define YOUNG_ERRNOS 16  /* distinct (syscall, errno); more go to errno_stats */
 
@@ -229,6 +236,11 @@ const volatile bool per_proc_hist = true;
  * that started before young_since (boot-time ns: tlmon's start) is never young. */
 const volatile bool young_tables = false;
 const volatile __u64 young_since = 0;
+#if defined(__TARGET_ARCH_x86)
+#define young_on() young_tables
+#else
+#define young_on() false /* see struct young_table */
+#endif
 
 /* Run-time settings, written by Go while attached. */
 volatile __u32 scope_mode = SCOPE_ALL;
@@ -272,52 +284,6 @@ const volatile bool have_task_btf = true;
 const volatile __u32 nr_accept = -1;
 const volatile __u32 nr_accept4 = -1;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct sys_counts);
-} sys_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, struct counts);
-} unattributed SEC(".maps");
-
-/* Plain (not LRU) hashes: a full map must be visible and counted, never evict. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536); /* capped by the loader on machines with many CPUs */
-	__type(key, struct proc_key);
-	__type(value, struct counts);
-} proc_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct errno_key);
-	__type(value, __u64);
-} errno_stats SEC(".maps");
-
-/* Shared (not per-CPU) with atomic adds: per-CPU copies of 80 buckets would cost
- * entries x 320 B x CPUs. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, struct proc_key);
-	__type(value, struct proc_hist);
-} proc_hists SEC(".maps");
-
-/* Per-thread counts of the process thread_tgid, keyed by tid. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct counts);
-} thread_stats SEC(".maps");
-
 /* cpu_cache holds, per CPU, the counts of the last few (process, syscall)
  * counted there that are not yet in proc_stats and proc_hists: a loop of a few
  * syscalls (openat, read, close) then costs a compare per slot per call instead
@@ -347,13 +313,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_cache);
 } cpu_caches SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 /* Enter records: task-local storage (5.11+), else a tid hash. LRU is right for
  * these: losing one costs one latency sample, and it is counted. */
@@ -403,13 +362,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tcp_conn);
 } tcp_conns SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, __u8);
-} scope_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
@@ -825,7 +777,7 @@ static __always_inline void send_event(void *ctx, struct event *e)
  * be made. young_put gives it back. */
 static __always_inline struct young_table *young_take(struct task_struct *task, __u64 start, bool create)
 {
-	if (!young_tables || start < young_since)
+	if (!young_on() || start < young_since)
 		return NULL;
 	struct young_table *t = bpf_task_storage_get(&young_store, task, 0,
 						     create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
@@ -891,7 +843,7 @@ static __always_inline bool young_error_in(struct young_table *t, __u32 nr, __u1
  * its loop once, not once per path through count_call (see fold_cache_slot). */
 __noinline int young_error(__u32 nr, __u32 err)
 {
-	if (!young_tables)
+	if (!young_on())
 		return 0;
 	struct young_table *t = bpf_task_storage_get(&young_store, current_task(), 0, 0);
 	return t && young_error_in(t, nr, err);
@@ -926,7 +878,7 @@ static __always_inline bool young_count(struct young_table *t, __u32 nr, struct 
  * Global: see fold_cache_slot. */
 __noinline int young_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (!young_tables)
+	if (!young_on())
 		return 0;
 	struct task_struct *task = current_task();
 	__u64 start = current_start(task);
@@ -1016,6 +968,11 @@ int flush_cpu_cache(void *ctx)
 	return kept;
 }
 
+/* The user's registers at a syscall (the raw tracepoints' first argument):
+ * read_args copies its six arguments, SYSCALL_NR reads its number (where
+ * sys_exit has no entry record, as after a seccomp denial). Field offsets
+ * are CO-RE's, from the target's vmlinux.h. */
+#if defined(__TARGET_ARCH_x86)
 /* The argument registers of x86_64 syscalls sit in pt_regs from r10 to di, in
  * this order: one read takes all six. */
 struct syscall_regs {
@@ -1033,6 +990,22 @@ static __always_inline void read_args(struct pt_regs *regs, __u64 *args)
 	args[4] = r.r8;
 	args[5] = r.r9;
 }
+
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+/* arm64 passes them in x0-x5, regs[0] to regs[5]: one read takes all six. At
+ * entry x0 is still the first (orig_x0 keeps it once the return value is in). */
+static __always_inline void read_args(struct pt_regs *regs, __u64 *args)
+{
+	__u64 r[6] = {};
+	bpf_probe_read_kernel(&r, sizeof(r), &regs->regs[0]);
+	for (int i = 0; i < 6; i++)
+		args[i] = r[i];
+}
+
+/* A signed int: NO_SYSCALL (-1) becomes a slot past MAX_SYSCALLS. */
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#endif
 
 /* call_record finds (or makes) the task's record of its detail call. */
 static __always_inline struct call_event *call_record(struct task_struct *task, __u32 tid, bool create)
@@ -1425,13 +1398,27 @@ static __always_inline bool counted_at_entry(__u32 nr)
 }
 
 /* syscall_slot is where a syscall is counted: its number, or COMPAT_NR for a
- * 32-bit task, whose numbers belong to another table. */
+ * 32-bit syscall, whose numbers belong to another table: on x86 one made
+ * through the ia32 entries (int $0x80, sysenter, a 32-bit process's syscall),
+ * which TS_COMPAT marks while it runs; on arm64 any of an AArch32 task's,
+ * which TIF_32BIT marks (arch/arm64/include/asm/thread_info.h: 22 in 5.4 and
+ * 6.12 alike). */
+#if defined(__TARGET_ARCH_x86)
+#define TS_COMPAT 0x0002 /* in thread_info.status */
+#define COMPAT_FIELD status
+#define COMPAT_MASK TS_COMPAT
+#elif defined(__TARGET_ARCH_arm64)
+#define TIF_32BIT 22 /* in thread_info.flags */
+#define COMPAT_FIELD flags
+#define COMPAT_MASK (1UL << TIF_32BIT)
+#endif
+
 static __always_inline __u64 syscall_slot(struct task_struct *task, __u64 nr)
 {
 	if (have_task_btf) {
-		if (task->thread_info.status & TS_COMPAT)
+		if (task->thread_info.COMPAT_FIELD & COMPAT_MASK)
 			nr = COMPAT_NR;
-	} else if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) {
+	} else if (BPF_CORE_READ(task, thread_info.COMPAT_FIELD) & COMPAT_MASK) {
 		nr = COMPAT_NR;
 	}
 	/* One register for the result: the bound checks after the call must hold
@@ -1525,11 +1512,11 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else if (!track_latency && !failed_only) {
 		/* Counting at exit (see sys_enter): every exit is a call, but the
 		 * new task's return from a fork. */
-		nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
+		nr = syscall_slot(task, SYSCALL_NR(regs));
 		barrier_var(nr);
 		if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr])
 			return 0;
-		if (ret == 0 && (nr == NR_CLONE || nr == NR_FORK || nr == NR_VFORK || nr == NR_CLONE3))
+		if (ret == 0 && IS_FORK_NR(nr))
 			return 0;
 		if (is_restart(ret))
 			bump(CNT_RESTARTS);
@@ -1539,7 +1526,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		 * fork child's 0 and an exec from a non-leader thread are not. */
 		if (ret >= 0 || is_restart(ret))
 			return 0;
-		nr = syscall_slot(task, BPF_CORE_READ(regs, orig_ax));
+		nr = syscall_slot(task, SYSCALL_NR(regs));
 		barrier_var(nr);
 		if (nr >= MAX_SYSCALLS || !in_scope(tgid) || nr_disabled[nr] || !is_error(ret, nr))
 			return 0;
@@ -1706,7 +1693,7 @@ SEC("iter/task")
 int young_sweep(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
-	if (!young_tables || !task)
+	if (!young_on() || !task)
 		return 0;
 	struct young_table *t = bpf_task_storage_get(&young_store, task, 0, 0);
 	if (!t || t->state != YOUNG_COUNTING || read_epoch - t->epoch < 2)
