@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -168,4 +169,23 @@ func (o *options) validate() error {
 		c.Syscalls = nrs
 	}
 	return nil
+}
+
+// version is set by the Makefile (-ldflags -X main.version=...).
+var version = ""
+
+// versionString is what --version prints: the Makefile's -X main.version,
+// else the commit go build recorded.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
 }

@@ -25,9 +25,6 @@ import (
 	"tlmon/ui"
 )
 
-// version is set by the Makefile (-ldflags -X main.version=...).
-var version = ""
-
 // Exit codes: usage mistakes are 2, failures at run time 1; a watched
 // command's failure is passed on as its own status.
 const (
@@ -187,18 +184,4 @@ func runHeadless(ctx context.Context, o *options, live *session.Live, events *ou
 		return err
 	}
 	return cmdStatus
-}
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
-			}
-		}
-	}
-	return "dev"
 }
