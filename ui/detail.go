@@ -89,7 +89,7 @@ func (v *detailView) position() string {
 }
 
 func (v *detailView) scroll(delta int) {
-	v.offset = max(0, min(v.offset+delta, len(v.lines)-v.height))
+	v.offset = scrolled(v.offset, delta, len(v.lines), v.height)
 }
 
 // enable turns the scroll keys on when not all lines fit; esc, which leads
@@ -101,20 +101,9 @@ func (v *detailView) enable(k *KeyMap) {
 }
 
 func (v *detailView) update(msg tea.KeyPressMsg, k *KeyMap, _ *data) (request, tea.Cmd) {
-	switch {
-	case key.Matches(msg, k.Up):
-		v.scroll(-1)
-	case key.Matches(msg, k.Down):
-		v.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		v.scroll(-v.height)
-	case key.Matches(msg, k.PageDown):
-		v.scroll(v.height)
-	case key.Matches(msg, k.Home):
-		v.offset = 0
-	case key.Matches(msg, k.End):
-		v.scroll(len(v.lines))
-	case key.Matches(msg, k.Back):
+	if delta, ok := scrollDelta(msg, k, len(v.lines), v.height); ok {
+		v.scroll(delta)
+	} else if key.Matches(msg, k.Back) {
 		return pop(), nil
 	}
 	return request{}, nil
@@ -265,4 +254,30 @@ func bar(n, peak uint64, width int) string {
 		s += string([]rune(" ▏▎▍▌▋▊▉")[r])
 	}
 	return s
+}
+
+// scrolled is offset moved by delta over a text of total lines shown height
+// at a time, kept within the text.
+func scrolled(offset, delta, total, height int) int {
+	return max(0, min(offset+delta, total-height))
+}
+
+// scrollDelta is how far a move key scrolls a text of total lines shown
+// height at a time; ok is false for any other key.
+func scrollDelta(msg tea.KeyPressMsg, k *KeyMap, total, height int) (delta int, ok bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.PageUp):
+		return -height, true
+	case key.Matches(msg, k.PageDown):
+		return height, true
+	case key.Matches(msg, k.Home):
+		return -total, true
+	case key.Matches(msg, k.End):
+		return total, true
+	}
+	return 0, false
 }

@@ -51,29 +51,18 @@ func (h *helpOverlay) enable(k *KeyMap) {
 }
 
 func (h *helpOverlay) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
-	switch {
-	case key.Matches(msg, k.Up):
-		h.scroll(-1)
-	case key.Matches(msg, k.Down):
-		h.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		h.scroll(-h.height)
-	case key.Matches(msg, k.PageDown):
-		h.scroll(h.height)
-	case key.Matches(msg, k.Home):
-		h.offset = 0
-	case key.Matches(msg, k.End):
-		h.scroll(len(h.lines))
-	case key.Matches(msg, k.Quit):
-		return true, tea.Quit
-	default:
-		return true, nil
+	if delta, ok := scrollDelta(msg, k, len(h.lines), h.height); ok {
+		h.scroll(delta)
+		return false, nil
 	}
-	return false, nil
+	if key.Matches(msg, k.Quit) {
+		return true, tea.Quit
+	}
+	return true, nil
 }
 
 func (h *helpOverlay) scroll(delta int) {
-	h.offset = max(0, min(h.offset+delta, len(h.lines)-h.height))
+	h.offset = scrolled(h.offset, delta, len(h.lines), h.height)
 }
 
 // body is the help from its first line shown, with a hint to scroll when it
