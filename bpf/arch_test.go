@@ -3,8 +3,8 @@ package bpf
 import (
 	"bytes"
 	"debug/elf"
+	"embed"
 	"encoding/binary"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -28,12 +28,18 @@ var objectArchs = []struct{ goarch, suffix string }{
 // objectNames are the objects of gen.go.
 var objectNames = []string{"tlmon", "legacy"}
 
+// generated holds the committed objects and Go of every architecture: the
+// build embeds only its own architecture's object, and the test binary runs
+// without the source tree too (make kernels runs it inside a VM).
+//
+//go:embed *_bpfel.o *_bpfel.go
+var generated embed.FS
+
 // readObject returns the bytes of object name (tlmon, legacy) built for the
-// architecture of bpf2go suffix: the committed file, not the embedded copy,
-// which exists only in a build for that architecture.
+// architecture of bpf2go suffix.
 func readObject(t *testing.T, name, suffix string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(name + "_" + suffix + ".o")
+	b, err := generated.ReadFile(name + "_" + suffix + ".o")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,7 @@ func TestGeneratedGoIsTheSameOnEveryArch(t *testing.T) {
 	for _, name := range objectNames {
 		var first string
 		for i, a := range objectArchs {
-			b, err := os.ReadFile(name + "_" + a.suffix + ".go")
+			b, err := generated.ReadFile(name + "_" + a.suffix + ".go")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +265,7 @@ func TestArm64RungsUseOnlyWhatTheirKernelsHave(t *testing.T) {
 			name = "legacy"
 		}
 		rungObjects[i].load = func() (*ebpf.CollectionSpec, error) {
-			b, err := os.ReadFile(name + "_arm64_bpfel.o")
+			b, err := generated.ReadFile(name + "_arm64_bpfel.o")
 			if err != nil {
 				return nil, err
 			}
