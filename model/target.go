@@ -14,6 +14,9 @@ type Meta struct {
 	// HybridCgroups says cgroup v1 hierarchies are mounted beside v2: scoping
 	// is by v2 all the same, and processes at the v2 root are named by v1.
 	HybridCgroups bool
+	// CommandEnd says how the command tlmon started ended ("exit 3", "killed
+	// by SIGKILL"); "" while it runs, or when there is none.
+	CommandEnd string
 }
 
 // TargetKind tells what an attach target is.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,6 +79,8 @@ type Live struct {
 
 	endOnce sync.Once
 	ended   chan struct{}
+	// commandEnd says how the command ended, once it has (Meta).
+	commandEnd atomic.Pointer[string]
 }
 
 // Open checks the system, resolves what to watch, loads and attaches the
@@ -154,10 +157,44 @@ func Open(cfg Config) (l *Live, err error) {
 
 // Start starts the command the session watches, if it has one.
 func (l *Live) Start() error {
-	if cmd := l.scope.Command; cmd != nil {
-		return cmd.Start()
+	cmd := l.scope.Command
+	if cmd == nil {
+		return nil
 	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		<-cmd.Done()
+		end := commandEnd(cmd.Err())
+		l.commandEnd.Store(&end)
+	}()
 	return nil
+}
+
+// Meta is the control's, with how the command ended once it has.
+func (l *Live) Meta() model.Meta {
+	m := l.Control.Meta()
+	if end := l.commandEnd.Load(); end != nil {
+		m.CommandEnd = *end
+	}
+	return m
+}
+
+// commandEnd says how a command ended, from exec.Cmd.Wait's error, as a
+// shell would: "exit 0", "exit 3", "killed by SIGKILL".
+func commandEnd(err error) string {
+	if err == nil {
+		return "exit 0"
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return "ended: " + err.Error()
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by " + syscalls.SignalName(int(ws.Signal()))
+	}
+	return fmt.Sprintf("exit %d", ee.ExitCode())
 }
 
 // Ended closes when what is watched is gone: the command exited, or every

@@ -22,6 +22,15 @@ func (m *app) header() []string {
 
 	// Title: the badges on the right never give way; the rest is cut.
 	var badges []string
+	if end := m.meta.CommandEnd; end != "" {
+		// The command tlmon started has ended: tlmon goes on showing what
+		// it did until q, and then exits with the command's status.
+		style := th.Warning
+		if end == "exit 0" {
+			style = th.Dim
+		}
+		badges = append(badges, style.Render(" command "+model.Escape(end)+" "))
+	}
 	if s.Lost.Total > 0 {
 		badges = append(badges, th.Warning.Render(fmt.Sprintf(" LOST %s · %s · L ", count(s.Lost.Total), lossShare(s))))
 	} else {

@@ -153,7 +153,8 @@ func TestCommandEndsWithTheMonitor(t *testing.T) {
 		{"SIGHUP", "", "", signal(syscall.SIGHUP), 128 + 1},
 		{"SIGTERM", "", "", signal(syscall.SIGTERM), 128 + 15},
 		{"internal error", " --test-panic-collector", "", func(*tmuxSession, int) {}, 1},
-		{"command exits 3", "", "exit 3", func(s *tmuxSession, _ int) { time.Sleep(1500 * time.Millisecond); s.keys("q") }, 3},
+		// The header says the command ended, and how; q then exits with its status.
+		{"command exits 3", "", "exit 3", func(s *tmuxSession, _ int) { s.waitFor("command exit 3", 10*time.Second); s.keys("q") }, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
