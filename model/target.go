@@ -32,6 +32,7 @@ type Target struct {
 	PID     uint32 // TargetPID
 	Comm    string // TargetPID
 	Cmdline string // TargetPID
+	Kernel  bool   // TargetPID: a kernel thread (listed after the user processes)
 	Cgroup  string // TargetCgroup: path inside the cgroup v2 hierarchy
 }
 

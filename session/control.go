@@ -154,9 +154,15 @@ func (c *Control) ProcDetail(id model.ProcID) model.ProcDetail { return c.counts
 func (c *Control) Targets() ([]model.Target, error) {
 	targets := []model.Target{{Kind: model.TargetAll}}
 	procs := collector.ScanProcs(nil)
-	sort.Slice(procs, func(i, j int) bool { return procs[i].ID.PID < procs[j].ID.PID })
+	// User processes first, kernel threads last: the user attaches to the former.
+	sort.Slice(procs, func(i, j int) bool {
+		if procs[i].Kernel != procs[j].Kernel {
+			return !procs[i].Kernel
+		}
+		return procs[i].ID.PID < procs[j].ID.PID
+	})
 	for _, p := range procs {
-		targets = append(targets, model.Target{Kind: model.TargetPID, PID: p.ID.PID, Comm: p.Comm, Cmdline: p.Cmdline})
+		targets = append(targets, model.Target{Kind: model.TargetPID, PID: p.ID.PID, Comm: p.Comm, Cmdline: p.Cmdline, Kernel: p.Kernel})
 	}
 	if c.cgroups != nil {
 		_ = filepath.WalkDir(c.cgroups.Mount, func(path string, d fs.DirEntry, err error) error {
