@@ -47,7 +47,8 @@ type detailView struct {
 	vid           viewID // viewDetail or viewCall
 	proc          model.ProcID
 	nr            int
-	name          string
+	name          string // the syscall, or the call's name
+	label         string // the breadcrumb's, when not name
 	lines         []textLine
 	offset        int
 	width, height int
@@ -60,8 +61,13 @@ func newDetailView(id model.ProcID, nr int, name string) *detailView {
 	return &detailView{vid: viewDetail, proc: id, nr: nr, name: name}
 }
 
-func (v *detailView) id() viewID          { return v.vid }
-func (v *detailView) crumb() string       { return v.name }
+func (v *detailView) id() viewID { return v.vid }
+func (v *detailView) crumb() string {
+	if v.label != "" {
+		return v.label
+	}
+	return v.name
+}
 func (v *detailView) about() model.ProcID { return v.proc }
 func (v *detailView) wheel(delta int)     { v.scroll(delta) }
 func (v *detailView) click(int)           {}

@@ -131,7 +131,15 @@ func newSyscallProcsView(nr int, name string) *tableView {
 		vid:   viewSyscallProcs, name: name,
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made this syscall") },
 		build:    func(d *data) []row { return syscallProcRows(d, nr) },
-		drill:    func(r row, d *data) view { return newDetailView(r.key.proc, nr, name) },
+		drill: func(r row, d *data) view {
+			// The breadcrumb has the syscall already: this level is the process.
+			v := newDetailView(r.key.proc, nr, name)
+			v.label = "pid " + strconv.FormatUint(uint64(r.key.proc.PID), 10)
+			if p := d.procs[r.key.proc]; p != nil {
+				v.label = procLabel(p)
+			}
+			return v
+		},
 	}
 }
 

@@ -1,0 +1,22 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStatusCountsNoRowsWhereTheTableSaysWhy(t *testing.T) {
+	b := newFake()
+	b.detail, b.snap.Files = 0, nil
+	h := newHarness(t, b, 120, 40)
+	h.press("4")
+	v := h.view()
+	if strings.Contains(v, "0 rows") || !strings.Contains(v, "file detail is off") {
+		t.Errorf("an empty table's status says 0 rows under its one line:\n%s", v)
+	}
+	for n, want := range map[int]string{0: "", 1: "1 row", 2: "2 rows"} {
+		if got := rowCount(n, "row"); got != want {
+			t.Errorf("rowCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
