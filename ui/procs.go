@@ -81,12 +81,7 @@ var (
 		column{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(x *procItem) float64 { return x.p.CallRate })},
 		column{title: "TOTAL", width: 7, right: true, cell: countCell(func(x *procItem) uint64 { return x.p.Calls })},
 		column{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(x *procItem) float64 { return x.p.ErrorRate })},
-		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string {
-			if len(x.p.Syscalls) == 0 {
-				return ""
-			}
-			return x.p.Syscalls[0].Name
-		})},
+		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string { return x.lat.top })},
 		column{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(x *procItem) (string, float64) {
 			return quantileCell(x.lat.p99, x.lat.hist != nil), float64(x.lat.p99)
 		})},
@@ -260,6 +255,7 @@ func commandRows(d *data, lat *latCache) []row {
 	}
 	rows := make([]row, len(cmds))
 	rm := newRowMaker(commandColumns, len(cmds))
+	tops := make(map[string]string, len(cmds)) // of the commands shown only
 	for i, c := range cmds {
 		most := uint64(0)
 		for name, n := range c.calls {
@@ -267,6 +263,12 @@ func commandRows(d *data, lat *latCache) []row {
 				c.top, most = name, n
 			}
 		}
+		if prev, ok := lat.tops[c.comm]; ok {
+			if n, ok := c.calls[prev]; ok {
+				c.top = keepTop(prev, c.top, n, most)
+			}
+		}
+		tops[c.comm] = c.top
 		c.p99, c.name = c.hist.Quantile(0.99), model.Escape(c.comm)
 		rows[i] = rm.row(c)
 		rows[i].key, rows[i].comm = rowKey{name: c.comm}, c.comm
@@ -276,6 +278,7 @@ func commandRows(d *data, lat *latCache) []row {
 		// processes rarely live at the instant of a snapshot, is busy.
 		rows[i].dim = c.live == 0 && c.callRate == 0 && c.errorRate == 0
 	}
+	lat.tops = tops
 	return rows
 }
 
@@ -303,8 +306,9 @@ func procLabel(p *model.ProcStat) string {
 // it is unchanged.
 type latCache struct {
 	m    map[model.ProcID]*latEntry
-	gen  uint64 // of the refresh under way
-	used int    // entries used by it
+	tops map[string]string // each command's top syscall, for commandRows
+	gen  uint64            // of the refresh under way
+	used int               // entries used by it
 }
 
 type latEntry struct {
@@ -313,9 +317,37 @@ type latEntry struct {
 	merged *model.Hist // kept for the next merge
 	p99    uint64
 	gen    uint64 // the last refresh that used it
+	top    string // the TOP SYSCALL shown, kept while no other beats it clearly
 }
 
-func newLatCache() *latCache { return &latCache{m: map[model.ProcID]*latEntry{}} }
+func newLatCache() *latCache {
+	return &latCache{m: map[model.ProcID]*latEntry{}, tops: map[string]string{}}
+}
+
+// keepTop chooses the top syscall to show: best, the one with the most calls,
+// unless prev, shown so far, has about as many (within 5%, or 2 calls): two
+// calls made in turn, such as dd's read and write, lead by one call in turn
+// and would swap places every refresh.
+func keepTop(prev, best string, prevCalls, bestCalls uint64) string {
+	if prev != "" && prev != best && bestCalls <= prevCalls+max(2, prevCalls/20) {
+		return prev
+	}
+	return best
+}
+
+// procTop is p's top syscall, prev kept as keepTop says.
+func procTop(prev string, p *model.ProcStat) string {
+	if len(p.Syscalls) == 0 {
+		return ""
+	}
+	best := &p.Syscalls[0]
+	for i := range p.Syscalls {
+		if p.Syscalls[i].Name == prev {
+			return keepTop(prev, best.Name, p.Syscalls[i].Calls, best.Calls)
+		}
+	}
+	return best.Name
+}
 
 func (c *latCache) begin() { c.gen, c.used = c.gen+1, 0 }
 
@@ -340,6 +372,7 @@ func (c *latCache) get(p *model.ProcStat) *latEntry {
 		}
 	}
 	e.counts, e.gen, e.merged, e.hist, e.p99 = p.Counts, c.gen, h, nil, 0
+	e.top = procTop(e.top, p)
 	if h.Count() > 0 {
 		e.hist, e.p99 = h, h.Quantile(0.99)
 	}

@@ -367,3 +367,31 @@ func TestThousandsAreSeparated(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestTopSyscallStaysWhileTheOtherLeadsByACall(t *testing.T) {
+	lat := newLatCache()
+	tops := func(counts ...uint64) string {
+		p := proc(700, 1, "dd", "/user.slice", true,
+			sc(0, "read", model.ClassDesc, counts[0], 0), sc(1, "write", model.ClassDesc, counts[1], 0))
+		slices.SortStableFunc(p.Syscalls, func(x, y model.SyscallStat) int { return int(y.Calls) - int(x.Calls) })
+		p.Counts.Calls = counts[0] + counts[1]
+		lat.begin()
+		defer lat.end()
+		return lat.get(&p).top
+	}
+	for i, step := range []struct {
+		read, write uint64
+		want        string
+	}{
+		{1000, 999, "read"},
+		{1000, 1001, "read"}, // write leads by one: read stays
+		{1001, 1001, "read"},
+		{1001, 1002, "read"},
+		{1001, 2000, "write"}, // write beats it clearly
+		{1500, 2000, "write"},
+	} {
+		if got := tops(step.read, step.write); got != step.want {
+			t.Errorf("step %d (read %d, write %d): top %q, want %q", i, step.read, step.write, got, step.want)
+		}
+	}
+}
