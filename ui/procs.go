@@ -85,10 +85,10 @@ var (
 		column{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(x *procItem) (string, float64) {
 			return quantileCell(x.lat.p99, x.lat.hist != nil), float64(x.lat.p99)
 		})},
-		// Bytes per second read and written (received and sent included): a
+		// Bytes per second read and written (in B/s, KiB/s…) (received and sent included): a
 		// pair that 80 columns leave out, so that the counts stay.
-		column{title: "READ/s", width: 7, right: true, drop: 3, cell: rateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
-		column{title: "WRITE/s", width: 8, right: true, drop: 3, cell: rateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
+		column{title: "READ", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
+		column{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
 	)
 	// commandColumns are the Processes view's grouped by command: a command's
 	// processes are counted in its first column ("ls ×3,214, 2 live").
@@ -103,8 +103,8 @@ var (
 		{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(c *command) (string, float64) {
 			return quantileCell(c.p99, c.hist.Count() > 0), float64(c.p99)
 		})},
-		{title: "READ/s", width: 7, right: true, drop: 3, cell: rateCell(func(c *command) float64 { return c.read })},
-		{title: "WRITE/s", width: 8, right: true, drop: 3, cell: rateCell(func(c *command) float64 { return c.written })},
+		{title: "READ", width: 9, right: true, drop: 3, cell: byteRateCell(func(c *command) float64 { return c.read })},
+		{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(c *command) float64 { return c.written })},
 	}
 	threadColumns = []column{
 		{title: "TID", width: 7, right: true, cell: idCell(func(t *ThreadStat) uint32 { return t.TID })},
