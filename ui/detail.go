@@ -193,24 +193,30 @@ func startedAt(ticks uint64, boot, now time.Time) string {
 }
 
 func syscallLines(s *model.SyscallStat) []textLine {
+	// The errnos are read from the kernel apart from the counts and may be a
+	// read ahead of them: the errors said are the larger of the two, so that
+	// the header and the table agree and no share is above 100%.
+	known := uint64(0)
+	for _, e := range s.Errnos {
+		known += e.Count
+	}
+	errs := max(s.Errors, known)
 	lines := []textLine{
 		{text: strings.ToUpper(s.Name) + " (" + s.Classes.String() + ")", heading: true},
-		{text: fmt.Sprintf("calls   %s (%s/s)   errors %s (%s/s)", count(s.Calls), rate(s.CallRate), count(s.Errors), rate(s.ErrorRate))},
+		{text: fmt.Sprintf("calls   %s (%s/s)   errors %s (%s/s)", count(s.Calls), rate(s.CallRate), count(errs), rate(s.ErrorRate))},
 		{text: fmt.Sprintf("latency avg %s   p50 %s   p95 %s   p99 %s", avgCell(s.AvgNs, s.LatCount),
 			quantileCell(s.P50Ns, s.HasQuantiles()), quantileCell(s.P95Ns, s.HasQuantiles()), quantileCell(s.P99Ns, s.HasQuantiles()))},
 		{},
 		{text: fmt.Sprintf("%-16s %8s %7s", "ERRNO", "COUNT", "SHARE"), heading: true},
 	}
-	if s.Errors == 0 {
+	if errs == 0 {
 		return append(lines, textLine{text: "no errors"})
 	}
-	known := uint64(0)
 	for _, e := range s.Errnos {
-		known += e.Count
-		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", e.Name, count(e.Count), percent(e.Count, s.Errors))})
+		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", e.Name, count(e.Count), share(e.Count, errs))})
 	}
-	if known < s.Errors { // the errno map was full
-		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", "(unknown)", count(s.Errors-known), percent(s.Errors-known, s.Errors))})
+	if known < errs { // the errno map was full
+		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", "(unknown)", count(errs-known), share(errs-known, errs))})
 	}
 	return lines
 }

@@ -51,3 +51,16 @@ func TestShareNeverShowsAbove100(t *testing.T) {
 		}
 	}
 }
+
+func TestErrnoTableAgreesWithItsHeader(t *testing.T) {
+	s := model.SyscallStat{Name: "openat", Counts: model.Counts{Calls: 900, Errors: 826},
+		Errnos: []model.ErrnoCount{{Name: "ENOENT", Count: 827}}}
+	var text []string
+	for _, l := range syscallLines(&s) {
+		text = append(text, l.text)
+	}
+	got := strings.Join(text, "\n")
+	if !strings.Contains(got, "errors 827 ") || !strings.Contains(got, "ENOENT                827  100.0%") || strings.Contains(got, "100.1") {
+		t.Errorf("the header and the errno table disagree:\n%s", got)
+	}
+}

@@ -77,11 +77,15 @@ func procIdentity(cgroupDrop int) []column {
 
 // The columns of the process lists. Widths fit the titles with a sort arrow.
 var (
-	processColumns = append(procIdentity(4),
+	processColumns = append(procIdentity(5),
 		column{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(x *procItem) float64 { return x.p.CallRate })},
 		column{title: "TOTAL", width: 7, right: true, cell: countCell(func(x *procItem) uint64 { return x.p.Calls })},
 		column{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(x *procItem) float64 { return x.p.ErrorRate })},
 		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string { return x.lat.top })},
+		// P95 gives way before the IO pair, P99 after it.
+		column{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(x *procItem) (string, float64) {
+			return quantileCell(x.lat.p95, x.lat.hist != nil), float64(x.lat.p95)
+		})},
 		column{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(x *procItem) (string, float64) {
 			return quantileCell(x.lat.p99, x.lat.hist != nil), float64(x.lat.p99)
 		})},
@@ -100,6 +104,9 @@ var (
 		{title: "TOTAL", width: 7, right: true, cell: countCell(func(c *command) uint64 { return c.Calls })},
 		{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(c *command) float64 { return c.errorRate })},
 		{title: "TOP SYSCALL", width: 14, cell: textCell(func(c *command) string { return c.top })},
+		{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(c *command) (string, float64) {
+			return quantileCell(c.p95, c.hist.Count() > 0), float64(c.p95)
+		})},
 		{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(c *command) (string, float64) {
 			return quantileCell(c.p99, c.hist.Count() > 0), float64(c.p99)
 		})},
@@ -217,7 +224,7 @@ type command struct {
 	calls                              map[string]uint64 // by syscall, for the top one
 	top                                string
 	hist                               model.Hist
-	p99                                uint64
+	p95, p99                           uint64
 }
 
 func commandRows(d *data, lat *latCache) []row {
@@ -269,7 +276,7 @@ func commandRows(d *data, lat *latCache) []row {
 			}
 		}
 		tops[c.comm] = c.top
-		c.p99, c.name = c.hist.Quantile(0.99), model.Escape(c.comm)
+		c.p95, c.p99, c.name = c.hist.Quantile(0.95), c.hist.Quantile(0.99), model.Escape(c.comm)
 		rows[i] = rm.row(c)
 		rows[i].key, rows[i].comm = rowKey{name: c.comm}, c.comm
 		rows[i].match = strings.ToLower(c.name)
@@ -300,7 +307,7 @@ func procLabel(p *model.ProcStat) string {
 }
 
 // latCache keeps each process's latency histogram over all its syscalls and
-// its 99th percentile. It takes merging the histograms of all its syscalls,
+// its 95th and 99th percentiles. It takes merging the histograms of all its syscalls,
 // which for thousands of processes costs more than the rest of a refresh; most
 // processes made no call since the last one, so their latency counters tell
 // it is unchanged.
@@ -315,6 +322,7 @@ type latEntry struct {
 	counts model.Counts
 	hist   *model.Hist // merged, or nil: no histogram with samples behind the process
 	merged *model.Hist // kept for the next merge
+	p95    uint64
 	p99    uint64
 	gen    uint64 // the last refresh that used it
 	top    string // the TOP SYSCALL shown, kept while no other beats it clearly
@@ -371,10 +379,10 @@ func (c *latCache) get(p *model.ProcStat) *latEntry {
 			h.Add(p.Syscalls[i].Hist)
 		}
 	}
-	e.counts, e.gen, e.merged, e.hist, e.p99 = p.Counts, c.gen, h, nil, 0
+	e.counts, e.gen, e.merged, e.hist, e.p95, e.p99 = p.Counts, c.gen, h, nil, 0, 0
 	e.top = procTop(e.top, p)
 	if h.Count() > 0 {
-		e.hist, e.p99 = h, h.Quantile(0.99)
+		e.hist, e.p95, e.p99 = h, h.Quantile(0.95), h.Quantile(0.99)
 	}
 	return e
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"tlmon/model"
 )
 
@@ -392,6 +394,20 @@ func TestTopSyscallStaysWhileTheOtherLeadsByACall(t *testing.T) {
 	} {
 		if got := tops(step.read, step.write); got != step.want {
 			t.Errorf("step %d (read %d, write %d): top %q, want %q", i, step.read, step.write, got, step.want)
+		}
+	}
+}
+
+func TestP95ShowsInTheTablesAndGivesWayBeforeP99(t *testing.T) {
+	for _, keys := range [][]string{nil, {"2"}, {"2", "enter"}, {"C"}} {
+		h := newHarness(t, newFake(), 120, 40)
+		h.press(keys...)
+		if v := h.view(); !strings.Contains(v, "P95") || !strings.Contains(v, "177µs") {
+			t.Errorf("after %q no P95 at 120 columns:\n%s", keys, v)
+		}
+		h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+		if v := h.view(); strings.Contains(v, "P95") || !strings.Contains(v, "P99") {
+			t.Errorf("after %q at 80 columns P95 should give way, P99 stay:\n%s", keys, v)
 		}
 	}
 }
