@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tlmon/model"
@@ -97,8 +98,10 @@ type Aggregator struct {
 	parallelMin int // defaultParallelMin; tests lower it
 
 	// names and classes hold the table's answers per syscall number.
-	names   [numNr]string
-	classes [numNr]model.Class
+	names [numNr]string
+	// connectNr is connect's number (-1: none): its EINPROGRESS is no error.
+	connectNr int
+	classes   [numNr]model.Class
 
 	// detail holds the byte counts and what detail events left (detail.go).
 	detail detailState
@@ -203,11 +206,41 @@ func New(cfg Config) *Aggregator {
 	for nr := range numNr {
 		a.names[nr], a.classes[nr] = a.table.Name(nr), a.table.Classes(nr)
 	}
+	a.connectNr = -1
+	if sc, ok := a.table.Lookup("connect"); ok {
+		a.connectNr = sc.Nr
+	}
 	a.detail = newDetailState(&a.names)
 	a.workers = make([]worker, min(max(1, runtime.GOMAXPROCS(0)), maxWorkers))
 	a.nw, a.parallelMin = 1, defaultParallelMin
 	a.snap.Store(&model.Snapshot{At: cfg.Now(), Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}})
 	return a
+}
+
+// notInProgress takes connect's EINPROGRESS out of d's errors and errnos: a
+// non-blocking connect returns it when the connection is under way, which is
+// no failure (whether it fails says a later poll and SO_ERROR, or the next
+// call on the socket). The kernel counts every negative return as an error;
+// here connect's calls that returned EINPROGRESS count as calls only.
+func (a *Aggregator) notInProgress(d *model.CounterDelta) {
+	if a.connectNr < 0 || a.connectNr >= numNr {
+		return
+	}
+	nr := uint16(a.connectNr)
+	for k, n := range d.Errnos {
+		if k.Nr != nr || k.Errno != uint16(syscall.EINPROGRESS) {
+			continue
+		}
+		delete(d.Errnos, k)
+		ps := model.ProcSyscall{Proc: k.Proc, Nr: nr}
+		if c, ok := d.Procs[ps]; ok {
+			c.Errors -= min(c.Errors, n)
+			d.Procs[ps] = c
+		}
+		if int(nr) < len(d.System) {
+			d.System[nr].Errors -= min(d.System[nr].Errors, n)
+		}
+	}
 }
 
 // Snapshot returns the latest published snapshot, never nil. It takes no lock.
@@ -217,7 +250,7 @@ func (a *Aggregator) Snapshot() *model.Snapshot { return a.snap.Load() }
 // HandleCounters accumulates the counts read since the previous call, publishes a
 // new snapshot and returns the processes retired since the previous call, whose
 // kernel map entries the collector may now delete. d is the caller's; nothing in
-// it is kept.
+// it is kept, and connect's EINPROGRESS is taken out of it (notInProgress).
 //
 // A process is retired once it exited more than RetireAfter ago and before the
 // previous call (so that its last counts were read), or earlier, oldest exit first,
@@ -237,6 +270,7 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 		a.start, a.started = at.Add(-d.Interval), true
 	}
 
+	a.notInProgress(d)
 	for nr, c := range d.System[:min(len(d.System), numNr)] {
 		a.sys[nr].Add(c)
 	}

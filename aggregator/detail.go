@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"tlmon/model"
 	"tlmon/syscalls"
@@ -163,6 +164,9 @@ func (a *Aggregator) handleSyscall(e *model.Event) {
 		}
 	}
 	op, errno := kindOp[kind], rec.Errno()
+	if kind == detailConnect && errno == int(syscall.EINPROGRESS) {
+		errno = 0 // a non-blocking connect under way: no failure (see notInProgress)
+	}
 	sys.add(key, op, errno, e.Proc, comm)
 	if own != nil {
 		own.add(key, op, errno, e.Proc, comm)
