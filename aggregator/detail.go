@@ -110,7 +110,14 @@ func newDetailState(names *[numNr]string) detailState {
 type procDetail struct {
 	calls            ring[model.CallRecord]
 	files, endpoints topTable
+	// bound maps the sockets the process bound (by fd) to their address, so
+	// that the connections it accepts on one count under its local endpoint,
+	// not one row per client's ephemeral port. At most maxBound.
+	bound map[uint64]string
 }
+
+// maxBound bounds a process's bound sockets remembered.
+const maxBound = 64
 
 func newProcDetail() *procDetail {
 	return &procDetail{
@@ -151,6 +158,17 @@ func (a *Aggregator) handleSyscall(e *model.Event) {
 	}
 	if key == "" {
 		return
+	}
+	switch {
+	case kind == detailBind && rec.Ret == 0 && p != nil:
+		if _, ok := p.detail.bound[rec.Args[0]]; ok || len(p.detail.bound) < maxBound {
+			if p.detail.bound == nil {
+				p.detail.bound = map[uint64]string{}
+			}
+			p.detail.bound[rec.Args[0]] = key
+		}
+	case kind == detailAccept:
+		key = a.acceptKey(p, &rec, key)
 	}
 	// The process's own table is bounded too: nil when it has none.
 	sys, own := &a.detail.endpoints, (*topTable)(nil)
@@ -194,6 +212,25 @@ func (a *Aggregator) detailKey(r *model.CallRecord) (detailKind, string) {
 		return kind, sa.String()
 	}
 	return detailNone, ""
+}
+
+// acceptKey is the endpoint an accepted connection counts under: the local
+// endpoint it was accepted on, when the process's bind of that socket was
+// seen, else the peer's address without its port (a client's ephemeral port
+// changes with every connection): "10.0.0.2:*".
+func (a *Aggregator) acceptKey(p *proc, rec *model.CallRecord, peer string) string {
+	if p != nil {
+		if local, ok := p.detail.bound[rec.Args[0]]; ok {
+			return local
+		}
+	}
+	if sa, ok := model.DecodeSockaddr(rec.Blob); ok && sa.Addr.IsValid() && (sa.Family == model.AFInet || sa.Family == model.AFInet6) {
+		if sa.Addr.Addr().Is4() {
+			return sa.Addr.Addr().String() + ":*"
+		}
+		return "[" + sa.Addr.Addr().String() + "]:*"
+	}
+	return peer
 }
 
 // handleTCP records an EventTCP; a.mu is held. It names no process: the
