@@ -43,6 +43,9 @@ type Control struct {
 	threadsPID  uint32
 	threadsPrev map[uint32]model.Counts
 	threadsAt   time.Time
+	// threadsNames are the names the threads had when last read, for those
+	// that exited since (a worker pool's short-lived threads).
+	threadsNames map[uint32]string
 
 	mu      sync.Mutex
 	meta    model.Meta
@@ -308,6 +311,20 @@ func monotonicNow() uint64 {
 	return uint64(ts.Nano())
 }
 
+// threadName names thread tid of pid: its comm now, or the one it had when
+// last read, or says it exited before it could be read.
+func (c *Control) threadName(pid, tid uint32) string {
+	if comm, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/comm", procRoot, pid, tid)); err == nil {
+		name := strings.TrimSpace(string(comm))
+		c.threadsNames[tid] = name
+		return name
+	}
+	if name, ok := c.threadsNames[tid]; ok {
+		return name
+	}
+	return "(exited)"
+}
+
 // Threads returns the per-thread counts of process pid, counted in the kernel
 // from the first call for that pid on (pid 0 stops the counting), with rates
 // since the previous call.
@@ -318,7 +335,7 @@ func (c *Control) Threads(pid uint32) ([]model.ThreadStat, error) {
 		if err := c.probe.WatchThreads(pid); err != nil {
 			return nil, err
 		}
-		c.threadsPID, c.threadsPrev, c.threadsAt = pid, nil, time.Now()
+		c.threadsPID, c.threadsPrev, c.threadsAt, c.threadsNames = pid, nil, time.Now(), map[uint32]string{}
 	}
 	if pid == 0 {
 		return nil, nil
@@ -336,9 +353,13 @@ func (c *Control) Threads(pid uint32) ([]model.ThreadStat, error) {
 			t.CallRate = float64(n.Calls-old.Calls) / secs
 			t.ErrorRate = float64(n.Errors-old.Errors) / secs
 		}
-		comm, _ := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/comm", procRoot, pid, tid))
-		t.Comm = strings.TrimSpace(string(comm))
+		t.Comm = c.threadName(pid, tid)
 		out = append(out, t)
+	}
+	for tid := range c.threadsNames { // bounded by the threads counted
+		if _, ok := counts[tid]; !ok {
+			delete(c.threadsNames, tid)
+		}
 	}
 	c.threadsPrev, c.threadsAt = counts, now
 	return out, nil
