@@ -179,7 +179,10 @@ func newThreadsView(id model.ProcID, d *data) *tableView {
 	}
 	return &tableView{
 		table: table{cols: threadColumns, sortCol: 2},
-		vid:   viewThreads, name: name, empty: "no thread has made a syscall since this view opened",
+		vid:   viewThreads, name: name, empty: "no thread has made a syscall since T was pressed",
+		// The kernel counts a process's threads one by one only while this
+		// view shows: its TOTAL is not the process's.
+		note:  "counted since T was pressed",
 		build: threadRows, proc: id,
 	}
 }

@@ -411,3 +411,13 @@ func TestP95ShowsInTheTablesAndGivesWayBeforeP99(t *testing.T) {
 		}
 	}
 }
+
+func TestThreadsViewSaysSinceWhenItCounts(t *testing.T) {
+	h := newHarness(t, newFake(), 120, 40)
+	h.press("T")
+	lines := strings.Split(h.view(), "\n")
+	status := lines[len(lines)-2]
+	if !strings.Contains(status, "counted since T was pressed") {
+		t.Errorf("the status line does not say since when threads count: %q", status)
+	}
+}

@@ -40,6 +40,8 @@ type tableView struct {
 	proc model.ProcID
 	// viewHeight is the height of the view: the table's and the foot's.
 	viewHeight int
+	// note, when set, is said in the status line after the rows counted.
+	note string
 }
 
 func (v *tableView) id() viewID          { return v.vid }
@@ -200,7 +202,7 @@ func (v *tableView) status(d *data, th *themes.Theme, width int) string {
 	case v.vid == viewCommands:
 		return th.Dim.Render(truncate(joinStatus(rowCount(len(v.rows), "command"), "C: a row per process")+v.state(d), width))
 	}
-	return th.Dim.Render(truncate(strings.TrimPrefix(rowCount(len(v.rows), "row")+v.state(d), " · "), width))
+	return th.Dim.Render(truncate(strings.TrimPrefix(joinStatus(rowCount(len(v.rows), "row"), v.note)+v.state(d), " · "), width))
 }
 
 // rowCount counts rows for the status line: "1 row", "12 rows", and nothing
