@@ -46,6 +46,9 @@ type InFlight struct {
 	// AtLeast: the thread was already inside when tlmon started watching it, so
 	// Since is a lower bound (the time since then).
 	AtLeast bool
+	// AtMost: the thread has no entry record but started after watching began,
+	// so it entered after it started: Since is its age, an upper bound.
+	AtMost bool
 }
 
 // ThreadStat is one thread's counts, for the monitor's Threads view: counted

@@ -227,7 +227,8 @@ func (c *Control) Clear() { c.counts.Clear() }
 // which threads are in a syscall; the kernel's entry record says which and since
 // when. A thread of a watched process without a record was already inside when
 // watching began: it is shown with the time since then, a lower bound (the
-// stalled build that made the user start tlmon).
+// stalled build that made the user start tlmon), unless it started after
+// watching began: then with its age, an upper bound.
 func (c *Control) InFlight() ([]model.InFlight, error) {
 	now := monotonicNow()
 	procs, err := os.ReadDir(procRoot)
@@ -273,6 +274,11 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 				f.Nr, f.Since = nr, time.Duration(now-entered)
 			} else if uint32(pid) != self && watched(uint32(pid)) {
 				f.Nr, f.Since, f.AtLeast = inNr, time.Duration(now-watchedSince), true
+				// A thread that started after watching began cannot have
+				// entered before: its age bounds the call's time instead.
+				if age, ok := threadAge(uint32(pid), uint32(tid)); ok && age < f.Since {
+					f.Since, f.AtLeast, f.AtMost = age, false, true
+				}
 			} else {
 				continue
 			}
@@ -283,6 +289,25 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Since > out[j].Since })
 	return out, nil
+}
+
+// threadAge is how long ago thread tid of pid started, from its start time in
+// /proc (clock ticks since boot, by CLOCK_BOOTTIME).
+func threadAge(pid, tid uint32) (time.Duration, bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/stat", procRoot, pid, tid))
+	if err != nil {
+		return 0, false
+	}
+	_, _, start, err := model.ParseProcStat(stat)
+	if err != nil {
+		return 0, false
+	}
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0, false
+	}
+	started := time.Duration(start) * (time.Second / model.ClockTicksPerSecond)
+	return max(0, time.Duration(ts.Nano())-started), true
 }
 
 // watchedPIDs says whether a process is within target (for threads the kernel

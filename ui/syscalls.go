@@ -205,8 +205,11 @@ func topErrno(s *model.SyscallStat) string {
 // inFlightFor formats how long a thread has been inside its syscall; "≥" marks a
 // lower bound (it was inside before tlmon started watching).
 func inFlightFor(f InFlight) string {
-	if f.AtLeast {
+	switch {
+	case f.AtLeast:
 		return "≥" + output.Duration(uint64(f.Since))
+	case f.AtMost:
+		return "≤" + output.Duration(uint64(f.Since))
 	}
 	return output.Duration(uint64(f.Since))
 }

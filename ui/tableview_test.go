@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStatusCountsNoRowsWhereTheTableSaysWhy(t *testing.T) {
@@ -17,6 +18,18 @@ func TestStatusCountsNoRowsWhereTheTableSaysWhy(t *testing.T) {
 	for n, want := range map[int]string{0: "", 1: "1 row", 2: "2 rows"} {
 		if got := rowCount(n, "row"); got != want {
 			t.Errorf("rowCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestInFlightMarksBounds(t *testing.T) {
+	for f, want := range map[InFlight]string{
+		{Since: 2 * time.Second}:                     "2s",
+		{Since: 2 * time.Second, AtLeast: true}:      "≥2s",
+		{Since: 12 * time.Millisecond, AtMost: true}: "≤12ms",
+	} {
+		if got := inFlightFor(f); got != want {
+			t.Errorf("inFlightFor(%+v) = %q, want %q", f, got, want)
 		}
 	}
 }
