@@ -39,6 +39,10 @@ type Config struct {
 	CgroupPath func(id uint64) string
 	// Now gives the wall time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Mono gives CLOCK_MONOTONIC in ns, the kernel's clock of event times;
+	// nil reads it. A call's time is the wall time its event's kernel time
+	// was: calls handled together keep their own times.
+	Mono func() uint64
 }
 
 // numNr bounds syscall numbers: per-syscall state lives in fixed arrays, so memory
@@ -101,7 +105,13 @@ type Aggregator struct {
 	names [numNr]string
 	// connectNr is connect's number (-1: none): its EINPROGRESS is no error.
 	connectNr int
-	classes   [numNr]model.Class
+	// clocks are the wall and the monotonic clock read together, to place
+	// events by their kernel time (eventTime).
+	clocks struct {
+		wall time.Time
+		mono uint64
+	}
+	classes [numNr]model.Class
 
 	// detail holds the byte counts and what detail events left (detail.go).
 	detail detailState
@@ -211,6 +221,7 @@ func New(cfg Config) *Aggregator {
 		a.connectNr = sc.Nr
 	}
 	a.detail = newDetailState(&a.names)
+	a.syncClocks()
 	a.workers = make([]worker, min(max(1, runtime.GOMAXPROCS(0)), maxWorkers))
 	a.nw, a.parallelMin = 1, defaultParallelMin
 	a.snap.Store(&model.Snapshot{At: cfg.Now(), Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}})
@@ -271,6 +282,7 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 	}
 
 	a.notInProgress(d)
+	a.syncClocks()
 	for nr, c := range d.System[:min(len(d.System), numNr)] {
 		a.sys[nr].Add(c)
 	}

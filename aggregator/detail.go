@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"tlmon/model"
 	"tlmon/syscalls"
@@ -139,7 +142,7 @@ type procIO struct {
 // counts in the system-wide tables).
 func (a *Aggregator) handleSyscall(e *model.Event) {
 	a.detail.events++
-	rec := syscalls.NewCallRecord(a.table, e, a.cfg.Now())
+	rec := syscalls.NewCallRecord(a.table, e, a.eventTime(e.Time))
 	kind, key := a.detailKey(&rec)
 	p := a.named(e.Proc)
 	var comm string
@@ -214,6 +217,40 @@ func (a *Aggregator) detailKey(r *model.CallRecord) (detailKind, string) {
 	return detailNone, ""
 }
 
+// eventTime is the wall time of kernel time kt (CLOCK_MONOTONIC ns), from the
+// pair of clocks read at the last HandleCounters (syncClocks): reading the
+// monotonic clock for each of 100k events a second would cost a syscall each.
+// It is now when the event carries no time (0) or the clocks were not read.
+func (a *Aggregator) eventTime(kt uint64) time.Time {
+	now := a.cfg.Now()
+	if kt == 0 || a.clocks.mono == 0 {
+		return now
+	}
+	t := a.clocks.wall.Add(time.Duration(int64(kt) - int64(a.clocks.mono)))
+	if t.After(now) {
+		return now
+	}
+	return t
+}
+
+// syncClocks reads the wall and the monotonic clock together.
+func (a *Aggregator) syncClocks() {
+	mono := a.cfg.Mono
+	if mono == nil {
+		mono = monotonicNow
+	}
+	a.clocks.mono = mono()
+	a.clocks.wall = a.cfg.Now()
+}
+
+func monotonicNow() uint64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return 0
+	}
+	return uint64(ts.Nano())
+}
+
 // acceptKey is the endpoint an accepted connection counts under: the local
 // endpoint it was accepted on, when the process's bind of that socket was
 // seen, else the peer's address without its port (a client's ephemeral port
@@ -241,7 +278,7 @@ func (a *Aggregator) handleTCP(e *model.Event) {
 	if state == "" {
 		return
 	}
-	c := model.TCPConn{Proc: e.Proc, Local: e.TCP.Local(), Remote: e.TCP.Remote(), State: state, Time: a.cfg.Now()}
+	c := model.TCPConn{Proc: e.Proc, Local: e.TCP.Local(), Remote: e.TCP.Remote(), State: state, Time: a.eventTime(e.Time)}
 	if p := a.procs[e.Proc]; p != nil {
 		c.Comm = p.info.Comm
 	}
