@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -95,6 +96,9 @@ type Aggregator struct {
 	overflowed map[model.ProcID]struct{} // scratch for one HandleCounters call
 	missing    []procCounts              // likewise
 	order      []procKey                 // scratch for build
+	// scope, when not everything, is what the snapshot's processes are
+	// limited to (SetScope).
+	scope model.Target
 	// workers holds the scratch of HandleCounters's goroutines; nw of them
 	// work on the current call.
 	workers     []worker
@@ -252,6 +256,53 @@ func (a *Aggregator) notInProgress(d *model.CounterDelta) {
 			d.System[nr].Errors -= min(d.System[nr].Errors, n)
 		}
 	}
+}
+
+// SetScope limits the snapshot's processes to target (a process and its
+// descendants, or a cgroup subtree; TargetAll: every process) and publishes
+// one. The kernel, rescoped live, still counts the return of a call entered
+// before (a shell's wait4, a multiplexer's poll): without this the processes
+// of the old scope would come back with those calls. Their calls stay in the
+// totals.
+func (a *Aggregator) SetScope(target model.Target) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.scope = target
+	a.snap.Store(a.build(a.cfg.Now(), nil))
+}
+
+// inScope says whether p is within a.scope; memo holds the answers of this
+// build by PID (a process's ancestors are looked up once).
+func (a *Aggregator) inScope(p *proc, memo map[uint32]bool) bool {
+	switch a.scope.Kind {
+	case model.TargetPID:
+		var chain []uint32
+		in := false
+		for q, depth := p, 0; q != nil && depth < 64; depth++ {
+			pid := q.info.ID.PID
+			if known, ok := memo[pid]; ok {
+				in = known
+				break
+			}
+			chain = append(chain, pid)
+			if pid == a.scope.PID {
+				in = true
+				break
+			}
+			q = a.procs[q.info.Parent]
+		}
+		for _, pid := range chain {
+			memo[pid] = in
+		}
+		return in
+	case model.TargetCgroup:
+		if !p.cgOK || p.cgPath == "" {
+			return true // unknown: not hidden
+		}
+		root := strings.TrimSuffix(a.scope.Cgroup, "/")
+		return root == "" || p.cgPath == a.scope.Cgroup || strings.HasPrefix(p.cgPath, root+"/")
+	}
+	return true
 }
 
 // Snapshot returns the latest published snapshot, never nil. It takes no lock.

@@ -25,6 +25,8 @@ type Counts interface {
 	Snapshot() *model.Snapshot
 	Clear()
 	ProcDetail(id model.ProcID) model.ProcDetail
+	// SetScope limits the processes shown to a target's.
+	SetScope(t model.Target)
 }
 
 // Control is the interactive monitor's backend (ui.Backend): it hands out the
@@ -179,7 +181,10 @@ func (c *Control) Targets() ([]model.Target, error) {
 }
 
 // Attach rescopes the kernel's filter live and starts the counts afresh, so what
-// is shown is the new target's.
+// is shown is the new target's; only its processes are listed (the kernel still
+// counts the returns of calls entered before, once each). Back to everything,
+// the counts are kept instead: what the narrower scope counted is part of
+// everything, and a silent reset of every counter and the losses would lose it.
 func (c *Control) Attach(t model.Target) error {
 	var err error
 	var scope string
@@ -216,7 +221,10 @@ func (c *Control) Attach(t model.Target) error {
 			return err
 		}
 	}
-	c.counts.Clear()
+	c.counts.SetScope(t)
+	if t.Kind != model.TargetAll {
+		c.counts.Clear()
+	}
 	return nil
 }
 
