@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -78,7 +79,8 @@ func targetLabel(t Target) string {
 
 // refilter lists the targets matching what is typed, best first. Without a
 // filter: everything, the user processes, the cgroups, the kernel threads
-// last. With one, the ranks are: a command named so exactly, a command
+// last. With one, the ranks are: the PID typed, PIDs starting so, a command
+// named so exactly, a command
 // starting so, a command containing it, a command line containing it, a
 // cgroup containing it (case-insensitively), and last what only matches
 // fuzzily; within a rank, user processes before kernel threads, then the
@@ -99,13 +101,13 @@ func (p *picker) refilter() {
 		seen := make([]bool, len(p.targets))
 		for i, t := range p.targets {
 			if rank, hits, ok := substringRank(t, p.labels[i], q); ok {
-				list = append(list, ranked{i, rank*4 + targetOrder(t), hits})
+				list = append(list, ranked{i, (rank+2)*4 + targetOrder(t), hits})
 				seen[i] = true
 			}
 		}
 		for _, m := range fuzzy.Find(p.input.Value(), p.labels) {
 			if !seen[m.Index] {
-				list = append(list, ranked{m.Index, 5*4 + targetOrder(p.targets[m.Index]), m.MatchedIndexes})
+				list = append(list, ranked{m.Index, 7*4 + targetOrder(p.targets[m.Index]), m.MatchedIndexes})
 			}
 		}
 	}
@@ -132,8 +134,9 @@ func targetOrder(t Target) int {
 }
 
 // substringRank ranks a target whose command, command line or cgroup contains
-// q (lower case): 0 the command is q, 1 it starts with q, 2 it contains q, 3
-// the command line contains it, 4 the cgroup does. hits are q's bytes in label.
+// q (lower case): -2 its PID is q, -1 its PID starts with q, 0 the command is
+// q, 1 it starts with q, 2 it contains q, 3 the command line contains it, 4
+// the cgroup does. hits are q's bytes in label.
 func substringRank(t Target, label, q string) (int, []int, bool) {
 	lower := asciiLower(label)
 	find := func(from int) []int {
@@ -152,6 +155,15 @@ func substringRank(t Target, label, q string) (int, []int, bool) {
 	}
 	switch t.Kind {
 	case TargetPID:
+		// A number typed is a PID first: the one named so, then those
+		// starting so.
+		if pid := strconv.FormatUint(uint64(t.PID), 10); isDigits(q) && strings.HasPrefix(pid, q) {
+			rank := -2
+			if pid != q {
+				rank = -1
+			}
+			return rank, find(len("pid ")), true
+		}
 		comm := asciiLower(model.Escape(t.Comm))
 		commAt := len(fmt.Sprintf("pid %-7d ", t.PID))
 		switch {
@@ -172,6 +184,15 @@ func substringRank(t Target, label, q string) (int, []int, bool) {
 		}
 	}
 	return 0, nil, false
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // asciiLower lowers A-Z only, so byte offsets stay those of s.

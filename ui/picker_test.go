@@ -86,3 +86,15 @@ func TestPickerHomeAndEndMoveToTheEnds(t *testing.T) {
 		t.Errorf("home: cursor %d offset %d", p.cursor, p.offset)
 	}
 }
+
+func TestPickerRanksThePIDTypedFirst(t *testing.T) {
+	b := newFake()
+	b.targets = append(pickerTargets(), Target{Kind: TargetPID, PID: 3669, Comm: "workload", Cmdline: "workload steady"},
+		Target{Kind: TargetPID, PID: 31615, Comm: "qemu-system-x86", Cmdline: "qemu -m 3669"},
+		Target{Kind: TargetPID, PID: 36690, Comm: "sleep", Cmdline: "sleep 9"})
+	h := newHarness(t, b, 120, 40)
+	h.press("a", "3669")
+	if got := fmt.Sprint(pickerOrder(h.m.picker())[:3]); got != "[3669 36690 31615]" {
+		t.Errorf("typing 3669 lists %s first, want the pid, the pids starting so, then the command line", got)
+	}
+}
