@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tlmon/model"
@@ -38,6 +40,10 @@ type Config struct {
 	CgroupPath func(id uint64) string
 	// Now gives the wall time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Mono gives CLOCK_MONOTONIC in ns, the kernel's clock of event times;
+	// nil reads it. A call's time is the wall time its event's kernel time
+	// was: calls handled together keep their own times.
+	Mono func() uint64
 }
 
 // numNr bounds syscall numbers: per-syscall state lives in fixed arrays, so memory
@@ -90,6 +96,9 @@ type Aggregator struct {
 	overflowed map[model.ProcID]struct{} // scratch for one HandleCounters call
 	missing    []procCounts              // likewise
 	order      []procKey                 // scratch for build
+	// scope, when not everything, is what the snapshot's processes are
+	// limited to (SetScope).
+	scope model.Target
 	// workers holds the scratch of HandleCounters's goroutines; nw of them
 	// work on the current call.
 	workers     []worker
@@ -97,7 +106,15 @@ type Aggregator struct {
 	parallelMin int // defaultParallelMin; tests lower it
 
 	// names and classes hold the table's answers per syscall number.
-	names   [numNr]string
+	names [numNr]string
+	// connectNr is connect's number (-1: none): its EINPROGRESS is no error.
+	connectNr int
+	// clocks are the wall and the monotonic clock read together, to place
+	// events by their kernel time (eventTime).
+	clocks struct {
+		wall time.Time
+		mono uint64
+	}
 	classes [numNr]model.Class
 
 	// detail holds the byte counts and what detail events left (detail.go).
@@ -203,11 +220,89 @@ func New(cfg Config) *Aggregator {
 	for nr := range numNr {
 		a.names[nr], a.classes[nr] = a.table.Name(nr), a.table.Classes(nr)
 	}
+	a.connectNr = -1
+	if sc, ok := a.table.Lookup("connect"); ok {
+		a.connectNr = sc.Nr
+	}
 	a.detail = newDetailState(&a.names)
+	a.syncClocks()
 	a.workers = make([]worker, min(max(1, runtime.GOMAXPROCS(0)), maxWorkers))
 	a.nw, a.parallelMin = 1, defaultParallelMin
 	a.snap.Store(&model.Snapshot{At: cfg.Now(), Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}})
 	return a
+}
+
+// notInProgress takes connect's EINPROGRESS out of d's errors and errnos: a
+// non-blocking connect returns it when the connection is under way, which is
+// no failure (whether it fails says a later poll and SO_ERROR, or the next
+// call on the socket). The kernel counts every negative return as an error;
+// here connect's calls that returned EINPROGRESS count as calls only.
+func (a *Aggregator) notInProgress(d *model.CounterDelta) {
+	if a.connectNr < 0 || a.connectNr >= numNr {
+		return
+	}
+	nr := uint16(a.connectNr)
+	for k, n := range d.Errnos {
+		if k.Nr != nr || k.Errno != uint16(syscall.EINPROGRESS) {
+			continue
+		}
+		delete(d.Errnos, k)
+		ps := model.ProcSyscall{Proc: k.Proc, Nr: nr}
+		if c, ok := d.Procs[ps]; ok {
+			c.Errors -= min(c.Errors, n)
+			d.Procs[ps] = c
+		}
+		if int(nr) < len(d.System) {
+			d.System[nr].Errors -= min(d.System[nr].Errors, n)
+		}
+	}
+}
+
+// SetScope limits the snapshot's processes to target (a process and its
+// descendants, or a cgroup subtree; TargetAll: every process) and publishes
+// one. The kernel, rescoped live, still counts the return of a call entered
+// before (a shell's wait4, a multiplexer's poll): without this the processes
+// of the old scope would come back with those calls. Their calls stay in the
+// totals.
+func (a *Aggregator) SetScope(target model.Target) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.scope = target
+	a.snap.Store(a.build(a.cfg.Now(), nil))
+}
+
+// inScope says whether p is within a.scope; memo holds the answers of this
+// build by PID (a process's ancestors are looked up once).
+func (a *Aggregator) inScope(p *proc, memo map[uint32]bool) bool {
+	switch a.scope.Kind {
+	case model.TargetPID:
+		var chain []uint32
+		in := false
+		for q, depth := p, 0; q != nil && depth < 64; depth++ {
+			pid := q.info.ID.PID
+			if known, ok := memo[pid]; ok {
+				in = known
+				break
+			}
+			chain = append(chain, pid)
+			if pid == a.scope.PID {
+				in = true
+				break
+			}
+			q = a.procs[q.info.Parent]
+		}
+		for _, pid := range chain {
+			memo[pid] = in
+		}
+		return in
+	case model.TargetCgroup:
+		if !p.cgOK || p.cgPath == "" {
+			return true // unknown: not hidden
+		}
+		root := strings.TrimSuffix(a.scope.Cgroup, "/")
+		return root == "" || p.cgPath == a.scope.Cgroup || strings.HasPrefix(p.cgPath, root+"/")
+	}
+	return true
 }
 
 // Snapshot returns the latest published snapshot, never nil. It takes no lock.
@@ -217,7 +312,7 @@ func (a *Aggregator) Snapshot() *model.Snapshot { return a.snap.Load() }
 // HandleCounters accumulates the counts read since the previous call, publishes a
 // new snapshot and returns the processes retired since the previous call, whose
 // kernel map entries the collector may now delete. d is the caller's; nothing in
-// it is kept.
+// it is kept, and connect's EINPROGRESS is taken out of it (notInProgress).
 //
 // A process is retired once it exited more than RetireAfter ago and before the
 // previous call (so that its last counts were read), or earlier, oldest exit first,
@@ -237,6 +332,8 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 		a.start, a.started = at.Add(-d.Interval), true
 	}
 
+	a.notInProgress(d)
+	a.syncClocks()
 	for nr, c := range d.System[:min(len(d.System), numNr)] {
 		a.sys[nr].Add(c)
 	}

@@ -4,6 +4,10 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"tlmon/model"
 	"tlmon/syscalls"
@@ -109,7 +113,14 @@ func newDetailState(names *[numNr]string) detailState {
 type procDetail struct {
 	calls            ring[model.CallRecord]
 	files, endpoints topTable
+	// bound maps the sockets the process bound (by fd) to their address, so
+	// that the connections it accepts on one count under its local endpoint,
+	// not one row per client's ephemeral port. At most maxBound.
+	bound map[uint64]string
 }
+
+// maxBound bounds a process's bound sockets remembered.
+const maxBound = 64
 
 func newProcDetail() *procDetail {
 	return &procDetail{
@@ -131,7 +142,7 @@ type procIO struct {
 // counts in the system-wide tables).
 func (a *Aggregator) handleSyscall(e *model.Event) {
 	a.detail.events++
-	rec := syscalls.NewCallRecord(a.table, e, a.cfg.Now())
+	rec := syscalls.NewCallRecord(a.table, e, a.eventTime(e.Time))
 	kind, key := a.detailKey(&rec)
 	p := a.named(e.Proc)
 	var comm string
@@ -151,6 +162,17 @@ func (a *Aggregator) handleSyscall(e *model.Event) {
 	if key == "" {
 		return
 	}
+	switch {
+	case kind == detailBind && rec.Ret == 0 && p != nil:
+		if _, ok := p.detail.bound[rec.Args[0]]; ok || len(p.detail.bound) < maxBound {
+			if p.detail.bound == nil {
+				p.detail.bound = map[uint64]string{}
+			}
+			p.detail.bound[rec.Args[0]] = key
+		}
+	case kind == detailAccept:
+		key = a.acceptKey(p, &rec, key)
+	}
 	// The process's own table is bounded too: nil when it has none.
 	sys, own := &a.detail.endpoints, (*topTable)(nil)
 	if kind == detailOpen {
@@ -163,6 +185,9 @@ func (a *Aggregator) handleSyscall(e *model.Event) {
 		}
 	}
 	op, errno := kindOp[kind], rec.Errno()
+	if kind == detailConnect && errno == int(syscall.EINPROGRESS) {
+		errno = 0 // a non-blocking connect under way: no failure (see notInProgress)
+	}
 	sys.add(key, op, errno, e.Proc, comm)
 	if own != nil {
 		own.add(key, op, errno, e.Proc, comm)
@@ -192,6 +217,59 @@ func (a *Aggregator) detailKey(r *model.CallRecord) (detailKind, string) {
 	return detailNone, ""
 }
 
+// eventTime is the wall time of kernel time kt (CLOCK_MONOTONIC ns), from the
+// pair of clocks read at the last HandleCounters (syncClocks): reading the
+// monotonic clock for each of 100k events a second would cost a syscall each.
+// It is now when the event carries no time (0) or the clocks were not read.
+func (a *Aggregator) eventTime(kt uint64) time.Time {
+	now := a.cfg.Now()
+	if kt == 0 || a.clocks.mono == 0 {
+		return now
+	}
+	t := a.clocks.wall.Add(time.Duration(int64(kt) - int64(a.clocks.mono)))
+	if t.After(now) {
+		return now
+	}
+	return t
+}
+
+// syncClocks reads the wall and the monotonic clock together.
+func (a *Aggregator) syncClocks() {
+	mono := a.cfg.Mono
+	if mono == nil {
+		mono = monotonicNow
+	}
+	a.clocks.mono = mono()
+	a.clocks.wall = a.cfg.Now()
+}
+
+func monotonicNow() uint64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return 0
+	}
+	return uint64(ts.Nano())
+}
+
+// acceptKey is the endpoint an accepted connection counts under: the local
+// endpoint it was accepted on, when the process's bind of that socket was
+// seen, else the peer's address without its port (a client's ephemeral port
+// changes with every connection): "10.0.0.2:*".
+func (a *Aggregator) acceptKey(p *proc, rec *model.CallRecord, peer string) string {
+	if p != nil {
+		if local, ok := p.detail.bound[rec.Args[0]]; ok {
+			return local
+		}
+	}
+	if sa, ok := model.DecodeSockaddr(rec.Blob); ok && sa.Addr.IsValid() && (sa.Family == model.AFInet || sa.Family == model.AFInet6) {
+		if sa.Addr.Addr().Is4() {
+			return sa.Addr.Addr().String() + ":*"
+		}
+		return "[" + sa.Addr.Addr().String() + "]:*"
+	}
+	return peer
+}
+
 // handleTCP records an EventTCP; a.mu is held. It names no process: the
 // kernel reports some state changes from contexts that belong to none.
 func (a *Aggregator) handleTCP(e *model.Event) {
@@ -200,7 +278,7 @@ func (a *Aggregator) handleTCP(e *model.Event) {
 	if state == "" {
 		return
 	}
-	c := model.TCPConn{Proc: e.Proc, Local: e.TCP.Local(), Remote: e.TCP.Remote(), State: state, Time: a.cfg.Now()}
+	c := model.TCPConn{Proc: e.Proc, Local: e.TCP.Local(), Remote: e.TCP.Remote(), State: state, Time: a.eventTime(e.Time)}
 	if p := a.procs[e.Proc]; p != nil {
 		c.Comm = p.info.Comm
 	}

@@ -303,10 +303,15 @@ func TestEndpointsCountConnectsBindsAccepts(t *testing.T) {
 		{cli, call{name: "connect", ret: 0, blob: unixAddr("/run/x.sock")}},
 		{cli, call{name: "connect", ret: 0, blob: []byte{2, 0, 1}}}, // cut short: not counted
 		{cli, call{name: "connect", ret: eAGAIN}},                   // not captured: not counted
-		{srv, call{name: "bind", ret: 0, blob: inet4("0.0.0.0", 80)}},
-		{srv, call{name: "bind", ret: eADDRINUSE, blob: inet4("0.0.0.0", 80)}},
-		{srv, call{name: "accept4", ret: 5, blob: inet4("10.0.0.2", 50000)}},
-		{srv, call{name: "accept", ret: 6, blob: inet4("10.0.0.2", 50000)}},
+		{srv, call{name: "bind", ret: 0, blob: inet4("0.0.0.0", 80), args: [6]uint64{3}}},
+		{srv, call{name: "bind", ret: eADDRINUSE, blob: inet4("0.0.0.0", 80), args: [6]uint64{4}}},
+		// Accepted on the socket bound: under its local endpoint, whatever the
+		// clients' ephemeral ports.
+		{srv, call{name: "accept4", ret: 5, blob: inet4("10.0.0.2", 50000), args: [6]uint64{3}}},
+		{srv, call{name: "accept", ret: 6, blob: inet4("10.0.0.2", 50001), args: [6]uint64{3}}},
+		// Accepted on a socket bound before tlmon watched: by the peer's host.
+		{srv, call{name: "accept4", ret: 7, blob: inet4("10.0.0.3", 40000), args: [6]uint64{9}}},
+		{srv, call{name: "accept4", ret: 8, blob: inet4("10.0.0.3", 40001), args: [6]uint64{9}}},
 		{srv, call{name: "accept4", ret: eAGAIN}},                                   // failed: no peer
 		{srv, call{name: "accept4", ret: eNOTCONNECTED, blob: inet4("1.1.1.1", 1)}}, // failed: ignored whatever the blob
 		{srv, call{name: "connect", ret: 0, blob: unixAddr("/run/x.sock")}},
@@ -321,20 +326,20 @@ func TestEndpointsCountConnectsBindsAccepts(t *testing.T) {
 		want []model.EndpointStat
 	}{
 		{"system-wide, by calls then endpoint", s.Endpoints, []model.EndpointStat{
-			{Endpoint: "10.0.0.1:443", Connects: 3, Errors: 2, Errnos: errnoList(111, 1, 115, 1), LastProc: cli, LastComm: "curl"},
-			{Endpoint: "0.0.0.0:80", Binds: 2, Errors: 1, Errnos: errnoList(98, 1), LastProc: srv, LastComm: "nginx"},
-			{Endpoint: "10.0.0.2:50000", Accepts: 2, LastProc: srv, LastComm: "nginx"},
+			{Endpoint: "0.0.0.0:80", Accepts: 2, Binds: 2, Errors: 1, Errnos: errnoList(98, 1), LastProc: srv, LastComm: "nginx"},
+			{Endpoint: "10.0.0.1:443", Connects: 3, Errors: 1, Errnos: errnoList(111, 1), LastProc: cli, LastComm: "curl"},
+			{Endpoint: "10.0.0.3:*", Accepts: 2, LastProc: srv, LastComm: "nginx"},
 			{Endpoint: "unix:/run/x.sock", Connects: 2, LastProc: srv, LastComm: "nginx"},
 			{Endpoint: "[::1]:8080", Connects: 1, Errors: 1, Errnos: errnoList(111, 1), LastProc: cli, LastComm: "curl"},
 		}},
 		{"the client's", a.ProcDetail(cli).Endpoints, []model.EndpointStat{
-			{Endpoint: "10.0.0.1:443", Connects: 3, Errors: 2, Errnos: errnoList(111, 1, 115, 1), LastProc: cli, LastComm: "curl"},
+			{Endpoint: "10.0.0.1:443", Connects: 3, Errors: 1, Errnos: errnoList(111, 1), LastProc: cli, LastComm: "curl"},
 			{Endpoint: "[::1]:8080", Connects: 1, Errors: 1, Errnos: errnoList(111, 1), LastProc: cli, LastComm: "curl"},
 			{Endpoint: "unix:/run/x.sock", Connects: 1, LastProc: cli, LastComm: "curl"},
 		}},
 		{"the server's", a.ProcDetail(srv).Endpoints, []model.EndpointStat{
-			{Endpoint: "0.0.0.0:80", Binds: 2, Errors: 1, Errnos: errnoList(98, 1), LastProc: srv, LastComm: "nginx"},
-			{Endpoint: "10.0.0.2:50000", Accepts: 2, LastProc: srv, LastComm: "nginx"},
+			{Endpoint: "0.0.0.0:80", Accepts: 2, Binds: 2, Errors: 1, Errnos: errnoList(98, 1), LastProc: srv, LastComm: "nginx"},
+			{Endpoint: "10.0.0.3:*", Accepts: 2, LastProc: srv, LastComm: "nginx"},
 			{Endpoint: "unix:/run/x.sock", Connects: 1, LastProc: srv, LastComm: "nginx"},
 		}},
 	} {

@@ -38,6 +38,12 @@ func (a *Aggregator) AddProcess(p model.ProcInfo) {
 		return
 	}
 	fillInfo(&q.info, p)
+	// /proc says where the process is now: a process moved after tlmon named
+	// it (a service manager or container runtime moves its child after fork)
+	// takes its new cgroup.
+	if p.CgroupID != 0 || p.V1Cgroup != "" {
+		q.info.CgroupID, q.info.V1Cgroup = cmp.Or(p.CgroupID, q.info.CgroupID), p.V1Cgroup
+	}
 }
 
 // fillInfo sets the fields of dst that are still empty from src.
@@ -109,10 +115,17 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 		}
 		p.info.Comm = e.Comm()
 		p.info.Exe = e.Filename()
-		// The old command line is stale, and so may be the v1 cgroup inherited at
-		// fork (a service manager moves its child between fork and exec): the
-		// collector fills both in from /proc at its next read.
-		p.info.Cmdline, p.info.V1Cgroup = "", ""
+		// The old command line is stale: the collector reads the new one from
+		// /proc at its next read. So may be the cgroup inherited at fork (a
+		// service manager moves its child between fork and exec): the event says
+		// the v2 cgroup the exec ran in, and the collector's read the v1 one. Until
+		// then the v1 cgroup inherited stays, as for every process (one rule: a
+		// process that exec'd and exited before the read is named like its parent,
+		// not by the v2 root).
+		p.info.Cmdline = ""
+		if e.CgroupID != 0 {
+			p.info.CgroupID = e.CgroupID
+		}
 		fillInfo(&p.info, model.ProcInfo{Parent: e.Parent, CgroupID: e.CgroupID})
 	case model.EventExit:
 		p := a.named(e.Proc)
@@ -123,6 +136,9 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 		// leader's name at exit is the latest. Another thread's name is its own.
 		if c := e.Comm(); c != "" && (p.info.Comm == "" || e.TID == e.Proc.PID) {
 			p.info.Comm = c
+		}
+		if e.CgroupID != 0 && e.TID == e.Proc.PID { // the cgroup it ends in
+			p.info.CgroupID = e.CgroupID
 		}
 		fillInfo(&p.info, model.ProcInfo{Parent: e.Parent, CgroupID: e.CgroupID})
 		if p.detail != nil {

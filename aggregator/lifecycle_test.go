@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -106,28 +107,53 @@ func TestEventsOutOfOrderNameTheProcess(t *testing.T) {
 }
 
 // TestExecMakesInheritedNamesStale checks that a child takes its parent's
-// command line and v1 cgroup at fork, that exec drops both (a service manager
-// moves its child between fork and exec) and that /proc fills them in again.
+// command line and cgroups at fork, that exec drops the command line but keeps
+// the v1 cgroup inherited (one rule for every process: a child that exits
+// before /proc is read is named like its parent, not by the v2 root), takes
+// the v2 cgroup the exec event says, and that /proc fills in the command line
+// and says where the process is now.
 func TestExecMakesInheritedNamesStale(t *testing.T) {
-	a, clk := newAgg(t, Config{})
+	a, clk := newAgg(t, Config{CgroupPath: func(id uint64) string { return fmt.Sprint("/cg", id) }})
 	parent, child := pid(10), pid(20)
-	a.AddProcess(model.ProcInfo{ID: parent, Comm: "systemd", Cmdline: "/sbin/init", V1Cgroup: "/init.scope"})
-	a.HandleEvent(event(model.EventFork, child, parent, "systemd"))
-	info := func() (string, string) {
+	a.AddProcess(model.ProcInfo{ID: parent, Comm: "systemd", Cmdline: "/sbin/init", CgroupID: 1, V1Cgroup: "/init.scope"})
+	fork := event(model.EventFork, child, parent, "systemd")
+	fork.CgroupID = 1
+	a.HandleEvent(fork)
+	info := func() (string, string, string) {
 		a.HandleCounters(newDelta().add(child, 0, model.Counts{Calls: 1}).build(clk.Now(), time.Second))
 		p := findProc(a.Snapshot(), child)
-		return p.Cmdline, p.V1Cgroup
+		return p.Cmdline, p.V1Cgroup, p.CgroupPath
 	}
-	if cmd, v1 := info(); cmd != "/sbin/init" || v1 != "/init.scope" {
-		t.Errorf("after fork: cmdline %q v1 %q, want the parent's", cmd, v1)
+	if cmd, v1, v2 := info(); cmd != "/sbin/init" || v1 != "/init.scope" || v2 != "/cg1" {
+		t.Errorf("after fork: cmdline %q v1 %q v2 %q, want the parent's", cmd, v1, v2)
 	}
-	a.HandleEvent(event(model.EventExec, child, parent, "nginx"))
-	if cmd, v1 := info(); cmd != "" || v1 != "" {
-		t.Errorf("after exec: cmdline %q v1 %q, want both unknown", cmd, v1)
+	exec := event(model.EventExec, child, parent, "nginx")
+	exec.CgroupID = 2 // moved between fork and exec
+	a.HandleEvent(exec)
+	if cmd, v1, v2 := info(); cmd != "" || v1 != "/init.scope" || v2 != "/cg2" {
+		t.Errorf("after exec: cmdline %q v1 %q v2 %q, want no command line, the v1 inherited, the exec's v2", cmd, v1, v2)
 	}
-	a.AddProcess(model.ProcInfo{ID: child, Comm: "nginx", Cmdline: "nginx -g daemon", V1Cgroup: "/system.slice/nginx.service"})
-	if cmd, v1 := info(); cmd != "nginx -g daemon" || v1 != "/system.slice/nginx.service" {
-		t.Errorf("after /proc: cmdline %q v1 %q", cmd, v1)
+	a.AddProcess(model.ProcInfo{ID: child, Comm: "nginx", Cmdline: "nginx -g daemon", CgroupID: 2, V1Cgroup: "/system.slice/nginx.service"})
+	if cmd, v1, v2 := info(); cmd != "nginx -g daemon" || v1 != "/system.slice/nginx.service" || v2 != "/cg2" {
+		t.Errorf("after /proc: cmdline %q v1 %q v2 %q", cmd, v1, v2)
+	}
+}
+
+// TestAProcessMovedAfterForkTakesItsNewCgroup: a child forked into its
+// parent's cgroup and moved without exec (a container runtime, systemd) is
+// named by its new cgroup once /proc is read again.
+func TestAProcessMovedAfterForkTakesItsNewCgroup(t *testing.T) {
+	a, clk := newAgg(t, Config{CgroupPath: func(id uint64) string { return fmt.Sprint("/cg", id) }})
+	parent, child := pid(10), pid(20)
+	a.AddProcess(model.ProcInfo{ID: parent, Comm: "containerd-shim", CgroupID: 1, V1Cgroup: "memory:/shim"})
+	fork := event(model.EventFork, child, parent, "containerd-shim")
+	fork.CgroupID = 1
+	a.HandleEvent(fork)
+	a.AddProcess(model.ProcInfo{ID: child, Comm: "containerd-shim", CgroupID: 7, V1Cgroup: "memory:/docker/abc"})
+	a.HandleCounters(newDelta().add(child, 0, model.Counts{Calls: 1}).build(clk.Now(), time.Second))
+	p := findProc(a.Snapshot(), child)
+	if p.CgroupPath != "/cg7" || p.V1Cgroup != "memory:/docker/abc" {
+		t.Errorf("moved child: v2 %q v1 %q, want its new cgroup", p.CgroupPath, p.V1Cgroup)
 	}
 }
 

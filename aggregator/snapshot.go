@@ -67,6 +67,10 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 	// Sort small keys rather than the large ProcStats.
 	order := a.order[:0]
 	var placeholders uint64
+	var memo map[uint32]bool
+	if a.scope.Kind == model.TargetPID {
+		memo = make(map[uint32]bool)
+	}
 	for _, p := range a.procs {
 		if p.placeholder {
 			placeholders++
@@ -91,6 +95,17 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 			}
 		}
 	})
+	if a.scope.Kind != model.TargetAll {
+		// Out of scope: built (their staged counts applied) but not shown.
+		kept := s.Processes[:0]
+		for i := range order {
+			if a.inScope(order[i].p, memo) {
+				kept = append(kept, s.Processes[i])
+			}
+		}
+		clear(s.Processes[len(kept):])
+		s.Processes = kept
+	}
 	clear(order) // drop the pointers
 	a.order = order[:0]
 	s.LatencyPerSyscallOnly = a.retiredNoHist

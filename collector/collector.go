@@ -75,6 +75,11 @@ type Collector struct {
 	// short-lived execs would make this the ticker's main work).
 	execed []model.ProcID
 	exited map[model.ProcID]struct{} // of those, the ones whose exit event came
+	// forked holds children forked since the last read, which start in their
+	// parent's cgroup and may be moved soon after (a container runtime, a
+	// service manager): they are read again from /proc once, at the read after
+	// next (forkedDue), an interval or two later. Bounded like execed.
+	forked, forkedDue []model.ProcID
 	// young holds the counts of young threads (EventCounts) received since
 	// the last read, for the next delta; guarded by readMu.
 	young youngCounts
@@ -206,7 +211,7 @@ func (c *Collector) readEvents(ctx context.Context, r *bpf.EventReader) {
 		// cleared what it made stale.
 		switch e.Kind {
 		case model.EventExec, model.EventFork:
-			c.noteEvent(e.Proc, e.Kind == model.EventExec)
+			c.noteEvent(e.Proc, e.Kind)
 		case model.EventExit:
 			c.noteExit(e.Proc)
 		}
@@ -298,11 +303,14 @@ const maxExecReads = 256
 // noteEvent remembers processes named by events so /proc is not asked again,
 // and those that exec'd, for rereadExeced. It runs on the event goroutine;
 // known and execed are guarded by readMu.
-func (c *Collector) noteEvent(id model.ProcID, exec bool) {
+func (c *Collector) noteEvent(id model.ProcID, kind model.EventKind) {
 	c.readMu.Lock()
 	c.known[id] = true
-	if exec && len(c.execed) < maxExecReads {
+	switch {
+	case kind == model.EventExec && len(c.execed) < maxExecReads:
 		c.execed = append(c.execed, id)
+	case kind == model.EventFork && len(c.forked) < maxExecReads && c.cfg.Cgroups != nil:
+		c.forked = append(c.forked, id)
 	}
 	c.readMu.Unlock()
 }
@@ -311,15 +319,16 @@ func (c *Collector) noteEvent(id model.ProcID, exec bool) {
 // it in /proc: under churn most processes that exec'd are gone by the next read.
 func (c *Collector) noteExit(id model.ProcID) {
 	c.readMu.Lock()
-	if len(c.execed) > 0 {
+	if len(c.execed) > 0 || len(c.forked) > 0 || len(c.forkedDue) > 0 {
 		c.exited[id] = struct{}{}
 	}
 	c.readMu.Unlock()
 }
 
 // rereadExeced fills in, from /proc, what an exec event cannot carry: the new
-// command line and, on hybrid hosts, the v1 cgroup. A process already gone is
-// skipped, and so is a reused PID (the start time must match).
+// command line and, on hybrid hosts, the v1 cgroup; and where the children
+// forked before the last read are now. A process already gone is skipped, and
+// so is a reused PID (the start time must match).
 func (c *Collector) rereadExeced() {
 	for _, id := range c.execed {
 		if _, gone := c.exited[id]; gone {
@@ -330,6 +339,16 @@ func (c *Collector) rereadExeced() {
 		}
 	}
 	c.execed = c.execed[:0]
+	// Children forked before the last read, once: where are they now?
+	for _, id := range c.forkedDue {
+		if _, gone := c.exited[id]; gone {
+			continue
+		}
+		if info, err := ReadProc(id.PID, c.cfg.Cgroups); err == nil && info.ID == id {
+			c.cfg.Sink.AddProcess(info)
+		}
+	}
+	c.forkedDue, c.forked = c.forked, c.forkedDue[:0]
 	clear(c.exited)
 }
 

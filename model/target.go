@@ -35,6 +35,7 @@ type Target struct {
 	PID     uint32 // TargetPID
 	Comm    string // TargetPID
 	Cmdline string // TargetPID
+	Kernel  bool   // TargetPID: a kernel thread (listed after the user processes)
 	Cgroup  string // TargetCgroup: path inside the cgroup v2 hierarchy
 }
 
@@ -48,6 +49,9 @@ type InFlight struct {
 	// AtLeast: the thread was already inside when tlmon started watching it, so
 	// Since is a lower bound (the time since then).
 	AtLeast bool
+	// AtMost: the thread has no entry record but started after watching began,
+	// so it entered after it started: Since is its age, an upper bound.
+	AtMost bool
 }
 
 // ThreadStat is one thread's counts, for the monitor's Threads view: counted

@@ -25,6 +25,8 @@ type Counts interface {
 	Snapshot() *model.Snapshot
 	Clear()
 	ProcDetail(id model.ProcID) model.ProcDetail
+	// SetScope limits the processes shown to a target's.
+	SetScope(t model.Target)
 }
 
 // Control is the interactive monitor's backend (ui.Backend): it hands out the
@@ -43,6 +45,9 @@ type Control struct {
 	threadsPID  uint32
 	threadsPrev map[uint32]model.Counts
 	threadsAt   time.Time
+	// threadsNames are the names the threads had when last read, for those
+	// that exited since (a worker pool's short-lived threads).
+	threadsNames map[uint32]string
 
 	mu      sync.Mutex
 	meta    model.Meta
@@ -154,9 +159,15 @@ func (c *Control) ProcDetail(id model.ProcID) model.ProcDetail { return c.counts
 func (c *Control) Targets() ([]model.Target, error) {
 	targets := []model.Target{{Kind: model.TargetAll}}
 	procs := collector.ScanProcs(nil)
-	sort.Slice(procs, func(i, j int) bool { return procs[i].ID.PID < procs[j].ID.PID })
+	// User processes first, kernel threads last: the user attaches to the former.
+	sort.Slice(procs, func(i, j int) bool {
+		if procs[i].Kernel != procs[j].Kernel {
+			return !procs[i].Kernel
+		}
+		return procs[i].ID.PID < procs[j].ID.PID
+	})
 	for _, p := range procs {
-		targets = append(targets, model.Target{Kind: model.TargetPID, PID: p.ID.PID, Comm: p.Comm, Cmdline: p.Cmdline})
+		targets = append(targets, model.Target{Kind: model.TargetPID, PID: p.ID.PID, Comm: p.Comm, Cmdline: p.Cmdline, Kernel: p.Kernel})
 	}
 	if c.cgroups != nil {
 		_ = filepath.WalkDir(c.cgroups.Mount, func(path string, d fs.DirEntry, err error) error {
@@ -170,7 +181,10 @@ func (c *Control) Targets() ([]model.Target, error) {
 }
 
 // Attach rescopes the kernel's filter live and starts the counts afresh, so what
-// is shown is the new target's.
+// is shown is the new target's; only its processes are listed (the kernel still
+// counts the returns of calls entered before, once each). Back to everything,
+// the counts are kept instead: what the narrower scope counted is part of
+// everything, and a silent reset of every counter and the losses would lose it.
 func (c *Control) Attach(t model.Target) error {
 	var err error
 	var scope string
@@ -207,7 +221,10 @@ func (c *Control) Attach(t model.Target) error {
 			return err
 		}
 	}
-	c.counts.Clear()
+	c.counts.SetScope(t)
+	if t.Kind != model.TargetAll {
+		c.counts.Clear()
+	}
 	return nil
 }
 
@@ -218,7 +235,8 @@ func (c *Control) Clear() { c.counts.Clear() }
 // which threads are in a syscall; the kernel's entry record says which and since
 // when. A thread of a watched process without a record was already inside when
 // watching began: it is shown with the time since then, a lower bound (the
-// stalled build that made the user start tlmon).
+// stalled build that made the user start tlmon), unless it started after
+// watching began: then with its age, an upper bound.
 func (c *Control) InFlight() ([]model.InFlight, error) {
 	now := monotonicNow()
 	procs, err := os.ReadDir(procRoot)
@@ -264,6 +282,11 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 				f.Nr, f.Since = nr, time.Duration(now-entered)
 			} else if uint32(pid) != self && watched(uint32(pid)) {
 				f.Nr, f.Since, f.AtLeast = inNr, time.Duration(now-watchedSince), true
+				// A thread that started after watching began cannot have
+				// entered before: its age bounds the call's time instead.
+				if age, ok := threadAge(uint32(pid), uint32(tid)); ok && age < f.Since {
+					f.Since, f.AtLeast, f.AtMost = age, false, true
+				}
 			} else {
 				continue
 			}
@@ -274,6 +297,25 @@ func (c *Control) InFlight() ([]model.InFlight, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Since > out[j].Since })
 	return out, nil
+}
+
+// threadAge is how long ago thread tid of pid started, from its start time in
+// /proc (clock ticks since boot, by CLOCK_BOOTTIME).
+func threadAge(pid, tid uint32) (time.Duration, bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/stat", procRoot, pid, tid))
+	if err != nil {
+		return 0, false
+	}
+	_, _, start, err := model.ParseProcStat(stat)
+	if err != nil {
+		return 0, false
+	}
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0, false
+	}
+	started := time.Duration(start) * (time.Second / model.ClockTicksPerSecond)
+	return max(0, time.Duration(ts.Nano())-started), true
 }
 
 // watchedPIDs says whether a process is within target (for threads the kernel
@@ -302,6 +344,20 @@ func monotonicNow() uint64 {
 	return uint64(ts.Nano())
 }
 
+// threadName names thread tid of pid: its comm now, or the one it had when
+// last read, or says it exited before it could be read.
+func (c *Control) threadName(pid, tid uint32) string {
+	if comm, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/comm", procRoot, pid, tid)); err == nil {
+		name := strings.TrimSpace(string(comm))
+		c.threadsNames[tid] = name
+		return name
+	}
+	if name, ok := c.threadsNames[tid]; ok {
+		return name
+	}
+	return "(exited)"
+}
+
 // Threads returns the per-thread counts of process pid, counted in the kernel
 // from the first call for that pid on (pid 0 stops the counting), with rates
 // since the previous call.
@@ -312,7 +368,7 @@ func (c *Control) Threads(pid uint32) ([]model.ThreadStat, error) {
 		if err := c.probe.WatchThreads(pid); err != nil {
 			return nil, err
 		}
-		c.threadsPID, c.threadsPrev, c.threadsAt = pid, nil, time.Now()
+		c.threadsPID, c.threadsPrev, c.threadsAt, c.threadsNames = pid, nil, time.Now(), map[uint32]string{}
 	}
 	if pid == 0 {
 		return nil, nil
@@ -330,9 +386,13 @@ func (c *Control) Threads(pid uint32) ([]model.ThreadStat, error) {
 			t.CallRate = float64(n.Calls-old.Calls) / secs
 			t.ErrorRate = float64(n.Errors-old.Errors) / secs
 		}
-		comm, _ := os.ReadFile(fmt.Sprintf("%s/%d/task/%d/comm", procRoot, pid, tid))
-		t.Comm = strings.TrimSpace(string(comm))
+		t.Comm = c.threadName(pid, tid)
 		out = append(out, t)
+	}
+	for tid := range c.threadsNames { // bounded by the threads counted
+		if _, ok := counts[tid]; !ok {
+			delete(c.threadsNames, tid)
+		}
 	}
 	c.threadsPrev, c.threadsAt = counts, now
 	return out, nil

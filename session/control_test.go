@@ -19,10 +19,14 @@ import (
 )
 
 // nullCounts stands in for the aggregator.
-type nullCounts struct{ cleared int }
+type nullCounts struct {
+	cleared int
+	scope   model.Target
+}
 
 func (n *nullCounts) Snapshot() *model.Snapshot                { return &model.Snapshot{} }
 func (n *nullCounts) Clear()                                   { n.cleared++ }
+func (n *nullCounts) SetScope(t model.Target)                  { n.scope = t }
 func (n *nullCounts) ProcDetail(model.ProcID) model.ProcDetail { return model.ProcDetail{} }
 
 func newControl(t *testing.T, p *bpf.Probe) (*Control, *nullCounts) {

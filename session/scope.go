@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func ResolveScope(req ScopeRequest, cg *collector.Cgroups, cgErr error) (*Scope,
 		if err != nil {
 			return nil, err
 		}
-		s.cgroupDir, s.Desc = dir, "cgroup "+strings.TrimPrefix(dir, cg.Mount)
+		s.cgroupDir, s.Desc = dir, "cgroup "+cmp.Or(strings.TrimPrefix(dir, cg.Mount), "/") // the root is "/", not ""
 	case len(req.Command) > 0:
 		// Without cgroup v2, only a probe that watches its own children
 		// can watch the command (Apply says).

@@ -143,8 +143,30 @@ var argSpecs = map[string][]ArgSpec{
 	"poll":     {{"fds", ArgPtr}, {"nfds", ArgUint}, {"timeout", ArgInt}},
 	"ppoll":    {{"fds", ArgPtr}, {"nfds", ArgUint}, {"tmo_p", ArgPtr}, {"sigmask", ArgPtr}},
 	// arm64 has only epoll_pwait.
-	"epoll_wait":  {{"epfd", ArgFd}, {"events", ArgPtr}, {"maxevents", ArgInt}, {"timeout", ArgInt}},
-	"epoll_pwait": {{"epfd", ArgFd}, {"events", ArgPtr}, {"maxevents", ArgInt}, {"timeout", ArgInt}, {"sigmask", ArgPtr}},
+	"epoll_wait":       {{"epfd", ArgFd}, {"events", ArgPtr}, {"maxevents", ArgInt}, {"timeout", ArgInt}},
+	"epoll_pwait":      {{"epfd", ArgFd}, {"events", ArgPtr}, {"maxevents", ArgInt}, {"timeout", ArgInt}, {"sigmask", ArgPtr}},
+	"epoll_pwait2":     {{"epfd", ArgFd}, {"events", ArgPtr}, {"maxevents", ArgInt}, {"timeout", ArgPtr}, {"sigmask", ArgPtr}},
+	"epoll_create":     {{"size", ArgInt}},
+	"epoll_create1":    {{"flags", ArgFileFlags}}, // EPOLL_CLOEXEC is O_CLOEXEC
+	"epoll_ctl":        {{"epfd", ArgFd}, {"op", ArgInt}, {"fd", ArgFd}, {"event", ArgPtr}},
+	"eventfd":          {{"initval", ArgUint}},
+	"eventfd2":         {{"initval", ArgUint}, {"flags", ArgFileFlags}}, // EFD_CLOEXEC, EFD_NONBLOCK are O_'s
+	"select":           {{"nfds", ArgInt}, {"readfds", ArgPtr}, {"writefds", ArgPtr}, {"exceptfds", ArgPtr}, {"timeout", ArgPtr}},
+	"pselect6":         {{"nfds", ArgInt}, {"readfds", ArgPtr}, {"writefds", ArgPtr}, {"exceptfds", ArgPtr}, {"timeout", ArgPtr}, {"sigmask", ArgPtr}},
+	"fsync":            {{"fd", ArgFd}},
+	"fdatasync":        {{"fd", ArgFd}},
+	"flock":            {{"fd", ArgFd}, {"operation", ArgInt}},
+	"fallocate":        {{"fd", ArgFd}, {"mode", ArgHex}, {"offset", ArgLong}, {"len", ArgLong}},
+	"getdents64":       {{"fd", ArgFd}, {"dirp", ArgPtr}, {"count", ArgSize}},
+	"copy_file_range":  {{"fd_in", ArgFd}, {"off_in", ArgPtr}, {"fd_out", ArgFd}, {"off_out", ArgPtr}, {"len", ArgSize}, {"flags", ArgUint}},
+	"splice":           {{"fd_in", ArgFd}, {"off_in", ArgPtr}, {"fd_out", ArgFd}, {"off_out", ArgPtr}, {"len", ArgSize}, {"flags", ArgHex}},
+	"close_range":      {{"first", ArgUint}, {"last", ArgUint}, {"flags", ArgHex}},
+	"timerfd_create":   {{"clockid", ArgClockID}, {"flags", ArgFileFlags}},                                      // TFD_CLOEXEC, TFD_NONBLOCK are O_'s
+	"timerfd_settime":  {{"fd", ArgFd}, {"flags", ArgTimerFlags}, {"new_value", ArgPtr}, {"old_value", ArgPtr}}, // TFD_TIMER_ABSTIME is TIMER_ABSTIME
+	"timerfd_gettime":  {{"fd", ArgFd}, {"curr_value", ArgPtr}},
+	"signalfd4":        {{"fd", ArgFd}, {"mask", ArgPtr}, {"sizemask", ArgSize}, {"flags", ArgFileFlags}},
+	"inotify_init1":    {{"flags", ArgFileFlags}},
+	"inotify_rm_watch": {{"fd", ArgFd}, {"wd", ArgInt}},
 
 	// Network.
 	"socket":   {{"domain", ArgSocketDomain}, {"type", ArgSocketType}, {"protocol", ArgInt}},
@@ -158,6 +180,14 @@ var argSpecs = map[string][]ArgSpec{
 	"sendmsg":  {{"sockfd", ArgFd}, {"msg", ArgPtr}, {"flags", ArgMsgFlags}},
 	"recvmsg":  {{"sockfd", ArgFd}, {"msg", ArgPtr}, {"flags", ArgMsgFlags}},
 	"shutdown": {{"sockfd", ArgFd}, {"how", ArgShutdownHow}},
+	// getsockname and getpeername fill in an address, as accept does.
+	"getsockname": {{"sockfd", ArgFd}, {"addr", ArgSockaddrOut}, {"addrlen", ArgSockLenPtr}},
+	"getpeername": {{"sockfd", ArgFd}, {"addr", ArgSockaddrOut}, {"addrlen", ArgSockLenPtr}},
+	"setsockopt":  {{"sockfd", ArgFd}, {"level", ArgInt}, {"optname", ArgInt}, {"optval", ArgPtr}, {"optlen", ArgUint}},
+	"getsockopt":  {{"sockfd", ArgFd}, {"level", ArgInt}, {"optname", ArgInt}, {"optval", ArgPtr}, {"optlen", ArgPtr}},
+	"socketpair":  {{"domain", ArgSocketDomain}, {"type", ArgSocketType}, {"protocol", ArgInt}, {"sv", ArgPtr}},
+	"sendmmsg":    {{"sockfd", ArgFd}, {"msgvec", ArgPtr}, {"vlen", ArgUint}, {"flags", ArgMsgFlags}},
+	"recvmmsg":    {{"sockfd", ArgFd}, {"msgvec", ArgPtr}, {"vlen", ArgUint}, {"flags", ArgMsgFlags}, {"timeout", ArgPtr}},
 
 	// Processes.
 	"execve":   {{"pathname", ArgPath}, {"argv", ArgArgv}, {"envp", ArgPtr}},
@@ -166,19 +196,35 @@ var argSpecs = map[string][]ArgSpec{
 	"vfork":    {},
 	// The last two arguments, child_tid and tls, come in opposite orders on
 	// amd64 and arm64; they are left out rather than named wrongly on one.
-	"clone":       {{"flags", ArgCloneFlags}, {"stack", ArgPtr}, {"parent_tid", ArgPtr}},
-	"clone3":      {{"cl_args", ArgPtr}, {"size", ArgSize}},
-	"exit":        {{"status", ArgInt}},
-	"exit_group":  {{"status", ArgInt}},
-	"wait4":       {{"pid", ArgPid}, {"wstatus", ArgPtr}, {"options", ArgWaitOptions}, {"rusage", ArgPtr}},
-	"getpid":      {},
-	"getppid":     {},
-	"gettid":      {},
-	"getuid":      {},
-	"geteuid":     {},
-	"getgid":      {},
-	"getegid":     {},
-	"sched_yield": {},
+	"clone":             {{"flags", ArgCloneFlags}, {"stack", ArgPtr}, {"parent_tid", ArgPtr}},
+	"clone3":            {{"cl_args", ArgPtr}, {"size", ArgSize}},
+	"exit":              {{"status", ArgInt}},
+	"exit_group":        {{"status", ArgInt}},
+	"wait4":             {{"pid", ArgPid}, {"wstatus", ArgPtr}, {"options", ArgWaitOptions}, {"rusage", ArgPtr}},
+	"getpid":            {},
+	"getppid":           {},
+	"gettid":            {},
+	"getuid":            {},
+	"geteuid":           {},
+	"getgid":            {},
+	"getegid":           {},
+	"sched_yield":       {},
+	"getpgid":           {{"pid", ArgPid}},
+	"setpgid":           {{"pid", ArgPid}, {"pgid", ArgPid}},
+	"getsid":            {{"pid", ArgPid}},
+	"setsid":            {},
+	"umask":             {{"mask", ArgMode}},
+	"getcwd":            {{"buf", ArgPtr}, {"size", ArgSize}},
+	"uname":             {{"buf", ArgPtr}},
+	"sysinfo":           {{"info", ArgPtr}},
+	"getrandom":         {{"buf", ArgPtr}, {"buflen", ArgSize}, {"flags", ArgHex}},
+	"prctl":             {{"option", ArgInt}, {"arg2", ArgHex}, {"arg3", ArgHex}, {"arg4", ArgHex}, {"arg5", ArgHex}},
+	"prlimit64":         {{"pid", ArgPid}, {"resource", ArgInt}, {"new_limit", ArgPtr}, {"old_limit", ArgPtr}},
+	"getrusage":         {{"who", ArgInt}, {"usage", ArgPtr}},
+	"set_tid_address":   {{"tidptr", ArgPtr}},
+	"set_robust_list":   {{"head", ArgPtr}, {"len", ArgSize}},
+	"rseq":              {{"rseq", ArgPtr}, {"rseq_len", ArgUint}, {"flags", ArgInt}, {"sig", ArgHex}},
+	"sched_getaffinity": {{"pid", ArgPid}, {"cpusetsize", ArgSize}, {"mask", ArgPtr}},
 
 	// Signals.
 	"kill":            {{"pid", ArgPid}, {"sig", ArgSignal}},
@@ -186,6 +232,9 @@ var argSpecs = map[string][]ArgSpec{
 	"tgkill":          {{"tgid", ArgPid}, {"tid", ArgPid}, {"sig", ArgSignal}},
 	"rt_sigqueueinfo": {{"tgid", ArgPid}, {"sig", ArgSignal}, {"info", ArgPtr}},
 	"pause":           {},
+	"rt_sigaction":    {{"signum", ArgSignal}, {"act", ArgPtr}, {"oldact", ArgPtr}, {"sigsetsize", ArgSize}},
+	"rt_sigprocmask":  {{"how", ArgInt}, {"set", ArgPtr}, {"oldset", ArgPtr}, {"sigsetsize", ArgSize}},
+	"sigaltstack":     {{"ss", ArgPtr}, {"old_ss", ArgPtr}},
 
 	// Memory.
 	"mmap":     {{"addr", ArgPtr}, {"length", ArgSize}, {"prot", ArgProt}, {"flags", ArgMmapFlags}, {"fd", ArgFd}, {"offset", ArgHex}},
@@ -198,6 +247,9 @@ var argSpecs = map[string][]ArgSpec{
 	// Time.
 	"nanosleep":       {{"req", ArgPtr}, {"rem", ArgPtr}},
 	"clock_nanosleep": {{"clockid", ArgClockID}, {"flags", ArgTimerFlags}, {"request", ArgPtr}, {"remain", ArgPtr}},
+	"clock_gettime":   {{"clockid", ArgClockID}, {"tp", ArgPtr}},
+	"clock_getres":    {{"clockid", ArgClockID}, {"res", ArgPtr}},
+	"gettimeofday":    {{"tv", ArgPtr}, {"tz", ArgPtr}},
 
 	// futex's later arguments mean something different for every op.
 	"futex": {{"uaddr", ArgPtr}, {"futex_op", ArgFutexOp}, {"val", ArgInt}, {"timeout", ArgPtr}, {"uaddr2", ArgPtr}, {"val3", ArgHex}},

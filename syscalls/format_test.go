@@ -399,9 +399,21 @@ func TestFormatCallPrintsStraceNotation(t *testing.T) {
 		{"futex", call(t, "futex", 0, 5*time.Millisecond, 0x7f0010, 128, 2, 0),
 			`futex(0x7f0010, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0) = 0 <5ms>`},
 
+		// Calls with six raw arguments before issue 19.
+		{"getsockname", call(t, "getsockname", 0, us, 3, 0x7ffd0000, 0x7ffd0100),
+			`getsockname(3, 0x7ffd0000, 0x7ffd0100) = 0 <1µs>`},
+		{"setsockopt", call(t, "setsockopt", 0, us, 3, 1, 2, 0x7ffd0000, 4),
+			`setsockopt(3, 1, 2, 0x7ffd0000, 4) = 0 <1µs>`},
+		{"rt_sigaction", call(t, "rt_sigaction", 0, us, 2, 0x7ffd0000, 0, 8),
+			`rt_sigaction(SIGINT, 0x7ffd0000, NULL, 8) = 0 <1µs>`},
+		{"epoll_ctl", call(t, "epoll_ctl", 0, us, 5, 1, 7, 0x7ffd0000),
+			`epoll_ctl(5, 1, 7, 0x7ffd0000) = 0 <1µs>`},
+		{"eventfd2", call(t, "eventfd2", 4, us, 0, unix.O_CLOEXEC|unix.O_NONBLOCK),
+			`eventfd2(0, O_NONBLOCK|O_CLOEXEC) = 4 <1µs>`},
+
 		// What FormatCall does not decode.
-		{"a syscall ArgsOf does not know", call(t, "rt_sigaction", 0, us, 2, 0x7ffd0000, 0, 8),
-			`rt_sigaction(0x2, 0x7ffd0000, 0, 0x8, 0, 0) = 0 <1µs>`},
+		{"a syscall ArgsOf does not know", call(t, "kexec_load", 0, us, 2, 0x7ffd0000, 0, 8),
+			`kexec_load(0x2, 0x7ffd0000, 0, 0x8, 0, 0) = 0 <1µs>`},
 		{"a number no table has", model.CallRecord{Nr: 400, Name: "syscall_400", Ret: -38, Duration: us, Args: [6]uint64{1}},
 			`syscall_400(0x1, 0, 0, 0, 0, 0) = -1 ENOSYS (Function not implemented) <1µs>`},
 		{"a record without a name", model.CallRecord{Nr: 400, Duration: us},

@@ -434,7 +434,7 @@ func TestASyscallLeadsToTheProcessesCallingIt(t *testing.T) {
 		t.Errorf("%d processes call read, want nginx and redis-server", len(tv.shown))
 	}
 	h.press("enter")
-	if got := h.crumbs(); got != "Syscalls › read › read" {
+	if got := h.crumbs(); got != "Syscalls › read › nginx 1234" { // the syscall once, then the process
 		t.Errorf("after enter twice: %q", got)
 	}
 	if _, ok := h.m.top().(*detailView); !ok {

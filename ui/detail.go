@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,8 @@ type detailView struct {
 	vid           viewID // viewDetail or viewCall
 	proc          model.ProcID
 	nr            int
-	name          string
+	name          string // the syscall, or the call's name
+	label         string // the breadcrumb's, when not name
 	lines         []textLine
 	offset        int
 	width, height int
@@ -59,8 +61,13 @@ func newDetailView(id model.ProcID, nr int, name string) *detailView {
 	return &detailView{vid: viewDetail, proc: id, nr: nr, name: name}
 }
 
-func (v *detailView) id() viewID          { return v.vid }
-func (v *detailView) crumb() string       { return v.name }
+func (v *detailView) id() viewID { return v.vid }
+func (v *detailView) crumb() string {
+	if v.label != "" {
+		return v.label
+	}
+	return v.name
+}
 func (v *detailView) about() model.ProcID { return v.proc }
 func (v *detailView) wheel(delta int)     { v.scroll(delta) }
 func (v *detailView) click(int)           {}
@@ -186,24 +193,30 @@ func startedAt(ticks uint64, boot, now time.Time) string {
 }
 
 func syscallLines(s *model.SyscallStat) []textLine {
+	// The errnos are read from the kernel apart from the counts and may be a
+	// read ahead of them: the errors said are the larger of the two, so that
+	// the header and the table agree and no share is above 100%.
+	known := uint64(0)
+	for _, e := range s.Errnos {
+		known += e.Count
+	}
+	errs := max(s.Errors, known)
 	lines := []textLine{
 		{text: strings.ToUpper(s.Name) + " (" + s.Classes.String() + ")", heading: true},
-		{text: fmt.Sprintf("calls   %s (%s/s)   errors %s (%s/s)", count(s.Calls), rate(s.CallRate), count(s.Errors), rate(s.ErrorRate))},
+		{text: fmt.Sprintf("calls   %s (%s/s)   errors %s (%s/s)", count(s.Calls), rate(s.CallRate), count(errs), rate(s.ErrorRate))},
 		{text: fmt.Sprintf("latency avg %s   p50 %s   p95 %s   p99 %s", avgCell(s.AvgNs, s.LatCount),
 			quantileCell(s.P50Ns, s.HasQuantiles()), quantileCell(s.P95Ns, s.HasQuantiles()), quantileCell(s.P99Ns, s.HasQuantiles()))},
 		{},
 		{text: fmt.Sprintf("%-16s %8s %7s", "ERRNO", "COUNT", "SHARE"), heading: true},
 	}
-	if s.Errors == 0 {
+	if errs == 0 {
 		return append(lines, textLine{text: "no errors"})
 	}
-	known := uint64(0)
 	for _, e := range s.Errnos {
-		known += e.Count
-		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", e.Name, count(e.Count), percent(e.Count, s.Errors))})
+		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", e.Name, count(e.Count), share(e.Count, errs))})
 	}
-	if known < s.Errors { // the errno map was full
-		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", "(unknown)", count(s.Errors-known), percent(s.Errors-known, s.Errors))})
+	if known < errs { // the errno map was full
+		lines = append(lines, textLine{text: fmt.Sprintf("%-16s %8s %7s", "(unknown)", count(errs-known), share(errs-known, errs))})
 	}
 	return lines
 }
@@ -229,18 +242,74 @@ func histLines(h *model.Hist, samples uint64, width int) []textLine {
 		last, peak = i, max(peak, n)
 	}
 	total := h.Count()
-	const labelW, countW, shareW = 17, 8, 7
-	barW := min(60, max(10, width-2-labelW-1-1-countW-shareW)) // longer bars say no more
+	// Fixed columns, each apart from the next: the range (as wide as the
+	// widest), the bar, the count, the share; none is ever cut mid-number.
+	labels := make([]string, last+1)
+	labelW := 0
 	for i := first; i <= last; i++ {
 		lo, hi := model.HistBounds(i)
+		labels[i] = histDuration(lo) + "–" + histDuration(hi)
+		labelW = max(labelW, ansi.StringWidth(labels[i]))
+	}
+	countW := 0
+	for i := first; i <= last; i++ {
+		countW = max(countW, len(histCount(h[i])))
+	}
+	const shareW = 6                                            // 100.0%
+	barW := min(60, max(4, width-2-labelW-1-1-countW-2-shareW)) // longer bars say no more
+	for i := first; i <= last; i++ {
 		b := bar(h[i], peak, barW)
 		lines = append(lines, textLine{
-			text: fit(output.Duration(lo)+"–"+output.Duration(hi), labelW, true) + " ",
+			text: fit(labels[i], labelW, true) + " ",
 			bar:  b,
-			tail: strings.Repeat(" ", barW-ansi.StringWidth(b)) + " " + fit(count(h[i]), countW, true) + fit(percent(h[i], total), shareW, true),
+			tail: strings.Repeat(" ", barW-ansi.StringWidth(b)) + " " + fit(histCount(h[i]), countW, true) + "  " + fit(share(h[i], total), shareW, true),
 		})
 	}
 	return lines
+}
+
+// histDuration formats a bucket bound in at most 6 cells, never in
+// scientific notation: 512ns, 1.02µs, 724ms, 1.07s, 1100s.
+func histDuration(ns uint64) string {
+	v := float64(ns)
+	for _, unit := range []string{"ns", "µs", "ms"} {
+		if v < 999.5 {
+			if unit == "ns" {
+				return strconv.FormatUint(ns, 10) + unit
+			}
+			return strconv.FormatFloat(v, 'g', 3, 64) + unit
+		}
+		v /= 1000
+	}
+	if v < 999.5 {
+		return strconv.FormatFloat(v, 'g', 3, 64) + "s"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + "s"
+}
+
+// histCount formats a bucket's count: in full with thousands separated up to
+// 9,999,999, then with an SI prefix.
+func histCount(n uint64) string {
+	if n < 10_000_000 {
+		return thousands(n)
+	}
+	return si(float64(n))
+}
+
+// share formats part of whole with one decimal: 12.3%, 100.0%, <0.1% for a
+// part too small to show, never in scientific notation nor above 100%.
+func share(part, whole uint64) string {
+	switch {
+	case whole == 0 || part == 0:
+		return "0.0%"
+	case part >= whole:
+		return "100.0%"
+	}
+	p := 100 * float64(part) / float64(whole)
+	if p < 0.05 {
+		return "<0.1%"
+	}
+	return strconv.FormatFloat(min(p, 99.9), 'f', 1, 64) + "%"
 }
 
 // bar draws n out of peak in width cells, to an eighth of a cell.

@@ -135,7 +135,24 @@ func drillToLink(r row, d *data) view {
 	if r.link == (model.ProcID{}) {
 		return nil
 	}
-	return newProcSyscallsView(r.link, d)
+	if d.procs[r.link] != nil || r.comm == "" {
+		return newProcSyscallsView(r.link, d)
+	}
+	// A short-lived client is gone by the time its row is chosen: show the
+	// processes of its command that are still listed, or say what happened.
+	for i := range d.snap.Processes {
+		if d.snap.Processes[i].Comm == r.comm {
+			return newCommandView(r.comm)
+		}
+	}
+	label := fmt.Sprintf("%s %d", model.Escape(r.comm), r.link.PID)
+	return &detailView{vid: viewCall, name: label, build: func(*data, int) []textLine {
+		return []textLine{
+			{text: label, heading: true},
+			{text: label + " has exited and is no longer listed: its counts are in the totals."},
+			{text: "No other " + model.Escape(r.comm) + " process is listed now."},
+		}
+	}}
 }
 
 // drillToCall shows one call of the events pane in full: a long call is cut
@@ -204,7 +221,7 @@ func fileRows(d *data) []row {
 	for i := range files {
 		f := &files[i]
 		r := rm.row(f)
-		r.key, r.link = rowKey{name: f.Path}, f.LastProc
+		r.key, r.link, r.comm = rowKey{name: f.Path}, f.LastProc, f.LastComm
 		r.match = strings.ToLower(r.cells[0] + " " + r.cells[4])
 		rows[i] = r
 	}
@@ -218,7 +235,7 @@ func endpointRows(d *data) []row {
 	for i := range eps {
 		e := &eps[i]
 		r := rm.row(e)
-		r.key, r.link = rowKey{name: e.Endpoint}, e.LastProc
+		r.key, r.link, r.comm = rowKey{name: e.Endpoint}, e.LastProc, e.LastComm
 		r.match = strings.ToLower(r.cells[0] + " " + r.cells[6])
 		rows[i] = r
 	}
@@ -234,7 +251,7 @@ func tcpRows(d *data) []row {
 		r := rm.row(c)
 		pid, comm, local, remote, state := r.cells[1], r.cells[2], r.cells[3], r.cells[4], r.cells[5]
 		r.key = rowKey{proc: c.Proc, name: local + ">" + remote + " " + state, at: c.Time.UnixNano()}
-		r.link = c.Proc
+		r.link, r.comm = c.Proc, c.Comm
 		r.match = strings.ToLower(pid + " " + comm + " " + local + " " + remote + " " + state)
 		rows[i] = r
 	}

@@ -336,28 +336,29 @@ func TestPausedEventsPaneIsFrozen(t *testing.T) {
 func TestProcessesShowBytesReadAndWrittenWhereThereIsRoom(t *testing.T) {
 	h := newHarness(t, newFake(), 120, 40)
 	v := h.view()
-	if !strings.Contains(v, "READ/s") || !strings.Contains(v, "WRITE/s") {
+	if !strings.Contains(v, "READ ") || !strings.Contains(v, " WRITE") {
 		t.Fatalf("no IO columns at 120:\n%s", v)
 	}
 	tv := h.m.top().(*tableView)
 	r, _ := tv.selected()
-	// nginx: read 1.2 MB/s, sent 3.4 MB/s; redis: received 2.5 GB/s.
-	if got := strings.Join(r.cells[8:], " "); got != "1.2M 3.4M" {
+	// nginx: read 1.2 MB/s, sent 3.4 MB/s; redis: received 2.5 GB/s. Units say
+	// they are bytes.
+	if got := strings.Join(r.cells[9:], " "); got != "1.1MiB/s 3.2MiB/s" {
 		t.Errorf("nginx reads and writes %s", got)
 	}
-	for tv.cols[tv.sortCol].title != "READ/s" {
+	for tv.cols[tv.sortCol].title != "READ" {
 		h.press("s")
 	}
 	h.press("home")
 	if got := h.selected(); got != "2000 redis-server" {
-		t.Errorf("by READ/s the first is %q, want redis (receives count as reads)", got)
+		t.Errorf("by READ the first is %q, want redis (receives count as reads)", got)
 	}
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	if v := h.view(); strings.Contains(v, "READ/s") || !strings.Contains(v, "ERR/s") {
+	if v := h.view(); strings.Contains(v, "READ ") || !strings.Contains(v, "ERR/s") {
 		t.Errorf("at 80 columns the IO pair should give way, the counts stay:\n%s", v)
 	}
 	h.send(tea.WindowSizeMsg{Width: 100, Height: 30})
-	if v := h.view(); !strings.Contains(v, "READ/s") || !strings.Contains(v, "WRITE/s") || strings.Contains(v, "CGROUP") {
+	if v := h.view(); !strings.Contains(v, "READ ") || !strings.Contains(v, " WRITE") || strings.Contains(v, "CGROUP") {
 		t.Errorf("at 100 columns the IO pair shows, the cgroup gives way:\n%s", v)
 	}
 }

@@ -32,6 +32,25 @@ func rate(r float64) string {
 	return si(r)
 }
 
+// byteRate formats bytes per second in at most 9 cells, in binary units:
+// 0, 512B/s, 9.5KiB/s, 123MiB/s.
+func byteRate(r float64) string {
+	if r <= 0 {
+		return "0"
+	}
+	unit := "B/s"
+	for _, u := range []string{"KiB/s", "MiB/s", "GiB/s", "TiB/s"} {
+		if r < 1023.5 {
+			break
+		}
+		r, unit = r/1024, u
+	}
+	if r < 9.95 && unit != "B/s" {
+		return strconv.FormatFloat(r, 'f', 1, 64) + unit
+	}
+	return strconv.FormatFloat(r, 'f', 0, 64) + unit
+}
+
 // thousands formats a count in full, with thousands separated: 3,214.
 func thousands(n uint64) string {
 	s := strconv.FormatUint(n, 10)

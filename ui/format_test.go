@@ -23,3 +23,11 @@ func TestCellsFitWideCharacters(t *testing.T) {
 		}
 	}
 }
+
+func TestByteRateSaysItsUnit(t *testing.T) {
+	for r, want := range map[float64]string{0: "0", 40: "40B/s", 1023: "1023B/s", 1024: "1.0KiB/s", 15e3: "15KiB/s", 1.2e6: "1.1MiB/s", 2.5e9: "2.3GiB/s", 1023.9 * 1024 * 1024: "1.0GiB/s", 999 * 1024 * 1024: "999MiB/s"} {
+		if got := byteRate(r); got != want || len(got) > 9 {
+			t.Errorf("byteRate(%g) = %q, want %q", r, got, want)
+		}
+	}
+}

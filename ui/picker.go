@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -75,19 +77,132 @@ func targetLabel(t Target) string {
 	return "everything (the whole machine)"
 }
 
+// refilter lists the targets matching what is typed, best first. Without a
+// filter: everything, the user processes, the cgroups, the kernel threads
+// last. With one, the ranks are: the PID typed, PIDs starting so, a command
+// named so exactly, a command
+// starting so, a command containing it, a command line containing it, a
+// cgroup containing it (case-insensitively), and last what only matches
+// fuzzily; within a rank, user processes before kernel threads, then the
+// backend's order.
 func (p *picker) refilter() {
 	p.matches, p.hits = p.matches[:0], p.hits[:0]
-	if q := p.input.Value(); q != "" {
-		for _, m := range fuzzy.Find(q, p.labels) {
-			p.matches = append(p.matches, m.Index)
-			p.hits = append(p.hits, m.MatchedIndexes)
+	q := asciiLower(p.input.Value())
+	type ranked struct {
+		i, rank int
+		hits    []int
+	}
+	var list []ranked
+	if q == "" {
+		for i := range p.targets {
+			list = append(list, ranked{i: i, rank: targetOrder(p.targets[i])})
 		}
 	} else {
-		for i := range p.labels {
-			p.matches = append(p.matches, i)
+		seen := make([]bool, len(p.targets))
+		for i, t := range p.targets {
+			if rank, hits, ok := substringRank(t, p.labels[i], q); ok {
+				list = append(list, ranked{i, (rank+2)*4 + targetOrder(t), hits})
+				seen[i] = true
+			}
+		}
+		for _, m := range fuzzy.Find(p.input.Value(), p.labels) {
+			if !seen[m.Index] {
+				list = append(list, ranked{m.Index, 7*4 + targetOrder(p.targets[m.Index]), m.MatchedIndexes})
+			}
 		}
 	}
+	slices.SortStableFunc(list, func(a, b ranked) int { return a.rank - b.rank })
+	for _, r := range list {
+		p.matches = append(p.matches, r.i)
+		p.hits = append(p.hits, r.hits)
+	}
 	p.cursor, p.offset = 0, 0
+}
+
+// targetOrder places a target in the list unfiltered: everything, the user
+// processes, the cgroups, the kernel threads.
+func targetOrder(t Target) int {
+	switch {
+	case t.Kind == TargetAll:
+		return 0
+	case t.Kind == TargetCgroup:
+		return 2
+	case t.Kind == TargetPID && t.Kernel:
+		return 3
+	}
+	return 1
+}
+
+// substringRank ranks a target whose command, command line or cgroup contains
+// q (lower case): -2 its PID is q, -1 its PID starts with q, 0 the command is
+// q, 1 it starts with q, 2 it contains q, 3 the command line contains it, 4
+// the cgroup does. hits are q's bytes in label.
+func substringRank(t Target, label, q string) (int, []int, bool) {
+	lower := asciiLower(label)
+	find := func(from int) []int {
+		if from > len(lower) {
+			return nil
+		}
+		at := strings.Index(lower[from:], q)
+		if at < 0 {
+			return nil
+		}
+		hits := make([]int, 0, len(q))
+		for off := range label[from+at : from+at+len(q)] {
+			hits = append(hits, from+at+off)
+		}
+		return hits
+	}
+	switch t.Kind {
+	case TargetPID:
+		// A number typed is a PID first: the one named so, then those
+		// starting so.
+		if pid := strconv.FormatUint(uint64(t.PID), 10); isDigits(q) && strings.HasPrefix(pid, q) {
+			rank := -2
+			if pid != q {
+				rank = -1
+			}
+			return rank, find(len("pid ")), true
+		}
+		comm := asciiLower(model.Escape(t.Comm))
+		commAt := len(fmt.Sprintf("pid %-7d ", t.PID))
+		switch {
+		case comm == q:
+			return 0, find(commAt), true
+		case strings.HasPrefix(comm, q):
+			return 1, find(commAt), true
+		case strings.Contains(comm, q):
+			return 2, find(commAt), true
+		}
+		cmdAt := commAt + max(16, len(model.Escape(t.Comm))) + 1
+		if strings.Contains(asciiLower(model.Escape(t.Cmdline)), q) {
+			return 3, find(cmdAt), true
+		}
+	case TargetCgroup:
+		if strings.Contains(asciiLower(model.Escape(t.Cgroup)), q) {
+			return 4, find(len("cgroup ")), true
+		}
+	}
+	return 0, nil, false
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// asciiLower lowers A-Z only, so byte offsets stay those of s.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 func (p *picker) move(delta int) {
@@ -107,7 +222,7 @@ func (p *picker) chosen() (Target, bool) {
 // enable turns on the picker's keys: the others are text.
 func (p *picker) enable(k *KeyMap) {
 	k.Choose.SetHelp("enter", "attach")
-	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PageUp, &k.PageDown)
+	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PageUp, &k.PageDown, &k.Home, &k.End)
 }
 
 // key moves in the list, attaches, or types: enter on a target closes the
@@ -129,6 +244,10 @@ func (p *picker) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 		p.move(-p.height)
 	case key.Matches(msg, k.PageDown):
 		p.move(p.height)
+	case key.Matches(msg, k.Home):
+		p.move(-len(p.matches))
+	case key.Matches(msg, k.End):
+		p.move(len(p.matches))
 	default:
 		before := p.input.Value()
 		var cmd tea.Cmd

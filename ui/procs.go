@@ -77,23 +77,22 @@ func procIdentity(cgroupDrop int) []column {
 
 // The columns of the process lists. Widths fit the titles with a sort arrow.
 var (
-	processColumns = append(procIdentity(4),
+	processColumns = append(procIdentity(5),
 		column{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(x *procItem) float64 { return x.p.CallRate })},
 		column{title: "TOTAL", width: 7, right: true, cell: countCell(func(x *procItem) uint64 { return x.p.Calls })},
 		column{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(x *procItem) float64 { return x.p.ErrorRate })},
-		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string {
-			if len(x.p.Syscalls) == 0 {
-				return ""
-			}
-			return x.p.Syscalls[0].Name
+		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string { return x.lat.top })},
+		// P95 gives way before the IO pair, P99 after it.
+		column{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(x *procItem) (string, float64) {
+			return quantileCell(x.lat.p95, x.lat.hist != nil), float64(x.lat.p95)
 		})},
 		column{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(x *procItem) (string, float64) {
 			return quantileCell(x.lat.p99, x.lat.hist != nil), float64(x.lat.p99)
 		})},
-		// Bytes per second read and written (received and sent included): a
+		// Bytes per second read and written (in B/s, KiB/s…) (received and sent included): a
 		// pair that 80 columns leave out, so that the counts stay.
-		column{title: "READ/s", width: 7, right: true, drop: 3, cell: rateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
-		column{title: "WRITE/s", width: 8, right: true, drop: 3, cell: rateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
+		column{title: "READ", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
+		column{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
 	)
 	// commandColumns are the Processes view's grouped by command: a command's
 	// processes are counted in its first column ("ls ×3,214, 2 live").
@@ -105,11 +104,14 @@ var (
 		{title: "TOTAL", width: 7, right: true, cell: countCell(func(c *command) uint64 { return c.Calls })},
 		{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(c *command) float64 { return c.errorRate })},
 		{title: "TOP SYSCALL", width: 14, cell: textCell(func(c *command) string { return c.top })},
+		{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(c *command) (string, float64) {
+			return quantileCell(c.p95, c.hist.Count() > 0), float64(c.p95)
+		})},
 		{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(c *command) (string, float64) {
 			return quantileCell(c.p99, c.hist.Count() > 0), float64(c.p99)
 		})},
-		{title: "READ/s", width: 7, right: true, drop: 3, cell: rateCell(func(c *command) float64 { return c.read })},
-		{title: "WRITE/s", width: 8, right: true, drop: 3, cell: rateCell(func(c *command) float64 { return c.written })},
+		{title: "READ", width: 9, right: true, drop: 3, cell: byteRateCell(func(c *command) float64 { return c.read })},
+		{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(c *command) float64 { return c.written })},
 	}
 	threadColumns = []column{
 		{title: "TID", width: 7, right: true, cell: idCell(func(t *ThreadStat) uint32 { return t.TID })},
@@ -177,7 +179,10 @@ func newThreadsView(id model.ProcID, d *data) *tableView {
 	}
 	return &tableView{
 		table: table{cols: threadColumns, sortCol: 2},
-		vid:   viewThreads, name: name, empty: "no thread has made a syscall since this view opened",
+		vid:   viewThreads, name: name, empty: "no thread has made a syscall since T was pressed",
+		// The kernel counts a process's threads one by one only while this
+		// view shows: its TOTAL is not the process's.
+		note:  "counted since T was pressed",
 		build: threadRows, proc: id,
 	}
 }
@@ -222,7 +227,7 @@ type command struct {
 	calls                              map[string]uint64 // by syscall, for the top one
 	top                                string
 	hist                               model.Hist
-	p99                                uint64
+	p95, p99                           uint64
 }
 
 func commandRows(d *data, lat *latCache) []row {
@@ -260,6 +265,7 @@ func commandRows(d *data, lat *latCache) []row {
 	}
 	rows := make([]row, len(cmds))
 	rm := newRowMaker(commandColumns, len(cmds))
+	tops := make(map[string]string, len(cmds)) // of the commands shown only
 	for i, c := range cmds {
 		most := uint64(0)
 		for name, n := range c.calls {
@@ -267,7 +273,13 @@ func commandRows(d *data, lat *latCache) []row {
 				c.top, most = name, n
 			}
 		}
-		c.p99, c.name = c.hist.Quantile(0.99), model.Escape(c.comm)
+		if prev, ok := lat.tops[c.comm]; ok {
+			if n, ok := c.calls[prev]; ok {
+				c.top = keepTop(prev, c.top, n, most)
+			}
+		}
+		tops[c.comm] = c.top
+		c.p95, c.p99, c.name = c.hist.Quantile(0.95), c.hist.Quantile(0.99), model.Escape(c.comm)
 		rows[i] = rm.row(c)
 		rows[i].key, rows[i].comm = rowKey{name: c.comm}, c.comm
 		rows[i].match = strings.ToLower(c.name)
@@ -276,6 +288,7 @@ func commandRows(d *data, lat *latCache) []row {
 		// processes rarely live at the instant of a snapshot, is busy.
 		rows[i].dim = c.live == 0 && c.callRate == 0 && c.errorRate == 0
 	}
+	lat.tops = tops
 	return rows
 }
 
@@ -297,25 +310,55 @@ func procLabel(p *model.ProcStat) string {
 }
 
 // latCache keeps each process's latency histogram over all its syscalls and
-// its 99th percentile. It takes merging the histograms of all its syscalls,
+// its 95th and 99th percentiles. It takes merging the histograms of all its syscalls,
 // which for thousands of processes costs more than the rest of a refresh; most
 // processes made no call since the last one, so their latency counters tell
 // it is unchanged.
 type latCache struct {
 	m    map[model.ProcID]*latEntry
-	gen  uint64 // of the refresh under way
-	used int    // entries used by it
+	tops map[string]string // each command's top syscall, for commandRows
+	gen  uint64            // of the refresh under way
+	used int               // entries used by it
 }
 
 type latEntry struct {
 	counts model.Counts
 	hist   *model.Hist // merged, or nil: no histogram with samples behind the process
 	merged *model.Hist // kept for the next merge
+	p95    uint64
 	p99    uint64
 	gen    uint64 // the last refresh that used it
+	top    string // the TOP SYSCALL shown, kept while no other beats it clearly
 }
 
-func newLatCache() *latCache { return &latCache{m: map[model.ProcID]*latEntry{}} }
+func newLatCache() *latCache {
+	return &latCache{m: map[model.ProcID]*latEntry{}, tops: map[string]string{}}
+}
+
+// keepTop chooses the top syscall to show: best, the one with the most calls,
+// unless prev, shown so far, has about as many (within 5%, or 2 calls): two
+// calls made in turn, such as dd's read and write, lead by one call in turn
+// and would swap places every refresh.
+func keepTop(prev, best string, prevCalls, bestCalls uint64) string {
+	if prev != "" && prev != best && bestCalls <= prevCalls+max(2, prevCalls/20) {
+		return prev
+	}
+	return best
+}
+
+// procTop is p's top syscall, prev kept as keepTop says.
+func procTop(prev string, p *model.ProcStat) string {
+	if len(p.Syscalls) == 0 {
+		return ""
+	}
+	best := &p.Syscalls[0]
+	for i := range p.Syscalls {
+		if p.Syscalls[i].Name == prev {
+			return keepTop(prev, best.Name, p.Syscalls[i].Calls, best.Calls)
+		}
+	}
+	return best.Name
+}
 
 func (c *latCache) begin() { c.gen, c.used = c.gen+1, 0 }
 
@@ -339,9 +382,10 @@ func (c *latCache) get(p *model.ProcStat) *latEntry {
 			h.Add(p.Syscalls[i].Hist)
 		}
 	}
-	e.counts, e.gen, e.merged, e.hist, e.p99 = p.Counts, c.gen, h, nil, 0
+	e.counts, e.gen, e.merged, e.hist, e.p95, e.p99 = p.Counts, c.gen, h, nil, 0, 0
+	e.top = procTop(e.top, p)
 	if h.Count() > 0 {
-		e.hist, e.p99 = h, h.Quantile(0.99)
+		e.hist, e.p95, e.p99 = h, h.Quantile(0.95), h.Quantile(0.99)
 	}
 	return e
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"tlmon/model"
 )
 
@@ -365,5 +367,57 @@ func TestThousandsAreSeparated(t *testing.T) {
 	got := []string{thousands(0), thousands(999), thousands(3214), thousands(1234567)}
 	if want := []string{"0", "999", "3,214", "1,234,567"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestTopSyscallStaysWhileTheOtherLeadsByACall(t *testing.T) {
+	lat := newLatCache()
+	tops := func(counts ...uint64) string {
+		p := proc(700, 1, "dd", "/user.slice", true,
+			sc(0, "read", model.ClassDesc, counts[0], 0), sc(1, "write", model.ClassDesc, counts[1], 0))
+		slices.SortStableFunc(p.Syscalls, func(x, y model.SyscallStat) int { return int(y.Calls) - int(x.Calls) })
+		p.Counts.Calls = counts[0] + counts[1]
+		lat.begin()
+		defer lat.end()
+		return lat.get(&p).top
+	}
+	for i, step := range []struct {
+		read, write uint64
+		want        string
+	}{
+		{1000, 999, "read"},
+		{1000, 1001, "read"}, // write leads by one: read stays
+		{1001, 1001, "read"},
+		{1001, 1002, "read"},
+		{1001, 2000, "write"}, // write beats it clearly
+		{1500, 2000, "write"},
+	} {
+		if got := tops(step.read, step.write); got != step.want {
+			t.Errorf("step %d (read %d, write %d): top %q, want %q", i, step.read, step.write, got, step.want)
+		}
+	}
+}
+
+func TestP95ShowsInTheTablesAndGivesWayBeforeP99(t *testing.T) {
+	for _, keys := range [][]string{nil, {"2"}, {"2", "enter"}, {"C"}} {
+		h := newHarness(t, newFake(), 120, 40)
+		h.press(keys...)
+		if v := h.view(); !strings.Contains(v, "P95") || !strings.Contains(v, "177µs") {
+			t.Errorf("after %q no P95 at 120 columns:\n%s", keys, v)
+		}
+		h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+		if v := h.view(); strings.Contains(v, "P95") || !strings.Contains(v, "P99") {
+			t.Errorf("after %q at 80 columns P95 should give way, P99 stay:\n%s", keys, v)
+		}
+	}
+}
+
+func TestThreadsViewSaysSinceWhenItCounts(t *testing.T) {
+	h := newHarness(t, newFake(), 120, 40)
+	h.press("T")
+	lines := strings.Split(h.view(), "\n")
+	status := lines[len(lines)-2]
+	if !strings.Contains(status, "counted since T was pressed") {
+		t.Errorf("the status line does not say since when threads count: %q", status)
 	}
 }

@@ -28,6 +28,9 @@ func syscallAvg(s *model.SyscallStat) (string, float64) {
 func syscallP50(s *model.SyscallStat) (string, float64) {
 	return quantileCell(s.P50Ns, s.HasQuantiles()), float64(s.P50Ns)
 }
+func syscallP95(s *model.SyscallStat) (string, float64) {
+	return quantileCell(s.P95Ns, s.HasQuantiles()), float64(s.P95Ns)
+}
 func syscallP99(s *model.SyscallStat) (string, float64) {
 	return quantileCell(s.P99Ns, s.HasQuantiles()), float64(s.P99Ns)
 }
@@ -42,21 +45,23 @@ func ofSyscall(f func(*model.SyscallStat) (string, float64)) func(any) (string, 
 var (
 	syscallColumns = []column{
 		{title: "NAME", width: 16, flex: true, cell: textCell(func(s *model.SyscallStat) string { return s.Name })},
-		{title: "CLASS", width: 12, drop: 4, cell: textCell(func(s *model.SyscallStat) string { return s.Classes.String() })},
+		{title: "CLASS", width: 12, drop: 5, cell: textCell(func(s *model.SyscallStat) string { return s.Classes.String() })},
 		{title: "CALLS/s", width: 9, right: true, cell: cellOf(syscallRate)},
 		{title: "TOTAL", width: 7, right: true, cell: cellOf(syscallCalls)},
 		{title: "ERRORS", width: 7, right: true, cell: cellOf(syscallErrors)},
 		{title: "TOP ERRNO", width: 12, drop: 2, cell: textCell(topErrno)},
 		{title: "AVG", width: 7, right: true, drop: 1, cell: cellOf(syscallAvg)},
-		{title: "P50", width: 7, right: true, drop: 3, cell: cellOf(syscallP50)},
+		{title: "P50", width: 7, right: true, drop: 4, cell: cellOf(syscallP50)},
+		{title: "P95", width: 7, right: true, drop: 3, cell: cellOf(syscallP95)},
 		{title: "P99", width: 7, right: true, cell: cellOf(syscallP99)},
 	}
-	syscallProcColumns = append(procIdentity(3),
+	syscallProcColumns = append(procIdentity(4),
 		column{title: "CALLS/s", width: 9, right: true, cell: ofSyscall(syscallRate)},
 		column{title: "TOTAL", width: 7, right: true, cell: ofSyscall(syscallCalls)},
 		column{title: "ERRORS", width: 7, right: true, cell: ofSyscall(syscallErrors)},
 		column{title: "TOP ERRNO", width: 12, drop: 2, cell: textCell(func(x *procItem) string { return topErrno(x.s) })},
 		column{title: "AVG", width: 7, right: true, drop: 1, cell: ofSyscall(syscallAvg)},
+		column{title: "P95", width: 7, right: true, drop: 3, cell: ofSyscall(syscallP95)},
 		column{title: "P99", width: 7, right: true, cell: ofSyscall(syscallP99)},
 	)
 	inFlightColumns = []column{
@@ -131,7 +136,15 @@ func newSyscallProcsView(nr int, name string) *tableView {
 		vid:   viewSyscallProcs, name: name,
 		whyEmpty: func(d *data) string { return procsEmpty(d, "no process made this syscall") },
 		build:    func(d *data) []row { return syscallProcRows(d, nr) },
-		drill:    func(r row, d *data) view { return newDetailView(r.key.proc, nr, name) },
+		drill: func(r row, d *data) view {
+			// The breadcrumb has the syscall already: this level is the process.
+			v := newDetailView(r.key.proc, nr, name)
+			v.label = "pid " + strconv.FormatUint(uint64(r.key.proc.PID), 10)
+			if p := d.procs[r.key.proc]; p != nil {
+				v.label = procLabel(p)
+			}
+			return v
+		},
 	}
 }
 
@@ -192,8 +205,11 @@ func topErrno(s *model.SyscallStat) string {
 // inFlightFor formats how long a thread has been inside its syscall; "≥" marks a
 // lower bound (it was inside before tlmon started watching).
 func inFlightFor(f InFlight) string {
-	if f.AtLeast {
+	switch {
+	case f.AtLeast:
 		return "≥" + output.Duration(uint64(f.Since))
+	case f.AtMost:
+		return "≤" + output.Duration(uint64(f.Since))
 	}
 	return output.Duration(uint64(f.Since))
 }

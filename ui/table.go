@@ -37,7 +37,7 @@ type column struct {
 	gap bool
 	// drop orders the columns left out when the terminal is too narrow for all:
 	// the highest first, columns with the same drop together (a pair such as
-	// READ/s and WRITE/s goes as one); 0 is never left out.
+	// READ and WRITE goes as one); 0 is never left out.
 	drop int
 	// cell is the column's text of the item a row is built from (each table
 	// has its items: processes, syscalls, files…) and, for a right-aligned
@@ -95,6 +95,14 @@ func rateCell[T any](f func(*T) float64) func(any) (string, float64) {
 	return func(item any) (string, float64) {
 		r := f(item.(*T))
 		return rate(r), r
+	}
+}
+
+// byteRateCell is bytes per second: 12KiB/s.
+func byteRateCell[T any](f func(*T) float64) func(any) (string, float64) {
+	return func(item any) (string, float64) {
+		r := f(item.(*T))
+		return byteRate(r), r
 	}
 }
 

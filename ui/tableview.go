@@ -40,6 +40,8 @@ type tableView struct {
 	proc model.ProcID
 	// viewHeight is the height of the view: the table's and the foot's.
 	viewHeight int
+	// note, when set, is said in the status line after the rows counted.
+	note string
 }
 
 func (v *tableView) id() viewID          { return v.vid }
@@ -194,13 +196,41 @@ func (v *tableView) regroup(d *data) *tableView {
 func (v *tableView) status(d *data, th *themes.Theme, width int) string {
 	switch {
 	case v.filter != "":
-		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(v.shown), len(v.rows), model.Escape(v.filter))+v.state(d), width)
+		return truncate(fmt.Sprintf("%d of %s match /%s · esc clears", len(v.shown), rowCount(len(v.rows), "row"), model.Escape(v.filter))+v.state(d), width)
 	case v.other != nil:
-		return th.Dim.Render(truncate(fmt.Sprintf("%d rows · e: %s", len(v.rows), v.otherName)+v.state(d), width))
+		return th.Dim.Render(truncate(joinStatus(rowCount(len(v.rows), "row"), "e: "+v.otherName)+v.state(d), width))
 	case v.vid == viewCommands:
-		return th.Dim.Render(truncate(fmt.Sprintf("%d commands · C: a row per process", len(v.rows))+v.state(d), width))
+		return th.Dim.Render(truncate(joinStatus(rowCount(len(v.rows), "command"), "C: a row per process")+v.state(d), width))
 	}
-	return th.Dim.Render(truncate(fmt.Sprintf("%d rows", len(v.rows))+v.state(d), width))
+	return th.Dim.Render(truncate(strings.TrimPrefix(joinStatus(rowCount(len(v.rows), "row"), v.note)+v.state(d), " · "), width))
+}
+
+// rowCount counts rows for the status line: "1 row", "12 rows", and nothing
+// for none, where the table's one line already says why it is empty (a "0
+// rows" under it reads as a contradiction).
+func rowCount(n int, noun string) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// joinStatus joins the parts of a status line that are not empty with " · ".
+func joinStatus(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" · ")
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // state says what the status line of a table adds: the row the cursor

@@ -229,6 +229,9 @@ func TestMonitorAttachDrillToggleQuit(t *testing.T) {
 	s.keys("a")
 	s.waitFor("attach>", 5*time.Second)
 	s.keys("-l", pid)
+	// The whole pid typed first: the unfiltered list, user processes first,
+	// may show the workload's row already, at another place.
+	s.waitFor("attach> "+pid, 5*time.Second)
 	s.pick("pid " + pid + " ")
 	s.keys("Enter")
 	s.waitFor("scope pid "+pid, 5*time.Second)
