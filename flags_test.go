@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -65,7 +66,8 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		"--classes bogus":           "--classes",
 		"-i 10ms":                   "--interval",
 		"--slow 1ms --no-latency":   "--no-latency",
-		"--events":                  "--headless",
+		"-d 0s":                     "--duration 0s",
+		"--top -1":                  "--top",
 		"-o xml --headless":         "--output",
 		"--theme neon":              "--theme",
 		"sleep 1":                   "after --",
@@ -77,6 +79,52 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want a usage error with %q", line, err, want)
+		}
+	}
+}
+
+// TestHeadlessOnlyFlagsImplyHeadless: a flag that only means something in a
+// report asks for one, never ignored by the monitor; --top applies to every
+// format, 20 by default in the table only.
+func TestHeadlessOnlyFlagsImplyHeadless(t *testing.T) {
+	for line, top := range map[string]int{
+		"-o json":            0,
+		"-o csv --top 5":     5,
+		"--top 3":            3,
+		"--top 0":            0,
+		"--events":           defaultTop,
+		"-d 3s":              defaultTop,
+		"--duration=1m":      defaultTop,
+		"-o table":           defaultTop,
+		"--headless":         defaultTop,
+		"--headless -o json": 0,
+	} {
+		o, err := parseFlags(strings.Fields(line))
+		if err != nil {
+			t.Errorf("%q: %v", line, err)
+		} else if !o.headless || o.top != top {
+			t.Errorf("%q: headless %v, top %d; want headless, top %d", line, o.headless, o.top, top)
+		}
+	}
+	for _, line := range []string{"", "-i 2s", "--theme mono -p 1"} {
+		if o, err := parseFlags(strings.Fields(line)); err != nil || o.headless {
+			t.Errorf("%q: headless %v (%v), want the monitor", line, o != nil && o.headless, err)
+		}
+	}
+}
+
+// TestHelpFitsIn80Columns: --help has a usage line, examples and every line
+// within 80 columns.
+func TestHelpFitsIn80Columns(t *testing.T) {
+	text := helpText(newFlagSet(&options{}))
+	for i, line := range strings.Split(text, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("line %d is %d columns: %q", i+1, n, line)
+		}
+	}
+	for _, want := range []string{"Usage: tlmon", "Examples:", "tlmon -p ", "tlmon -- ", "-o json -d 10s", "--failed", "--top"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the help does not say %q:\n%s", want, text)
 		}
 	}
 }
