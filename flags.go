@@ -27,12 +27,15 @@ type options struct {
 	output   string
 	// perInterval prints a report every interval (--interval was given).
 	perInterval bool
-	events      bool
-	top         int
-	theme       string
-	mouse       bool
-	version     bool
-	cpuProfile  string
+	// sinceStart makes the reports of each interval carry the counts since
+	// the start, not the interval's own.
+	sinceStart bool
+	events     bool
+	top        int
+	theme      string
+	mouse      bool
+	version    bool
+	cpuProfile string
 
 	// The flags' text, checked and parsed into session by validate.
 	pids     []string
@@ -89,7 +92,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none); watching the whole machine, the default is process")
 	fs.BoolVar(&o.events, "events", false, "print each call of the --classes as it happens, strace notation or JSON lines with -o json (implies --headless)")
 	fs.DurationVar(&c.Slow, "slow", 0, "also send any call slower than this, whatever its class, with its arguments (e.g. 100ms)")
-	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); in headless mode, print a report every interval")
+	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); headless, print a report of each interval's own counts")
+	fs.BoolVar(&o.sinceStart, "since-start", false, "with -i, each report holds the counts since the start, not the interval's own (implies --headless)")
 	fs.BoolVar(&c.NoLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
 	fs.IntVar(&o.top, "top", 0, "report only the busiest N processes by calls, in every format (implies --headless; 0: all; without --top: 20 in the table, all in JSON and CSV)")
@@ -123,7 +127,7 @@ func parseFlags(args []string) (*options, error) {
 		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
 	}
 	// A flag that only means something in a report asks for one.
-	for _, name := range []string{"output", "top", "events", "duration"} {
+	for _, name := range []string{"output", "top", "events", "duration", "since-start"} {
 		if fs.Changed(name) {
 			o.headless = true
 		}

@@ -88,16 +88,17 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 // format, 20 by default in the table only.
 func TestHeadlessOnlyFlagsImplyHeadless(t *testing.T) {
 	for line, top := range map[string]int{
-		"-o json":            0,
-		"-o csv --top 5":     5,
-		"--top 3":            3,
-		"--top 0":            0,
-		"--events":           defaultTop,
-		"-d 3s":              defaultTop,
-		"--duration=1m":      defaultTop,
-		"-o table":           defaultTop,
-		"--headless":         defaultTop,
-		"--headless -o json": 0,
+		"-o json":             0,
+		"-o csv --top 5":      5,
+		"--top 3":             3,
+		"--top 0":             0,
+		"-i 2s --since-start": defaultTop,
+		"--events":            defaultTop,
+		"-d 3s":               defaultTop,
+		"--duration=1m":       defaultTop,
+		"-o table":            defaultTop,
+		"--headless":          defaultTop,
+		"--headless -o json":  0,
 	} {
 		o, err := parseFlags(strings.Fields(line))
 		if err != nil {

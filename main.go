@@ -157,7 +157,7 @@ func runHeadless(ctx context.Context, o *options, live *session.Live, events *ou
 		}
 	}()
 
-	out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: meta}
+	out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, SinceStart: o.sinceStart, Meta: meta}
 	if events != nil {
 		go events.FlushEvery(ctx, 100*time.Millisecond)
 	}
