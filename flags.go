@@ -223,17 +223,38 @@ func (o *options) validate() error {
 var version = ""
 
 // versionString is what --version prints: the Makefile's -X main.version,
-// else the commit go build recorded.
+// else what the build recorded (buildVersion).
 func versionString() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	return buildVersion(bi)
+}
+
+// buildVersion is the version a build recorded: the main module's version
+// when it has one (go install tlmon@v1.2.3), else the commit it was built
+// from, "-dirty" when the tree had changes, else "dev".
+func buildVersion(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
 			}
 		}
 	}
-	return "dev"
+	if rev == "" {
+		return "dev"
+	}
+	return rev + dirty
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -126,6 +127,33 @@ func TestHelpFitsIn80Columns(t *testing.T) {
 	for _, want := range []string{"Usage: tlmon", "Examples:", "tlmon -p ", "tlmon -- ", "-o json -d 10s", "--failed", "--top"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the help does not say %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestBuildVersion: --version says the module's version of a go install,
+// else the commit built (dirty or not), and "dev" only when the build
+// recorded neither.
+func TestBuildVersion(t *testing.T) {
+	rev := "0123456789abcdef0123456789abcdef01234567"
+	vcs := func(modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	for _, c := range []struct {
+		module   string
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{"v1.2.3", vcs("false"), "v1.2.3"},
+		{"v0.0.0-20260101000000-0123456789ab", nil, "v0.0.0-20260101000000-0123456789ab"},
+		{"(devel)", vcs("false"), rev},
+		{"(devel)", vcs("true"), rev + "-dirty"},
+		{"", vcs("true"), rev + "-dirty"},
+		{"(devel)", nil, "dev"},
+	} {
+		bi := &debug.BuildInfo{Main: debug.Module{Path: "tlmon", Version: c.module}, Settings: c.settings}
+		if got := buildVersion(bi); got != c.want {
+			t.Errorf("module %q, settings %v: %q, want %q", c.module, c.settings, got, c.want)
 		}
 	}
 }
