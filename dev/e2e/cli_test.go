@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -89,5 +90,48 @@ func TestNotRootSaysTlmonOnce(t *testing.T) {
 	code, stderr := runFail(t, cmd)
 	if code != 1 || !strings.HasPrefix(stderr, "tlmon: needs root") || strings.Count(stderr, "tlmon") != 1 {
 		t.Errorf("exit %d, stderr %q; want exit 1 and %q once, at the start", code, stderr, "tlmon: ")
+	}
+}
+
+// TestIntervalLinesCarryTheirOwnCounts: with -i, a workload's calls made
+// between two reports are in the next report's counts only, each line says it
+// covers its interval, the first comes after a full interval, and the final
+// summary counts since the start.
+func TestIntervalLinesCarryTheirOwnCounts(t *testing.T) {
+	bpftest.Require(t)
+	w := startWorkload(t, "getppid", "30000")
+	start := time.Now()
+	tl := startTlmon(t, "-o", "json", "-i", "300ms", "--classes", "none", "-p", pidArg(w.pid))
+	time.Sleep(700 * time.Millisecond) // two reports of nothing
+	want := w.run(t)
+	tl.finish(t, false)
+	lines := strings.Split(strings.TrimSpace(tl.stdout.String()), "\n")
+	type line struct {
+		report
+		At         time.Time `json:"at"`
+		SinceStart bool      `json:"since_start"`
+		IntervalS  float64   `json:"interval_s"`
+	}
+	var sum uint64
+	for i, l := range lines {
+		var r line
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, l)
+		}
+		last := i == len(lines)-1
+		if r.SinceStart != last || (!last && (r.IntervalS < 0.2 || r.IntervalS > 0.6)) {
+			t.Errorf("line %d: since_start %v, interval_s %v", i+1, r.SinceStart, r.IntervalS)
+		}
+		if i == 0 && (r.At.Sub(start) < 250*time.Millisecond || r.syscall("getppid").Calls != 0) {
+			t.Errorf("the first line came %v after the start with %d getppid: want a full interval, before the workload ran", r.At.Sub(start), r.syscall("getppid").Calls)
+		}
+		if !last {
+			sum += r.syscall("getppid").Calls
+		} else if n := r.syscall("getppid").Calls; n != want.Calls["getppid"] {
+			t.Errorf("the summary has %d getppid, want %d", n, want.Calls["getppid"])
+		}
+	}
+	if len(lines) < 3 || sum > want.Calls["getppid"] {
+		t.Errorf("%d lines, %d getppid in the interval lines (made %d): want at least two intervals and the summary, each call in one interval at most", len(lines), sum, want.Calls["getppid"])
 	}
 }
