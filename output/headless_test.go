@@ -142,6 +142,27 @@ func TestFollowSinceStartKeepsTotals(t *testing.T) {
 	}
 }
 
+// TestIntervalCountsRetiredCallsOfTheIntervalOnly: a process that retires
+// during an interval adds to the interval's retired calls only those it made
+// in the interval, so processes + retired still add up to the totals.
+func TestIntervalCountsRetiredCallsOfTheIntervalOnly(t *testing.T) {
+	prev, cur := snap(time.Second, 100, 10), snap(2*time.Second, 250, 15)
+	gone := cur.Processes[1] // process 8: 15 calls in all, 10 before
+	cur.Processes = cur.Processes[:1]
+	cur.Retired = model.RetiredStats{Processes: 1, Calls: gone.Calls, Errors: gone.Errors}
+	d := Interval(prev, cur)
+	if d.Retired.Calls != 5 || d.Retired.Errors != 5 || d.Retired.Processes != 1 {
+		t.Errorf("retired %+v, want the 5 calls and errors process 8 made in the interval", d.Retired)
+	}
+	var sum uint64
+	for _, p := range d.Processes {
+		sum += p.Calls
+	}
+	if sum+d.Retired.Calls != d.Totals.Calls || d.Elapsed != time.Second {
+		t.Errorf("processes %d + retired %d != totals %d (elapsed %v)", sum, d.Retired.Calls, d.Totals.Calls, d.Elapsed)
+	}
+}
+
 // TestTopAppliesToEveryFormat: --top keeps the busiest N processes by calls
 // in JSON and CSV as in the table; 0 keeps all.
 func TestTopAppliesToEveryFormat(t *testing.T) {

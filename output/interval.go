@@ -11,8 +11,9 @@ import (
 // snapshot the last interval report was made of; nil for the first, whose
 // counts start at zero). Per syscall and per process, system-wide and in
 // total: calls, errors, latency sums and samples, errnos, and the
-// percentiles of the interval's own histogram; the retired processes' calls
-// too. Elapsed is the interval's length. Rates, I/O, losses and the detail
+// percentiles of the interval's own histogram (Hist stays cur's, since the
+// start, or nil when the interval had no sample); the retired processes'
+// calls made in the interval too. Elapsed is the interval's length. Rates, I/O, losses and the detail
 // tables are cur's as they are. Rows with no call and no error in the
 // interval are left out; the rest are sorted by calls again.
 func Interval(prev, cur *model.Snapshot) *model.Snapshot {
@@ -35,10 +36,17 @@ func Interval(prev, cur *model.Snapshot) *model.Snapshot {
 		if b := before[p.ID]; b != nil {
 			p.Counts = sub(p.Counts, b.Counts)
 			p.Syscalls = syscallDiff(b.Syscalls, p.Syscalls)
+			delete(before, p.ID)
 		}
 		if p.Calls > 0 || p.Errors > 0 {
 			d.Processes = append(d.Processes, p)
 		}
+	}
+	// Those left in before retired during the interval: their calls before
+	// it are in prev's processes, not in the interval's retired calls.
+	for _, b := range before {
+		d.Retired.Calls -= min(b.Calls, d.Retired.Calls)
+		d.Retired.Errors -= min(b.Errors, d.Retired.Errors)
 	}
 	slices.SortStableFunc(d.Processes, func(a, b model.ProcStat) int { return cmp.Compare(b.Calls, a.Calls) })
 	return &d
@@ -53,7 +61,7 @@ func sub(c, o model.Counts) model.Counts {
 	return c
 }
 
-var intervalQuantiles = []float64{0.5, 0.95, 0.99}
+var intervalQuantiles = [3]float64{0.5, 0.95, 0.99}
 
 // syscallDiff is cur's syscalls minus prev's, those with calls or errors in
 // between, by calls (descending) then number.
@@ -66,13 +74,20 @@ func syscallDiff(prev, cur []model.SyscallStat) []model.SyscallStat {
 			sc.Counts = sub(sc.Counts, b.Counts)
 			sc.Errnos = errnoDiff(b.Errnos, sc.Errnos)
 			if sc.Hist != nil {
+				// The interval's own histogram, on the stack: one per
+				// syscall of every process would be megabytes each interval.
 				h := *sc.Hist
 				if b.Hist != nil {
 					for j := range h {
 						h[j] -= min(b.Hist[j], h[j])
 					}
 				}
-				sc.Hist = &h
+				var q [3]uint64
+				h.Quantiles(intervalQuantiles[:], q[:])
+				sc.P50Ns, sc.P95Ns, sc.P99Ns = q[0], q[1], q[2]
+				if h.Count() == 0 {
+					sc.Hist = nil // no sample in the interval: no percentiles
+				}
 			}
 		}
 		if sc.Calls == 0 && sc.Errors == 0 {
@@ -81,11 +96,6 @@ func syscallDiff(prev, cur []model.SyscallStat) []model.SyscallStat {
 		sc.AvgNs = 0
 		if sc.LatCount > 0 {
 			sc.AvgNs = sc.LatSumNs / sc.LatCount
-		}
-		if sc.Hist != nil {
-			q := make([]uint64, len(intervalQuantiles))
-			sc.Hist.Quantiles(intervalQuantiles, q)
-			sc.P50Ns, sc.P95Ns, sc.P99Ns = q[0], q[1], q[2]
 		}
 		out = append(out, sc)
 	}
