@@ -1,20 +1,43 @@
-# tlmon: `make build`, `sudo make test`, `make bench`, `make generate`.
-# sudo resets PATH: fall back to Go's usual place so `sudo make test` works.
+# tlmon: `make run`, `make test`, `make build`, `make bench`, `make generate`.
+# sudo resets PATH: fall back to Go's usual place so a make under sudo finds go.
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# What runs as root goes through $(SUDO): nothing when make already runs as
+# root (a container, CI), sudo otherwise. Building never needs root.
+SUDO    ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test bench kernels generate check-generated vmlinux vmlinux-arm64 clean
+.PHONY: build run test test-deps bench kernels generate check-generated vmlinux vmlinux-arm64 clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o tlmon .
 
-# BPF tests skip when not root; CI sets TLMON_REQUIRE_BPF=1 so they fail instead.
-# The arm64 vet compiles everything, tests included, for arm64 too.
-test:
+# Builds, then runs tlmon as root: `make run ARGS="-p 1234"`.
+run: build
+	$(SUDO) ./tlmon $(ARGS)
+
+# A line per stage. The tests run as root: BPF tests skip when not root; CI
+# sets TLMON_REQUIRE_BPF=1 so they fail instead (passed through sudo). The
+# arm64 vet compiles everything, tests included, for arm64 too. The end-to-end
+# tests print a line per test as it ends (go test -v without its === lines).
+test: test-deps
+	@echo "make test: vet (amd64 and arm64)"
 	$(GO) vet ./...
 	GOARCH=arm64 $(GO) vet ./...
-	$(GO) test -count=1 ./...
+	@echo "make test: the packages' tests, as root (about a minute)"
+	$(SUDO) env TLMON_REQUIRE_BPF=$(TLMON_REQUIRE_BPF) $(GO) test -count=1 $$($(GO) list ./... | grep -v '/dev/e2e$$')
+	@echo "make test: the race detector on the aggregator and model"
 	$(GO) test -count=1 -race ./aggregator/ ./model/
+	@echo "make test: end-to-end tests of the binary, as root (about 3 minutes)"
+	$(SUDO) env TLMON_REQUIRE_BPF=$(TLMON_REQUIRE_BPF) bash -o pipefail -c \
+		"$(GO) test -count=1 -v ./dev/e2e/ | grep --line-buffered -v -E '^\s*=== (RUN|PAUSE|CONT|NAME)'"
+
+# The end-to-end tests drive the monitor in tmux and compare counts with
+# strace: say so before anything runs.
+test-deps:
+	@missing=; for c in tmux strace; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make test needs tmux and strace; missing:$$missing (apt-get install tmux strace)" >&2; exit 1; \
+	fi
 
 # Each fuzz target for FUZZTIME: the event decoder, the escaping of names, the
 # flags, the syscall and class lists, the monitor's filter. Seeds are in the

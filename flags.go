@@ -27,12 +27,15 @@ type options struct {
 	output   string
 	// perInterval prints a report every interval (--interval was given).
 	perInterval bool
-	events      bool
-	top         int
-	theme       string
-	mouse       bool
-	version     bool
-	cpuProfile  string
+	// sinceStart makes the reports of each interval carry the counts since
+	// the start, not the interval's own.
+	sinceStart bool
+	events     bool
+	top        int
+	theme      string
+	mouse      bool
+	version    bool
+	cpuProfile string
 
 	// The flags' text, checked and parsed into session by validate.
 	pids     []string
@@ -53,27 +56,47 @@ const (
 	defaultDetailAll = "process"
 )
 
-func parseFlags(args []string) (*options, error) {
-	o := &options{}
+// The help's first lines, before the flags: how to call tlmon, and examples
+// (each line at most helpWidth columns, as the flags' text is wrapped to).
+const helpWidth = 80
+
+const helpHead = `Usage: tlmon [flags] [-- command [args...]]
+
+Watches every system call on this machine with BPF: a live monitor, or a
+report with --headless. Needs root (or CAP_BPF and CAP_PERFMON).
+
+Examples:
+  tlmon                        monitor everything
+  tlmon -p 1234                watch process 1234 and the children it forks
+  tlmon -- make -j4            run a command and watch it
+  tlmon -o json -d 10s         headless: a JSON report after 10 seconds
+  tlmon -e %file --failed      only failing file calls
+
+Flags:
+`
+
+// newFlagSet defines tlmon's flags over o.
+func newFlagSet(o *options) *pflag.FlagSet {
 	c := &o.session
 	fs := pflag.NewFlagSet("tlmon", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringSliceVarP(&o.pids, "pid", "p", nil, "watch only these processes (repeat or comma list); their new children join")
 	fs.StringVar(&c.Cgroup, "cgroup", "", "watch only this cgroup v2 and its descendants (path inside the hierarchy)")
 	fs.BoolVar(&o.headless, "headless", false, "print a summary instead of the interactive monitor")
-	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long (headless; default: until Ctrl-C or the command exits)")
-	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "headless output: table, json or csv")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long, more than 0 (implies --headless; without it: until Ctrl-C or the command exits)")
+	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "report format: table, json or csv (implies --headless)")
 	fs.StringVar(&c.Buffer, "buffer", session.BufferAuto, "event buffer: auto, ringbuf or perf")
 	fs.StringVar(&c.Hook, "hook", session.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
 	fs.BoolVar(&c.FailedOnly, "failed", false, "count only failing calls")
 	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none); watching the whole machine, the default is process")
-	fs.BoolVar(&o.events, "events", false, "headless: print each call of the --classes as it happens (strace notation, or JSON lines with -o json)")
+	fs.BoolVar(&o.events, "events", false, "print each call of the --classes as it happens, strace notation or JSON lines with -o json (implies --headless)")
 	fs.DurationVar(&c.Slow, "slow", 0, "also send any call slower than this, whatever its class, with its arguments (e.g. 100ms)")
-	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); in headless mode, print a report every interval")
+	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); headless, print a report of each interval's own counts")
+	fs.BoolVar(&o.sinceStart, "since-start", false, "with -i, each report holds the counts since the start, not the interval's own (implies --headless)")
 	fs.BoolVar(&c.NoLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
-	fs.IntVar(&o.top, "top", 20, "headless table: show this many processes (0: all)")
+	fs.IntVar(&o.top, "top", 0, "report only the busiest N processes by calls, in every format (implies --headless; 0: all; without --top: 20 in the table, all in JSON and CSV)")
 	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
 	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
@@ -81,14 +104,39 @@ func parseFlags(args []string) (*options, error) {
 	fs.MarkHidden("test-panic-collector")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of tlmon itself to this file")
 	fs.MarkHidden("cpuprofile")
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: sudo tlmon [flags] [-- command [args...]]\n\n%s", fs.FlagUsages())
-	}
+	return fs
+}
+
+// helpText is what --help prints on stdout.
+func helpText(fs *pflag.FlagSet) string {
+	return helpHead + fs.FlagUsagesWrapped(helpWidth)
+}
+
+// defaultTop is how many processes the table shows without --top.
+const defaultTop = 20
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	c := &o.session
+	fs := newFlagSet(o)
+	fs.Usage = func() { fmt.Fprint(os.Stdout, helpText(fs)) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil, err
 		}
 		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
+	}
+	// A flag that only means something in a report asks for one.
+	for _, name := range []string{"output", "top", "events", "duration", "since-start"} {
+		if fs.Changed(name) {
+			o.headless = true
+		}
+	}
+	if fs.Changed("duration") && o.duration == 0 {
+		return nil, usageError{errors.New("--duration 0s: give a duration above 0, or leave -d out to run until Ctrl-C")}
+	}
+	if !fs.Changed("top") && o.output == output.FormatTable {
+		o.top = defaultTop
 	}
 	c.DetailChosen = fs.Changed("classes")
 	o.perInterval = fs.Changed("interval")
@@ -127,8 +175,8 @@ func (o *options) validate() error {
 	if c.Slow > 0 && c.NoLatency {
 		return bad("--slow finds slow calls by timing them: it cannot go with --no-latency")
 	}
-	if o.events && !o.headless {
-		return bad("--events prints to the terminal: use it with --headless (the monitor shows events with e)")
+	if o.top < 0 {
+		return bad("--top %d: must be 0 (all) or more", o.top)
 	}
 	switch o.classes {
 	case "none", "":
@@ -175,17 +223,38 @@ func (o *options) validate() error {
 var version = ""
 
 // versionString is what --version prints: the Makefile's -X main.version,
-// else the commit go build recorded.
+// else what the build recorded (buildVersion).
 func versionString() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	return buildVersion(bi)
+}
+
+// buildVersion is the version a build recorded: the main module's version
+// when it has one (go install tlmon@v1.2.3), else the commit it was built
+// from, "-dirty" when the tree had changes, else "dev".
+func buildVersion(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
 			}
 		}
 	}
-	return "dev"
+	if rev == "" {
+		return "dev"
+	}
+	return rev + dirty
 }

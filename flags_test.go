@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -65,7 +67,8 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		"--classes bogus":           "--classes",
 		"-i 10ms":                   "--interval",
 		"--slow 1ms --no-latency":   "--no-latency",
-		"--events":                  "--headless",
+		"-d 0s":                     "--duration 0s",
+		"--top -1":                  "--top",
 		"-o xml --headless":         "--output",
 		"--theme neon":              "--theme",
 		"sleep 1":                   "after --",
@@ -77,6 +80,80 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want a usage error with %q", line, err, want)
+		}
+	}
+}
+
+// TestHeadlessOnlyFlagsImplyHeadless: a flag that only means something in a
+// report asks for one, never ignored by the monitor; --top applies to every
+// format, 20 by default in the table only.
+func TestHeadlessOnlyFlagsImplyHeadless(t *testing.T) {
+	for line, top := range map[string]int{
+		"-o json":             0,
+		"-o csv --top 5":      5,
+		"--top 3":             3,
+		"--top 0":             0,
+		"-i 2s --since-start": defaultTop,
+		"--events":            defaultTop,
+		"-d 3s":               defaultTop,
+		"--duration=1m":       defaultTop,
+		"-o table":            defaultTop,
+		"--headless":          defaultTop,
+		"--headless -o json":  0,
+	} {
+		o, err := parseFlags(strings.Fields(line))
+		if err != nil {
+			t.Errorf("%q: %v", line, err)
+		} else if !o.headless || o.top != top {
+			t.Errorf("%q: headless %v, top %d; want headless, top %d", line, o.headless, o.top, top)
+		}
+	}
+	for _, line := range []string{"", "-i 2s", "--theme mono -p 1"} {
+		if o, err := parseFlags(strings.Fields(line)); err != nil || o.headless {
+			t.Errorf("%q: headless %v (%v), want the monitor", line, o != nil && o.headless, err)
+		}
+	}
+}
+
+// TestHelpFitsIn80Columns: --help has a usage line, examples and every line
+// within 80 columns.
+func TestHelpFitsIn80Columns(t *testing.T) {
+	text := helpText(newFlagSet(&options{}))
+	for i, line := range strings.Split(text, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("line %d is %d columns: %q", i+1, n, line)
+		}
+	}
+	for _, want := range []string{"Usage: tlmon", "Examples:", "tlmon -p ", "tlmon -- ", "-o json -d 10s", "--failed", "--top"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the help does not say %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestBuildVersion: --version says the module's version of a go install,
+// else the commit built (dirty or not), and "dev" only when the build
+// recorded neither.
+func TestBuildVersion(t *testing.T) {
+	rev := "0123456789abcdef0123456789abcdef01234567"
+	vcs := func(modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	for _, c := range []struct {
+		module   string
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{"v1.2.3", vcs("false"), "v1.2.3"},
+		{"v0.0.0-20260101000000-0123456789ab", nil, "v0.0.0-20260101000000-0123456789ab"},
+		{"(devel)", vcs("false"), rev},
+		{"(devel)", vcs("true"), rev + "-dirty"},
+		{"", vcs("true"), rev + "-dirty"},
+		{"(devel)", nil, "dev"},
+	} {
+		bi := &debug.BuildInfo{Main: debug.Module{Path: "tlmon", Version: c.module}, Settings: c.settings}
+		if got := buildVersion(bi); got != c.want {
+			t.Errorf("module %q, settings %v: %q, want %q", c.module, c.settings, got, c.want)
 		}
 	}
 }

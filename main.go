@@ -143,7 +143,7 @@ func runHeadless(ctx context.Context, o *options, live *session.Live, events *ou
 	}
 	// Say when counting starts: everything from here on is in the summary.
 	meta := live.Meta()
-	fmt.Fprintf(os.Stderr, "tlmon: watching %s (%s buffer); Ctrl-C prints the summary\n", meta.Scope, meta.Buffer)
+	fmt.Fprintln(os.Stderr, watchingLine(meta.Scope, meta.Buffer, o.duration, len(o.session.Command) > 0))
 	if err := live.Start(); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func runHeadless(ctx context.Context, o *options, live *session.Live, events *ou
 		}
 	}()
 
-	out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: meta}
+	out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, SinceStart: o.sinceStart, Meta: meta}
 	if events != nil {
 		go events.FlushEvery(ctx, 100*time.Millisecond)
 	}
@@ -184,4 +184,20 @@ func runHeadless(ctx context.Context, o *options, live *session.Live, events *ou
 		return err
 	}
 	return cmdStatus
+}
+
+// watchingLine says, as counting starts, what is watched and until when: for
+// -d's duration, until the command exits, or until Ctrl-C, which always stops
+// earlier and prints the summary.
+func watchingLine(scope, buffer string, duration time.Duration, command bool) string {
+	until := "; Ctrl-C prints the summary"
+	switch {
+	case duration > 0 && command:
+		until = fmt.Sprintf(" for %s or until the command exits (Ctrl-C stops earlier)", duration)
+	case duration > 0:
+		until = fmt.Sprintf(" for %s (Ctrl-C stops earlier)", duration)
+	case command:
+		until = " until the command exits (Ctrl-C stops earlier)"
+	}
+	return fmt.Sprintf("tlmon: watching %s (%s buffer)%s", scope, buffer, until)
 }

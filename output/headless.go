@@ -21,41 +21,71 @@ type Headless struct {
 	Out    io.Writer
 	Output string // FormatTable, FormatJSON or FormatCSV
 	Meta   Meta
-	// TopProcs limits the process table (0: all).
+	// TopProcs limits the processes of every format to the busiest (0: all).
 	TopProcs int
+	// SinceStart makes Follow's reports carry the counts since the start
+	// instead of each interval's own.
+	SinceStart bool
 }
 
-// Write prints one report of s.
-func (h Headless) Write(s *model.Snapshot) error {
-	switch h.Output {
-	case FormatJSON:
-		return WriteJSON(h.Out, h.Meta, s)
-	case FormatCSV:
-		return WriteCSV(h.Out, s)
-	default:
+// Write prints one report of s: its counts since the start (the final
+// summary).
+func (h Headless) Write(s *model.Snapshot) error { return h.write(s, false) }
+
+// write prints one report of s; interval says its counts are one interval's
+// own (see Interval), which the JSON says.
+func (h Headless) write(s *model.Snapshot, interval bool) error {
+	if h.Output == FormatTable {
 		return WriteTable(h.Out, h.Meta, s, h.TopProcs)
 	}
+	top := *s
+	var left int
+	top.Processes, left = busiest(s.Processes, h.TopProcs)
+	if h.Output == FormatCSV {
+		return WriteCSV(h.Out, &top)
+	}
+	r := report(h.Meta, &top)
+	r.SinceStart, r.ProcessesLeftOut = !interval, left
+	if interval {
+		r.IntervalS = s.Elapsed.Seconds()
+	}
+	return writeJSON(h.Out, r)
 }
 
-// Follow prints a report each time snapshot() publishes a new one, until ctx
-// ends: JSON lines per interval with -o json.
+// Follow prints a report of each interval's own counts (JSON lines with -o
+// json), or of the counts since the start with SinceStart, until ctx ends, the first once a full interval has passed: a report
+// each time snapshot() publishes a snapshot at least nine tenths of interval
+// after the last one reported (or after the start).
 func (h Headless) Follow(ctx context.Context, interval time.Duration, snapshot func() *model.Snapshot) error {
 	t := time.NewTicker(interval / 4)
 	defer t.Stop()
-	var last time.Time
+	var prev *model.Snapshot
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 			s := snapshot()
-			if s.Interval == 0 || !s.At.After(last) { // nothing read yet, or no news
+			if prev != nil && s.Elapsed < prev.Elapsed { // counters cleared: start again
+				prev = nil
+			}
+			since := s.Elapsed
+			if prev != nil {
+				since -= prev.Elapsed
+			}
+			if s.Interval == 0 || since < interval*9/10 { // nothing read yet, or not a full interval
 				continue
 			}
-			last = s.At
-			if err := h.Write(s); err != nil {
+			var err error
+			if h.SinceStart {
+				err = h.write(s, false)
+			} else {
+				err = h.write(Interval(prev, s), true)
+			}
+			if err != nil {
 				return err
 			}
+			prev = s
 			if h.Output == FormatTable {
 				fmt.Fprintln(h.Out)
 			}

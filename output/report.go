@@ -30,7 +30,19 @@ type Report struct {
 	Hook    string `json:"hook"`
 	Rung    int    `json:"rung"`
 	Scope   string `json:"scope"`
+	// SinceStart says the counts are since the start (the final summary);
+	// false in the reports of each interval (-i), whose counts are that
+	// interval's own, over its IntervalS seconds.
+	SinceStart bool    `json:"since_start"`
+	IntervalS  float64 `json:"interval_s,omitempty"`
+	// ProcessesLeftOut counts the processes --top left out.
+	ProcessesLeftOut int `json:"processes_left_out,omitempty"`
 	*model.Snapshot
+}
+
+// report is the JSON report of s, with m, counts since the start.
+func report(m Meta, s *model.Snapshot) Report {
+	return Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: model.Escape(m.Scope), SinceStart: true, Snapshot: s}
 }
 
 // WriteJSON writes the snapshot as one JSON object on one line. An Encoder
@@ -43,9 +55,16 @@ type Report struct {
 // whole held all of it in memory at once (a third of tlmon's heap, written
 // every second with -i).
 func WriteJSON(w io.Writer, m Meta, s *model.Snapshot) error {
+	return writeJSON(w, report(m, s))
+}
+
+// writeJSON writes r as WriteJSON does.
+func writeJSON(w io.Writer, r Report) error {
+	s := r.Snapshot
 	trimmed := *s
 	trimmed.Processes = []model.ProcStat{}
-	rest, err := json.Marshal(Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: model.Escape(m.Scope), Snapshot: &trimmed})
+	r.Snapshot = &trimmed
+	rest, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
@@ -80,14 +99,14 @@ func RungLabel(m Meta) string {
 // WriteCSV writes one row per (process, syscall).
 func WriteCSV(w io.Writer, s *model.Snapshot) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"pid", "start_time", "comm", "syscall", "nr", "calls", "errors", "errnos", "total_ns", "avg_ns", "p50_ns", "p99_ns"})
+	cw.Write([]string{"pid", "start_time", "comm", "syscall", "nr", "calls", "errors", "errnos", "total_ns", "avg_ns", "p50_ns", "p95_ns", "p99_ns"})
 	u := strconv.FormatUint
 	for _, p := range active(s.Processes) {
 		for _, sc := range p.Syscalls {
 			cw.Write([]string{
 				u(uint64(p.ID.PID), 10), u(p.ID.Start, 10), model.Escape(p.Comm), sc.Name, strconv.Itoa(sc.Nr),
 				u(sc.Calls, 10), u(sc.Errors, 10), errnoList(sc.Errnos, ";"),
-				u(sc.LatSumNs, 10), u(sc.AvgNs, 10), csvQuantile(sc, sc.P50Ns), csvQuantile(sc, sc.P99Ns),
+				u(sc.LatSumNs, 10), u(sc.AvgNs, 10), csvQuantile(sc, sc.P50Ns), csvQuantile(sc, sc.P95Ns), csvQuantile(sc, sc.P99Ns),
 			})
 		}
 	}

@@ -184,7 +184,7 @@ func (w *watch) after(t time.Time, timeout time.Duration) *snapshot {
 	return w.latest
 }
 
-// headless is `tlmon --headless -o json -i INTERVAL --top 0`, watching the
+// headless is `tlmon --headless -o json -i INTERVAL --since-start --top 0`, watching the
 // whole machine.
 type headless struct {
 	cmd     *exec.Cmd
@@ -199,7 +199,7 @@ func startHeadless(ctx context.Context, kids *children, tlmon string, interval t
 	h := &headless{kids: kids, watch: newWatch(), read: make(chan struct{}), errFile: errFile}
 	// File detail is off by default for the whole machine: the soak's file
 	// load needs it (and the churn's file calls make it the heaviest case).
-	h.cmd = exec.Command(tlmon, "--headless", "-o", "json", "-i", interval.String(), "--top", "0", "--classes", "process,file,network")
+	h.cmd = exec.Command(tlmon, "--headless", "-o", "json", "-i", interval.String(), "--since-start", "--top", "0", "--classes", "process,file,network")
 	// Killed with the soak, should it die without cleaning up. The workloads
 	// are not: the child's pre-exec PR_SET_PDEATHSIG check calls getppid,
 	// which tlmon would count for the storm's process; they end by themselves.
