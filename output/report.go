@@ -231,14 +231,19 @@ func latency(ns, samples uint64) string {
 
 // Duration formats nanoseconds for a column: 850ns, 12.3µs, 4.56ms, 1.23s.
 func Duration(ns uint64) string {
-	switch {
-	case ns < 1e3:
+	if ns < 1e3 {
 		return fmt.Sprintf("%dns", ns)
-	case ns < 1e6:
-		return fmt.Sprintf("%.3gµs", float64(ns)/1e3)
-	case ns < 1e9:
-		return fmt.Sprintf("%.3gms", float64(ns)/1e6)
-	default:
-		return fmt.Sprintf("%.3gs", float64(ns)/1e9)
 	}
+	// Three significant digits; a value that rounds to 1000 goes to the
+	// next unit (999.7µs is 1ms, not 1e+03µs).
+	v := float64(ns) / 1e3
+	for _, unit := range []string{"µs", "ms", "s"} {
+		if v < 999.5 {
+			return strconv.FormatFloat(v, 'g', 3, 64) + unit
+		}
+		if unit != "s" {
+			v /= 1e3
+		}
+	}
+	return fmt.Sprintf("%.0fs", v)
 }
