@@ -96,6 +96,10 @@ type app struct {
 	// keys.
 	overlays []overlay
 
+	// search is the search kept for n and N (/), in any table, as in less
+	// and vim: "" for none.
+	search string
+
 	status    string
 	statusErr bool
 	statusAt  time.Time
@@ -258,6 +262,17 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		}
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
+	case searchedMsg:
+		m.search = string(msg)
+		if m.search != "" {
+			m.nextMatch(1, true)
+		}
+	case classToggled:
+		if msg.detail {
+			m.toggleDetail(msg.i)
+		} else {
+			m.toggleClass(model.AllClasses[msg.i])
+		}
 	case tea.PasteMsg:
 		if o := m.overlay(); o != nil {
 			return o.paste(msg)
@@ -298,6 +313,18 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case key.Matches(msg, k.Help):
 		m.open(newHelp(m.keys.clone()))
+	case key.Matches(msg, k.ClassMenu):
+		m.open(newClassesOverlay(&m.data))
+	case key.Matches(msg, k.Search):
+		if tv, ok := m.top().(*tableView); ok {
+			s := newSearch(tv)
+			m.open(s)
+			return s.input.Focus()
+		}
+	case key.Matches(msg, k.Next):
+		m.nextMatch(1, false)
+	case key.Matches(msg, k.Prev):
+		m.nextMatch(-1, false)
 	case key.Matches(msg, k.Losses):
 		m.open(newLosses(&m.data))
 	case key.Matches(msg, k.Pause):
@@ -333,19 +360,8 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.toggleHideKernel()
 	case !k.Group.Enabled() && pressed(msg, k.Group):
 		m.setStatus(false, "C groups the Processes view (1) by command")
+	case !k.claims(msg) && m.hint(msg):
 	default:
-		for i, b := range k.Classes {
-			if key.Matches(msg, b) {
-				m.toggleClass(model.AllClasses[i])
-				return nil
-			}
-		}
-		for i, b := range k.Details {
-			if key.Matches(msg, b) {
-				m.toggleDetail(i)
-				return nil
-			}
-		}
 		req, cmd := m.top().update(msg, k, &m.data)
 		return tea.Batch(cmd, m.do(req))
 	}

@@ -16,7 +16,7 @@ func FuzzFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		h := newHarness(t, newFake(), 100, 30)
 		for _, view := range []string{"1", "2", "4", "5"} {
-			h.press(view, "/")
+			h.press(view, `\`)
 			for _, r := range s {
 				h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
 			}

@@ -194,7 +194,7 @@ func (v *tableView) regroup(d *data) *tableView {
 func (v *tableView) status(d *data, th *themes.Theme, width int) string {
 	switch {
 	case v.filter != "":
-		return truncate(fmt.Sprintf("%d of %d rows match /%s · esc clears", len(v.shown), len(v.rows), model.Escape(v.filter))+v.state(d), width)
+		return truncate(fmt.Sprintf("%d of %d rows match \\%s · esc clears", len(v.shown), len(v.rows), model.Escape(v.filter))+v.state(d), width)
 	case v.other != nil:
 		return th.Dim.Render(truncate(fmt.Sprintf("%d rows · e: %s", len(v.rows), v.otherName)+v.state(d), width))
 	case v.vid == viewCommands:
