@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
 	"tlmon/themes"
@@ -415,8 +416,7 @@ func (m *app) render() (string, *tea.Cursor) {
 		return "", nil // no size yet
 	}
 	if m.width < minWidth || m.height < minHeight {
-		msg := fmt.Sprintf("tlmon needs a terminal of at least %d×%d;\nthis one is %d×%d.", minWidth, minHeight, m.width, m.height)
-		return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, msg), nil
+		return tooSmall(m.width, m.height), nil
 	}
 	bodyH := m.bodyHeight()
 	body, cursor := m.body()
@@ -433,6 +433,25 @@ func (m *app) render() (string, *tea.Cursor) {
 	}
 	lines = append(lines, status, truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width))
 	return strings.Join(lines, "\n"), cursor
+}
+
+// tooSmall says the terminal is too small and the least it must be, in the
+// longest words that fit in width×height, wrapped and centred; the least
+// size alone, cut, where nothing else fits.
+func tooSmall(width, height int) string {
+	for _, msg := range []string{
+		fmt.Sprintf("tlmon needs a terminal of at least %d×%d; this one is %d×%d.", minWidth, minHeight, width, height),
+		fmt.Sprintf("tlmon needs %d×%d; this is %d×%d.", minWidth, minHeight, width, height),
+		fmt.Sprintf("needs %d×%d", minWidth, minHeight),
+	} {
+		wrapped := ansi.Wordwrap(msg, width, "")
+		if lines := strings.Split(wrapped, "\n"); len(lines) <= height && lipgloss.Width(wrapped) <= width {
+			return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, lipgloss.NewStyle().Align(lipgloss.Center).Render(wrapped))
+		}
+	}
+	lines := make([]string, max(1, height))
+	lines[0] = truncate(fmt.Sprintf("%d×%d", minWidth, minHeight), width)
+	return lipgloss.Place(width, height, lipgloss.Left, lipgloss.Top, strings.Join(lines, "\n"))
 }
 
 // body is the top overlay's that draws in the body's place, or the view's.

@@ -758,6 +758,28 @@ func TestTooSmallTerminal(t *testing.T) {
 	}
 }
 
+// TestTooSmallSaysSoInAnySize: the message that the terminal is too small
+// fits whole in any size down to 20×5 and gives the least size.
+func TestTooSmallSaysSoInAnySize(t *testing.T) {
+	for _, size := range [][2]int{{59, 30}, {50, 10}, {30, 10}, {20, 5}, {12, 3}} {
+		v := newHarness(t, newFake(), size[0], size[1]).view()
+		lines := strings.Split(v, "\n")
+		if len(lines) != size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if ansi.StringWidth(l) > size[0] {
+				t.Errorf("%v: a line of %d cells: %q", size, ansi.StringWidth(l), l)
+			}
+		}
+		if flat := strings.Join(strings.Fields(v), " "); !strings.Contains(flat, "60×12") {
+			t.Errorf("%v: the least size is not said:\n%s", size, v)
+		} else if size[0] >= 20 && !strings.Contains(flat, fmt.Sprintf("%d×%d", size[0], size[1])) && size[1] >= 5 {
+			t.Errorf("%v: the size now is not said:\n%s", size, v)
+		}
+	}
+}
+
 func TestEveryLineFitsTheTerminal(t *testing.T) {
 	for _, size := range [][2]int{{60, 12}, {80, 24}, {100, 30}, {120, 40}, {200, 60}} {
 		h := newHarness(t, newFake(), size[0], size[1])

@@ -61,7 +61,9 @@ func TestGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", fmt.Sprintf("%s_%dx%d.golden", s.name, size[0], size[1])), h.view())
 		}
 	}
-	golden(t, "testdata/too_small_50x10.golden", newHarness(t, newFake(), 50, 10).view())
+	for _, size := range [][2]int{{50, 10}, {30, 10}, {20, 5}} {
+		golden(t, fmt.Sprintf("testdata/too_small_%dx%d.golden", size[0], size[1]), newHarness(t, newFake(), size[0], size[1]).view())
+	}
 }
 
 // churn puts a shell loop's short processes on the screen (churnSnapshot).
