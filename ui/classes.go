@@ -61,16 +61,26 @@ func (c *classesOverlay) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 // the classes first, so that a short terminal shows them before the notes.
 func (c *classesOverlay) body(th *themes.Theme) ([]string, *tea.Cursor) {
 	lines := []string{th.Heading.Render("CLASSES") + th.Dim.Render("  letter: count or not · Shift+letter: detail · esc, q or "+classMenuKey+" closes")}
+	compact := c.height < 1+len(model.AllClasses) // two classes a line, as the chips
+	half := (len(model.AllClasses) + 1) / 2
 	for i, cl := range model.AllClasses {
-		counted, detail := "○ not counted", ""
+		counted, detail, mark := "○ not counted", "", "○"
 		if c.d.classes&cl != 0 {
-			counted = "● counted"
+			counted, mark = "● counted", "●"
 		}
+		sep := ":"
 		if c.d.detail&cl != 0 {
-			detail = "+ detail"
+			detail, sep = "+ detail", "+"
 		}
-		lines = append(lines, fmt.Sprintf("  %s/%s  %-8s %-13s %-8s  %s", classKeys[i], strings.ToUpper(classKeys[i]),
-			model.ClassNames[i], counted, detail, classExamples[i]))
+		keys := classKeys[i] + "/" + strings.ToUpper(classKeys[i])
+		switch {
+		case !compact:
+			lines = append(lines, fmt.Sprintf("  %s  %-8s %-13s %-8s  %s", keys, model.ClassNames[i], counted, detail, classExamples[i]))
+		case i < half:
+			lines = append(lines, fmt.Sprintf("  %s  %-14s", keys, mark+sep+model.ClassNames[i]))
+		default:
+			lines[1+i-half] += fmt.Sprintf("  %s  %s", keys, mark+sep+model.ClassNames[i])
+		}
 	}
 	lines = append(lines, "",
 		th.Dim.Render("  Counting is in the kernel: a syscall in several classes is counted while"),

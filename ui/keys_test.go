@@ -9,6 +9,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"tlmon/model"
 )
 
 // shortHelp is the help line at the bottom of the screen.
@@ -316,5 +318,26 @@ func TestClassLettersOutsideTheOverlaySayWhereTheyAre(t *testing.T) {
 	h.press("v", "q")
 	if len(h.m.overlays) != 0 || h.quit {
 		t.Errorf("q in the classes: overlays %d, quit %v", len(h.m.overlays), h.quit)
+	}
+}
+
+// TestClassesOverlayListsEveryClass: v lists every class with its keys and
+// state, down to the least terminal, and follows a toggle at once.
+func TestClassesOverlayListsEveryClass(t *testing.T) {
+	for _, size := range [][2]int{{60, 12}, {80, 24}} {
+		b := newFake()
+		h := newHarness(t, b, size[0], size[1])
+		h.press("v")
+		v := h.view()
+		for i, name := range model.ClassNames {
+			keys := classKeys[i] + "/" + strings.ToUpper(classKeys[i])
+			if !regexp.MustCompile(regexp.QuoteMeta(keys) + `\s+[●○]?[:+]?` + name).MatchString(v) {
+				t.Errorf("%v: %s %s is not listed:\n%s", size, keys, name, v)
+			}
+		}
+		h.press("m")
+		if v := h.view(); !strings.Contains(v, "○:memory") && !strings.Contains(v, "○ not counted") {
+			t.Errorf("%v: m does not show memory off:\n%s", size, v)
+		}
 	}
 }
