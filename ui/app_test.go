@@ -783,7 +783,7 @@ func TestTooSmallSaysSoInAnySize(t *testing.T) {
 func TestEveryLineFitsTheTerminal(t *testing.T) {
 	for _, size := range [][2]int{{60, 12}, {80, 24}, {100, 30}, {120, 40}, {200, 60}} {
 		h := newHarness(t, newFake(), size[0], size[1])
-		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}, {"C", "enter"}} {
+		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}, {"C", "enter"}, {"v"}, {"/", "ngi"}, {"/", "ngi", "enter", "n"}, {`\`, "x"}} {
 			h.press("1", "esc", "esc", "esc")
 			h.press(keys...)
 			lines := strings.Split(h.view(), "\n")
