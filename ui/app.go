@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"tlmon/model"
 	"tlmon/themes"
@@ -95,6 +96,10 @@ type app struct {
 	// overlays are open over the view on top, the last on top: it has the
 	// keys.
 	overlays []overlay
+
+	// search is the search kept for n and N (/), in any table, as in less
+	// and vim: "" for none.
+	search string
 
 	status    string
 	statusErr bool
@@ -258,6 +263,17 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		}
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
+	case searchedMsg:
+		m.search = string(msg)
+		if m.search != "" {
+			m.nextMatch(1, true)
+		}
+	case classToggled:
+		if msg.detail {
+			m.toggleDetail(msg.i)
+		} else {
+			m.toggleClass(model.AllClasses[msg.i])
+		}
 	case tea.PasteMsg:
 		if o := m.overlay(); o != nil {
 			return o.paste(msg)
@@ -298,6 +314,18 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case key.Matches(msg, k.Help):
 		m.open(newHelp(m.keys.clone()))
+	case key.Matches(msg, k.ClassMenu):
+		m.open(newClassesOverlay(&m.data))
+	case key.Matches(msg, k.Search):
+		if tv, ok := m.top().(*tableView); ok {
+			s := newSearch(tv)
+			m.open(s)
+			return s.input.Focus()
+		}
+	case key.Matches(msg, k.Next):
+		m.nextMatch(1, false)
+	case key.Matches(msg, k.Prev):
+		m.nextMatch(-1, false)
 	case key.Matches(msg, k.Losses):
 		m.open(newLosses(&m.data))
 	case key.Matches(msg, k.Pause):
@@ -333,19 +361,8 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.toggleHideKernel()
 	case !k.Group.Enabled() && pressed(msg, k.Group):
 		m.setStatus(false, "C groups the Processes view (1) by command")
+	case !k.claims(msg) && m.hint(msg):
 	default:
-		for i, b := range k.Classes {
-			if key.Matches(msg, b) {
-				m.toggleClass(model.AllClasses[i])
-				return nil
-			}
-		}
-		for i, b := range k.Details {
-			if key.Matches(msg, b) {
-				m.toggleDetail(i)
-				return nil
-			}
-		}
 		req, cmd := m.top().update(msg, k, &m.data)
 		return tea.Batch(cmd, m.do(req))
 	}
@@ -399,8 +416,7 @@ func (m *app) render() (string, *tea.Cursor) {
 		return "", nil // no size yet
 	}
 	if m.width < minWidth || m.height < minHeight {
-		msg := fmt.Sprintf("tlmon needs a terminal of at least %d×%d;\nthis one is %d×%d.", minWidth, minHeight, m.width, m.height)
-		return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, msg), nil
+		return tooSmall(m.width, m.height), nil
 	}
 	bodyH := m.bodyHeight()
 	body, cursor := m.body()
@@ -417,6 +433,25 @@ func (m *app) render() (string, *tea.Cursor) {
 	}
 	lines = append(lines, status, truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width))
 	return strings.Join(lines, "\n"), cursor
+}
+
+// tooSmall says the terminal is too small and the least it must be, in the
+// longest words that fit in width×height, wrapped and centred; the least
+// size alone, cut, where nothing else fits.
+func tooSmall(width, height int) string {
+	for _, msg := range []string{
+		fmt.Sprintf("tlmon needs a terminal of at least %d×%d; this one is %d×%d.", minWidth, minHeight, width, height),
+		fmt.Sprintf("tlmon needs %d×%d; this is %d×%d.", minWidth, minHeight, width, height),
+		fmt.Sprintf("needs %d×%d", minWidth, minHeight),
+	} {
+		wrapped := ansi.Wordwrap(msg, width, "")
+		if lines := strings.Split(wrapped, "\n"); len(lines) <= height && lipgloss.Width(wrapped) <= width {
+			return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, lipgloss.NewStyle().Align(lipgloss.Center).Render(wrapped))
+		}
+	}
+	lines := make([]string, max(1, height))
+	lines[0] = truncate(fmt.Sprintf("%d×%d", minWidth, minHeight), width)
+	return lipgloss.Place(width, height, lipgloss.Left, lipgloss.Top, strings.Join(lines, "\n"))
 }
 
 // body is the top overlay's that draws in the body's place, or the view's.

@@ -516,7 +516,7 @@ func TestThreadsAreCountedOnlyWhileTheirViewShows(t *testing.T) {
 func TestFilterIsLiveAndEscClearsIt(t *testing.T) {
 	h := newHarness(t, newFake(), 120, 40)
 	tv := h.m.top().(*tableView)
-	h.press("/", "ngi")
+	h.press(`\`, "ngi")
 	if got := len(tv.shown); got != 2 {
 		t.Errorf("/ngi shows %d rows, want the 2 nginx", got)
 	}
@@ -537,7 +537,7 @@ func TestFilterIsLiveAndEscClearsIt(t *testing.T) {
 	if tv.filter != "" || len(tv.shown) != 5 {
 		t.Errorf("esc left filter %q and %d rows", tv.filter, len(tv.shown))
 	}
-	h.press("/", "docker", "esc")
+	h.press(`\`, "docker", "esc")
 	if tv.filter != "" || h.m.filtering() {
 		t.Errorf("esc while typing left filter %q", tv.filter)
 	}
@@ -545,7 +545,7 @@ func TestFilterIsLiveAndEscClearsIt(t *testing.T) {
 
 func TestFilterMatchesSyscallNamesAndClasses(t *testing.T) {
 	h := newHarness(t, newFake(), 120, 40)
-	h.press("2", "/", "file")
+	h.press("2", `\`, "file")
 	tv := h.m.top().(*tableView)
 	var names []string
 	for _, i := range tv.shown {
@@ -608,6 +608,7 @@ func TestPauseFreezesAndResumeShowsThePresent(t *testing.T) {
 func TestClassKeysToggleClassesInTheKernel(t *testing.T) {
 	b := newFake()
 	h := newHarness(t, b, 120, 40)
+	h.press("v") // the classes overlay, where the class keys are
 	h.press("n")
 	h.press("f")
 	h.press("n")
@@ -633,7 +634,7 @@ func TestAClassTheKernelRefusesStaysOnAndSaysWhy(t *testing.T) {
 	b := newFake()
 	b.setErr = errors.New("map update: operation not permitted")
 	h := newHarness(t, b, 120, 40)
-	h.press("f")
+	h.press("v", "f")
 	if v := h.view(); !strings.Contains(v, "●f+file") || !strings.Contains(v, "operation not permitted") {
 		t.Errorf("after a refused toggle:\n%s", v)
 	}
@@ -757,10 +758,32 @@ func TestTooSmallTerminal(t *testing.T) {
 	}
 }
 
+// TestTooSmallSaysSoInAnySize: the message that the terminal is too small
+// fits whole in any size down to 20×5 and gives the least size.
+func TestTooSmallSaysSoInAnySize(t *testing.T) {
+	for _, size := range [][2]int{{59, 30}, {50, 10}, {30, 10}, {20, 5}, {12, 3}} {
+		v := newHarness(t, newFake(), size[0], size[1]).view()
+		lines := strings.Split(v, "\n")
+		if len(lines) != size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if ansi.StringWidth(l) > size[0] {
+				t.Errorf("%v: a line of %d cells: %q", size, ansi.StringWidth(l), l)
+			}
+		}
+		if flat := strings.Join(strings.Fields(v), " "); !strings.Contains(flat, "60×12") {
+			t.Errorf("%v: the least size is not said:\n%s", size, v)
+		} else if size[0] >= 20 && !strings.Contains(flat, fmt.Sprintf("%d×%d", size[0], size[1])) && size[1] >= 5 {
+			t.Errorf("%v: the size now is not said:\n%s", size, v)
+		}
+	}
+}
+
 func TestEveryLineFitsTheTerminal(t *testing.T) {
 	for _, size := range [][2]int{{60, 12}, {80, 24}, {100, 30}, {120, 40}, {200, 60}} {
 		h := newHarness(t, newFake(), size[0], size[1])
-		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}, {"C", "enter"}} {
+		for _, keys := range [][]string{nil, {"2"}, {"3"}, {"4"}, {"5"}, {"5", "e"}, {"enter"}, {"enter", "e"}, {"enter", "enter"}, {"a"}, {"?"}, {"L"}, {"t"}, {"C", "enter"}, {"v"}, {"/", "ngi"}, {"/", "ngi", "enter", "n"}, {`\`, "x"}} {
 			h.press("1", "esc", "esc", "esc")
 			h.press(keys...)
 			lines := strings.Split(h.view(), "\n")
@@ -852,26 +875,59 @@ func TestStartTimesAreWallClock(t *testing.T) {
 }
 
 func TestFullHelpScrollsOnAShortTerminal(t *testing.T) {
-	h := newHarness(t, newFake(), 80, 16)
+	h := newHarness(t, newFake(), 60, 12)
 	h.press("?")
-	if v := h.view(); !strings.Contains(v, "↓ more") || strings.Contains(v, "m/M memory") {
+	if v := h.view(); !strings.Contains(v, "↓ more") || listed(v, h.m.base.Quit) {
 		t.Fatalf("the help is not cut with a hint to scroll:\n%s", v)
 	}
 	h.press("end")
-	if v := h.view(); strings.Contains(v, "↓ more") || !strings.Contains(v, "m/M memory") {
+	if v := h.view(); strings.Contains(v, "↓ more") || !listed(v, h.m.base.Quit) {
 		t.Fatalf("end did not scroll to the last line:\n%s", v)
 	}
 	h.press("j") // past the end: stays, the help stays open
-	h.press("k")
+	h.press("k", "x", "f", "a")
+	if !h.m.showsHelp() || len(h.m.overlays) != 1 {
+		t.Fatal("a move key or a key the help does not name closed it or went through")
+	}
+}
+
+// TestHelpClosesAsItSays: the help says esc, q or ? closes it, and each
+// does, q without quitting; F1 opens it as ? does.
+func TestHelpClosesAsItSays(t *testing.T) {
+	for _, k := range []string{"esc", "q", "?"} {
+		h := newHarness(t, newFake(), 80, 24)
+		h.press("?")
+		if v := h.view(); !strings.Contains(v, "esc, q or ? closes the help") {
+			t.Fatalf("the help does not say what closes it:\n%s", v)
+		}
+		h.press(k)
+		if h.m.showsHelp() || h.quit {
+			t.Errorf("%s in the help: open %v, quit %v", k, h.m.showsHelp(), h.quit)
+		}
+	}
+	h := newHarness(t, newFake(), 80, 24)
+	h.send(tea.KeyPressMsg{Code: tea.KeyF1})
 	if !h.m.showsHelp() {
-		t.Fatal("a move key closed the help")
+		t.Error("F1 did not open the help")
 	}
-	h.press("x")
-	if h.m.showsHelp() {
-		t.Fatal("another key did not close the help")
+}
+
+// TestHelpFitsEightyByTwentyFour: at 80×24 the help shows every key that
+// works in the Processes view, with no need to scroll.
+func TestHelpFitsEightyByTwentyFour(t *testing.T) {
+	h := newHarness(t, newFake(), 80, 24)
+	under := h.m.keys.clone()
+	h.press("?")
+	v := h.view()
+	if strings.Contains(v, "↓ more") {
+		t.Errorf("the help needs scrolling at 80×24:\n%s", v)
 	}
-	if len(h.b.setClasses) != 0 {
-		t.Error("the key that closed the help also toggled a class")
+	for _, g := range under.FullHelp() {
+		for _, b := range g {
+			if b.Enabled() && !listed(v, b) {
+				t.Errorf("%s %s is not shown at 80×24:\n%s", b.Help().Key, b.Help().Desc, v)
+			}
+		}
 	}
 }
 

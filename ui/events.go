@@ -309,9 +309,9 @@ func detailHint(d *data, c model.Class, what string) string {
 	name, k := model.ClassNames[i], classKeys[i]
 	switch {
 	case d.detail&c == 0:
-		return fmt.Sprintf("no %s seen: %s detail is off — press %s", what, name, strings.ToUpper(k))
+		return fmt.Sprintf("no %s seen: %s detail is off — press %s, then %s", what, name, classMenuKey, strings.ToUpper(k))
 	case d.classes&c == 0:
-		return fmt.Sprintf("no %s seen: %s detail is on but %s is not counted — press %s", what, name, name, k)
+		return fmt.Sprintf("no %s seen: %s detail is on but %s is not counted — press %s, then %s", what, name, name, classMenuKey, k)
 	}
 	return fmt.Sprintf("no %s yet (%s detail is on)", what, name)
 }
@@ -320,7 +320,7 @@ func detailHint(d *data, c model.Class, what string) string {
 func eventsHint(d *data) string {
 	switch {
 	case d.detail == 0:
-		return "no events: detail is off — Shift+class key (F, N…) switches it on"
+		return "no events: detail is off — " + classMenuKey + ", then Shift+letter (F, N…) switches it on"
 	case d.detail&d.classes == 0:
 		return "no events: detail is on for " + d.detail.String() + ", but none of them is counted"
 	}

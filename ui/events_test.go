@@ -85,7 +85,7 @@ func TestEKeySwapsTheConnectionsListsAndTheChoiceStays(t *testing.T) {
 
 func TestFilterAndSortWorkOnTheDetailViews(t *testing.T) {
 	h := newHarness(t, newFake(), 120, 40)
-	h.press("4", "/", "nginx", "enter")
+	h.press("4", `\`, "nginx", "enter")
 	if got := h.column(0); !slices.Equal(got, []string{"/etc/ld.so.cache", "/etc/nginx/conf.d/missing.conf"}) {
 		t.Errorf("/nginx in files (path or last process): %q", got)
 	}
@@ -102,7 +102,7 @@ func TestFilterAndSortWorkOnTheDetailViews(t *testing.T) {
 		t.Errorf("files by path: first %q", got)
 	}
 
-	h.press("5", "/", "unix", "enter")
+	h.press("5", `\`, "unix", "enter")
 	if got := h.column(0); !slices.Equal(got, []string{"unix:/run/systemd/journal/socket"}) {
 		t.Errorf("/unix in endpoints: %q", got)
 	}
@@ -111,7 +111,7 @@ func TestFilterAndSortWorkOnTheDetailViews(t *testing.T) {
 		t.Errorf("endpoints by binds: first %q", got)
 	}
 
-	h.press("e", "/", "closed", "enter")
+	h.press("e", `\`, "closed", "enter")
 	if got := h.column(4); !slices.Equal(got, []string{"[2001:db8::1]:52000"}) {
 		t.Errorf("/closed in the TCP list: %q", got)
 	}
@@ -143,8 +143,8 @@ func TestDetailViewsSayWhatSwitchesThemOn(t *testing.T) {
 		classes, detail  model.Class
 		files, endpoints string
 	}{
-		{"detail off", allClasses, 0, "no file opens seen: file detail is off — press F", "no connect, bind or accept seen: network detail is off — press N"},
-		{"class off", allClasses &^ (model.ClassFile | model.ClassNetwork), allClasses, "file detail is on but file is not counted — press f", "network detail is on but network is not counted — press n"},
+		{"detail off", allClasses, 0, "no file opens seen: file detail is off — press v, then F", "no connect, bind or accept seen: network detail is off — press v, then N"},
+		{"class off", allClasses &^ (model.ClassFile | model.ClassNetwork), allClasses, "file detail is on but file is not counted — press v, then f", "network detail is on but network is not counted — press v, then n"},
 		{"both on", allClasses, allClasses, "no file opens yet (file detail is on)", "no connect, bind or accept yet (network detail is on)"},
 	}
 	for _, tt := range tests {
@@ -167,7 +167,7 @@ func TestDetailViewsSayWhatSwitchesThemOn(t *testing.T) {
 	b := newFake()
 	b.detail, b.snap.Files = 0, nil
 	h := newHarness(t, b, 120, 40)
-	h.press("4", "F")
+	h.press("4", "v", "F", "esc")
 	if v := h.view(); !strings.Contains(v, "no file opens yet") {
 		t.Errorf("after F:\n%s", v)
 	}
@@ -177,6 +177,7 @@ func TestShiftedClassKeysToggleDetail(t *testing.T) {
 	b := newFake()
 	b.detail = 0
 	h := newHarness(t, b, 120, 40)
+	h.press("v") // the classes overlay, where the class keys are
 	for i, k := range classKeys {
 		b.setDetail = nil
 		upper := strings.ToUpper(k)
@@ -213,7 +214,7 @@ func TestDetailTheKernelRefusesSaysWhy(t *testing.T) {
 	b.detail = 0
 	b.detailErr = errors.New("no ring buffer room")
 	h := newHarness(t, b, 120, 40)
-	h.press("F")
+	h.press("v", "F")
 	v := h.view()
 	if !strings.Contains(v, "file detail: no ring buffer room") || !strings.Contains(v, "●f:file") {
 		t.Errorf("after a refused F:\n%s", v)
@@ -247,7 +248,7 @@ func TestEventsPaneShowsTheProcessCallsMostRecentFirst(t *testing.T) {
 			t.Errorf("the events pane does not show %q:\n%s", want, v)
 		}
 	}
-	h.press("/", "ld.so", "enter")
+	h.press(`\`, "ld.so", "enter")
 	if got := h.column(2); len(got) != 1 || !strings.Contains(got[0], "ld.so.cache") {
 		t.Errorf("/ld.so: %q", got)
 	}
@@ -410,7 +411,7 @@ func TestHostilePathsAndNamesAreInert(t *testing.T) {
 		if !strings.Contains(h.view(), "52;c;aGk=") {
 			t.Errorf("%v: the hostile path is not shown as text:\n%s", size, h.view())
 		}
-		h.press("/", "tmp", "enter")
+		h.press(`\`, "tmp", "enter")
 		check("files filtered")
 		h.press("5")
 		check("endpoints")

@@ -8,7 +8,7 @@ import (
 	"tlmon/themes"
 )
 
-// filter is the filter's input, an overlay in the status line: the table
+// filter is the filter's input (\ or F4, as in htop), an overlay in the status line: the table
 // under it shows the rows that match as the user types; enter keeps the
 // filter, esc clears it.
 type filter struct {
@@ -19,7 +19,7 @@ type filter struct {
 
 // newFilter opens the filter of tv with what it has, the cursor at its end.
 func newFilter(tv *tableView) *filter {
-	f := &filter{input: newInput("/"), on: tv}
+	f := &filter{input: newInput(`\`), on: tv}
 	f.input.SetValue(tv.filter)
 	f.input.CursorEnd()
 	return f

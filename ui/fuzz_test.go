@@ -7,16 +7,16 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// FuzzFilter types any text into the filter of every list: the monitor never
-// panics, and what was typed is shown escaped, never raw.
+// FuzzFilter types any text into the filter and the search of every list:
+// the monitor never panics, and what was typed is shown escaped, never raw.
 func FuzzFilter(f *testing.F) {
 	for _, s := range []string{"ls", "getppid", "\x1b[2J", "a\u202eb", "\xff\xfe", "/", "日本語", "\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		h := newHarness(t, newFake(), 100, 30)
-		for _, view := range []string{"1", "2", "4", "5"} {
-			h.press(view, "/")
+		for _, view := range []string{"1\\", "2\\", "4\\", "5\\", "1/", "2/"} {
+			h.press(view[:1], view[1:]) // the filter (\) or the search (/)
 			for _, r := range s {
 				h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
 			}

@@ -28,12 +28,14 @@ func TestGolden(t *testing.T) {
 		{"proc_syscalls", []string{"enter"}, nil},
 		{"detail", []string{"enter", "enter"}, nil},
 		{"syscall_procs", []string{"2", "enter"}, nil},
-		{"filter", []string{"/", "nginx"}, nil},
+		{"filter", []string{`\`, "nginx"}, nil},
 		{"tree", []string{"t"}, nil},
 		{"picker", []string{"a"}, nil},
 		{"help", []string{"?"}, nil},
 		{"losses", []string{"L"}, nil},
-		{"paused_classes_off", []string{"p", "n", "w"}, nil},
+		{"paused_classes_off", []string{"p", "v", "n", "w", "esc"}, nil},
+		{"classes", []string{"v"}, nil},
+		{"search", []string{"/", "ngi", "enter", "n"}, nil},
 		{"files", []string{"4"}, nil},
 		{"files_detail_off", []string{"4"}, func(b *fakeBackend) { b.detail, b.snap.Files = 0, nil }},
 		{"connections", []string{"5"}, nil},
@@ -41,7 +43,7 @@ func TestGolden(t *testing.T) {
 		{"events", []string{"enter", "e"}, nil},
 		{"event_call", []string{"enter", "e", "enter"}, nil},
 		{"events_detail_off", []string{"enter", "e"}, func(b *fakeBackend) { b.detail, b.procDetail = 0, model.ProcDetail{} }},
-		{"detail_toggled", []string{"F", "D"}, nil},
+		{"detail_toggled", []string{"v", "F", "D", "esc"}, nil},
 		{"churn", nil, churn},
 		{"churn_commands", []string{"C"}, churn},
 		{"churn_command", []string{"C", "j", "j", "enter"}, churn},
@@ -59,7 +61,9 @@ func TestGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", fmt.Sprintf("%s_%dx%d.golden", s.name, size[0], size[1])), h.view())
 		}
 	}
-	golden(t, "testdata/too_small_50x10.golden", newHarness(t, newFake(), 50, 10).view())
+	for _, size := range [][2]int{{50, 10}, {30, 10}, {20, 5}} {
+		golden(t, fmt.Sprintf("testdata/too_small_%dx%d.golden", size[0], size[1]), newHarness(t, newFake(), size[0], size[1]).view())
+	}
 }
 
 // churn puts a shell loop's short processes on the screen (churnSnapshot).

@@ -20,6 +20,10 @@ type KeyMap struct {
 	Files, Connections                      key.Binding
 	Drill, Back                             key.Binding
 
+	// Search (/) moves the cursor to a row that matches, Next and Prev (n,
+	// N) to the next and previous, as in less and vim; Filter (\, htop's)
+	// shows only the rows that match.
+	Search, Next, Prev              key.Binding
 	Filter, Sort, SortReverse, Tree key.Binding
 	Threads                         key.Binding
 	// Group shows the Processes view one row per command; HideExited and
@@ -31,25 +35,33 @@ type KeyMap struct {
 	Swap                         key.Binding
 	Pause, Attach, Clear, Losses key.Binding
 	Slow                         key.Binding
-	Help, Quit                   key.Binding
+	// ClassMenu opens the classes overlay, where the class keys work.
+	ClassMenu  key.Binding
+	Help, Quit key.Binding
 
 	// The overlays' own keys, on only while one is on top: Choose and Cancel
 	// end an input (the picker: attach or not; the filter: keep it or clear
-	// it), PickUp and PickDown move in the picker, where j and k are text,
+	// it), PickUp, PickDown, PickFirst and PickLast move in the picker, where
+	// j, k, g and G are text,
 	// and Close closes the help and the losses.
-	Choose, Cancel, PickUp, PickDown, Close key.Binding
+	Choose, Cancel, PickUp, PickDown, PickFirst, PickLast, Close key.Binding
 
 	// Classes toggles the counting of one syscall class each, Details the
 	// detail events of one class each (the same letters, shifted), in
-	// model.AllClasses order.
+	// model.AllClasses order: on only in the classes overlay (ClassMenu), so
+	// that their letters take no key from the views (n, N, g, G).
 	Classes, Details []key.Binding
 }
 
-// classKeys are the keys of model.AllClasses, in order: file, desc, network,
-// process (x: p is pause), memory, signal (g: s is sort), ipc, time (w: t is the
-// tree), creds (r), other. Shifted, they switch the class's detail: none of
-// F D N X M G I W R O is taken (S, T, L, C, E, K and P are).
+// classKeys are the keys of model.AllClasses in the classes overlay, in
+// order: file, desc, network, process (x), memory, signal (g), ipc, time
+// (w), creds (r), other; shifted, they switch the class's detail. The
+// header's chips show them.
 var classKeys = []string{"f", "d", "n", "x", "m", "g", "i", "w", "r", "o"}
+
+// classMenuKey opens the classes overlay (F2 too, htop's setup key): no
+// class key, so that it closes the overlay too.
+const classMenuKey = "v"
 
 // DefaultKeyMap is tlmon's keys as the root model starts from them in every
 // state: the global keys on, the keys of views and overlays off until the
@@ -66,8 +78,8 @@ func DefaultKeyMap() KeyMap {
 		Down:     off("↓/j", "down", "down", "j"),
 		PageUp:   off("pgup", "page up", "pgup"),
 		PageDown: off("pgdn", "page down", "pgdown"),
-		Home:     off("home", "first", "home"),
-		End:      off("end", "last", "end"),
+		Home:     off("g/home", "first", "g", "home"),
+		End:      off("G/end", "last", "G", "shift+g", "end"),
 
 		NextView:    b("tab", "next view", "tab"),
 		Processes:   b("1", "processes", "1"),
@@ -78,10 +90,13 @@ func DefaultKeyMap() KeyMap {
 		Drill:       off("enter", "drill", "enter"),
 		Back:        off("esc", "back", "esc", "backspace"),
 
-		Filter:      off("/", "filter", "/"),
-		Sort:        off("s", "next sort column", "s"),
+		Search:      off("/ F3", "search", "/", "f3"),
+		Next:        off("n", "next match", "n"),
+		Prev:        off("N", "previous match", "N", "shift+n"),
+		Filter:      off(`\ F4`, "filter", `\`, "f4"),
+		Sort:        off("s F6", "next sort column", "s", "f6"),
 		SortReverse: off("S", "reverse sort", "S", "shift+s"),
-		Tree:        off("t", "process tree", "t"),
+		Tree:        off("t F5", "process tree", "t", "f5"),
 		Threads:     off("T", "threads", "T", "shift+t"),
 		Group:       off("C", "group by command", "C", "shift+c"),
 		HideExited:  b("E", "hide exited", "E", "shift+e"),
@@ -93,19 +108,23 @@ func DefaultKeyMap() KeyMap {
 		Clear:       b("c", "clear", "c"),
 		Losses:      b("L", "lost events", "L", "shift+l"),
 		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
-		Help:        b("?", "help", "?"),
-		Quit:        b("q", "quit", "q", "ctrl+c"),
+		ClassMenu:   b(classMenuKey+" F2", "classes counted, detail", classMenuKey, "f2"),
+		Help:        b("? F1", "help", "?", "f1"),
+		Quit:        b("q F10", "quit", "q", "f10", "ctrl+c"),
 
 		Choose:   off("enter", "choose", "enter"),
 		Cancel:   off("esc", "cancel", "esc"),
 		PickUp:   off("↑/↓", "move", "up", "ctrl+p"),
 		PickDown: off("↓", "down", "down", "ctrl+n"),
-		Close:    off("esc", "close", "esc", "backspace"),
+		// home and end only: g and G are text in the picker.
+		PickFirst: off("home", "first", "home"),
+		PickLast:  off("end", "last", "end"),
+		Close:     off("esc/q", "close", "esc", "q", "backspace"),
 	}
 	for i, name := range model.ClassNames {
 		upper := strings.ToUpper(classKeys[i])
-		k.Classes = append(k.Classes, b(classKeys[i], name, classKeys[i]))
-		k.Details = append(k.Details, b(upper, name+" detail", upper, "shift+"+classKeys[i]))
+		k.Classes = append(k.Classes, off(classKeys[i], name, classKeys[i]))
+		k.Details = append(k.Details, off(upper, name+" detail", upper, "shift+"+classKeys[i]))
 	}
 	return k
 }
@@ -138,9 +157,9 @@ func (k *KeyMap) all() []*key.Binding {
 	bs := []*key.Binding{
 		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End,
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
-		&k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
-		&k.Swap, &k.Pause, &k.Attach, &k.Clear, &k.Losses, &k.Slow, &k.Help, &k.Quit,
-		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.Close,
+		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
+		&k.Swap, &k.Pause, &k.Attach, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
+		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
 	for i := range k.Classes {
 		bs = append(bs, &k.Classes[i])
@@ -170,30 +189,31 @@ func pressed(msg interface{ String() string }, b key.Binding) bool {
 }
 
 // ShortHelp is the line at the bottom: the keys that work here, of those
-// it has room for. e takes attach's place where it swaps the list shown.
+// it has room for, by their first key only ("/", not "/ F3"). e takes
+// attach's place where it swaps the list shown.
 func (k *KeyMap) ShortHelp() []key.Binding {
 	other := k.Attach
 	if k.Swap.Enabled() {
 		other = k.Swap
 	}
-	return []key.Binding{k.Choose, k.Cancel, k.PickUp, k.Close, k.Drill, k.Back, k.Filter, k.Pause, other, k.Help, k.Quit}
+	bs := []key.Binding{k.Choose, k.Cancel, k.PickUp, k.Close, k.Drill, k.Back, k.Search, k.Pause, other, k.Help, k.Quit}
+	for i := range bs {
+		if label, _, cut := strings.Cut(bs[i].Help().Key, " "); cut {
+			bs[i].SetHelp(label, bs[i].Help().Desc)
+		}
+	}
+	return bs
 }
 
-// FullHelp is shown by ?, one column per group; the last two groups are the
-// class keys, each shown with its shifted detail key: "f/F file".
+// FullHelp is shown by ?, one column per group: moving and finding, the
+// views, the tables' keys, the rest. The class keys are the classes
+// overlay's, which lists them.
 func (k *KeyMap) FullHelp() [][]key.Binding {
-	classes := make([]key.Binding, len(k.Classes))
-	for i, c := range k.Classes {
-		classes[i] = key.NewBinding(key.WithKeys(c.Keys()...),
-			key.WithHelp(c.Help().Key+"/"+k.Details[i].Help().Key, c.Help().Desc))
-		classes[i].SetEnabled(c.Enabled())
-	}
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Drill, k.Back, k.Swap, k.Group, k.HideExited, k.HideKernel, k.Follow},
-		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Filter, k.Sort, k.SortReverse, k.Tree, k.Threads},
-		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.Help, k.Quit},
-		classes[:5],
-		classes[5:],
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Search, k.Next, k.Prev, k.Filter},
+		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
+		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow},
+		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }
 
@@ -213,4 +233,42 @@ func (m *app) syncKeys() {
 	if len(m.stack) > 1 {
 		k.Back.SetEnabled(true)
 	}
+	if tv, ok := m.top().(*tableView); ok {
+		k.Search.SetEnabled(true)
+		k.Next.SetEnabled(m.search != "" && len(tv.shown) > 0)
+		k.Prev.SetEnabled(k.Next.Enabled())
+	}
+}
+
+// claims says an enabled binding of k has msg's key.
+func (k *KeyMap) claims(msg interface{ String() string }) bool {
+	for _, b := range k.all() {
+		if b.Enabled() && pressed(msg, *b) {
+			return true
+		}
+	}
+	return false
+}
+
+// hint says, for a key that does nothing here, where it does something:
+// n and N after a search, the class letters in the classes overlay. false:
+// it is no such key.
+func (m *app) hint(msg interface{ String() string }) bool {
+	k := &m.keys
+	if pressed(msg, k.Next) || pressed(msg, k.Prev) {
+		if m.search == "" {
+			m.setStatus(false, "no search yet: / searches, then n and N go to the next and previous match (classes: %s)", classMenuKey)
+		} else {
+			m.setStatus(false, "n and N go to the next and previous match of /%s in a table", model.Escape(m.search))
+		}
+		return true
+	}
+	for i := range k.Classes {
+		if pressed(msg, k.Classes[i]) || pressed(msg, k.Details[i]) {
+			m.setStatus(false, "the class keys are in the classes overlay: %s, then %s or %s (%s detail)",
+				classMenuKey, classKeys[i], strings.ToUpper(classKeys[i]), model.ClassNames[i])
+			return true
+		}
+	}
+	return false
 }

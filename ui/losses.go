@@ -11,7 +11,7 @@ import (
 )
 
 // losses is the breakdown of the lost-events badge by cause (L), an
-// overlay: L or esc closes it.
+// overlay: L, esc or q closes it.
 type losses struct {
 	overlayBase
 	d             *data
@@ -22,12 +22,10 @@ func newLosses(d *data) *losses { return &losses{d: d} }
 
 func (l *losses) setSize(width, height int) { l.width, l.height = width, height }
 
-func (l *losses) enable(k *KeyMap) { enable(&k.Close, &k.Losses, &k.Quit) }
+func (l *losses) enable(k *KeyMap) { enable(&k.Close, &k.Losses) }
 
 func (l *losses) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 	switch {
-	case key.Matches(msg, k.Quit):
-		return false, tea.Quit
 	case key.Matches(msg, k.Close, k.Losses):
 		return true, nil
 	}

@@ -9,11 +9,12 @@ import (
 )
 
 // overlay is what opens over the view on top and has the keys while it is
-// open: the help, the attach picker, the filter's input, the losses. The
+// open: the help, the attach picker, the filter's and the search's inputs,
+// the losses, the classes. The
 // root keeps them in a stack, in the order they opened; the one on top gets
 // every key (ctrl+c aside), and the bindings it enables are the only ones
-// on. It draws in the body's place (the help, the picker, the losses) or in
-// the status line's (the filter).
+// on. It draws in the body's place (the help, the picker, the losses, the
+// classes) or in the status line's (the filter, the search).
 type overlay interface {
 	// key handles a key press; done closes the overlay.
 	key(msg tea.KeyPressMsg, k *KeyMap) (done bool, cmd tea.Cmd)

@@ -222,7 +222,7 @@ func (p *picker) chosen() (Target, bool) {
 // enable turns on the picker's keys: the others are text.
 func (p *picker) enable(k *KeyMap) {
 	k.Choose.SetHelp("enter", "attach")
-	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PageUp, &k.PageDown, &k.Home, &k.End)
+	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PageUp, &k.PageDown, &k.PickFirst, &k.PickLast)
 }
 
 // key moves in the list, attaches, or types: enter on a target closes the
@@ -244,9 +244,9 @@ func (p *picker) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 		p.move(-p.height)
 	case key.Matches(msg, k.PageDown):
 		p.move(p.height)
-	case key.Matches(msg, k.Home):
+	case key.Matches(msg, k.PickFirst):
 		p.move(-len(p.matches))
-	case key.Matches(msg, k.End):
+	case key.Matches(msg, k.PickLast):
 		p.move(len(p.matches))
 	default:
 		before := p.input.Value()

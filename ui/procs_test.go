@@ -225,7 +225,7 @@ func TestTogglesHideExitedProcessesAndKernelThreads(t *testing.T) {
 		t.Errorf("E and K again: %v, want all 10 back", got)
 	}
 	// Nothing to show says why.
-	h.press("E", "/", "make", "enter")
+	h.press("E", `\`, "make", "enter")
 	if v := h.view(); !strings.Contains(v, "nothing matches the filter") {
 		t.Errorf("a filter with nothing left:\n%s", v)
 	}

@@ -196,7 +196,7 @@ func (v *tableView) regroup(d *data) *tableView {
 func (v *tableView) status(d *data, th *themes.Theme, width int) string {
 	switch {
 	case v.filter != "":
-		return truncate(fmt.Sprintf("%d of %s match /%s · esc clears", len(v.shown), rowCount(len(v.rows), "row"), model.Escape(v.filter))+v.state(d), width)
+		return truncate(fmt.Sprintf("%d of %s match \\%s · esc clears", len(v.shown), rowCount(len(v.rows), "row"), model.Escape(v.filter))+v.state(d), width)
 	case v.other != nil:
 		return th.Dim.Render(truncate(joinStatus(rowCount(len(v.rows), "row"), "e: "+v.otherName)+v.state(d), width))
 	case v.vid == viewCommands:

@@ -240,12 +240,12 @@ func TestMonitorAttachDrillToggleQuit(t *testing.T) {
 	s.waitFor("› workload "+pid, 5*time.Second)
 	s.waitRate("getppid", func(r float64) bool { return r > 1000 }, "before the toggle")
 
-	s.keys("o") // getppid's class
+	s.keys("v", "o", "Escape") // the classes overlay; getppid's class; closed
 	s.waitFor("○o:other", 5*time.Second)
 	s.waitRate("getppid", func(r float64) bool { return r == 0 }, "with class other off")
 	s.waitRate("openat", func(r float64) bool { return r > 100 }, "with class other off, file on")
 
-	s.keys("o")
+	s.keys("v", "o", "Escape")
 	s.waitFor("●o:other", 5*time.Second)
 	s.waitRate("getppid", func(r float64) bool { return r > 1000 }, "after class other came back")
 
