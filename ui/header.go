@@ -60,8 +60,8 @@ func (m *app) header() []string {
 		}
 	}
 	line2 := strings.Join(chips, " ")
-	if ansi.StringWidth(line2)+len("classes ") <= m.width {
-		line2 = th.Dim.Render("classes ") + line2
+	if label := "classes (v) "; ansi.StringWidth(line2)+len(label) <= m.width {
+		line2 = th.Dim.Render(label) + line2 // v opens the classes overlay
 	}
 	// The detail events received, where there is room (L has them too).
 	if m.data.detail != 0 || s.DetailEvents > 0 {
@@ -82,7 +82,7 @@ func (m *app) header() []string {
 		slow = fmt.Sprintf("slow>%s · ", d)
 	}
 	how := th.Dim.Render(fmt.Sprintf("%s%s · every %s", slow, output.RungLabel(m.meta), m.opts.Interval))
-	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 1 {
+	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 2 {
 		line3 += strings.Repeat(" ", gap) + how
 	}
 	return []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
