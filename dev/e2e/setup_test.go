@@ -42,7 +42,9 @@ func setUpCommands(t *testing.T) []string {
 // makeDryRun is what make would run for targets, as root or as nobody.
 func makeDryRun(t *testing.T, asNobody bool, targets ...string) string {
 	t.Helper()
-	cmd := exec.Command("make", append([]string{"-n"}, targets...)...)
+	// --no-print-directory: under make test, make runs nested and would
+	// say which directory it enters first.
+	cmd := exec.Command("make", append([]string{"-n", "--no-print-directory"}, targets...)...)
 	cmd.Dir = repoRoot
 	if asNobody {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
@@ -90,7 +92,7 @@ func TestMakeTestSaysWhatItNeedsFirst(t *testing.T) {
 	if err != nil {
 		t.Skip("no make")
 	}
-	cmd := exec.Command(makeBin, "-s", "test-deps")
+	cmd := exec.Command(makeBin, "-s", "--no-print-directory", "test-deps")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "PATH=/nonexistent")
 	out, err := cmd.CombinedOutput()
