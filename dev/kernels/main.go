@@ -86,7 +86,7 @@ var (
 	// return addresses (CONFIG_ARM64_PTR_AUTH_KERNEL), and qemu's own
 	// signature algorithm is much cheaper under TCG than the architected
 	// QARMA5 (qemu's documentation advises it for speed; here the tests
-	// took 161 s with it, 182 s without, one run each on a shared host);
+	// took 161 and 149 s with it, 182 s without, on a shared host);
 	// the kernel signs and checks with whichever algorithm the CPU has.
 	arm64 = &archSpec{
 		deb: "arm64", goarch: "arm64",
