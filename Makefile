@@ -75,8 +75,8 @@ bench:
 soak: build
 	$(GO) run ./dev/soak $(SOAKFLAGS)
 
-# The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels under qemu (TCG):
-# about 4 minutes; takes the kernels, busybox and qemu (bookworm-backports')
+# The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels, and 6.12 arm64, under
+# qemu (TCG): about 7 minutes here; takes the kernels, busybox and qemu (bookworm-backports')
 # out of their packages into a cache (dev/kernels/README.md).
 # `make kernels KERNELFLAGS="-kernels bookworm-6.1 -run TestX"`.
 kernels:

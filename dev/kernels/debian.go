@@ -30,9 +30,14 @@ const mirrorEnv = "TLMON_DEBIAN_MIRROR"
 // bookworm-backports) never enter its apt configuration. The rest of the
 // system's apt configuration (proxies, apt.conf.d) still applies.
 type apt struct {
-	dir    string // the cache's apt folder: sources.list, lists/, cache/
-	mirror string
+	dir     string // the cache's apt folder: sources.list, lists/, cache/
+	mirror  string
+	foreign []string // architectures other than nativeArch whose lists are read
 }
+
+// nativeArch is the host's Debian architecture: the VMs' qemu is an amd64
+// build.
+const nativeArch = "amd64"
 
 // mirrorFromAPT returns the Debian archive the machine's own apt uses: the URI
 // of the first enabled "deb" entry with component main for one of suites.
@@ -168,7 +173,10 @@ func parseDeb822Sources(text string) []sourceEntry {
 	return out
 }
 
-func newAPT(dir, mirror string, suites []string) (*apt, error) {
+// newAPT writes the sources list of suites. A suite whose arches (Debian's
+// names) include one other than nativeArch is read for those architectures
+// too, and only that suite: arm64's package list of a suite is ~9 MB.
+func newAPT(dir, mirror string, suites []string, arches map[string][]string) (*apt, error) {
 	a := &apt{dir: dir, mirror: mirror}
 	for _, d := range []string{"lists/partial", "cache/archives/partial"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -177,7 +185,7 @@ func newAPT(dir, mirror string, suites []string) (*apt, error) {
 	}
 	var b strings.Builder
 	for _, s := range suites {
-		fmt.Fprintf(&b, "deb [signed-by=%s] %s %s main\n", debianKeyring, mirror, s)
+		fmt.Fprintf(&b, "deb [signed-by=%s%s] %s %s main\n", debianKeyring, a.archOption(arches[s]), mirror, s)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "sources.list"), []byte(b.String()), 0o644); err != nil {
 		return nil, err
@@ -185,21 +193,43 @@ func newAPT(dir, mirror string, suites []string) (*apt, error) {
 	return a, nil
 }
 
+// archOption is the sources-list option for a suite read for arches, and
+// records the foreign ones: "" when only nativeArch is, as before arm64.
+func (a *apt) archOption(arches []string) string {
+	all := []string{nativeArch}
+	for _, ar := range arches {
+		if !slices.Contains(all, ar) {
+			all = append(all, ar)
+			if !slices.Contains(a.foreign, ar) {
+				a.foreign = append(a.foreign, ar)
+			}
+		}
+	}
+	if len(all) == 1 {
+		return ""
+	}
+	return " arch=" + strings.Join(all, ",")
+}
+
 // opts point apt at our own sources and state. The sandbox user is root
 // because apt's _apt user cannot write into a cache under root's home.
 func (a *apt) opts() []string {
-	return []string{
-		"-q", "-o", "Dir::Etc::sourcelist=" + filepath.Join(a.dir, "sources.list"),
+	var foreign []string
+	for _, ar := range a.foreign {
+		foreign = append(foreign, "-o", "APT::Architectures::="+ar)
+	}
+	return append(foreign,
+		"-q", "-o", "Dir::Etc::sourcelist="+filepath.Join(a.dir, "sources.list"),
 		"-o", "Dir::Etc::sourceparts=-",
-		"-o", "Dir::State::Lists=" + filepath.Join(a.dir, "lists"),
-		"-o", "Dir::Cache=" + filepath.Join(a.dir, "cache"),
+		"-o", "Dir::State::Lists="+filepath.Join(a.dir, "lists"),
+		"-o", "Dir::Cache="+filepath.Join(a.dir, "cache"),
 		"-o", "APT::Sandbox::User=root",
 		// Only the package lists: no translations, no AppStream metadata.
 		"-o", "Acquire::Languages=none",
 		"-o", "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false",
 		"-o", "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false",
 		"-o", "Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled=false",
-	}
+	)
 }
 
 func (a *apt) run(ctx context.Context, dir, tool string, args ...string) ([]byte, error) {
@@ -219,9 +249,11 @@ func (a *apt) update(ctx context.Context) error {
 	return err
 }
 
-// debPackage is one version of a binary package in one suite.
+// debPackage is one version of a binary package in one suite, for one
+// architecture (Debian's name; an arch-all package has the native one, as
+// apt-cache madison says).
 type debPackage struct {
-	name, version, suite string
+	name, version, suite, arch string
 }
 
 // stem is the start of the name apt-get download gives the .deb, before the
@@ -230,15 +262,29 @@ func (p debPackage) stem() string {
 	return p.name + "_" + strings.ReplaceAll(p.version, ":", "%3a")
 }
 
-// file is the .deb's name for an amd64 package (arch-all ones end _all.deb).
+// file is the .deb's name (arch-all ones end _all.deb, not _amd64.deb).
 func (p debPackage) file() string {
-	return p.stem() + "_amd64.deb"
+	return p.stem() + "_" + p.arch + ".deb"
 }
 
-// resolve finds the newest package in suite whose name matches re: Debian
-// names each kernel ABI as its own package (linux-image-6.1.0-50-amd64), so
-// the newest is chosen by version among the names that match.
-func (a *apt) resolve(ctx context.Context, re *regexp.Regexp, suite string) (debPackage, error) {
+// aptName is the package's name for apt: a foreign architecture's is
+// qualified, name:arm64.
+func (p debPackage) aptName() string {
+	return qualified(p.name, p.arch)
+}
+
+func qualified(name, arch string) string {
+	if arch == nativeArch {
+		return name
+	}
+	return name + ":" + arch
+}
+
+// resolve finds the newest package of arch in suite whose name matches re:
+// Debian names each kernel ABI as its own package
+// (linux-image-6.1.0-50-amd64), so the newest is chosen by version among the
+// names that match.
+func (a *apt) resolve(ctx context.Context, re *regexp.Regexp, suite, arch string) (debPackage, error) {
 	prefix, _ := re.LiteralPrefix()
 	out, err := a.run(ctx, a.dir, "apt-cache", "pkgnames", prefix)
 	if err != nil {
@@ -247,7 +293,7 @@ func (a *apt) resolve(ctx context.Context, re *regexp.Regexp, suite string) (deb
 	var names []string
 	for n := range strings.FieldsSeq(string(out)) {
 		if re.MatchString(n) {
-			names = append(names, n)
+			names = append(names, qualified(n, arch))
 		}
 	}
 	if len(names) == 0 {
@@ -259,7 +305,7 @@ func (a *apt) resolve(ctx context.Context, re *regexp.Regexp, suite string) (deb
 	}
 	best := debPackage{}
 	for _, p := range parseMadison(string(out)) {
-		if p.suite != suite {
+		if p.suite != suite || p.arch != arch {
 			continue
 		}
 		if best.name == "" || versionGreater(ctx, p.version, best.version) {
@@ -267,14 +313,14 @@ func (a *apt) resolve(ctx context.Context, re *regexp.Regexp, suite string) (deb
 		}
 	}
 	if best.name == "" {
-		return debPackage{}, fmt.Errorf("no package matching %s in suite %s (found %s elsewhere)", re, suite, strings.Join(names, ", "))
+		return debPackage{}, fmt.Errorf("no %s package matching %s in suite %s (found %s elsewhere)", arch, re, suite, strings.Join(names, ", "))
 	}
 	return best, nil
 }
 
 // parseMadison reads apt-cache madison's lines,
 // "name | version | uri suite/component arch Packages", and keeps the binary
-// packages.
+// packages. A foreign architecture's name, name:arm64, loses its qualifier.
 func parseMadison(text string) []debPackage {
 	var out []debPackage
 	for line := range strings.Lines(text) {
@@ -283,11 +329,12 @@ func parseMadison(text string) []debPackage {
 			continue
 		}
 		src := strings.Fields(f[2])
-		if len(src) < 2 || !strings.HasSuffix(strings.TrimSpace(f[2]), "Packages") {
+		if len(src) < 4 || !strings.HasSuffix(strings.TrimSpace(f[2]), "Packages") {
 			continue
 		}
 		suite, _, _ := strings.Cut(src[1], "/")
-		out = append(out, debPackage{name: strings.TrimSpace(f[0]), version: strings.TrimSpace(f[1]), suite: suite})
+		name, _, _ := strings.Cut(strings.TrimSpace(f[0]), ":")
+		out = append(out, debPackage{name: name, version: strings.TrimSpace(f[1]), suite: suite, arch: src[2]})
 	}
 	return out
 }
@@ -301,12 +348,15 @@ func versionGreater(ctx context.Context, a, b string) bool {
 // download fetches p into dir unless it is there already, and returns the
 // .deb's path.
 func (a *apt) download(ctx context.Context, p debPackage, dir string) (string, error) {
+	// busybox-static_V_amd64.deb and _arm64.deb share a stem: the
+	// architecture is the package's, or all.
 	find := func() string {
-		m, _ := filepath.Glob(filepath.Join(dir, p.stem()+"_*.deb"))
-		if len(m) == 0 {
-			return ""
+		for _, f := range []string{p.file(), p.stem() + "_all.deb"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				return filepath.Join(dir, f)
+			}
 		}
-		return m[0]
+		return ""
 	}
 	if path := find(); path != "" {
 		return path, nil
@@ -314,13 +364,13 @@ func (a *apt) download(ctx context.Context, p debPackage, dir string) (string, e
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	if _, err := a.run(ctx, dir, "apt-get", "download", p.name+"="+p.version); err != nil {
+	if _, err := a.run(ctx, dir, "apt-get", "download", p.aptName()+"="+p.version); err != nil {
 		return "", err
 	}
 	if path := find(); path != "" {
 		return path, nil
 	}
-	return "", fmt.Errorf("apt-get download %s=%s wrote no %s_*.deb", p.name, p.version, p.stem())
+	return "", fmt.Errorf("apt-get download %s=%s wrote no %s", p.aptName(), p.version, p.file())
 }
 
 // extractFromDeb copies the files of deb whose paths (as "./boot/...") match

@@ -68,10 +68,14 @@ func TestMadisonLinesGiveNameVersionAndSuite(t *testing.T) {
 	out := ` linux-image-6.1.0-50-amd64 |  6.1.176-1 | http://mirror.invalid/debian bookworm/main amd64 Packages
 linux-image-6.12.95+deb12-cloud-amd64 | 6.12.95-1~bpo12+1 | http://mirror.invalid/debian bookworm-backports/main amd64 Packages
      linux | 6.1.176-1 | http://mirror.invalid/debian bookworm/main Sources
+linux-image-6.12.95+deb12-arm64:arm64 | 6.12.95-1~bpo12+1 | http://mirror.invalid/debian bookworm-backports/main arm64 Packages
+busybox-static:arm64 | 1:1.35.0-4+deb12u1+b1 | http://mirror.invalid/debian bookworm/main arm64 Packages
 `
 	want := []debPackage{
-		{"linux-image-6.1.0-50-amd64", "6.1.176-1", "bookworm"},
-		{"linux-image-6.12.95+deb12-cloud-amd64", "6.12.95-1~bpo12+1", "bookworm-backports"},
+		{"linux-image-6.1.0-50-amd64", "6.1.176-1", "bookworm", "amd64"},
+		{"linux-image-6.12.95+deb12-cloud-amd64", "6.12.95-1~bpo12+1", "bookworm-backports", "amd64"},
+		{"linux-image-6.12.95+deb12-arm64", "6.12.95-1~bpo12+1", "bookworm-backports", "arm64"},
+		{"busybox-static", "1:1.35.0-4+deb12u1+b1", "bookworm", "arm64"},
 	}
 	if got := parseMadison(out); !slices.Equal(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
@@ -80,15 +84,54 @@ linux-image-6.12.95+deb12-cloud-amd64 | 6.12.95-1~bpo12+1 | http://mirror.invali
 
 func TestDebFileNameIsWhatAptGetDownloadWrites(t *testing.T) {
 	for _, tc := range []struct {
-		p    debPackage
-		want string
+		p             debPackage
+		want, aptName string
 	}{
-		{debPackage{name: "linux-image-6.1.0-50-amd64", version: "6.1.176-1"}, "linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb"},
-		{debPackage{name: "busybox-static", version: "1:1.35.0-4+b4"}, "busybox-static_1%3a1.35.0-4+b4_amd64.deb"},
+		{debPackage{name: "linux-image-6.1.0-50-amd64", version: "6.1.176-1", arch: "amd64"}, "linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb", "linux-image-6.1.0-50-amd64"},
+		{debPackage{name: "busybox-static", version: "1:1.35.0-4+b4", arch: "amd64"}, "busybox-static_1%3a1.35.0-4+b4_amd64.deb", "busybox-static"},
+		{debPackage{name: "busybox-static", version: "1:1.35.0-4+b4", arch: "arm64"}, "busybox-static_1%3a1.35.0-4+b4_arm64.deb", "busybox-static:arm64"},
+		{debPackage{name: "linux-image-6.12.95+deb12-arm64", version: "6.12.95-1~bpo12+1", arch: "arm64"},
+			"linux-image-6.12.95+deb12-arm64_6.12.95-1~bpo12+1_arm64.deb", "linux-image-6.12.95+deb12-arm64:arm64"},
 	} {
 		if got := tc.p.file(); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.p.name, got, tc.want)
 		}
+		if got := tc.p.aptName(); got != tc.aptName {
+			t.Errorf("%s: apt name %q, want %q", tc.p.name, got, tc.aptName)
+		}
+	}
+}
+
+// An x86-only run's sources list is as before arm64; an arm64 kernel adds
+// arm64 to its suite and busybox's, and nowhere else.
+func TestSourcesListReadsArm64OnlyForTheSuitesThatNeedIt(t *testing.T) {
+	dir := t.TempDir()
+	a, err := newAPT(dir, "http://m.invalid/debian", []string{"bookworm", "bullseye"}, map[string][]string{"bookworm": {"amd64"}, "bullseye": {"amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "sources.list"))
+	if want := "deb [signed-by=" + debianKeyring + "] http://m.invalid/debian bookworm main\n" +
+		"deb [signed-by=" + debianKeyring + "] http://m.invalid/debian bullseye main\n"; string(b) != want {
+		t.Errorf("x86 only:\n%s\nwant\n%s", b, want)
+	}
+	if strings.Contains(strings.Join(a.opts(), " "), "Architectures") {
+		t.Errorf("x86 only: %q", a.opts())
+	}
+
+	a, err = newAPT(dir, "http://m.invalid/debian", []string{"bookworm", "bookworm-backports", "bullseye"},
+		map[string][]string{"bookworm": {"amd64", "arm64"}, "bookworm-backports": {"amd64", "arm64"}, "bullseye": {"amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "sources.list"))
+	if want := "deb [signed-by=" + debianKeyring + " arch=amd64,arm64] http://m.invalid/debian bookworm main\n" +
+		"deb [signed-by=" + debianKeyring + " arch=amd64,arm64] http://m.invalid/debian bookworm-backports main\n" +
+		"deb [signed-by=" + debianKeyring + "] http://m.invalid/debian bullseye main\n"; string(b) != want {
+		t.Errorf("with arm64:\n%s\nwant\n%s", b, want)
+	}
+	if opts := strings.Join(a.opts(), " "); strings.Count(opts, "APT::Architectures::=arm64") != 1 {
+		t.Errorf("with arm64: %s", opts)
 	}
 }
 
@@ -123,12 +166,15 @@ func TestKernelPatternsMatchOnlyTheirFlavour(t *testing.T) {
 		"linux-image-6.1.0-50-amd64", "linux-image-6.1.0-50-cloud-amd64", "linux-image-6.1.0-50-rt-amd64", "linux-image-6.1.0-50-amd64-dbg",
 		"linux-image-6.12.95+deb12-amd64", "linux-image-6.12.95+deb12-cloud-amd64", "linux-image-6.12.90+deb12.1-cloud-amd64",
 		"linux-image-cloud-amd64", "linux-image-amd64",
+		"linux-image-6.12.95+deb12-arm64", "linux-image-6.12.90+deb12.1-arm64", "linux-image-6.12.95+deb12-arm64-16k",
+		"linux-image-6.12.95+deb12-cloud-arm64", "linux-image-6.12.95+deb12-rt-arm64", "linux-image-6.12.95+deb12-arm64-dbg", "linux-image-arm64",
 	}
 	want := map[string][]string{
 		"bullseye-5.10-cloud": {"linux-image-5.10.0-32-cloud-amd64"},
 		"bookworm-6.1":        {"linux-image-6.1.0-50-amd64"},
 		"bookworm-6.1-cloud":  {"linux-image-6.1.0-50-cloud-amd64"},
 		"bookworm-6.12-cloud": {"linux-image-6.12.95+deb12-cloud-amd64", "linux-image-6.12.90+deb12.1-cloud-amd64"},
+		"bookworm-6.12-arm64": {"linux-image-6.12.95+deb12-arm64", "linux-image-6.12.90+deb12.1-arm64"},
 	}
 	for _, k := range kernelTable {
 		var got []string
@@ -143,6 +189,10 @@ func TestKernelPatternsMatchOnlyTheirFlavour(t *testing.T) {
 		if p, _ := k.pkg.LiteralPrefix(); len(p) < len("linux-image-") {
 			t.Errorf("%s: literal prefix %q is too short for apt-cache pkgnames", k.name, p)
 		}
+		// The package's architecture is the kernel's.
+		if k.arch == nil || !strings.HasSuffix(k.pkg.String(), "-"+k.arch.deb+"$") {
+			t.Errorf("%s: pattern %s, arch %v", k.name, k.pkg, k.arch)
+		}
 	}
 }
 
@@ -156,6 +206,19 @@ func TestSelectKernelsKeepsTheOrderGivenAndRefusesUnknownNames(t *testing.T) {
 	}
 	if ks, _ := selectKernels(nil); len(ks) != len(kernelTable) {
 		t.Errorf("no names gave %d kernels, want all %d", len(ks), len(kernelTable))
+	}
+}
+
+// Rung 4 (kprobes) is attached by the Go loader on x86 only.
+func TestArm64KernelsRunEveryRungButTheKprobes(t *testing.T) {
+	for _, k := range kernelTable {
+		want := "1,2,3,4,3old,4old"
+		if k.arch == arm64 {
+			want = "1,2,3,3old"
+		}
+		if got := vmEnv(k, nil)["TLMON_RUNGS"]; got != want {
+			t.Errorf("%s: TLMON_RUNGS=%s, want %s", k.name, got, want)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -46,34 +47,88 @@ type kernelSpec struct {
 	name  string         // TLMON_KERNEL inside the VM
 	suite string         // the Debian suite it comes from
 	pkg   *regexp.Regexp // its package names: the newest match in suite is used
+	arch  *archSpec
 	env   map[string]string
 }
+
+// archSpec is what differs between the kernels' architectures: their
+// packages, the test binaries' GOARCH, the qemu that boots them and how.
+type archSpec struct {
+	deb    string // Debian's name, the .debs' suffix: amd64, arm64
+	goarch string
+	// qemuPackages are the packages of its qemu, from qemuSuite; the first
+	// holds qemuBinary.
+	qemuPackages []string
+	qemuBinary   string
+	machine      []string // qemu's machine, CPU and accelerator
+	cmdline      string   // the kernel's command line
+	// bzImage: the package's vmlinuz is an x86 bzImage, whose vmlinux is
+	// taken out to boot through its PVH note. Otherwise (arm64) it is an
+	// Image, maybe gzip'd, which qemu's -kernel loads as it is.
+	bzImage bool
+	config  []string // the options of configOptions only this architecture has
+}
+
+var (
+	// amd64: see qemuPackages and qemu.args for why these.
+	amd64 = &archSpec{
+		deb: "amd64", goarch: "amd64",
+		qemuPackages: []string{"qemu-system-x86", "qemu-system-data", "seabios"},
+		qemuBinary:   "usr/bin/qemu-system-x86_64",
+		machine:      []string{"-accel", "tcg,thread=single", "-M", "pc", "-cpu", "max"},
+		cmdline:      "console=ttyS0 reboot=t panic=-1 quiet",
+		bzImage:      true,
+		config:       []string{"CONFIG_SERIAL_8250_CONSOLE", "CONFIG_PVH"},
+	}
+	// arm64: qemu's virt machine; its PL011 UART is ttyAMA0, and the
+	// reboot (and the panic, at once) is a PSCI reset, which -no-reboot
+	// turns into qemu's exit. pauth-impdef: Debian's kernel signs its
+	// return addresses (CONFIG_ARM64_PTR_AUTH_KERNEL), and qemu's own
+	// signature algorithm is much cheaper under TCG than the architected
+	// QARMA5 (qemu's documentation advises it for speed; here the tests
+	// took 161 and 149 s with it, 182 s without, on a shared host);
+	// the kernel signs and checks with whichever algorithm the CPU has.
+	arm64 = &archSpec{
+		deb: "arm64", goarch: "arm64",
+		qemuPackages: []string{"qemu-system-arm", "qemu-system-data"},
+		qemuBinary:   "usr/bin/qemu-system-aarch64",
+		machine:      []string{"-accel", "tcg,thread=single", "-M", "virt", "-cpu", "max,pauth-impdef=on"},
+		cmdline:      "console=ttyAMA0 panic=-1 quiet",
+		config:       []string{"CONFIG_SERIAL_AMBA_PL011_CONSOLE"},
+	}
+)
 
 // kernelTable is the matrix, oldest first. Each Debian ABI bump is a new
 // package name, so a kernel is named by a pattern and the newest version in
 // its suite wins. env holds variables for that kernel's tests only, on top
 // of those every VM gets (see vmEnv).
 var kernelTable = []kernelSpec{
-	{name: "bullseye-5.10-cloud", suite: "bullseye", pkg: regexp.MustCompile(`^linux-image-5\.10\.0-\d+-cloud-amd64$`), env: everyRung},
-	{name: "bookworm-6.1", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-amd64$`), env: everyRung},
-	{name: "bookworm-6.1-cloud", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-cloud-amd64$`), env: everyRung},
-	{name: "bookworm-6.12-cloud", suite: "bookworm-backports", pkg: regexp.MustCompile(`^linux-image-6\.12\.\d+\+deb12(\.\d+)?-cloud-amd64$`), env: everyRung},
+	{name: "bullseye-5.10-cloud", suite: "bullseye", pkg: regexp.MustCompile(`^linux-image-5\.10\.0-\d+-cloud-amd64$`), arch: amd64, env: everyRung},
+	{name: "bookworm-6.1", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-amd64$`), arch: amd64, env: everyRung},
+	{name: "bookworm-6.1-cloud", suite: "bookworm", pkg: regexp.MustCompile(`^linux-image-6\.1\.0-\d+-cloud-amd64$`), arch: amd64, env: everyRung},
+	{name: "bookworm-6.12-cloud", suite: "bookworm-backports", pkg: regexp.MustCompile(`^linux-image-6\.12\.\d+\+deb12(\.\d+)?-cloud-amd64$`), arch: amd64, env: everyRung},
+	{name: "bookworm-6.12-arm64", suite: "bookworm-backports", pkg: regexp.MustCompile(`^linux-image-6\.12\.\d+\+deb12(\.\d+)?-arm64$`), arch: arm64, env: arm64Rungs},
 }
 
 // everyRung proves all four rungs: every kernel of the matrix has kprobes
 // and the syscall tracepoints (no 4.x kernel is reachable to boot).
 var everyRung = map[string]string{"TLMON_RUNGS": "1,2,3,4,3old,4old"}
 
+// arm64Rungs leaves out rung 4: the Go loader attaches kprobes on x86 only.
+var arm64Rungs = map[string]string{"TLMON_RUNGS": "1,2,3,3old"}
+
 // busyboxSpec is the shell and tools of the initramfs: the static build,
 // taken from its package rather than installed, since busybox-static
 // conflicts with the busybox package a machine may have.
+// Each architecture's busybox is this spec with its arch.
 var busyboxSpec = kernelSpec{name: "busybox-static", suite: "bookworm", pkg: regexp.MustCompile(`^busybox-static$`)}
 
 // configOptions are what the tests need built in: the initramfs has no
-// modules. The summary shows each kernel's value.
+// modules. The summary shows each kernel's value of these and of its
+// architecture's own (archSpec.config).
 var configOptions = []string{
 	"CONFIG_BPF_SYSCALL", "CONFIG_BPF_JIT", "CONFIG_BPF_EVENTS", "CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS",
-	"CONFIG_FTRACE_SYSCALLS", "CONFIG_DEBUG_INFO_BTF", "CONFIG_SERIAL_8250_CONSOLE", "CONFIG_DEVTMPFS", "CONFIG_PVH",
+	"CONFIG_FTRACE_SYSCALLS", "CONFIG_DEBUG_INFO_BTF", "CONFIG_DEVTMPFS",
 }
 
 // hostTools are the commands the run needs and the packages that have them.
@@ -125,7 +180,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (test binaries, initramfs images) and print its path")
 	flag.BoolVar(&o.echo, "v", false, "echo every VM's console as it runs")
 	flag.StringVar(&o.cache, "cache", "", "kernel cache (default $TLMON_KERNEL_CACHE, else $XDG_CACHE_HOME/tlmon/kernels, else ~/.cache/tlmon/kernels)")
-	flag.StringVar(&o.qemu, "qemu", "", "a qemu-system-x86_64 to use instead of bookworm-backports' qemu (e.g. /usr/bin/qemu-system-x86_64; bookworm's 7.2 crashes 6.12)")
+	flag.StringVar(&o.qemu, "qemu", "", "a qemu-system-x86_64 for the x86 kernels instead of bookworm-backports' qemu (e.g. /usr/bin/qemu-system-x86_64; bookworm's 7.2 crashes 6.12)")
 	flag.StringVar(&o.logs, "logs", filepath.Join(os.TempDir(), "tlmon-kernels-logs"), "where each VM's console log is written (emptied first)")
 	flag.Parse()
 	if flag.NArg() > 0 || o.timeout <= 0 || o.jobs < 1 {
@@ -204,21 +259,40 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	// The kernels and busybox, from the archive or the cache.
-	suites := []string{busyboxSpec.suite}
-	if o.qemu == "" {
-		suites = append(suites, qemuSuite)
+	// The kernels and busybox, from the archive or the cache: the package
+	// lists of each suite for the architectures taken from it.
+	var arches []*archSpec
+	for _, k := range o.kernels {
+		if !slices.Contains(arches, k.arch) {
+			arches = append(arches, k.arch)
+		}
+	}
+	var suites []string
+	suiteArches := map[string][]string{}
+	need := func(suite, arch string) {
+		if !slices.Contains(suites, suite) {
+			suites = append(suites, suite)
+		}
+		if !slices.Contains(suiteArches[suite], arch) {
+			suiteArches[suite] = append(suiteArches[suite], arch)
+		}
+	}
+	for _, ar := range arches {
+		need(busyboxSpec.suite, ar.deb)
+	}
+	for _, ar := range arches {
+		if ar != amd64 || o.qemu == "" {
+			need(qemuSuite, nativeArch)
+		}
 	}
 	for _, k := range o.kernels {
-		if !slices.Contains(suites, k.suite) {
-			suites = append(suites, k.suite)
-		}
+		need(k.suite, k.arch.deb)
 	}
 	mirror, err := mirrorFromAPT(append(slices.Clone(suites), hostCodename()))
 	if err != nil {
 		return err
 	}
-	a, err := newAPT(filepath.Join(cache, "apt"), mirror, suites)
+	a, err := newAPT(filepath.Join(cache, "apt"), mirror, suites, suiteArches)
 	if err != nil {
 		return err
 	}
@@ -226,17 +300,24 @@ func run(ctx context.Context, o options) error {
 	if err := a.update(ctx); err != nil {
 		return err
 	}
-	busybox, err := fetchBusybox(ctx, a, cache)
-	if err != nil {
-		return err
-	}
-	q := qemu{binary: o.qemu, version: "given with -qemu"}
-	if o.qemu == "" {
-		if q, err = fetchQemu(ctx, a, cache); err != nil {
+	// Per architecture: busybox, qemu, and the binaries, built once for
+	// all its kernels.
+	busybox, qemus := map[*archSpec]string{}, map[*archSpec]qemu{}
+	pkgs, workload := map[*archSpec][]vmPackage{}, map[*archSpec]string{}
+	for _, ar := range arches {
+		if busybox[ar], err = fetchBusybox(ctx, a, cache, ar); err != nil {
 			return err
 		}
+		q := qemu{binary: o.qemu, version: "given with -qemu"}
+		if ar != amd64 || o.qemu == "" {
+			if q, err = fetchQemu(ctx, a, cache, ar); err != nil {
+				return err
+			}
+		}
+		q.arch = ar
+		qemus[ar] = q
+		fmt.Printf("kernels: qemu %s (%s)\n", q.version, q.binary)
 	}
-	fmt.Printf("kernels: qemu %s (%s)\n", q.version, q.binary)
 	var images []kernelImage
 	for _, k := range o.kernels {
 		img, err := fetchKernel(ctx, a, cache, k)
@@ -246,14 +327,13 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("kernels: %-20s %s %s, %s\n", k.name, img.deb.name, img.deb.version, img.how)
 		images = append(images, img)
 	}
-
-	// The binaries, once, for every kernel.
-	built := time.Now()
-	pkgs, workload, err := buildBinaries(ctx, work, o.pkgs)
-	if err != nil {
-		return err
+	for _, ar := range arches {
+		built := time.Now()
+		if pkgs[ar], workload[ar], err = buildBinaries(ctx, filepath.Join(work, ar.goarch), o.pkgs, ar.goarch); err != nil {
+			return err
+		}
+		fmt.Printf("kernels: built %s and the workload for %s in %.1fs\n", pkgNames(pkgs[ar]), ar.goarch, time.Since(built).Seconds())
 	}
-	fmt.Printf("kernels: built %s and the workload in %.1fs\n", pkgNames(pkgs), time.Since(built).Seconds())
 
 	// One initramfs per kernel (only /init differs), then the VMs.
 	testArgs := []string{"-test.v", "-test.count=1", "-test.timeout=" + testTimeout(o.timeout).String()}
@@ -265,8 +345,9 @@ func run(ctx context.Context, o options) error {
 	sem := make(chan struct{}, o.jobs)
 	var wg sync.WaitGroup
 	for i, img := range images {
+		ar := img.spec.arch
 		initrd := filepath.Join(work, img.spec.name+".cpio")
-		fs := initramfs{busybox: busybox, workload: workload, pkgs: pkgs, init: initScript(pkgs, vmEnv(img.spec, o.env), testArgs)}
+		fs := initramfs{busybox: busybox[ar], workload: workload[ar], pkgs: pkgs[ar], init: initScript(pkgs[ar], vmEnv(img.spec, o.env), testArgs)}
 		if err := writeInitramfs(initrd, fs); err != nil {
 			return err
 		}
@@ -281,6 +362,7 @@ func run(ctx context.Context, o options) error {
 				return
 			}
 			fmt.Printf("kernels: %-20s booting\n", img.spec.name)
+			q := qemus[ar]
 			r := boot(ctx, q, img.spec.name, q.args(img.boot, initrd), logs[i], o.timeout, o.echo)
 			runs[i] = r
 			verdict := "ok"
@@ -371,17 +453,18 @@ func ensureTools(ctx context.Context) error {
 	return devtool.AptInstall(ctx, "kernels", missing...)
 }
 
-// fetchDeb resolves spec to its newest package and returns it with its folder
-// in the cache, cache/boot/<stem>. Unless the folder holds done already, it
-// downloads the package and copies the files of want into it. Older versions
-// of spec's packages are removed from the cache.
+// fetchDeb resolves spec to its newest package of spec.arch and returns it
+// with its folder in the cache, cache/boot/<stem>_<arch>. Unless the folder
+// holds a file matching done already, it downloads the package and copies the
+// files of want into it. Older versions of spec's packages are removed from
+// the cache.
 func fetchDeb(ctx context.Context, a *apt, cache string, spec kernelSpec, done string, want ...string) (debPackage, string, error) {
-	p, err := a.resolve(ctx, spec.pkg, spec.suite)
+	p, err := a.resolve(ctx, spec.pkg, spec.suite, spec.arch.deb)
 	if err != nil {
 		return p, "", err
 	}
 	dir := filepath.Join(cache, "boot", strings.TrimSuffix(p.file(), ".deb"))
-	if _, err := os.Stat(filepath.Join(dir, done)); err != nil {
+	if m, _ := filepath.Glob(filepath.Join(dir, done)); len(m) == 0 {
 		fmt.Printf("kernels: %-20s fetching %s %s\n", spec.name, p.name, p.version)
 		deb, err := a.download(ctx, p, filepath.Join(cache, "debs"))
 		if err != nil {
@@ -399,13 +482,18 @@ func fetchDeb(ctx context.Context, a *apt, cache string, spec kernelSpec, done s
 }
 
 // fetchKernel resolves k to its newest package, and returns its vmlinux (or
-// bzImage) and config from the cache, downloading and extracting what is not
-// there.
+// bzImage, or arm64 Image) and config from the cache, downloading and
+// extracting what is not there.
 func fetchKernel(ctx context.Context, a *apt, cache string, k kernelSpec) (kernelImage, error) {
 	img := kernelImage{spec: k}
-	// The vmlinux is made last, from the vmlinuz: with it there, the folder
-	// is complete.
-	p, dir, err := fetchDeb(ctx, a, cache, k, "vmlinux", "./boot/vmlinuz-*", "./boot/config-*")
+	// On x86 the vmlinux is made last, from the vmlinuz: with it there, the
+	// folder is complete. An arm64 package's vmlinuz comes after its config,
+	// and each file is renamed into place whole.
+	done := "vmlinux"
+	if !k.arch.bzImage {
+		done = "vmlinuz-*"
+	}
+	p, dir, err := fetchDeb(ctx, a, cache, k, done, "./boot/vmlinuz-*", "./boot/config-*")
 	if err != nil {
 		return img, err
 	}
@@ -413,6 +501,15 @@ func fetchKernel(ctx context.Context, a *apt, cache string, k kernelSpec) (kerne
 	vmlinuz, _ := filepath.Glob(filepath.Join(dir, "vmlinuz-*"))
 	if len(vmlinuz) == 0 {
 		return img, fmt.Errorf("no vmlinuz in %s", dir)
+	}
+	if !k.arch.bzImage {
+		img.boot, img.how = vmlinuz[0], "Image"
+		if gz, err := isGzip(vmlinuz[0]); err != nil {
+			return img, err
+		} else if gz {
+			img.how = "Image, gzip'd (qemu inflates it)"
+		}
+		return img, readConfig(&img, dir)
 	}
 	vmlinux := filepath.Join(dir, "vmlinux")
 	if _, err := os.Stat(vmlinux); err != nil {
@@ -435,16 +532,32 @@ func fetchKernel(ctx context.Context, a *apt, cache string, k kernelSpec) (kerne
 		// boots anywhere, only slower.
 		img.boot, img.how = vmlinuz[0], "bzImage (the vmlinux has no PVH note)"
 	}
+	return img, readConfig(&img, dir)
+}
+
+func readConfig(img *kernelImage, dir string) error {
 	configs, _ := filepath.Glob(filepath.Join(dir, "config-*"))
 	if len(configs) == 0 {
-		return img, fmt.Errorf("no config in %s", dir)
+		return fmt.Errorf("no config in %s", dir)
 	}
 	b, err := os.ReadFile(configs[0])
 	if err != nil {
-		return img, err
+		return err
 	}
 	img.config = parseConfig(string(b))
-	return img, nil
+	return nil
+}
+
+// isGzip says whether the file at path starts with gzip's magic.
+func isGzip(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	b := make([]byte, 2)
+	_, err = io.ReadFull(f, b)
+	return err == nil && b[0] == 0x1f && b[1] == 0x8b, nil
 }
 
 // pruneCache removes the cached .debs and extracted files of the older
@@ -463,10 +576,12 @@ func pruneCache(cache string, pkg *regexp.Regexp, keep debPackage) {
 	}
 }
 
-func fetchBusybox(ctx context.Context, a *apt, cache string) (string, error) {
-	_, dir, err := fetchDeb(ctx, a, cache, busyboxSpec, "busybox", "./bin/busybox")
+func fetchBusybox(ctx context.Context, a *apt, cache string, arch *archSpec) (string, error) {
+	spec := busyboxSpec
+	spec.arch = arch
+	_, dir, err := fetchDeb(ctx, a, cache, spec, "busybox", "./bin/busybox")
 	if err != nil {
-		return "", fmt.Errorf("busybox-static: %w", err)
+		return "", fmt.Errorf("busybox-static (%s): %w", arch.deb, err)
 	}
 	return filepath.Join(dir, "busybox"), nil
 }
@@ -490,15 +605,19 @@ func parseConfig(text string) map[string]string {
 	return out
 }
 
-// buildBinaries builds, statically, the test binary of each package and the
-// workload command. TCG is slow enough that nothing is built per kernel.
-func buildBinaries(ctx context.Context, work string, pkgArgs []string) ([]vmPackage, string, error) {
+// buildBinaries builds into work, statically, for goarch, the test binary of
+// each package and the workload command. TCG is slow enough that nothing is
+// built per kernel.
+func buildBinaries(ctx context.Context, work string, pkgArgs []string, goarch string) ([]vmPackage, string, error) {
 	goTool := devtool.GoCommand()
 	root, err := devtool.ModuleRoot(goTool)
 	if err != nil {
 		return nil, "", err
 	}
-	env := append(os.Environ(), "CGO_ENABLED=0")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, "", err
+	}
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+goarch)
 	list := exec.CommandContext(ctx, goTool, append([]string{"list", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{len .TestGoFiles}}\t{{len .XTestGoFiles}}"}, pkgArgs...)...)
 	list.Dir, list.Env = root, env
 	out, err := list.Output()
@@ -630,11 +749,22 @@ func report(w *os.File, images []kernelImage, runs []*vmRun, logs []string) int 
 		fmt.Fprintf(tw, "\t%s", img.spec.name)
 	}
 	fmt.Fprintln(tw)
-	for _, opt := range configOptions {
+	opts := slices.Clone(configOptions)
+	for _, img := range images {
+		for _, opt := range img.spec.arch.config {
+			if !slices.Contains(opts, opt) {
+				opts = append(opts, opt)
+			}
+		}
+	}
+	for _, opt := range opts {
 		fmt.Fprint(tw, opt)
 		for _, img := range images {
 			v := img.config[opt]
-			if v == "" {
+			switch {
+			case !slices.Contains(configOptions, opt) && !slices.Contains(img.spec.arch.config, opt):
+				v = "-" // another architecture's
+			case v == "":
 				v = "n"
 			}
 			fmt.Fprintf(tw, "\t%s", v)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,34 +18,36 @@ import (
 	"tlmon/dev/internal/devtool"
 )
 
-// qemuPackages are the qemu the VMs run on: the build of bookworm-backports
-// (10.0), taken out of its packages into the cache, not installed, so that
-// every machine runs the same one. bookworm's own qemu (7.2) corrupts
-// Debian's 6.12 under TCG: the guest died in most runs here, at a different
-// place each time, always with garbage in EFLAGS (double faults in the slab
-// allocator, an int3 left by text patching, GP faults in sync_core), with
-// any CPU model, one TCG thread or several, and mitigations=off; 10.0 ran the
-// same initramfs cleanly every time. 5.10 and 6.1 ran on either.
-var qemuPackages = []string{"qemu-system-x86", "qemu-system-data", "seabios"}
-
+// qemuSuite has the qemu the VMs run on (archSpec.qemuPackages): the build
+// of bookworm-backports (10.0), taken out of its packages into the cache, not
+// installed, so that every machine runs the same one. bookworm's own qemu
+// (7.2) corrupts Debian's 6.12 under TCG: the guest died in most runs here,
+// at a different place each time, always with garbage in EFLAGS (double
+// faults in the slab allocator, an int3 left by text patching, GP faults in
+// sync_core), with any CPU model, one TCG thread or several, and
+// mitigations=off; 10.0 ran the same initramfs cleanly every time. 5.10 and
+// 6.1 ran on either. On arm64, 7.2 was flaky too, and 10.0 fine.
 const qemuSuite = "bookworm-backports"
 
-// qemu is a qemu-system-x86_64 and the folders of its firmware (-L).
+// qemu is a qemu-system-x86_64 or -aarch64 and the folders of its firmware
+// (-L).
 type qemu struct {
 	binary  string
 	dataDir []string
 	version string
+	arch    *archSpec // the guests'
 }
 
-// fetchQemu returns the qemu of qemuPackages from the cache, downloading and
-// extracting the packages that are not there. Its shared libraries are
-// bookworm's: missing ones are installed with apt-get, as root.
-func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
+// fetchQemu returns the qemu of arch.qemuPackages (amd64 builds) from the
+// cache, downloading and extracting the packages that are not there. Its
+// shared libraries are bookworm's: missing ones are installed with apt-get,
+// as root.
+func fetchQemu(ctx context.Context, a *apt, cache string, arch *archSpec) (qemu, error) {
 	var pkgs []debPackage
 	var pats []*regexp.Regexp
-	for _, name := range qemuPackages {
+	for _, name := range arch.qemuPackages {
 		re := regexp.MustCompile("^" + regexp.QuoteMeta(name) + "$")
-		p, err := a.resolve(ctx, re, qemuSuite)
+		p, err := a.resolve(ctx, re, qemuSuite, nativeArch)
 		if err != nil {
 			return qemu{}, fmt.Errorf("qemu: %w", err)
 		}
@@ -57,9 +60,13 @@ func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
 	}
 	root := filepath.Join(cache, "qemu", strings.ReplaceAll(strings.Join(key, "+"), "%3a", "_"))
 	q := qemu{
-		binary:  filepath.Join(root, "usr/bin/qemu-system-x86_64"),
-		dataDir: []string{filepath.Join(root, "usr/share/qemu"), filepath.Join(root, "usr/share/seabios")},
+		binary:  filepath.Join(root, arch.qemuBinary),
+		dataDir: []string{filepath.Join(root, "usr/share/qemu")},
 		version: pkgs[0].version,
+		arch:    arch,
+	}
+	if slices.Contains(arch.qemuPackages, "seabios") {
+		q.dataDir = append(q.dataDir, filepath.Join(root, "usr/share/seabios"))
 	}
 	if _, err := os.Stat(q.binary); err != nil {
 		fmt.Printf("kernels: fetching qemu %s from %s\n", pkgs[0].version, qemuSuite)
@@ -81,8 +88,9 @@ func fetchQemu(ctx context.Context, a *apt, cache string) (qemu, error) {
 			return q, err
 		}
 	}
-	// Only this set of versions stays in the cache.
-	old, _ := filepath.Glob(filepath.Join(cache, "qemu", "*"))
+	// Only this set of versions of this qemu stays in the cache (the other
+	// architecture's has another first package).
+	old, _ := filepath.Glob(filepath.Join(cache, "qemu", arch.qemuPackages[0]+"_*"))
 	for _, d := range old {
 		if d != root {
 			os.RemoveAll(d)
@@ -126,7 +134,8 @@ func installLibraries(ctx context.Context, deb string) error {
 	return devtool.AptInstall(ctx, "kernels", libs...)
 }
 
-// args boots kernel (a PVH vmlinux, or a bzImage) with initrd under TCG.
+// args boots kernel (a PVH vmlinux, or a bzImage; an Image on arm64) with
+// initrd under TCG, with the machine and command line of q.arch.
 // This machine's /dev/kvm only runs kernels built for it, so stock kernels
 // are emulated: -cpu max offers every instruction the kernels may use, and two
 // CPUs because some tests pin threads to CPU 0 and CPU 1. The two vCPUs share
@@ -134,19 +143,19 @@ func installLibraries(ctx context.Context, deb string) error {
 // which runs on one CPU, so a thread each (MTTCG) is no faster, and the
 // host's other core is left to a second VM (-jobs 2). -nodefaults drops the
 // network card and VGA the kernel would otherwise probe; the only device is
-// the serial port the kernel and the tests print to. reboot=t makes the
-// kernel's reboot (and its panic, at once with panic=-1) a triple fault, which
-// -no-reboot turns into qemu's exit.
+// the serial port the kernel and the tests print to. On x86, reboot=t makes
+// the kernel's reboot (and its panic, at once with panic=-1) a triple fault,
+// which -no-reboot turns into qemu's exit (arm64: see archSpec).
 func (q qemu) args(kernel, initrd string) []string {
 	var args []string
 	for _, d := range q.dataDir {
 		args = append(args, "-L", d)
 	}
-	return append(args,
-		"-accel", "tcg,thread=single", "-M", "pc", "-cpu", "max", "-smp", "2", "-m", "1G",
+	args = append(args, q.arch.machine...)
+	return append(args, "-smp", "2", "-m", "1G",
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd,
-		"-append", "console=ttyS0 reboot=t panic=-1 quiet",
+		"-append", q.arch.cmdline,
 	)
 }
 

@@ -103,11 +103,32 @@ func TestConsoleTailKeepsTheLastLines(t *testing.T) {
 }
 
 func TestQemuBootsTheKernelUnderTCGAndEndsOnReboot(t *testing.T) {
-	q := qemu{binary: "/q/bin/qemu-system-x86_64", dataDir: []string{"/q/share/qemu", "/q/share/seabios"}}
+	q := qemu{binary: "/q/bin/qemu-system-x86_64", dataDir: []string{"/q/share/qemu", "/q/share/seabios"}, arch: amd64}
 	args := strings.Join(q.args("/k/vmlinux", "/w/i.cpio"), " ")
-	for _, want := range []string{"-L /q/share/qemu -L /q/share/seabios", "-accel tcg,thread=single", "-smp 2", "-no-reboot", "-kernel /k/vmlinux", "-initrd /w/i.cpio", "reboot=t", "panic=-1", "console=ttyS0"} {
+	// What x86 had before arm64 came, in full.
+	want := "-L /q/share/qemu -L /q/share/seabios -accel tcg,thread=single -M pc -cpu max -smp 2 -m 1G " +
+		"-nodefaults -no-user-config -display none -serial stdio -no-reboot -kernel /k/vmlinux -initrd /w/i.cpio " +
+		"-append console=ttyS0 reboot=t panic=-1 quiet"
+	if args != want {
+		t.Errorf("qemu's arguments:\n%s\nwant\n%s", args, want)
+	}
+}
+
+func TestQemuBootsArm64ImagesOnTheVirtMachine(t *testing.T) {
+	q := qemu{binary: "/q/bin/qemu-system-aarch64", dataDir: []string{"/q/share/qemu"}, arch: arm64}
+	args := strings.Join(q.args("/k/vmlinuz-6.12.95+deb12-arm64", "/w/i.cpio"), " ")
+	for _, want := range []string{"-accel tcg,thread=single", "-M virt", "-cpu max", "-smp 2", "-m 1G", "-no-reboot",
+		"-kernel /k/vmlinuz-6.12.95+deb12-arm64", "-initrd /w/i.cpio", "-append console=ttyAMA0 panic=-1"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("qemu's arguments lack %q: %s", want, args)
 		}
+	}
+	for _, not := range []string{"ttyS0", "reboot=t", "-M pc", "seabios"} {
+		if strings.Contains(args, not) {
+			t.Errorf("qemu's arguments have x86's %q: %s", not, args)
+		}
+	}
+	if !strings.HasSuffix(arm64.qemuBinary, "qemu-system-aarch64") || arm64.qemuPackages[0] != "qemu-system-arm" || arm64.goarch != "arm64" {
+		t.Errorf("arm64: %+v", arm64)
 	}
 }
