@@ -280,11 +280,34 @@ func (t *table) toggleTree() {
 	t.arrange(keep.key, ok)
 }
 
-func (t *table) arrange(keep rowKey, hadCursor bool) {
+// filterColumn reads the filter: "column:text" (comm:bash, pid:12,
+// syscall:open, path:/etc; a column by the start of its title) matches the
+// text in that column only, anything else in every column the row offers
+// (-1). The text is lower-case.
+func (t *table) filterColumn() (col int, text string) {
 	q := strings.ToLower(t.filter)
+	name, rest, ok := strings.Cut(q, ":")
+	if !ok || name == "" {
+		return -1, q
+	}
+	for i, c := range t.cols {
+		title := strings.ToLower(strings.TrimLeft(c.title, "↑↓"))
+		if strings.HasPrefix(title, name) {
+			return i, rest
+		}
+	}
+	return -1, q
+}
+
+func (t *table) arrange(keep rowKey, hadCursor bool) {
+	col, q := t.filterColumn()
 	t.shown = t.shown[:0]
 	for i := range t.rows {
-		if strings.Contains(t.rows[i].match, q) {
+		text := t.rows[i].match
+		if col >= 0 && col < len(t.rows[i].cells) {
+			text = strings.ToLower(t.rows[i].cells[col])
+		}
+		if strings.Contains(text, q) {
 			t.shown = append(t.shown, i)
 		}
 	}
