@@ -74,7 +74,7 @@ func newFilesView() *tableView {
 	return &tableView{
 		table: table{cols: fileColumns, sortCol: 1},
 		vid:   viewFiles, name: "Files",
-		build: fileRows,
+		build: fileRows, fedBy: model.ClassFile,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassFile, "file opens")
 		},
@@ -89,7 +89,7 @@ func newConnectionsViews() (endpoints, tcp *tableView) {
 	endpoints = &tableView{
 		table: table{cols: endpointColumns, sortCol: 1},
 		vid:   viewEndpoints, name: "Connections",
-		build: endpointRows,
+		build: endpointRows, fedBy: model.ClassNetwork,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassNetwork, "connect, bind or accept")
 		},
@@ -98,7 +98,7 @@ func newConnectionsViews() (endpoints, tcp *tableView) {
 	tcp = &tableView{
 		table: table{cols: tcpColumns, sortCol: 0},
 		vid:   viewTCP, name: "TCP connections",
-		build: tcpRows,
+		build: tcpRows, fedBy: model.ClassNetwork,
 		whyEmpty: func(d *data) string {
 			return detailHint(d, model.ClassNetwork, "TCP connection")
 		},

@@ -1,6 +1,11 @@
 package ui
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+	"tlmon/model"
+)
 
 // TestFilterNamesItsColumn: "column:text" matches in that column only (a
 // column by the start of its title), so that a word in a cgroup or a path
@@ -27,5 +32,22 @@ func TestFilterNamesItsColumn(t *testing.T) {
 	h.press("esc", `\`, "nosuchcolumn:nginx")
 	if got := len(tv.shown); got != 0 {
 		t.Errorf(`\nosuchcolumn:nginx shows %d rows: an unknown column is plain text`, got)
+	}
+}
+
+// TestDetailListsSayWhenTheyStopBeingUpdated: Files keeps its rows once file
+// detail is switched off, and the status line says they are no longer
+// updated and how to switch it on again.
+func TestDetailListsSayWhenTheyStopBeingUpdated(t *testing.T) {
+	b := newFake()
+	h := newHarness(t, b, 120, 40)
+	h.press("4")
+	if v := h.view(); strings.Contains(v, "not updated") {
+		t.Fatalf("Files says it is not updated while file detail is on:\n%s", v)
+	}
+	b.detail &^= model.ClassFile
+	h.send(tickMsg(time.Now()))
+	if v := h.view(); !strings.Contains(v, "not updated: file detail is off (v, then F)") {
+		t.Errorf("Files does not say its rows are stale:\n%s", v)
 	}
 }

@@ -42,6 +42,10 @@ type tableView struct {
 	viewHeight int
 	// note, when set, is said in the status line after the rows counted.
 	note string
+	// fedBy is the class whose detail events feed the rows (files, endpoints,
+	// TCP connections), or 0: while its detail is off, the rows shown are
+	// no longer updated, and the status line says so.
+	fedBy model.Class
 }
 
 func (v *tableView) id() viewID          { return v.vid }
@@ -237,6 +241,10 @@ func joinStatus(parts ...string) string {
 // follows, and what E and K hide from a list of processes.
 func (v *tableView) state(d *data) string {
 	var b strings.Builder
+	if c := v.fedBy; c != 0 && len(v.rows) > 0 && d.detail&c == 0 {
+		i := classIndex(c)
+		fmt.Fprintf(&b, " · not updated: %s detail is off (%s, then %s)", model.ClassNames[i], classMenuKey, strings.ToUpper(classKeys[i]))
+	}
 	if v.follow {
 		b.WriteString(" · following " + followLabel(v.followed) + " (P stops)")
 	}
