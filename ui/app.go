@@ -256,9 +256,15 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		}
 	case attachedMsg:
 		if msg.err != nil {
-			m.setStatus(true, "attach to %s: %s", targetLabel(msg.target), errText(msg.err))
+			m.setStatus(true, "attach to %s: %s", targetName(msg.target), errText(msg.err))
 		} else {
-			m.setStatus(false, "watching %s", targetLabel(msg.target))
+			if msg.target.Kind == TargetAll {
+				m.setStatus(false, "watching %s; the counts go on", targetName(msg.target))
+			} else {
+				// The backend starts the counts afresh for a process or a
+				// cgroup: what they show is theirs alone.
+				m.setStatus(false, "watching %s; counts and losses start now", targetName(msg.target))
+			}
 			m.pull()
 		}
 	case tea.KeyPressMsg:

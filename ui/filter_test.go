@@ -51,3 +51,18 @@ func TestDetailListsSayWhenTheyStopBeingUpdated(t *testing.T) {
 		t.Errorf("Files does not say its rows are stale:\n%s", v)
 	}
 }
+
+// TestAttachSaysWhetherTheCountsStartAfresh: attaching to a process or a
+// cgroup starts the counts afresh, and the status line says so; back to
+// everything, they go on.
+func TestAttachSaysWhetherTheCountsStartAfresh(t *testing.T) {
+	h := newHarness(t, newFake(), 120, 40)
+	h.press("a", "1234ngx", "enter")
+	if v := h.view(); !strings.Contains(v, "watching pid 1234 nginx") || !strings.Contains(v, "; counts and losses start now") {
+		t.Errorf("attaching to a process does not say the counts start afresh:\n%s", v)
+	}
+	h.press("a", "enter") // everything is first
+	if v := h.view(); !strings.Contains(v, "the counts go on") {
+		t.Errorf("attaching to everything does not say the counts go on:\n%s", v)
+	}
+}

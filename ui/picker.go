@@ -67,6 +67,10 @@ func (p *picker) setTargets(ts []Target) {
 	p.refilter()
 }
 
+// targetName is a target's label on one line, its columns closed up: for
+// the status line.
+func targetName(t Target) string { return strings.Join(strings.Fields(targetLabel(t)), " ") }
+
 func targetLabel(t Target) string {
 	switch t.Kind {
 	case TargetPID:
