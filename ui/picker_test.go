@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -96,5 +97,20 @@ func TestPickerRanksThePIDTypedFirst(t *testing.T) {
 	h.press("a", "3669")
 	if got := fmt.Sprint(pickerOrder(h.m.picker())[:3]); got != "[3669 36690 31615]" {
 		t.Errorf("typing 3669 lists %s first, want the pid, the pids starting so, then the command line", got)
+	}
+}
+
+// TestAttachSaysWhetherTheCountsStartAfresh: attaching to a process or a
+// cgroup starts the counts afresh, and the status line says so; back to
+// everything, they go on.
+func TestAttachSaysWhetherTheCountsStartAfresh(t *testing.T) {
+	h := newHarness(t, newFake(), 120, 40)
+	h.press("a", "1234ngx", "enter")
+	if v := h.view(); !strings.Contains(v, "watching pid 1234 nginx") || !strings.Contains(v, "; counts and losses start now") {
+		t.Errorf("attaching to a process does not say the counts start afresh:\n%s", v)
+	}
+	h.press("a", "enter") // everything is first
+	if v := h.view(); !strings.Contains(v, "the counts go on") {
+		t.Errorf("attaching to everything does not say the counts go on:\n%s", v)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"tlmon/model"
 )
 
 func TestStatusCountsNoRowsWhereTheTableSaysWhy(t *testing.T) {
@@ -31,5 +32,22 @@ func TestInFlightMarksBounds(t *testing.T) {
 		if got := inFlightFor(f); got != want {
 			t.Errorf("inFlightFor(%+v) = %q, want %q", f, got, want)
 		}
+	}
+}
+
+// TestDetailListsSayWhenTheyStopBeingUpdated: Files keeps its rows once file
+// detail is switched off, and the status line says they are no longer
+// updated and how to switch it on again.
+func TestDetailListsSayWhenTheyStopBeingUpdated(t *testing.T) {
+	b := newFake()
+	h := newHarness(t, b, 120, 40)
+	h.press("4")
+	if v := h.view(); strings.Contains(v, "not updated") {
+		t.Fatalf("Files says it is not updated while file detail is on:\n%s", v)
+	}
+	b.detail &^= model.ClassFile
+	h.send(tickMsg(time.Now()))
+	if v := h.view(); !strings.Contains(v, "not updated: file detail is off (v, then F)") {
+		t.Errorf("Files does not say its rows are stale:\n%s", v)
 	}
 }
