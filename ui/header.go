@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -81,9 +82,19 @@ func (m *app) header() []string {
 	if d := m.b.Slow(); d > 0 {
 		slow = fmt.Sprintf("slow>%s · ", d)
 	}
-	how := th.Dim.Render(fmt.Sprintf("%s%s · every %s", slow, output.RungLabel(m.meta), m.opts.Interval))
-	if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 2 {
-		line3 += strings.Repeat(" ", gap) + how
+	// What each number covers: rates the last interval, totals and
+	// percentiles the time since start (or the last clear). The longest
+	// form that fits.
+	window := fmt.Sprintf("/s over %s · totals over %s", m.opts.Interval, s.Elapsed.Round(time.Second))
+	for _, how := range []string{
+		slow + output.RungLabel(m.meta) + " · " + window,
+		slow + window,
+		slow + "/s over " + m.opts.Interval.String(),
+	} {
+		if gap := m.width - ansi.StringWidth(line3) - ansi.StringWidth(how); gap >= 2 {
+			line3 += strings.Repeat(" ", gap) + th.Dim.Render(how)
+			break
+		}
 	}
 	return []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
 }
