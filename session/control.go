@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -396,4 +397,16 @@ func (c *Control) Threads(pid uint32) ([]model.ThreadStat, error) {
 	}
 	c.threadsPrev, c.threadsAt = counts, now
 	return out, nil
+}
+
+// Signal sends sig to process id if it still is that process: its PID not
+// reused since (the start time says). tlmon itself is refused: q quits it.
+func (c *Control) Signal(id model.ProcID, sig syscall.Signal) error {
+	if int(id.PID) == os.Getpid() {
+		return errors.New("that is tlmon itself (q quits)")
+	}
+	if start, err := collector.StartTicks(id.PID); err != nil || start != id.Start {
+		return fmt.Errorf("pid %d has exited", id.PID)
+	}
+	return syscall.Kill(int(id.PID), sig)
 }

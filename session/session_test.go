@@ -1,8 +1,12 @@
 package session
 
 import (
+	"os"
 	"os/exec"
+	"syscall"
 	"testing"
+	"tlmon/collector"
+	"tlmon/model"
 )
 
 // TestCommandEndSaysHowTheCommandEnded as a shell would: the monitor's header
@@ -17,5 +21,34 @@ func TestCommandEndSaysHowTheCommandEnded(t *testing.T) {
 		if got := commandEnd(exec.Command("sh", "-c", script).Run()); got != want {
 			t.Errorf("sh -c %q: %q, want %q", script, got, want)
 		}
+	}
+}
+
+// TestSignalReachesOnlyTheProcessMeant: the monitor's signal goes to the
+// process of that PID and start time, never to one that reused the PID, and
+// never to tlmon.
+func TestSignalReachesOnlyTheProcessMeant(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	start, err := collector.StartTicks(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Control{}
+	if err := c.Signal(model.ProcID{PID: pid, Start: start + 1}, syscall.SIGTERM); err == nil {
+		t.Error("a signal to the PID with another start time was sent")
+	}
+	if err := c.Signal(model.ProcID{PID: uint32(os.Getpid())}, syscall.SIGTERM); err == nil {
+		t.Error("a signal to tlmon itself was sent")
+	}
+	if err := c.Signal(model.ProcID{PID: pid, Start: start}, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("sleep ended with %v, want SIGTERM", err)
 	}
 }

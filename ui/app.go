@@ -254,6 +254,12 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		default:
 			p.setTargets(msg.list)
 		}
+	case signaledMsg:
+		if msg.err != nil {
+			m.setStatus(true, "%s to %d %s: %s", msg.name, msg.id.PID, model.Escape(msg.comm), errText(msg.err))
+		} else {
+			m.setStatus(false, "sent %s to %d %s", msg.name, msg.id.PID, model.Escape(msg.comm))
+		}
 	case attachedMsg:
 		if msg.err != nil {
 			m.setStatus(true, "attach to %s: %s", targetName(msg.target), errText(msg.err))
@@ -349,6 +355,16 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Attach):
 		m.open(newPicker(m.b, m.meta.HybridCgroups))
 		return listTargets(m.b)
+	case key.Matches(msg, k.Kill):
+		if tv, ok := m.top().(*tableView); ok {
+			if id, ok := tv.selectedProc(); ok {
+				comm := ""
+				if p := m.data.procs[id]; p != nil {
+					comm = p.Comm
+				}
+				m.open(newSignalOverlay(m.b, id, comm))
+			}
+		}
 	case key.Matches(msg, k.NextView):
 		return m.switchTo((m.tab + 1) % numTabs)
 	case key.Matches(msg, k.Processes):

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +30,8 @@ type fakeBackend struct {
 	targetsErr error
 	attached   []Target
 	attachErr  error
+	signaled   []string // "PID signal" of each Signal
+	signalErr  error
 	cleared    int
 	inflight   []InFlight
 	polls      int
@@ -76,6 +79,10 @@ func (f *fakeBackend) Attach(t Target) error {
 	return f.attachErr
 }
 func (f *fakeBackend) Clear() { f.cleared++ }
+func (f *fakeBackend) Signal(id model.ProcID, sig syscall.Signal) error {
+	f.signaled = append(f.signaled, fmt.Sprintf("%d %s", id.PID, sig))
+	return f.signalErr
+}
 func (f *fakeBackend) InFlight() ([]InFlight, error) {
 	f.polls++
 	return f.inflight, nil

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"syscall"
 	"time"
 
 	"tlmon/model"
@@ -37,6 +38,9 @@ type Backend interface {
 	Attach(t Target) error
 	// Clear resets the counters shown (the kernel keeps counting).
 	Clear()
+	// Signal sends sig to process id, if it still is that process (the
+	// signal overlay, x or F9).
+	Signal(id model.ProcID, sig syscall.Signal) error
 	// InFlight lists the threads of the watched processes that are inside a
 	// syscall right now, longest first. It costs a walk of /proc: call it only
 	// while the In-flight view is visible.

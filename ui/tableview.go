@@ -113,6 +113,7 @@ func (v *tableView) enable(k *KeyMap) {
 	k.Group.SetEnabled(v.twin != nil)
 	_, ok := v.selectedProc()
 	k.Threads.SetEnabled(ok)
+	k.Kill.SetEnabled(ok)
 	k.Back.SetEnabled(v.filter != "") // the root enables it too where there is a level to go back to
 }
 
