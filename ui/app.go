@@ -355,6 +355,15 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Attach):
 		m.open(newPicker(m.b, m.meta.HybridCgroups))
 		return listTargets(m.b)
+	case key.Matches(msg, k.Export):
+		if tv, ok := m.top().(*tableView); ok {
+			asJSON := msg.String() != "w"
+			if path, err := tv.export(asJSON, time.Now()); err != nil {
+				m.setStatus(true, "write the list: %s", errText(err))
+			} else {
+				m.setStatus(false, "%d rows written to %s", len(tv.shown), model.Escape(path))
+			}
+		}
 	case key.Matches(msg, k.Kill):
 		if tv, ok := m.top().(*tableView); ok {
 			if id, ok := tv.selectedProc(); ok {

@@ -102,7 +102,7 @@ func (v *tableView) enable(k *KeyMap) {
 	if len(v.shown) > 0 {
 		k.enableMoves()
 	}
-	enable(&k.Sort, &k.SortReverse, &k.Filter)
+	enable(&k.Sort, &k.SortReverse, &k.Filter, &k.Export)
 	k.Follow.SetEnabled(hasRow || v.follow)
 	k.Drill.SetEnabled(hasRow && v.drill != nil)
 	k.Tree.SetEnabled(v.isTree)
