@@ -23,7 +23,7 @@ var (
 	fileColumns = []column{
 		{title: "PATH", width: 20, flex: true, cutLeft: true, cell: textCell(func(f *model.FileStat) string { return model.Escape(f.Path) })},
 		{title: "OPENS", width: 7, right: true, cell: countCell(func(f *model.FileStat) uint64 { return f.Opens })},
-		{title: "ERRORS", width: 7, right: true, cell: countCell(func(f *model.FileStat) uint64 { return f.Errors })},
+		{title: "ERRORS", width: 7, right: true, alert: nonZero, cell: countCell(func(f *model.FileStat) uint64 { return f.Errors })},
 		{title: "TOP ERRNO", width: 12, drop: 1, cell: textCell(func(f *model.FileStat) string { return firstErrno(f.Errnos) })},
 		{title: "LAST PROCESS", width: 22, drop: 2, cell: textCell(func(f *model.FileStat) string { return lastProcess(f.LastProc, f.LastComm) })},
 	}
@@ -32,7 +32,7 @@ var (
 		{title: "CONNECTS", width: 9, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Connects })},
 		{title: "ACCEPTS", width: 8, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Accepts })},
 		{title: "BINDS", width: 7, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Binds })},
-		{title: "ERRORS", width: 7, right: true, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Errors })},
+		{title: "ERRORS", width: 7, right: true, alert: nonZero, cell: countCell(func(e *model.EndpointStat) uint64 { return e.Errors })},
 		{title: "TOP ERRNO", width: 12, drop: 1, cell: textCell(func(e *model.EndpointStat) string { return firstErrno(e.Errnos) })},
 		{title: "LAST PROCESS", width: 22, drop: 2, cell: textCell(func(e *model.EndpointStat) string { return lastProcess(e.LastProc, e.LastComm) })},
 	}

@@ -80,7 +80,7 @@ var (
 	processColumns = append(procIdentity(5),
 		column{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(x *procItem) float64 { return x.p.CallRate })},
 		column{title: "TOTAL", width: 7, right: true, cell: countCell(func(x *procItem) uint64 { return x.p.Calls })},
-		column{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(x *procItem) float64 { return x.p.ErrorRate })},
+		column{title: "ERR/s", width: 7, right: true, alert: nonZero, drop: 1, cell: rateCell(func(x *procItem) float64 { return x.p.ErrorRate })},
 		column{title: "TOP SYSCALL", width: 14, cell: textCell(func(x *procItem) string { return x.lat.top })},
 		// P95 gives way before the IO pair, P99 after it.
 		column{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(x *procItem) (string, float64) {
@@ -102,7 +102,7 @@ var (
 		})},
 		{title: "SYSCALLS/s", width: 11, right: true, cell: rateCell(func(c *command) float64 { return c.callRate })},
 		{title: "TOTAL", width: 7, right: true, cell: countCell(func(c *command) uint64 { return c.Calls })},
-		{title: "ERR/s", width: 7, right: true, drop: 1, cell: rateCell(func(c *command) float64 { return c.errorRate })},
+		{title: "ERR/s", width: 7, right: true, alert: nonZero, drop: 1, cell: rateCell(func(c *command) float64 { return c.errorRate })},
 		{title: "TOP SYSCALL", width: 14, cell: textCell(func(c *command) string { return c.top })},
 		{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(c *command) (string, float64) {
 			return quantileCell(c.p95, c.hist.Count() > 0), float64(c.p95)
@@ -118,7 +118,7 @@ var (
 		{title: "COMM", width: 16, flex: true, cell: textCell(func(t *ThreadStat) string { return model.Escape(t.Comm) })},
 		{title: "CALLS/s", width: 9, right: true, cell: rateCell(func(t *ThreadStat) float64 { return t.CallRate })},
 		{title: "TOTAL", width: 7, right: true, cell: countCell(func(t *ThreadStat) uint64 { return t.Calls })},
-		{title: "ERR/s", width: 7, right: true, cell: rateCell(func(t *ThreadStat) float64 { return t.ErrorRate })},
+		{title: "ERR/s", width: 7, right: true, alert: nonZero, cell: rateCell(func(t *ThreadStat) float64 { return t.ErrorRate })},
 		{title: "AVG", width: 7, right: true, cell: cellOf(func(t *ThreadStat) (string, float64) {
 			if t.LatCount == 0 {
 				return noSamples, 0

@@ -35,6 +35,10 @@ type column struct {
 	// gap sets a left-aligned first column one cell apart from the row mark
 	// (x: an exited process), which a right-aligned one is by its padding.
 	gap bool
+	// alert, when set, says a cell's sort value should draw the eye (errors):
+	// it is drawn in the theme's Error style, but on the cursor's row and
+	// on an exited process's.
+	alert func(v float64) bool
 	// drop orders the columns left out when the terminal is too narrow for all:
 	// the highest first, columns with the same drop together (a pair such as
 	// READ and WRITE goes as one); 0 is never left out.
@@ -471,10 +475,14 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 				cell = " " + cell
 			}
 			if c.cutLeft {
-				b.WriteString(fitLeft(cell, ws[i]))
+				cell = fitLeft(cell, ws[i])
 			} else {
-				b.WriteString(fit(cell, ws[i], c.right))
+				cell = fit(cell, ws[i], c.right)
 			}
+			if c.alert != nil && n != t.cursor && !r.dim && c.alert(r.nums[i]) {
+				cell = th.Error.Render(cell)
+			}
+			b.WriteString(cell)
 		}
 		// The cells add up to the width but for a last column cut short.
 		line := b.String()
@@ -564,3 +572,6 @@ func treeOrder(rows []row, shown []int) ([]int, []string) {
 	}
 	return order, prefix
 }
+
+// nonZero is the alert of the error columns: any error draws the eye.
+func nonZero(v float64) bool { return v > 0 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 	"tlmon/model"
+	"tlmon/themes"
 )
 
 func TestStatusCountsNoRowsWhereTheTableSaysWhy(t *testing.T) {
@@ -49,5 +50,34 @@ func TestDetailListsSayWhenTheyStopBeingUpdated(t *testing.T) {
 	h.send(tickMsg(time.Now()))
 	if v := h.view(); !strings.Contains(v, "not updated: file detail is off (v, then F)") {
 		t.Errorf("Files does not say its rows are stale:\n%s", v)
+	}
+}
+
+// TestErrorsDrawTheEye: in a colour theme, a cell of errors above zero is in
+// the theme's Error style, one of no errors is not, and the row under the
+// cursor keeps its own style whole.
+func TestErrorsDrawTheEye(t *testing.T) {
+	th := themes.Pick("dark", true)
+	tab := table{cols: []column{
+		{title: "NAME", width: 8, cell: textCell(func(s *string) string { return *s })},
+		{title: "ERR/s", width: 7, right: true, alert: nonZero, cell: rateCell(func(s *string) float64 {
+			if *s == "failing" {
+				return 4.2
+			}
+			return 0
+		})},
+	}, width: 20, height: 10}
+	rm := newRowMaker(tab.cols, 3)
+	var rows []row
+	for _, name := range []string{"cursor", "failing", "fine"} {
+		rows = append(rows, rm.row(&name))
+	}
+	tab.setRows(rows)
+	lines := tab.render(10, &th, "")
+	if !strings.Contains(lines[2], th.Error.Render(fit(rate(4.2), 7, true))) {
+		t.Errorf("the failing row's ERR/s is not in the Error style: %q", lines[2])
+	}
+	if strings.Contains(lines[3], th.Error.Render(fit(rate(0), 7, true))) {
+		t.Errorf("a row with no errors is drawn as failing: %q", lines[3])
 	}
 }
