@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +95,8 @@ var (
 		// pair that 80 columns leave out, so that the counts stay.
 		column{title: "READ", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
 		column{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
+		// The last call rates, one a refresh: the first column to give way.
+		column{title: "TREND", width: trendLen, drop: 6, cell: textCell(func(x *procItem) string { return sparkline(x.lat.trend[:]) })},
 	)
 	// commandColumns are the Processes view's grouped by command: a command's
 	// processes are counted in its first column ("ls ×3,214, 2 live").
@@ -212,6 +216,7 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 			continue
 		}
 		x.p, x.lat = p, lat.get(p)
+		x.lat.addRate(d.snap.At, p.CallRate)
 		rows = append(rows, procRow(&rm, x))
 	}
 	return rows
@@ -329,6 +334,40 @@ type latEntry struct {
 	p99    uint64
 	gen    uint64 // the last refresh that used it
 	top    string // the TOP SYSCALL shown, kept while no other beats it clearly
+	// trend holds the process's last call rates, one a snapshot, the
+	// newest last (the TREND column); trendAt is the snapshot of the last.
+	trend   [trendLen]float64
+	trendAt time.Time
+}
+
+// trendLen is how many snapshots the TREND column draws.
+const trendLen = 8
+
+// addRate notes a snapshot's call rate, once a snapshot however often the
+// rows are made.
+func (e *latEntry) addRate(at time.Time, r float64) {
+	if at.Equal(e.trendAt) {
+		return
+	}
+	copy(e.trend[:], e.trend[1:])
+	e.trend[trendLen-1], e.trendAt = r, at
+}
+
+// sparkline draws rates as bars of eight heights, the highest full: a
+// blank for none.
+func sparkline(rates []float64) string {
+	const bars = "▁▂▃▄▅▆▇█"
+	peak := slices.Max(rates)
+	var b strings.Builder
+	for _, r := range rates {
+		if r <= 0 || peak <= 0 {
+			b.WriteByte(' ')
+			continue
+		}
+		i := max(0, int(math.Ceil(r/peak*8))-1) // eighths of the peak, rounded up
+		b.WriteString(string([]rune(bars)[i]))
+	}
+	return b.String()
 }
 
 func newLatCache() *latCache {

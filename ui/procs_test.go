@@ -421,3 +421,31 @@ func TestThreadsViewSaysSinceWhenItCounts(t *testing.T) {
 		t.Errorf("the status line does not say since when threads count: %q", status)
 	}
 }
+
+// TestTrendDrawsTheLastRates: where there is room, TREND draws a process's
+// call rates of the last snapshots, once a snapshot, the newest on the right.
+func TestTrendDrawsTheLastRates(t *testing.T) {
+	b := newFake()
+	h := newHarness(t, b, 160, 40)
+	if v := h.view(); !strings.Contains(v, "TREND") {
+		t.Fatalf("no TREND at 160 columns:\n%s", v)
+	}
+	tv := h.m.top().(*tableView)
+	trend := func() string {
+		r, _ := tv.selected()
+		return r.cells[len(r.cells)-1]
+	}
+	first := b.snap.Processes[0].CallRate
+	for i, rate := range []float64{first / 2, first} {
+		s := *b.snap
+		s.At = s.At.Add(time.Duration(i+1) * time.Second)
+		s.Processes = slices.Clone(s.Processes)
+		s.Processes[0].CallRate = rate
+		b.snap = &s
+		h.send(tickMsg(time.Now()))
+		h.send(tea.WindowSizeMsg{Width: 160, Height: 40}) // a second refresh of the same snapshot adds nothing
+	}
+	if got := trend(); got != "     █▄█" {
+		t.Errorf("TREND after rates %v, %v, %v: %q", first, first/2, first, got)
+	}
+}
