@@ -32,9 +32,9 @@ type KeyMap struct {
 	Group, HideExited, HideKernel, Follow key.Binding
 	// Swap puts the other list of a pair in place: a process's syscalls and
 	// its events, the endpoints and the TCP connections.
-	Swap                                       key.Binding
-	Pause, Attach, Kill, Export, Clear, Losses key.Binding
-	Slow                                       key.Binding
+	Swap                                                key.Binding
+	Pause, Attach, Kill, Export, Columns, Clear, Losses key.Binding
+	Slow                                                key.Binding
 	// ClassMenu opens the classes overlay, where the class keys work.
 	ClassMenu  key.Binding
 	Help, Quit key.Binding
@@ -107,6 +107,7 @@ func DefaultKeyMap() KeyMap {
 		Attach:      b("a", "attach", "a"),
 		Kill:        off("x F9", "signal the process", "x", "f9"),
 		Export:      off("w/W", "write the list to CSV/JSON", "w", "W", "shift+w"),
+		Columns:     off("o", "choose the columns", "o"),
 		Clear:       b("c", "clear", "c"),
 		Losses:      b("L", "lost events", "L", "shift+l"),
 		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
@@ -160,7 +161,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End,
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
-		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
+		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
 		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
 	for i := range k.Classes {
@@ -214,7 +215,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
-		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export},
+		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export, k.Columns},
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }

@@ -97,6 +97,9 @@ var (
 		column{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
 		// The last call rates, one a refresh: the first column to give way.
 		column{title: "TREND", width: trendLen, drop: 6, cell: textCell(func(x *procItem) string { return sparkline(x.lat.trend[:]) })},
+		// The command line, hidden until the column chooser (o) shows it;
+		// then the others give way to it.
+		column{title: "COMMAND LINE", width: 40, hidden: true, cell: textCell(func(x *procItem) string { return model.Escape(x.p.Cmdline) })},
 	)
 	// commandColumns are the Processes view's grouped by command: a command's
 	// processes are counted in its first column ("ls ×3,214, 2 live").

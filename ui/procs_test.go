@@ -431,9 +431,10 @@ func TestTrendDrawsTheLastRates(t *testing.T) {
 		t.Fatalf("no TREND at 160 columns:\n%s", v)
 	}
 	tv := h.m.top().(*tableView)
+	col := slices.IndexFunc(tv.cols, func(c column) bool { return c.title == "TREND" })
 	trend := func() string {
 		r, _ := tv.selected()
-		return r.cells[len(r.cells)-1]
+		return r.cells[col]
 	}
 	first := b.snap.Processes[0].CallRate
 	for i, rate := range []float64{first / 2, first} {

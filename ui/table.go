@@ -35,6 +35,9 @@ type column struct {
 	// gap sets a left-aligned first column one cell apart from the row mark
 	// (x: an exited process), which a right-aligned one is by its padding.
 	gap bool
+	// hidden leaves the column out until the user shows it (the column
+	// chooser, o).
+	hidden bool
 	// alert, when set, says a cell's sort value should draw the eye (errors):
 	// it is drawn in the theme's Error style, but on the cursor's row and
 	// on an exited process's.
@@ -146,7 +149,10 @@ type row struct {
 // snapshot, filtered and sorted once per change, and only the visible rows
 // drawn.
 type table struct {
-	cols    []column
+	cols []column
+	// showCol says, per column, whether the user shows it (the column chooser);
+	// nil: as the columns say (hidden or not).
+	showCol []bool
 	rows    []row
 	shown   []int // indexes into rows, filtered and in order
 	cursor  int   // index into shown
@@ -381,10 +387,34 @@ func (t *table) clickAt(y int) {
 
 // widths lays the columns out in width cells: the columns dropped last stay,
 // the flex column takes what is left. A dropped column gets 0.
+// colShown says whether column i is shown, room permitting.
+func (t *table) colShown(i int) bool {
+	if t.showCol != nil {
+		return t.showCol[i]
+	}
+	return !t.cols[i].hidden
+}
+
+// toggleCol shows column i, or hides it; the first column stays.
+func (t *table) toggleCol(i int) {
+	if t.showCol == nil {
+		t.showCol = make([]bool, len(t.cols))
+		for j := range t.cols {
+			t.showCol[j] = !t.cols[j].hidden
+		}
+	}
+	if i > 0 {
+		t.showCol[i] = !t.showCol[i]
+	}
+}
+
 func (t *table) widths(width int) []int {
 	ws := make([]int, len(t.cols))
 	need := gutter - 1
 	for i, c := range t.cols {
+		if !t.colShown(i) {
+			continue
+		}
 		ws[i] = c.width
 		need += c.width + 1
 	}

@@ -102,7 +102,7 @@ func (v *tableView) enable(k *KeyMap) {
 	if len(v.shown) > 0 {
 		k.enableMoves()
 	}
-	enable(&k.Sort, &k.SortReverse, &k.Filter, &k.Export)
+	enable(&k.Sort, &k.SortReverse, &k.Filter, &k.Export, &k.Columns)
 	k.Follow.SetEnabled(hasRow || v.follow)
 	k.Drill.SetEnabled(hasRow && v.drill != nil)
 	k.Tree.SetEnabled(v.isTree)
@@ -158,6 +158,8 @@ func (v *tableView) update(msg tea.KeyPressMsg, k *KeyMap, d *data) (request, te
 	case key.Matches(msg, k.Filter):
 		f := newFilter(v)
 		return open(f), f.input.Focus()
+	case key.Matches(msg, k.Columns):
+		return open(newColumnChooser(&v.table)), nil
 	case key.Matches(msg, k.Back):
 		if v.filter == "" {
 			return pop(), nil

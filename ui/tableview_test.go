@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,36 @@ func TestErrorsDrawTheEye(t *testing.T) {
 	}
 	if strings.Contains(lines[3], th.Error.Render(fit(rate(0), 7, true))) {
 		t.Errorf("a row with no errors is drawn as failing: %q", lines[3])
+	}
+}
+
+// TestColumnChooserShowsTheCommandLine: o lists the columns; the command
+// line, hidden at first, shows once chosen, and a column hidden goes.
+func TestColumnChooserShowsTheCommandLine(t *testing.T) {
+	h := newHarness(t, newFake(), 160, 40)
+	if strings.Contains(h.view(), "COMMAND LINE") {
+		t.Fatalf("the command line shows before it is chosen:\n%s", h.view())
+	}
+	h.press("o")
+	if v := h.view(); !strings.Contains(v, "COLUMNS") || !strings.Contains(v, "[ ] COMMAND LINE") || !strings.Contains(v, "[x] COMM") {
+		t.Fatalf("o does not list the columns:\n%s", v)
+	}
+	tv := h.m.top().(*tableView)
+	line := slices.IndexFunc(tv.cols, func(c column) bool { return c.title == "COMMAND LINE" })
+	cg := slices.IndexFunc(tv.cols, func(c column) bool { return c.title == "CGROUP" })
+	for range line {
+		h.press("down")
+	}
+	h.press("enter")
+	for range line - cg {
+		h.press("up")
+	}
+	h.press("space", "esc")
+	v := h.view()
+	if !strings.Contains(v, "COMMAND LINE") || !strings.Contains(v, "/usr/bin/nginx") {
+		t.Errorf("the command line chosen does not show:\n%s", v)
+	}
+	if strings.Contains(v, "CGROUP") {
+		t.Errorf("the cgroup hidden still shows:\n%s", v)
 	}
 }
