@@ -2,34 +2,24 @@ package ui
 
 import (
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-
-	"tlmon/themes"
 )
 
 // filter is the filter's input (\ or F4, as in htop), an overlay in the status line: the table
 // under it shows the rows that match as the user types; enter keeps the
 // filter, esc clears it.
 type filter struct {
-	overlayBase
-	input textinput.Model
-	on    *tableView
+	lineInput
+	on *tableView
 }
 
 // newFilter opens the filter of tv with what it has, the cursor at its end.
 func newFilter(tv *tableView) *filter {
-	f := &filter{input: newInput(`\`), on: tv}
+	f := &filter{lineInput: lineInput{input: newInput(`\`)}, on: tv}
 	f.input.SetValue(tv.filter)
 	f.input.CursorEnd()
 	return f
 }
-
-func (f *filter) setTheme(th *themes.Theme) { f.input.SetStyles(inputStyles(th)) }
-
-// covers is false: the table shows under the filter, which is typed in the
-// status line.
-func (f *filter) covers() bool { return false }
 
 // enable turns on enter and esc: the other keys are text.
 func (f *filter) enable(k *KeyMap) {
@@ -58,8 +48,4 @@ func (f *filter) feed(msg tea.Msg) tea.Cmd {
 	f.input, cmd = f.input.Update(msg)
 	f.on.setFilter(f.input.Value())
 	return cmd
-}
-
-func (f *filter) statusLine(width int) (string, *tea.Cursor) {
-	return truncate(f.input.View(), width), f.input.Cursor()
 }

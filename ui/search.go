@@ -5,11 +5,9 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"tlmon/model"
-	"tlmon/themes"
 )
 
 // search is the search's input (/), an overlay in the status line, as in
@@ -17,24 +15,17 @@ import (
 // from the row it was on; enter keeps the search for n and N, esc puts the
 // cursor back and forgets it.
 type search struct {
-	overlayBase
-	input textinput.Model
-	on    *tableView
-	from  int // the cursor when the search opened
+	lineInput
+	on   *tableView
+	from int // the cursor when the search opened
 }
 
 // searchedMsg is a search the user kept: the root keeps it for n and N.
 type searchedMsg string
 
 func newSearch(tv *tableView) *search {
-	return &search{input: newInput("/"), on: tv, from: tv.cursor}
+	return &search{lineInput: lineInput{input: newInput("/")}, on: tv, from: tv.cursor}
 }
-
-func (s *search) setTheme(th *themes.Theme) { s.input.SetStyles(inputStyles(th)) }
-
-// covers is false: the table shows under the input, typed in the status
-// line.
-func (s *search) covers() bool { return false }
 
 // enable turns on enter and esc: the other keys are text.
 func (s *search) enable(k *KeyMap) {
@@ -69,10 +60,6 @@ func (s *search) feed(msg tea.Msg) tea.Cmd {
 		s.on.move(0)
 	}
 	return cmd
-}
-
-func (s *search) statusLine(width int) (string, *tea.Cursor) {
-	return truncate(s.input.View(), width), s.input.Cursor()
 }
 
 // findMatch is the row shown (an index into shown) that matches q nearest
