@@ -59,13 +59,14 @@ fuzz:
 # root, with their figures; make test runs them at a quarter.
 .PHONY: storms
 storms:
-	TLMON_STORM_SCALE=1 $(GO) test -count=1 -v -run '^TestStorm' ./dev/e2e/ | grep -E '^(=== RUN|--- |\s+storms_test|ok|FAIL|PASS)'
+	$(SUDO) env TLMON_STORM_SCALE=1 bash -o pipefail -c \
+		"$(GO) test -count=1 -v -run '^TestStorm' ./dev/e2e/ | grep -E '^(=== RUN|--- |\s+storms_test|ok|FAIL|PASS)'"
 
 # Side-by-side cost of tlmon, the floor, bpftrace, perf trace and strace, and
 # tlmon's own CPU, memory and start-up, and its cost under process churn;
 # writes docs/performance.md. About 30 minutes as root; `make bench BENCHFLAGS=-quick` for a few (dev/bench/README.md).
 bench:
-	$(GO) run ./dev/bench $(BENCHFLAGS)
+	$(SUDO) $(GO) run ./dev/bench $(BENCHFLAGS)
 
 # Mixed load (spawn churn, getppid storms, file detail on distinct paths, the
 # monitor in tmux) under two tlmons for 20 minutes, as root: counts exact, nothing
@@ -73,7 +74,7 @@ bench:
 # `make soak SOAKFLAGS=-duration=60s`.
 .PHONY: soak
 soak: build
-	$(GO) run ./dev/soak $(SOAKFLAGS)
+	$(SUDO) $(GO) run ./dev/soak $(SOAKFLAGS)
 
 # The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels, and 6.12 arm64, under
 # qemu (TCG): about 7 minutes here; takes the kernels, busybox and qemu (bookworm-backports')

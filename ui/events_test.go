@@ -253,9 +253,7 @@ func TestEventsPaneShowsTheProcessCallsMostRecentFirst(t *testing.T) {
 		t.Errorf("/ld.so: %q", got)
 	}
 	h.press("esc")
-	for h.m.top().(*tableView).cols[h.m.top().(*tableView).sortCol].title != "DURATION" {
-		h.press("s")
-	}
+	h.sortBy("DURATION")
 	if got := h.column(2)[0]; !strings.HasPrefix(got, "connect(") {
 		t.Errorf("by duration the first is %q", got)
 	}
@@ -347,9 +345,7 @@ func TestProcessesShowBytesReadAndWrittenWhereThereIsRoom(t *testing.T) {
 	if got := strings.Join(r.cells[9:11], " "); got != "1.1MiB/s 3.2MiB/s" {
 		t.Errorf("nginx reads and writes %s", got)
 	}
-	for tv.cols[tv.sortCol].title != "READ" {
-		h.press("s")
-	}
+	h.sortBy("READ")
 	h.press("home")
 	if got := h.selected(); got != "2000 redis-server" {
 		t.Errorf("by READ the first is %q, want redis (receives count as reads)", got)
