@@ -387,15 +387,15 @@ var noHist bpf.Hist32
 // buckets are u32 in the kernel and wrap: their deltas are taken modulo 2^32.
 func diff(d *model.CounterDelta, cur, prev *bpf.Counters) {
 	for nr := range cur.System {
-		d.System[nr] = sub(cur.System[nr], prev.System[nr])
-		d.Unattributed[nr] = sub(cur.Unattributed[nr], prev.Unattributed[nr])
+		d.System[nr] = cur.System[nr].Since(prev.System[nr])
+		d.Unattributed[nr] = cur.Unattributed[nr].Since(prev.Unattributed[nr])
 		for b := range cur.SystemHist[nr] {
 			d.SystemHist[nr][b] = cur.SystemHist[nr][b] - prev.SystemHist[nr][b]
 		}
 	}
 	clear(d.Procs)
 	for k, v := range cur.Procs {
-		if dv := sub(v, prev.Procs[k]); !dv.IsZero() {
+		if dv := v.Since(prev.Procs[k]); !dv.IsZero() {
 			d.Procs[k] = dv
 		}
 	}
@@ -442,12 +442,4 @@ func diff(d *model.CounterDelta, cur, prev *bpf.Counters) {
 	d.EventsAttempted = cur.EventsAttempted - prev.EventsAttempted
 	d.DetailAttempted = cur.DetailAttempted - prev.DetailAttempted
 	d.Restarts = cur.Restarts - prev.Restarts
-}
-
-func sub(cur, prev model.Counts) model.Counts {
-	if cur.Calls < prev.Calls || cur.Errors < prev.Errors || cur.LatCount < prev.LatCount {
-		return cur // deleted and made anew
-	}
-	cur.Sub(prev)
-	return cur
 }

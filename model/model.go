@@ -168,6 +168,17 @@ func (c *Counts) Sub(o Counts) {
 	c.LatCount -= o.LatCount
 }
 
+// Since is c minus prev, for a counter read twice: c whole when any of
+// prev's counts is above c's (the counter was deleted and made anew, or
+// cleared, in between).
+func (c Counts) Since(prev Counts) Counts {
+	if prev.Calls > c.Calls || prev.Errors > c.Errors || prev.LatSumNs > c.LatSumNs || prev.LatCount > c.LatCount {
+		return c
+	}
+	c.Sub(prev)
+	return c
+}
+
 // IsZero reports whether nothing was counted.
 func (c Counts) IsZero() bool { return c == Counts{} }
 

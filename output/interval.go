@@ -22,7 +22,7 @@ func Interval(prev, cur *model.Snapshot) *model.Snapshot {
 	}
 	d := *cur
 	d.Elapsed = cur.Elapsed - prev.Elapsed
-	d.Totals.Counts = sub(cur.Totals.Counts, prev.Totals.Counts)
+	d.Totals.Counts = cur.Totals.Counts.Since(prev.Totals.Counts)
 	d.Retired.Processes -= min(prev.Retired.Processes, d.Retired.Processes)
 	d.Retired.Calls -= min(prev.Retired.Calls, d.Retired.Calls)
 	d.Retired.Errors -= min(prev.Retired.Errors, d.Retired.Errors)
@@ -34,7 +34,7 @@ func Interval(prev, cur *model.Snapshot) *model.Snapshot {
 	d.Processes = make([]model.ProcStat, 0, len(cur.Processes))
 	for _, p := range cur.Processes {
 		if b := before[p.ID]; b != nil {
-			p.Counts = sub(p.Counts, b.Counts)
+			p.Counts = p.Counts.Since(b.Counts)
 			p.Syscalls = syscallDiff(b.Syscalls, p.Syscalls)
 			delete(before, p.ID)
 		}
@@ -52,15 +52,6 @@ func Interval(prev, cur *model.Snapshot) *model.Snapshot {
 	return &d
 }
 
-// sub is c minus o, never below zero (a cleared counter starts again).
-func sub(c, o model.Counts) model.Counts {
-	if o.Calls > c.Calls || o.Errors > c.Errors || o.LatSumNs > c.LatSumNs || o.LatCount > c.LatCount {
-		return c
-	}
-	c.Sub(o)
-	return c
-}
-
 var intervalQuantiles = [3]float64{0.5, 0.95, 0.99}
 
 // syscallDiff is cur's syscalls minus prev's, those with calls or errors in
@@ -71,7 +62,7 @@ func syscallDiff(prev, cur []model.SyscallStat) []model.SyscallStat {
 		i := slices.IndexFunc(prev, func(p model.SyscallStat) bool { return p.Nr == sc.Nr })
 		if i >= 0 {
 			b := prev[i]
-			sc.Counts = sub(sc.Counts, b.Counts)
+			sc.Counts = sc.Counts.Since(b.Counts)
 			sc.Errnos = errnoDiff(b.Errnos, sc.Errnos)
 			if sc.Hist != nil {
 				// The interval's own histogram, on the stack: one per
