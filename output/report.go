@@ -181,11 +181,8 @@ func Status(p model.ProcStat) string {
 		return "unnamed"
 	case p.Alive:
 		return "running"
-	case p.ExitSignal != 0:
-		return "killed by " + syscalls.SignalName(p.ExitSignal)
-	default:
-		return fmt.Sprintf("exit %d", p.ExitCode)
 	}
+	return syscalls.ExitString(p.ExitCode, p.ExitSignal)
 }
 
 func lossLine(l model.LossStats) string {

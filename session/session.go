@@ -192,9 +192,9 @@ func commandEnd(err error) string {
 		return "ended: " + err.Error()
 	}
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return "killed by " + syscalls.SignalName(int(ws.Signal()))
+		return syscalls.ExitString(0, int(ws.Signal()))
 	}
-	return fmt.Sprintf("exit %d", ee.ExitCode())
+	return syscalls.ExitString(ee.ExitCode(), 0)
 }
 
 // Ended closes when what is watched is gone: the command exited, or every

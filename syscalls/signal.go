@@ -14,3 +14,12 @@ func SignalName(sig int) string {
 	}
 	return fmt.Sprintf("SIG%d", sig)
 }
+
+// ExitString says how a process ended, as a shell would: "exit 3", or
+// "killed by SIGTERM" when sig is not 0.
+func ExitString(code, sig int) string {
+	if sig != 0 {
+		return "killed by " + SignalName(sig)
+	}
+	return fmt.Sprintf("exit %d", code)
+}
