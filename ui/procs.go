@@ -88,7 +88,9 @@ var (
 		column{title: "P95", width: 7, right: true, drop: 4, cell: cellOf(func(x *procItem) (string, float64) {
 			return quantileCell(x.lat.p95, x.lat.hist != nil), float64(x.lat.p95)
 		})},
-		column{title: "P99", width: 7, right: true, drop: 2, cell: cellOf(func(x *procItem) (string, float64) {
+		// P99 draws the eye when a syscall of the process that should be
+		// quick is slow (latEntry.slow), whatever its waits make the p99.
+		column{title: "P99", width: 7, right: true, drop: 2, alert: alertOf(func(x *procItem, _ float64) bool { return x.lat.slow }), cell: cellOf(func(x *procItem) (string, float64) {
 			return quantileCell(x.lat.p99, x.lat.hist != nil), float64(x.lat.p99)
 		})},
 		// Bytes per second read and written (in B/s, KiB/s…) (received and sent included): a
@@ -337,6 +339,9 @@ type latEntry struct {
 	p99    uint64
 	gen    uint64 // the last refresh that used it
 	top    string // the TOP SYSCALL shown, kept while no other beats it clearly
+	// slow says a syscall of the process that does not wait by design has
+	// a slow p99 (slowCall).
+	slow bool
 	// trend holds the process's last call rates, one a snapshot, the
 	// newest last (the TREND column); trendAt is the snapshot of the last.
 	trend   [trendLen]float64
@@ -419,12 +424,15 @@ func (c *latCache) get(p *model.ProcStat) *latEntry {
 		h = new(model.Hist)
 	}
 	*h = model.Hist{}
+	slow := false
 	for i := range p.Syscalls {
-		if p.Syscalls[i].Hist != nil {
-			h.Add(p.Syscalls[i].Hist)
+		s := &p.Syscalls[i]
+		if s.Hist != nil {
+			h.Add(s.Hist)
 		}
+		slow = slow || slowCall(s.Name, float64(s.P99Ns))
 	}
-	e.counts, e.gen, e.merged, e.hist, e.p95, e.p99 = p.Counts, c.gen, h, nil, 0, 0
+	e.counts, e.gen, e.merged, e.hist, e.p95, e.p99, e.slow = p.Counts, c.gen, h, nil, 0, 0, slow
 	e.top = procTop(e.top, p)
 	if h.Count() > 0 {
 		e.hist, e.p95, e.p99 = h, h.Quantile(0.95), h.Quantile(0.99)

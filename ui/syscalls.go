@@ -3,9 +3,11 @@ package ui
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"tlmon/model"
 	"tlmon/output"
+	"tlmon/syscalls"
 )
 
 // The syscall lists: the Syscalls view, one process's syscalls, the
@@ -35,6 +37,17 @@ func syscallP99(s *model.SyscallStat) (string, float64) {
 	return quantileCell(s.P99Ns, s.HasQuantiles()), float64(s.P99Ns)
 }
 
+// slowP99 is the p99 that draws the eye in a syscall that does not wait by
+// design (syscalls.Waits): 10 ms is a disk seek, or a page-cache hit a
+// thousand times over.
+const slowP99 = 10 * time.Millisecond
+
+// slowCall says whether a p99 (ns) of the syscall named name should draw
+// the eye.
+func slowCall(name string, p99 float64) bool {
+	return p99 >= float64(slowP99) && !syscalls.Waits(name)
+}
+
 // ofSyscall makes a cell of the syscall of a process item.
 func ofSyscall(f func(*model.SyscallStat) (string, float64)) func(any) (string, float64) {
 	return cellOf(func(x *procItem) (string, float64) { return f(x.s) })
@@ -53,7 +66,7 @@ var (
 		{title: "AVG", width: 7, right: true, drop: 1, cell: cellOf(syscallAvg)},
 		{title: "P50", width: 7, right: true, drop: 4, cell: cellOf(syscallP50)},
 		{title: "P95", width: 7, right: true, drop: 3, cell: cellOf(syscallP95)},
-		{title: "P99", width: 7, right: true, cell: cellOf(syscallP99)},
+		{title: "P99", width: 7, right: true, alert: alertOf(func(s *model.SyscallStat, v float64) bool { return slowCall(s.Name, v) }), cell: cellOf(syscallP99)},
 	}
 	syscallProcColumns = append(procIdentity(4),
 		column{title: "CALLS/s", width: 9, right: true, cell: ofSyscall(syscallRate)},
@@ -62,7 +75,7 @@ var (
 		column{title: "TOP ERRNO", width: 12, drop: 2, cell: textCell(func(x *procItem) string { return topErrno(x.s) })},
 		column{title: "AVG", width: 7, right: true, drop: 1, cell: ofSyscall(syscallAvg)},
 		column{title: "P95", width: 7, right: true, drop: 3, cell: ofSyscall(syscallP95)},
-		column{title: "P99", width: 7, right: true, cell: ofSyscall(syscallP99)},
+		column{title: "P99", width: 7, right: true, alert: alertOf(func(x *procItem, v float64) bool { return slowCall(x.s.Name, v) }), cell: ofSyscall(syscallP99)},
 	)
 	inFlightColumns = []column{
 		{title: "PID", width: 7, right: true, cell: idCell(func(f *InFlight) uint32 { return f.PID })},

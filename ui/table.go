@@ -38,10 +38,11 @@ type column struct {
 	// hidden leaves the column out until the user shows it (the column
 	// chooser, o).
 	hidden bool
-	// alert, when set, says a cell's sort value should draw the eye (errors):
-	// it is drawn in the theme's Error style, but on the cursor's row and
-	// on an exited process's.
-	alert func(v float64) bool
+	// alert, when set, says whether a cell should draw the eye (errors, a
+	// slow p99), from the row's item and the cell's sort value: it is drawn
+	// in the theme's Error style, but on the cursor's row and on an exited
+	// process's. Make it with alertOf, or use nonZero.
+	alert func(item any, v float64) bool
 	// drop orders the columns left out when the terminal is too narrow for all:
 	// the highest first, columns with the same drop together (a pair such as
 	// READ and WRITE goes as one); 0 is never left out.
@@ -83,6 +84,9 @@ func (m *rowMaker) row(item any) row {
 	m.cells, m.nums = m.cells[n:], m.nums[n:]
 	for i := range m.cols {
 		r.cells[i], r.nums[i] = m.cols[i].cell(item)
+		if a := m.cols[i].alert; a != nil && a(item, r.nums[i]) {
+			r.alerts |= 1 << i
+		}
 	}
 	return r
 }
@@ -130,11 +134,12 @@ func idCell[T any](f func(*T) uint32) func(any) (string, float64) {
 }
 
 type row struct {
-	key   rowKey
-	cells []string  // shown as is: already sanitized
-	nums  []float64 // sort values of the right-aligned columns
-	match string    // lower-case text the filter searches
-	dim   bool      // an exited process
+	key    rowKey
+	cells  []string  // shown as is: already sanitized
+	nums   []float64 // sort values of the right-aligned columns
+	alerts uint64    // bit i: cell i draws the eye (column.alert)
+	match  string    // lower-case text the filter searches
+	dim    bool      // an exited process
 	// link is the process Enter leads to from a row that is not one (a file,
 	// an endpoint, a connection): the zero ProcID for none.
 	link model.ProcID
@@ -509,7 +514,7 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 			} else {
 				cell = fit(cell, ws[i], c.right)
 			}
-			if c.alert != nil && n != t.cursor && !r.dim && c.alert(r.nums[i]) {
+			if r.alerts&(1<<i) != 0 && n != t.cursor && !r.dim {
 				cell = th.Error.Render(cell)
 			}
 			b.WriteString(cell)
@@ -604,4 +609,9 @@ func treeOrder(rows []row, shown []int) ([]int, []string) {
 }
 
 // nonZero is the alert of the error columns: any error draws the eye.
-func nonZero(v float64) bool { return v > 0 }
+func nonZero(_ any, v float64) bool { return v > 0 }
+
+// alertOf makes a column's alert of one over items of type T.
+func alertOf[T any](f func(*T, float64) bool) func(any, float64) bool {
+	return func(item any, v float64) bool { return f(item.(*T), v) }
+}

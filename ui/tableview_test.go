@@ -113,3 +113,43 @@ func TestColumnChooserShowsTheCommandLine(t *testing.T) {
 		t.Errorf("the cgroup hidden still shows:\n%s", v)
 	}
 }
+
+// TestSlowP99DrawsTheEyeUnlessTheCallWaits: a p99 of 10 ms or more draws
+// the eye in a syscall that should be quick (openat), not in one that waits
+// by design (poll), nor under 10 ms; a process's P99 does when one of its
+// quick syscalls is slow, whatever its waits make its p99.
+func TestSlowP99DrawsTheEyeUnlessTheCallWaits(t *testing.T) {
+	p99 := slices.IndexFunc(syscallColumns, func(c column) bool { return c.title == "P99" })
+	rm := newRowMaker(syscallColumns, 3)
+	for _, tc := range []struct {
+		name string
+		p99  time.Duration
+		want bool
+	}{
+		{"openat", 50 * time.Millisecond, true},
+		{"openat", 9 * time.Millisecond, false},
+		{"poll", 2 * time.Second, false},
+	} {
+		s := model.SyscallStat{Name: tc.name, P99Ns: uint64(tc.p99)}
+		if got := rm.row(&s).alerts&(1<<p99) != 0; got != tc.want {
+			t.Errorf("%s with p99 %v draws the eye: %v, want %v", tc.name, tc.p99, got, tc.want)
+		}
+	}
+
+	lc := newLatCache()
+	lc.begin()
+	p := model.ProcStat{Syscalls: []model.SyscallStat{
+		{Name: "poll", P99Ns: uint64(time.Second)},
+		{Name: "fsync", P99Ns: uint64(30 * time.Millisecond)},
+	}}
+	p.Calls = 2
+	procP99 := slices.IndexFunc(processColumns, func(c column) bool { return c.title == "P99" })
+	prm := newRowMaker(processColumns, 1)
+	if r := prm.row(&procItem{p: &p, lat: lc.get(&p)}); r.alerts&(1<<procP99) == 0 {
+		t.Error("a process with a 30 ms fsync p99 does not draw the eye")
+	}
+	p.Syscalls, p.Calls = p.Syscalls[:1], 1
+	if r := prm.row(&procItem{p: &p, lat: lc.get(&p)}); r.alerts&(1<<procP99) != 0 {
+		t.Error("a process slow only in poll draws the eye")
+	}
+}
