@@ -291,6 +291,18 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 			return o.paste(msg)
 		}
 	case tea.MouseWheelMsg:
+		if msg.Button == tea.MouseWheelLeft || msg.Button == tea.MouseWheelRight {
+			// A sideways wheel (a touchpad's, shift+wheel) scrolls a
+			// table's columns, as ← and → do.
+			if tv, ok := m.top().(*tableView); ok && !m.covered() {
+				if msg.Button == tea.MouseWheelLeft {
+					tv.scroll(-1)
+				} else {
+					tv.scroll(1)
+				}
+			}
+			return nil
+		}
 		delta := 3
 		if msg.Button == tea.MouseWheelUp {
 			delta = -3

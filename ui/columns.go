@@ -45,7 +45,7 @@ func (c *columnChooser) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 
 func (c *columnChooser) body(th *themes.Theme) ([]string, *tea.Cursor) {
 	lines := []textLine{{text: "COLUMNS  enter or space shows or hides one · esc or o closes", heading: true}, {}}
-	ws := c.t.widths(c.t.width)
+	ws, _ := c.t.layout()
 	for i, col := range c.t.cols {
 		mark, box, note := "  ", "[x]", ""
 		if i == c.cursor {

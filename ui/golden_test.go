@@ -30,6 +30,7 @@ func TestGolden(t *testing.T) {
 		{"syscall_procs", []string{"2", "enter"}, nil},
 		{"filter", []string{`\`, "nginx"}, nil},
 		{"tree", []string{"t"}, nil},
+		{"scrolled", []string{"right", "right", "right"}, nil},
 		{"picker", []string{"a"}, nil},
 		{"help", []string{"?"}, nil},
 		{"losses", []string{"L"}, nil},

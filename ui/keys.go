@@ -15,6 +15,9 @@ import (
 // each message, which bindings the state the user is in enables (syncKeys).
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
+	// Left and Right scroll a table's columns sideways, the columns that
+	// name the row staying in place: on only where there is somewhere to go.
+	Left, Right key.Binding
 
 	NextView, Processes, Syscalls, InFlight key.Binding
 	Files, Connections                      key.Binding
@@ -80,6 +83,8 @@ func DefaultKeyMap() KeyMap {
 		PageDown: off("pgdn", "page down", "pgdown"),
 		Home:     off("g/home", "first", "g", "home"),
 		End:      off("G/end", "last", "G", "shift+g", "end"),
+		Left:     off("←", "scroll left", "left"),
+		Right:    off("→", "scroll right", "right"),
 
 		NextView:    b("tab", "next view", "tab"),
 		Processes:   b("1", "processes", "1"),
@@ -158,7 +163,7 @@ func (k *KeyMap) disableAll() {
 // all is every binding of k.
 func (k *KeyMap) all() []*key.Binding {
 	bs := []*key.Binding{
-		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End,
+		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Left, &k.Right,
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
 		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
@@ -213,7 +218,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 // overlay's, which lists them.
 func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Search, k.Next, k.Prev, k.Filter},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
 		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export, k.Columns},
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},

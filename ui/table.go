@@ -167,6 +167,11 @@ type table struct {
 	sortCol int
 	reverse bool
 	filter  string
+	// xoff scrolls the columns sideways (→ and ←): 0 lays them out to
+	// fit, dropping the least needed; n > 0 lays out every column shown in
+	// order, none dropped, with the first n-1 past the pinned ones scrolled
+	// off to the left and what does not fit cut at the right.
+	xoff int
 	// tree draws parents above their children, with treeCol indented by
 	// prefix (one per shown row).
 	tree    bool
@@ -274,7 +279,7 @@ func (t *table) setFilter(f string) {
 func (t *table) sortBy(next, reverse bool) {
 	keep, ok := t.selected()
 	if next {
-		ws := t.widths(t.width)
+		ws, _ := t.layout()
 		for i := 1; i <= len(t.cols); i++ {
 			if c := (t.sortCol + i) % len(t.cols); ws[c] > 0 {
 				t.sortCol = c
@@ -390,8 +395,6 @@ func (t *table) clickAt(y int) {
 	}
 }
 
-// widths lays the columns out in width cells: the columns dropped last stay,
-// the flex column takes what is left. A dropped column gets 0.
 // colShown says whether column i is shown, room permitting.
 func (t *table) colShown(i int) bool {
 	if t.showCol != nil {
@@ -413,7 +416,27 @@ func (t *table) toggleCol(i int) {
 	}
 }
 
-func (t *table) widths(width int) []int {
+// layout is the columns' widths at the table's width (0: left out), and
+// whether a column shown is left out or cut at the right: → scrolls to it,
+// and the header's last cell says so (›), a cell of its own where the
+// columns are laid out to fit.
+func (t *table) layout() ([]int, bool) {
+	if t.xoff > 0 {
+		ws := t.scrolledWidths(t.width)
+		return ws, lineWidth(ws) > t.width
+	}
+	ws := t.fitWidths(t.width)
+	for i := range t.cols {
+		if ws[i] == 0 && t.colShown(i) {
+			return t.fitWidths(t.width - 1), true
+		}
+	}
+	return ws, false
+}
+
+// fitWidths lays the columns out in width cells: the columns dropped last
+// stay, the flex column takes what is left. A dropped column gets 0.
+func (t *table) fitWidths(width int) []int {
 	ws := make([]int, len(t.cols))
 	need := gutter - 1
 	for i, c := range t.cols {
@@ -448,10 +471,77 @@ func (t *table) widths(width int) []int {
 	return ws
 }
 
+// pinned is how many leading columns stay in place when the table scrolls
+// sideways: those up to the first that names the row (a text column: COMM,
+// NAME, PATH).
+func (t *table) pinned() int {
+	for i, c := range t.cols {
+		if !c.right {
+			return i + 1
+		}
+	}
+	return 1
+}
+
+// scrollable are the columns shown that scroll sideways, in order.
+func (t *table) scrollable() []int {
+	var cols []int
+	for i := t.pinned(); i < len(t.cols); i++ {
+		if t.colShown(i) {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+// skipped is how many scrollable columns are scrolled off to the left.
+func (t *table) skipped() int { return max(0, t.xoff-1) }
+
+// scrolledWidths lays out the pinned columns, then the scrollable ones past
+// those skipped, each at its own width (the flex column takes what the
+// others leave, if they leave any): what does not fit is cut at the edge.
+func (t *table) scrolledWidths(width int) []int {
+	ws := make([]int, len(t.cols))
+	need := gutter - 1
+	for i := range t.pinned() {
+		if t.colShown(i) {
+			ws[i] = t.cols[i].width
+			need += ws[i] + 1
+		}
+	}
+	sc := t.scrollable()
+	for _, i := range sc[min(t.skipped(), len(sc)):] {
+		ws[i] = t.cols[i].width
+		need += ws[i] + 1
+	}
+	for i, c := range t.cols {
+		if c.flex && ws[i] > 0 && need < width {
+			ws[i] += width - need
+		}
+	}
+	return ws
+}
+
+// cutRight says a column shown is left out or cut at the right: → scrolls
+// to it.
+func (t *table) cutRight() bool {
+	_, cut := t.layout()
+	return cut
+}
+
+// scroll moves the columns sideways by delta (→ 1, ← -1), within the
+// columns there are: the last stays in sight.
+func (t *table) scroll(delta int) {
+	if delta > 0 && !t.cutRight() {
+		return
+	}
+	t.xoff = max(0, min(t.xoff+delta, len(t.scrollable())))
+}
+
 // render draws the header and the visible rows, height lines in all.
 func (t *table) render(height int, th *themes.Theme, empty string) []string {
 	width := t.width
-	ws := t.widths(width)
+	ws, cut := t.layout()
 	lines := make([]string, 0, height)
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", gutter))
@@ -473,7 +563,16 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 		}
 		b.WriteString(fit(title, ws[i], c.right))
 	}
-	lines = append(lines, th.Heading.Render(fit(b.String(), width, false)))
+	// ‹ and › say columns are scrolled off to the left, or left out or
+	// cut at the right.
+	head := b.String()
+	if t.skipped() > 0 {
+		head = "‹" + head[1:]
+	}
+	if cut {
+		head = fit(head, width-1, false) + "›"
+	}
+	lines = append(lines, th.Heading.Render(fit(head, width, false)))
 
 	if len(t.shown) == 0 {
 		lines = append(lines, th.Dim.Render(fit("  "+empty, width, false)))

@@ -103,6 +103,8 @@ func (v *tableView) enable(k *KeyMap) {
 		k.enableMoves()
 	}
 	enable(&k.Sort, &k.SortReverse, &k.Filter, &k.Export, &k.Columns)
+	k.Right.SetEnabled(v.cutRight())
+	k.Left.SetEnabled(v.xoff > 0)
 	k.Follow.SetEnabled(hasRow || v.follow)
 	k.Drill.SetEnabled(hasRow && v.drill != nil)
 	k.Tree.SetEnabled(v.isTree)
@@ -137,6 +139,10 @@ func (v *tableView) update(msg tea.KeyPressMsg, k *KeyMap, d *data) (request, te
 		v.move(-len(v.shown))
 	case key.Matches(msg, k.End):
 		v.move(len(v.shown))
+	case key.Matches(msg, k.Right):
+		v.scroll(1)
+	case key.Matches(msg, k.Left):
+		v.scroll(-1)
 	case key.Matches(msg, k.Sort):
 		v.sortBy(true, false)
 	case key.Matches(msg, k.SortReverse):

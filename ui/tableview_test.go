@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 	"tlmon/model"
 	"tlmon/themes"
 )
@@ -151,5 +153,54 @@ func TestSlowP99DrawsTheEyeUnlessTheCallWaits(t *testing.T) {
 	p.Syscalls, p.Calls = p.Syscalls[:1], 1
 	if r := prm.row(&procItem{p: &p, lat: lc.get(&p)}); r.alerts&(1<<procP99) != 0 {
 		t.Error("a process slow only in poll draws the eye")
+	}
+}
+
+// TestRightAndLeftScrollTheColumns: at 80 columns the Processes view leaves
+// READ and WRITE out and says so (›); → lays every column out in order and
+// scrolls, PID and COMM staying, until the last is in sight; ← goes back to
+// the columns laid out to fit.
+func TestRightAndLeftScrollTheColumns(t *testing.T) {
+	h := newHarness(t, newFake(), 80, 24)
+	head := func() string { return strings.Split(h.view(), "\n")[3] }
+	if v := head(); strings.Contains(v, "READ") || !strings.HasSuffix(strings.TrimRight(v, " "), "›") || !h.m.keys.Right.Enabled() || h.m.keys.Left.Enabled() {
+		t.Fatalf("at 80 columns the header does not say columns are left out, or → is off, or ← on:\n%s", v)
+	}
+	for range 20 {
+		h.press("right")
+	}
+	v := head()
+	if !strings.Contains(v, "‹") || !strings.Contains(v, "PID COMM") || !strings.Contains(v, "WRITE") || strings.Contains(v, "SYSCALLS/s") {
+		t.Errorf("after → the header is %q, want PID and COMM kept, the first columns scrolled off (‹) and WRITE in sight", v)
+	}
+	if h.m.keys.Right.Enabled() || strings.HasSuffix(strings.TrimRight(v, " "), "›") {
+		t.Errorf("→ is still on with the last column in sight: %q", v)
+	}
+	tv := h.m.top().(*tableView)
+	for tv.xoff > 0 {
+		h.press("left")
+	}
+	if v := head(); strings.Contains(v, "‹") || !strings.Contains(v, "SYSCALLS/s") || h.m.keys.Left.Enabled() {
+		t.Errorf("after ← back to the start the header is %q", v)
+	}
+	wide := newHarness(t, newFake(), 160, 40)
+	if wide.m.keys.Right.Enabled() {
+		t.Errorf("→ is on at 160 columns, where every column fits:\n%s", wide.view())
+	}
+}
+
+// TestSidewaysWheelScrollsTheColumns: a touchpad's sideways wheel scrolls
+// the columns as → and ← do, and moves no row.
+func TestSidewaysWheelScrollsTheColumns(t *testing.T) {
+	h := newHarness(t, newFake(), 80, 24)
+	tv := h.m.top().(*tableView)
+	cursor := tv.cursor
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelRight})
+	if tv.xoff != 1 || tv.cursor != cursor {
+		t.Errorf("wheel right: xoff %d cursor %d, want 1 and %d", tv.xoff, tv.cursor, cursor)
+	}
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelLeft})
+	if tv.xoff != 0 {
+		t.Errorf("wheel left: xoff %d, want 0", tv.xoff)
 	}
 }
