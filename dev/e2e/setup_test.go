@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -99,5 +100,71 @@ func TestMakeTestSaysWhatItNeedsFirst(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if err == nil || !strings.Contains(lines[0], "make test needs tmux and strace") || !strings.Contains(lines[0], "missing: tmux strace") {
 		t.Errorf("without tmux and strace: %v\n%s\nwant a failure saying make test needs them", err, out)
+	}
+}
+
+// sudoUser is the throwaway user TestSetUpWorksAsAUserWithSudo runs as.
+const sudoUser = "tlmon-e2e"
+
+// TestSetUpWorksAsAUserWithSudo: a user who may sudo (as on a workstation)
+// runs the README's first command in a fresh clone: make builds tlmon as the
+// user and runs it through sudo, and the command given after -- runs as the
+// user again. CI installs sudo; without it the test skips, or fails where
+// BPF tests must run.
+func TestSetUpWorksAsAUserWithSudo(t *testing.T) {
+	bpftest.Require(t)
+	if _, err := exec.LookPath("sudo"); err != nil {
+		if os.Getenv(bpftest.RequireEnv) != "" {
+			t.Fatal("sudo is not installed (.ci/run installs it)")
+		}
+		t.Skip("sudo is not installed")
+	}
+	run := func(name string, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return string(out)
+	}
+	exec.Command("userdel", "--remove", sudoUser).Run() // a run killed before its cleanup
+	run("useradd", "--create-home", "--shell", "/bin/sh", sudoUser)
+	sudoers := "/etc/sudoers.d/" + sudoUser
+	t.Cleanup(func() {
+		os.Remove(sudoers)
+		exec.Command("userdel", "--remove", sudoUser).Run()
+	})
+	if err := os.WriteFile(sudoers, []byte(sudoUser+" ALL=(ALL) NOPASSWD: ALL\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	home := "/home/" + sudoUser
+	clone := filepath.Join(home, "tlmon")
+	run("git", "clone", "-q", repoRoot, clone)
+	// The user has no module cache of their own and no network need: the
+	// dependencies come vendored from root's cache.
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	vendor := exec.Command(goBin, "mod", "vendor")
+	vendor.Dir = clone
+	if out, err := vendor.CombinedOutput(); err != nil {
+		t.Fatalf("go mod vendor: %v\n%s", err, out)
+	}
+	run("chown", "-R", sudoUser+":", home)
+
+	uid := strings.TrimSpace(run("id", "-u", sudoUser))
+	cmd := exec.Command("runuser", "-u", sudoUser, "--", "env", "-i",
+		"HOME="+home, "PATH="+filepath.Dir(goBin)+":/usr/bin:/bin", "GOFLAGS=-mod=vendor", "GOTOOLCHAIN=local",
+		"make", "-s", "run", `ARGS=-o json -- id -u`)
+	cmd.Dir = clone
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("make run as %s: %v\n%s%s", sudoUser, err, out, stderr)
+	}
+	first, report, _ := strings.Cut(string(out), "\n")
+	if first != uid || !strings.Contains(report, `"syscalls"`) {
+		t.Errorf("make run as a user with sudo printed:\n%s\nwant the command's uid %s, then tlmon's JSON report", out, uid)
 	}
 }
