@@ -70,6 +70,22 @@ func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
 	}
 }
 
+// waitGone waits until the screen no longer contains gone.
+func (s *tmuxSession) waitGone(gone string, timeout time.Duration) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		scr := s.screen()
+		if !strings.Contains(scr, gone) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen still shows %q:\n%s", gone, scr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // waitForRe waits until the screen matches the regular expression re.
 func (s *tmuxSession) waitForRe(re string, timeout time.Duration) string {
 	s.t.Helper()

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"tlmon/internal/bpftest"
+)
+
+// TestMonitorFlowsOfAnHtopUser walks the real monitor at 80×24 through what
+// a user coming from htop or less does first: help, closed the way it says;
+// a search and its next match; a filter on one column; scrolling the columns
+// sideways; the column chooser; writing the list to a file; F10 to quit.
+func TestMonitorFlowsOfAnHtopUser(t *testing.T) {
+	bpftest.Require(t)
+	dir := t.TempDir()
+	loop := `while :; do cat /etc/hostname >/dev/null; sleep 0.1; done`
+	s := startTmux(t, 80, 24, fmt.Sprintf("cd %s && %s -i 200ms --theme mono -- sh -c '%s'", dir, tlmonBin, loop))
+	s.waitForRe(`\d+ sh `, 10*time.Second)
+	tl := s.tlmonPID()
+
+	s.keys("?")
+	s.waitFor("KEYS", 5*time.Second)
+	s.keys("q") // the help says q closes it: it must not quit tlmon
+	s.waitGone("KEYS", 5*time.Second)
+	if s.tlmonPID() != tl {
+		t.Fatal("q in the help quit tlmon")
+	}
+
+	s.keys("/", "sh", "Enter")
+	s.waitForRe(`(?m)^>\s+\d+ sh `, 5*time.Second)
+	s.keys("n") // the next match, not the network class
+	if scr := s.screen(); !strings.Contains(scr, "●n") {
+		t.Errorf("n after a search touched the network class:\n%s", scr)
+	}
+
+	s.keys(`\`, "comm:sh", "Enter")
+	scr := s.waitFor(`match \comm:sh`, 5*time.Second)
+	for _, line := range rows(scr) {
+		if !regexp.MustCompile(`^\S*\s+\d+ sh `).MatchString(line) {
+			t.Errorf("the filter comm:sh shows a row of another command: %q", line)
+		}
+	}
+	s.keys("Escape")
+	s.waitGone("comm:sh", 5*time.Second)
+
+	head := func() string { return strings.Split(s.screen(), "\n")[3] }
+	if h := head(); !strings.HasSuffix(strings.TrimRight(h, " "), "›") {
+		t.Fatalf("at 80 columns the header does not say columns are left out: %q", h)
+	}
+	s.keys("Right", "Right", "Right")
+	s.waitFor("‹", 5*time.Second)
+	if h := head(); !strings.Contains(h, "PID COMM") || strings.Contains(h, "SYSCALLS/s") {
+		t.Errorf("after → → → the header is %q, want PID and COMM kept and the first counts scrolled off", h)
+	}
+	s.keys("Left", "Left", "Left")
+
+	s.waitGone("‹", 5*time.Second)
+
+	s.keys("o")
+	s.waitFor("COLUMNS", 5*time.Second)
+	s.keys("Escape")
+	s.waitGone("COLUMNS", 5*time.Second)
+
+	s.keys("w")
+	s.waitFor("rows written to tlmon-processes-", 5*time.Second)
+	files, _ := filepath.Glob(filepath.Join(dir, "tlmon-processes-*.csv"))
+	if len(files) != 1 {
+		t.Fatalf("w wrote %v; the screen says:\n%s", files, scr)
+	}
+	if b, err := os.ReadFile(files[0]); err != nil || !strings.HasPrefix(string(b), "PID,COMM,") || !strings.Contains(string(b), ",sh,") {
+		t.Errorf("the CSV written is %q (%v)", b, err)
+	}
+
+	s.keys("F10")
+	s.waitRestored(tl)
+}
+
+// rows are the table's rows on a screen of the monitor: the lines between
+// the column titles and the status line that begin with a PID.
+func rows(screen string) []string {
+	var out []string
+	for _, line := range strings.Split(screen, "\n")[4:] {
+		if regexp.MustCompile(`^.{0,2}\s+\d+ `).MatchString(line) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
