@@ -307,7 +307,9 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		if msg.Button == tea.MouseWheelUp {
 			delta = -3
 		}
-		if o := m.overlay(); o == nil || !o.wheel(delta) {
+		// Under an overlay that covers it the view keeps still: the wheel
+		// scrolls the overlay, if it scrolls.
+		if o := m.overlay(); (o == nil || !o.wheel(delta)) && !m.covered() {
 			m.top().wheel(delta)
 		}
 	case tea.MouseClickMsg:

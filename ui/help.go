@@ -58,6 +58,11 @@ func (h *helpOverlay) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 	return key.Matches(msg, k.Close), nil
 }
 
+func (h *helpOverlay) wheel(delta int) bool {
+	h.scroll(delta)
+	return true
+}
+
 func (h *helpOverlay) scroll(delta int) {
 	h.offset = scrolled(h.offset, delta, len(h.lines), h.height)
 }

@@ -204,3 +204,17 @@ func TestSidewaysWheelScrollsTheColumns(t *testing.T) {
 		t.Errorf("wheel left: xoff %d, want 0", tv.xoff)
 	}
 }
+
+// TestWheelUnderTheHelpLeavesTheViewStill: the wheel over the help scrolls
+// the help, never the rows hidden under it.
+func TestWheelUnderTheHelpLeavesTheViewStill(t *testing.T) {
+	h := newHarness(t, newFake(), 80, 24)
+	tv := h.m.top().(*tableView)
+	h.press("?")
+	for range 3 {
+		h.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	}
+	if tv.cursor != 0 {
+		t.Errorf("the wheel over the help moved the cursor under it to row %d", tv.cursor)
+	}
+}
