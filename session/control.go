@@ -30,6 +30,13 @@ type Counts interface {
 	SetScope(t model.Target)
 }
 
+// History is what Control needs of the snapshots kept to move back in
+// time through.
+type History interface {
+	Moments() []model.Moment
+	At(seq uint64) (*model.Snapshot, error)
+}
+
 // Control is the interactive monitor's backend (ui.Backend): it hands out the
 // aggregator's snapshots and turns the user's keys into kernel settings: which
 // classes are counted, what is watched.
@@ -40,6 +47,8 @@ type Control struct {
 	cgroups *collector.Cgroups
 	table   *syscalls.Table
 	follow  bool
+	// history keeps the last snapshots (nil: none kept).
+	history History
 
 	// The Threads view's state: whose threads, and the last look for rates.
 	threadsMu   sync.Mutex
@@ -73,6 +82,23 @@ func NewControl(p *bpf.Probe, counts Counts, flush func() error, cg *collector.C
 		}
 	}
 	return c
+}
+
+// Moments are the snapshots the history keeps, oldest first: none without
+// a history.
+func (c *Control) Moments() []model.Moment {
+	if c.history == nil {
+		return nil
+	}
+	return c.history.Moments()
+}
+
+// SnapshotAt rebuilds the kept snapshot numbered seq.
+func (c *Control) SnapshotAt(seq uint64) (*model.Snapshot, error) {
+	if c.history == nil {
+		return nil, errors.New("no history is kept")
+	}
+	return c.history.At(seq)
 }
 
 // Snapshot is the aggregator's latest.

@@ -81,6 +81,8 @@ type app struct {
 	data    data // with the classes counted and those in detail
 	meta    Meta
 	paused  bool
+	// hist is the history's moments and the one shown (timeline.go).
+	hist    timeline
 	polling bool // an InFlight call is under way
 	// threadsPID is the process whose threads the kernel counts (0: none);
 	// threadsPolling: a Threads call is under way.
@@ -141,6 +143,7 @@ func newApp(b Backend, o Options, themeName string) *app {
 	m.stack = []view{m.tops[tabProcesses]}
 	m.setTheme(themes.Pick(themeName, true))
 	m.data.setSnapshot(b.Snapshot())
+	m.pullMoments()
 	m.meta, m.data.classes, m.data.detail = b.Meta(), b.Classes(), b.Detail()
 	m.data.boot = m.meta.Boot
 	m.top().refresh(&m.data)
@@ -174,7 +177,7 @@ func (m *app) setTheme(th themes.Theme) {
 
 func (m *app) top() view { return m.stack[len(m.stack)-1] }
 
-func (m *app) bodyHeight() int { return m.height - headerHeight - 2 } // 2: status, help
+func (m *app) bodyHeight() int { return m.height - m.headerHeight() - 2 } // 2: status, help
 
 // layout gives every view and overlay the room it has now.
 func (m *app) layout() {
@@ -223,6 +226,7 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		if m.status != "" && m.now.Sub(m.statusAt) > statusFor {
 			m.status = ""
 		}
+		m.pullMoments()
 		m.pull()
 		return tea.Batch(m.tick(), m.pollInFlight(), m.pollThreads())
 	case threadsMsg:
@@ -314,7 +318,7 @@ func (m *app) update(msg tea.Msg) tea.Cmd {
 		}
 	case tea.MouseClickMsg:
 		if !m.covered() {
-			m.top().click(msg.Y - headerHeight)
+			m.top().click(msg.Y - m.headerHeight())
 		}
 	}
 	return nil
@@ -355,11 +359,20 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Losses):
 		m.open(newLosses(&m.data))
 	case key.Matches(msg, k.Pause):
-		m.paused = !m.paused
-		if !m.paused { // back to the present at once
-			m.pull()
-			return m.show()
+		if m.paused { // back to the present at once
+			return m.goLive()
 		}
+		m.paused = true
+	case key.Matches(msg, k.Earlier):
+		return m.step(-1)
+	case key.Matches(msg, k.Later):
+		return m.step(1)
+	case key.Matches(msg, k.EarlierMore):
+		return m.step(-10)
+	case key.Matches(msg, k.LaterMore):
+		return m.step(10)
+	case key.Matches(msg, k.Live):
+		return m.goLive()
 	case key.Matches(msg, k.Slow):
 		m.nextSlow()
 	case key.Matches(msg, k.Clear):
@@ -505,7 +518,7 @@ func (m *app) body() ([]string, *tea.Cursor) {
 		if o := m.overlays[i]; o.covers() {
 			lines, c := o.body(&m.theme)
 			if c != nil {
-				c.Y += headerHeight
+				c.Y += m.headerHeight()
 			}
 			return lines, c
 		}

@@ -42,9 +42,24 @@ type fakeBackend struct {
 	detailErr  error
 	procDetail model.ProcDetail
 	detailFor  []model.ProcID // the process of each ProcDetail call
+	// past are the history's snapshots, oldest first, numbered from 1.
+	past []*model.Snapshot
 }
 
 func (f *fakeBackend) Snapshot() *model.Snapshot { return f.snap }
+func (f *fakeBackend) Moments() []model.Moment {
+	var ms []model.Moment
+	for i, s := range f.past {
+		ms = append(ms, model.Moment{Seq: uint64(i + 1), At: s.At, CallRate: s.Totals.CallRate, ErrorRate: s.Totals.ErrorRate})
+	}
+	return ms
+}
+func (f *fakeBackend) SnapshotAt(seq uint64) (*model.Snapshot, error) {
+	if seq < 1 || seq > uint64(len(f.past)) {
+		return nil, fmt.Errorf("moment %d is not kept", seq)
+	}
+	return f.past[seq-1], nil
+}
 func (f *fakeBackend) Meta() Meta                { return f.meta }
 func (f *fakeBackend) Classes() model.Class      { return f.classes }
 func (f *fakeBackend) SetClasses(c model.Class) error {
@@ -694,7 +709,7 @@ func TestMouseIsOffUnlessAsked(t *testing.T) {
 	m := newApp(newFake(), Options{Mouse: true}, "mono")
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	m.Update(tea.MouseClickMsg{Y: headerHeight + 2, Button: tea.MouseLeft})
+	m.Update(tea.MouseClickMsg{Y: m.headerHeight() + 2, Button: tea.MouseLeft})
 	if r, _ := m.top().(*tableView).selected(); r.cells[1] != "redis-server" {
 		t.Errorf("a click on the second row selected %s", r.cells[1])
 	}
@@ -989,5 +1004,26 @@ func TestSlowKeyCyclesTheThreshold(t *testing.T) {
 		if shown := strings.Contains(h.view(), "slow>"+want.String()); shown != (want > 0) {
 			t.Errorf("threshold %v shown in the header: %v\n%s", want, shown, h.view())
 		}
+	}
+}
+
+// withHistory gives the fake backend a history of n moments, a second
+// apart, ending a second before its live snapshot: moment i has the live
+// snapshot's rates times (i+1)/n, nginx's errors in the oldest only.
+func withHistory(b *fakeBackend, n int) {
+	b.past = nil
+	for i := range n {
+		s := *b.snap
+		s.At = b.snap.At.Add(-time.Duration(n-i) * time.Second)
+		f := float64(i+1) / float64(n)
+		s.Totals.CallRate, s.Totals.ErrorRate = b.snap.Totals.CallRate*f, 0
+		if i == 0 {
+			s.Totals.ErrorRate = 7
+		}
+		s.Processes = slices.Clone(s.Processes)
+		for j := range s.Processes {
+			s.Processes[j].CallRate *= f
+		}
+		b.past = append(b.past, &s)
 	}
 }

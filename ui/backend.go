@@ -13,6 +13,10 @@ import (
 type Backend interface {
 	// Snapshot is the aggregator's latest picture (immutable; never nil).
 	Snapshot() *model.Snapshot
+	// Moments are the snapshots the history keeps, oldest first (none
+	// without a history); SnapshotAt rebuilds the one numbered seq.
+	Moments() []model.Moment
+	SnapshotAt(seq uint64) (*model.Snapshot, error)
 	// Meta says which buffer is in use and what is watched now.
 	Meta() Meta
 	// Classes are the event classes collected now; SetClasses changes what the

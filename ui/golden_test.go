@@ -45,6 +45,8 @@ func TestGolden(t *testing.T) {
 		{"event_call", []string{"enter", "e", "enter"}, nil},
 		{"events_detail_off", []string{"enter", "e"}, func(b *fakeBackend) { b.detail, b.procDetail = 0, model.ProcDetail{} }},
 		{"detail_toggled", []string{"v", "F", "D", "esc"}, nil},
+		{"history_live", nil, func(b *fakeBackend) { withHistory(b, 30) }},
+		{"history_past", []string{"[", "[", "{"}, func(b *fakeBackend) { withHistory(b, 30) }},
 		{"churn", nil, churn},
 		{"churn_commands", []string{"C"}, churn},
 		{"churn_command", []string{"C", "j", "j", "enter"}, churn},

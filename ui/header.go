@@ -11,8 +11,6 @@ import (
 	"tlmon/output"
 )
 
-const headerHeight = 3 // title, class chips, tabs and breadcrumb
-
 // classLabels are the names the chips show, shorter than model.ClassNames so
 // that all ten fit in 80 columns.
 var classLabels = []string{"file", "desc", "net", "proc", "mem", "sig", "ipc", "time", "creds", "other"}
@@ -37,8 +35,15 @@ func (m *app) header() []string {
 	} else {
 		badges = append(badges, th.Dim.Render("lost 0"))
 	}
-	if m.paused {
+	switch label := m.momentLabel(); {
+	case m.hist.at != 0:
+		badges = append(badges, th.Warning.Render(" "+label+" "))
+	case m.paused && label != "":
+		badges = append(badges, th.Warning.Render(" PAUSED "+label+" "))
+	case m.paused:
 		badges = append(badges, th.Warning.Render(" PAUSED "))
+	case label != "":
+		badges = append(badges, th.Dim.Render(label))
 	}
 	right := strings.Join(badges, " ")
 	// The scope last: it can be long, and what does not fit is cut.
@@ -96,7 +101,11 @@ func (m *app) header() []string {
 			break
 		}
 	}
-	return []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
+	lines := []string{truncate(line1, m.width), truncate(line2, m.width), truncate(line3, m.width)}
+	if m.hist.on() {
+		lines = append(lines, m.timelineStrip())
+	}
+	return lines
 }
 
 // tabs draws the tabs and the breadcrumb; short names the tabs not shown by

@@ -38,6 +38,9 @@ type KeyMap struct {
 	Swap                                                key.Binding
 	Pause, Attach, Kill, Export, Columns, Clear, Losses key.Binding
 	Slow                                                key.Binding
+	// Earlier and Later step through the history one interval, EarlierMore
+	// and LaterMore ten; Live goes back to the live picture (timeline.go).
+	Earlier, Later, EarlierMore, LaterMore, Live key.Binding
 	// ClassMenu opens the classes overlay, where the class keys work.
 	ClassMenu  key.Binding
 	Help, Quit key.Binding
@@ -116,6 +119,11 @@ func DefaultKeyMap() KeyMap {
 		Clear:       b("c", "clear", "c"),
 		Losses:      b("L", "lost events", "L", "shift+l"),
 		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
+		Earlier:     off("[", "one interval back", "["),
+		Later:       off("]", "one interval on", "]"),
+		EarlierMore: off("{", "ten intervals back", "{"),
+		LaterMore:   off("}", "ten intervals on", "}"),
+		Live:        off("=", "back to live", "="),
 		ClassMenu:   b(classMenuKey+" F2", "classes counted, detail", classMenuKey, "f2"),
 		Help:        b("? F1", "help", "?", "f1"),
 		Quit:        b("q F10", "quit", "q", "f10", "ctrl+c"),
@@ -167,6 +175,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
 		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
+		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live,
 		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
 	for i := range k.Classes {
@@ -221,7 +230,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
 		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export, k.Columns},
-		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
+		{k.Pause, k.Earlier, k.Later, k.EarlierMore, k.LaterMore, k.Live, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }
 
@@ -238,6 +247,7 @@ func (m *app) syncKeys() {
 		return
 	}
 	m.top().enable(k)
+	m.enableTime(k)
 	if len(m.stack) > 1 {
 		k.Back.SetEnabled(true)
 	}

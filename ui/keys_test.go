@@ -37,6 +37,8 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 		on     []string // descriptions the full help must list
 		off    []string // and must not
 		noHelp bool     // ? is text there: the state's own keys are on the bottom line only
+		// history gives the backend a history to step through.
+		history bool
 	}{
 		{
 			name:  "processes",
@@ -66,6 +68,20 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 			off:   []string{"back", "process tree", "threads", "group by command"},
 		},
 		{
+			name:    "a past moment",
+			keys:    []string{"["},
+			history: true,
+			short:   "enter drill • / search • p/space pause • a attach • ? help • q quit",
+			on:      []string{"one interval back", "one interval on", "ten intervals back", "ten intervals on", "back to live", "pause"},
+		},
+		{
+			name:    "live with a history",
+			history: true,
+			short:   "enter drill • / search • p/space pause • a attach • ? help • q quit",
+			on:      []string{"one interval back", "ten intervals back"},
+			off:     []string{"one interval on", "ten intervals on", "back to live"},
+		},
+		{
 			name:   "the attach picker",
 			keys:   []string{"a"},
 			short:  "enter attach • esc cancel • ↑/↓ move",
@@ -80,7 +96,11 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, newFake(), 120, 40)
+			b := newFake()
+			if tt.history {
+				withHistory(b, 20)
+			}
+			h := newHarness(t, b, 120, 40)
 			h.press(tt.keys...)
 			if got := h.shortHelp(); got != tt.short {
 				t.Errorf("bottom line %q, want %q", got, tt.short)
@@ -160,12 +180,15 @@ func TestNoKeyDoesTwoThingsInOneState(t *testing.T) {
 		nil, {"C"}, {"C", "j", "enter"}, {"2"}, {"2", "enter"}, {"3"}, {"4"}, {"5"}, {"5", "e"},
 		{"enter"}, {"enter", "enter"}, {"enter", "e"}, {"enter", "e", "enter"}, {"T"},
 		{"/", "ngi", "enter"}, {`\`, "nginx", "enter"}, {"enter", "/", "read", "enter"},
+		{"["}, {"[", "2"}, {"[", "enter"}, {"[", "3"},
 	}
 	overlays := [][]string{nil, {"?"}, {"a"}, {`\`}, {"/"}, {"L"}, {"v"}}
 	seen := map[viewID]bool{}
 	for _, path := range paths {
 		for _, o := range overlays {
-			h := newHarness(t, newFake(), 120, 40)
+			b := newFake()
+			withHistory(b, 20)
+			h := newHarness(t, b, 120, 40)
 			h.press(path...)
 			seen[h.m.top().id()] = true
 			h.press(o...)

@@ -13,6 +13,12 @@ import (
 // the polls of the view it hides.
 
 // pull takes the aggregator's latest snapshot, unless paused.
+// pullMoments reads the moments the history keeps, paused or not: the
+// timeline strip goes on.
+func (m *app) pullMoments() {
+	m.hist.moments = m.b.Moments()
+}
+
 func (m *app) pull() {
 	if m.paused {
 		return

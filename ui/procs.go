@@ -62,9 +62,10 @@ func procsEmpty(d *data, plain string) string {
 // its latency over all its syscalls (the Processes view) or one syscall of
 // it (the processes of a syscall).
 type procItem struct {
-	p   *model.ProcStat
-	lat *latEntry
-	s   *model.SyscallStat
+	p     *model.ProcStat
+	lat   *latEntry
+	s     *model.SyscallStat
+	trend [trendLen]float64 // the process's last call rates (data.trend)
 }
 
 // procIdentity are the first columns of every list of processes, which
@@ -98,7 +99,7 @@ var (
 		column{title: "READ", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.ReadRate + x.p.IO.RecvRate })},
 		column{title: "WRITE", width: 9, right: true, drop: 3, cell: byteRateCell(func(x *procItem) float64 { return x.p.IO.WriteRate + x.p.IO.SendRate })},
 		// The last call rates, one a refresh: the first column to give way.
-		column{title: "TREND", width: trendLen, drop: 6, cell: textCell(func(x *procItem) string { return sparkline(x.lat.trend[:]) })},
+		column{title: "TREND", width: trendLen, drop: 6, cell: textCell(func(x *procItem) string { return sparkline(x.trend[:]) })},
 		// The command line, hidden until the column chooser (o) shows it;
 		// then the others give way to it.
 		column{title: "COMMAND LINE", width: 40, hidden: true, cell: textCell(func(x *procItem) string { return model.Escape(x.p.Cmdline) })},
@@ -221,7 +222,7 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 			continue
 		}
 		x.p, x.lat = p, lat.get(p)
-		x.lat.addRate(d.snap.At, p.CallRate)
+		d.trend(p.ID, &x.trend)
 		rows = append(rows, procRow(&rm, x))
 	}
 	return rows
@@ -342,24 +343,10 @@ type latEntry struct {
 	// slow says a syscall of the process that does not wait by design has
 	// a slow p99 (slowCall).
 	slow bool
-	// trend holds the process's last call rates, one a snapshot, the
-	// newest last (the TREND column); trendAt is the snapshot of the last.
-	trend   [trendLen]float64
-	trendAt time.Time
 }
 
 // trendLen is how many snapshots the TREND column draws.
 const trendLen = 8
-
-// addRate notes a snapshot's call rate, once a snapshot however often the
-// rows are made.
-func (e *latEntry) addRate(at time.Time, r float64) {
-	if at.Equal(e.trendAt) {
-		return
-	}
-	copy(e.trend[:], e.trend[1:])
-	e.trend[trendLen-1], e.trendAt = r, at
-}
 
 // sparkline draws rates as bars of eight heights, the highest full: a
 // blank for none.

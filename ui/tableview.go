@@ -63,7 +63,20 @@ func (v *tableView) click(y int) {
 	v.clickAt(y)
 }
 
+// liveOnly says the view's rows are read live, not kept in the history (in
+// flight, threads, events): at a past moment it shows none, and says why.
+func (v *tableView) liveOnly() bool {
+	return v.vid == viewInFlight || v.vid == viewThreads || v.vid == viewEvents
+}
+
 func (v *tableView) refresh(d *data) {
+	if d.past && v.liveOnly() {
+		v.empty = "read live only, not kept in the history: = goes back to live"
+		v.footLines = nil
+		v.setHeight(v.viewHeight - 1)
+		v.setRows(nil)
+		return
+	}
 	if v.whyEmpty != nil {
 		v.empty = v.whyEmpty(d)
 	}

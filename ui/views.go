@@ -12,8 +12,16 @@ import (
 // data is what the views show: the snapshot, an index of its processes and
 // the last in-flight list. The root model owns it; views only read it.
 type data struct {
-	snap     *model.Snapshot
-	procs    map[model.ProcID]*model.ProcStat
+	snap  *model.Snapshot
+	procs map[model.ProcID]*model.ProcStat
+	// recent are the process indexes of the last snapshots shown, the
+	// newest (procs) last: the TREND column draws a process's rates in
+	// them. Scrubbing back in time rebuilds them from the history.
+	recent   []map[model.ProcID]*model.ProcStat
+	recentAt time.Time // of the newest
+	// past says the snapshot is a moment of the history, not the live
+	// one: what is read live only (in flight, threads, events) is not shown.
+	past bool
 	inflight []InFlight
 	threads  []ThreadStat // of the process the Threads view shows
 	boot     time.Time    // when the machine booted, for start times (zero: unknown)
@@ -31,9 +39,44 @@ type data struct {
 
 func (d *data) setSnapshot(s *model.Snapshot) {
 	d.snap = s
-	d.procs = make(map[model.ProcID]*model.ProcStat, len(s.Processes))
+	d.procs = procIndex(s)
+	if !s.At.After(d.recentAt) { // the same snapshot again, or an earlier one
+		d.recent = d.recent[:0]
+	}
+	if len(d.recent) == trendLen {
+		d.recent = append(d.recent[:0], d.recent[1:]...)
+	}
+	d.recent, d.recentAt = append(d.recent, d.procs), s.At
+}
+
+// setMoment shows a snapshot from the history, with the snapshots before
+// it (oldest first) for the trends.
+func (d *data) setMoment(s *model.Snapshot, before []*model.Snapshot) {
+	d.recent, d.recentAt = d.recent[:0], time.Time{}
+	for _, b := range before {
+		d.setSnapshot(b)
+	}
+	d.setSnapshot(s)
+}
+
+func procIndex(s *model.Snapshot) map[model.ProcID]*model.ProcStat {
+	m := make(map[model.ProcID]*model.ProcStat, len(s.Processes))
 	for i := range s.Processes {
-		d.procs[s.Processes[i].ID] = &s.Processes[i]
+		m[s.Processes[i].ID] = &s.Processes[i]
+	}
+	return m
+}
+
+// trend is process id's call rates in the recent snapshots, newest last,
+// right-aligned in rates (trendLen long): 0 where it made no call or was
+// not there.
+func (d *data) trend(id model.ProcID, rates *[trendLen]float64) {
+	*rates = [trendLen]float64{}
+	off := trendLen - len(d.recent)
+	for i, procs := range d.recent {
+		if p := procs[id]; p != nil {
+			rates[off+i] = p.CallRate
+		}
 	}
 }
 
