@@ -108,8 +108,9 @@ var (
 	// not decompress). Nothing after it is read.
 	ErrCorrupt = errors.New("corrupt block")
 	// ErrTruncated: the file ends inside a block, as when tlmon was killed
-	// while writing one. Every frame before Offset is whole: a replay shows
-	// them and says the recording was cut short.
+	// while writing one, or in zeros, as when the machine went down before
+	// the last writes reached the disk. Every frame before Offset is whole:
+	// a replay shows them and says the recording was cut short.
 	ErrTruncated = errors.New("truncated")
 )
 

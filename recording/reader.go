@@ -2,6 +2,7 @@ package recording
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,9 +84,9 @@ func (r *Reader) readHeader() error {
 	case string(m[:n]) != magic[:n]:
 		return r.fail(ErrNotRecording, 0, "no recording magic")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return r.fail(ErrTruncated, int64(n), "the file ends inside its magic")
+		return r.fail(ErrTruncated, 0, "the file ends inside its magic")
 	case err != nil:
-		return r.fail(ErrCorrupt, r.off, "read: %v", err)
+		return fmt.Errorf("%s: read: %w", r.name, err)
 	}
 	// Byte order and version come before the checksum: a newer major may
 	// frame blocks differently, and must be refused as newer, not as damage.
@@ -119,13 +120,11 @@ func (r *Reader) readHeader() error {
 		return r.fail(ErrCorrupt, start, "header of %d bytes", len(body))
 	}
 	r.major, r.minor = int(le.Uint16(body[4:])), int(le.Uint16(body[6:]))
-	js := body[sectionFixed:]
-	if n := le.Uint32(body[8:]); uint64(n) > uint64(len(js)) {
-		return r.fail(ErrCorrupt, start, "header of %d bytes in a block of %d", n, len(js))
-	} else {
-		js = js[:n]
+	js, size := body[sectionFixed:], le.Uint32(body[8:])
+	if uint64(size) > uint64(len(js)) {
+		return r.fail(ErrCorrupt, start, "header of %d bytes in a block of %d", size, len(js))
 	}
-	if err := json.Unmarshal(js, &r.header); err != nil {
+	if err := json.Unmarshal(js[:size], &r.header); err != nil {
 		return r.fail(ErrCorrupt, start, "header: %v", err)
 	}
 	return nil
@@ -146,6 +145,11 @@ func (r *Reader) readBlock() (uint32, []byte, error) {
 		return 0, nil, r.readError(start, err)
 	}
 	typ, length := le.Uint32(b), le.Uint32(b[4:])
+	if typ == 0 && length == 0 && r.zerosToEnd() {
+		// What a machine going down can leave: the file's size grew but
+		// its last pages never reached the disk and read as zeros.
+		return 0, nil, r.fail(ErrTruncated, start, "zeros from here to the end")
+	}
 	if length < framing || length%4 != 0 || length > maxBlock {
 		return 0, nil, r.fail(ErrCorrupt, start, "block length %d", length)
 	}
@@ -170,6 +174,21 @@ func (r *Reader) readBlock() (uint32, []byte, error) {
 		return 0, nil, r.fail(ErrCorrupt, start, "checksum mismatch")
 	}
 	return typ, b[8 : length-8], nil
+}
+
+// zerosToEnd reads the rest of the file and says whether it is all zeros.
+func (r *Reader) zerosToEnd() bool {
+	for {
+		p, err := r.r.Peek(4096)
+		if len(bytes.TrimLeft(p, "\x00")) != 0 {
+			return false
+		}
+		r.r.Discard(len(p))
+		r.off += int64(len(p))
+		if err != nil {
+			return err == io.EOF
+		}
+	}
 }
 
 // readError says what a failed read means: the file ending inside a block

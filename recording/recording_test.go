@@ -323,6 +323,25 @@ func TestATruncatedRecordingGivesEveryWholeFrame(t *testing.T) {
 	}
 }
 
+// A machine that went down can leave a file whose tail reads as zeros: that
+// is a truncated recording, not a damaged one; zeros followed by anything
+// else are damage.
+func TestATailOfZerosIsTruncation(t *testing.T) {
+	frames := testFrames(t)[:2]
+	data := record(t, frames)
+	zeros := append(bytes.Clone(data), make([]byte, 10000)...)
+	_, got, err := readAll(zeros)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != ErrTruncated || e.Offset != int64(len(data)) {
+		t.Fatalf("%v, want truncated at byte %d", err, len(data))
+	}
+	sameFrames(t, got, frames)
+	zeros[len(zeros)-1] = 1
+	if _, _, err := readAll(zeros); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("%v, want corrupt", err)
+	}
+}
+
 // Any single flipped bit is found: the frames read before it are the ones
 // written, and reading stops with an error rather than a wrong frame.
 func TestEveryFlippedBitIsFound(t *testing.T) {

@@ -65,7 +65,9 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	// A dictionary-less encoder kept for the whole recording, each frame
 	// compressed alone (EncodeAll) so any frame decodes without the ones
 	// before it and a torn tail costs only itself. No zstd checksum: the
-	// block's CRC covers the stored bytes already.
+	// block's CRC covers the stored bytes already. A 1 MiB window rather
+	// than the default 8: the encoder keeps two windows of history, 2 MiB
+	// instead of 16, and a frame of a busy interval (~200 KB) is well inside.
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("recording: zstd: %w", err)
