@@ -40,12 +40,13 @@ test-deps:
 	fi
 
 # Each fuzz target for FUZZTIME: the event decoder, the escaping of names, the
-# flags, the syscall and class lists, the monitor's filter. Seeds are in the
+# flags, the syscall and class lists, the monitor's filter, a recording file (as
+# it comes, and with its checksums made right). Seeds are in the
 # tests; an input that fails lands in the package's testdata/fuzz and stays a
 # test from then on. FUZZTIME counts runs, not seconds: Go 1.26 can fail a
 # timed fuzz run at its deadline with no input at fault (golang/go#75804).
 FUZZTIME ?= 500000x
-FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags
+FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ); do \

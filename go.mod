@@ -8,6 +8,7 @@ require (
 	charm.land/lipgloss/v2 v2.0.6
 	github.com/charmbracelet/x/ansi v0.11.9
 	github.com/cilium/ebpf v0.22.0
+	github.com/klauspost/compress v1.20.5
 	github.com/sahilm/fuzzy v0.1.3
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/sys v0.49.0

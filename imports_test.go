@@ -22,6 +22,7 @@ var mayImport = map[string][]string{
 	"tlmon/collector":             {"bpf", "syscalls", "model"},
 	"tlmon/bpf":                   {"internal/tracefs", "syscalls", "model"},
 	"tlmon/syscalls":              {"model"},
+	"tlmon/recording":             {},
 	"tlmon/syscalls/gen/syscalls": {},
 	"tlmon/model":                 {},
 	"tlmon/themes":                {},
