@@ -16,8 +16,9 @@ import (
 var mayImport = map[string][]string{
 	"tlmon":                       {"session", "ui", "output", "themes", "syscalls", "model"},
 	"tlmon/session":               {"bpf", "collector", "aggregator", "syscalls", "model"},
-	"tlmon/ui":                    {"output", "themes", "syscalls", "model"},
-	"tlmon/output":                {"syscalls", "model"},
+	"tlmon/ui":                    {"output", "diff", "themes", "syscalls", "model"},
+	"tlmon/output":                {"diff", "syscalls", "model"},
+	"tlmon/diff":                  {"model"},
 	"tlmon/aggregator":            {"syscalls", "model"},
 	"tlmon/collector":             {"bpf", "syscalls", "model"},
 	"tlmon/bpf":                   {"internal/tracefs", "syscalls", "model"},
