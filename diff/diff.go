@@ -82,9 +82,21 @@ type Result struct {
 // Compare compares window a with window b.
 func Compare(a, b Window) Result {
 	r := Result{A: a, B: b}
-	r.Commands = join(commands(a), commands(b), a.Span(), b.Span())
+	r.Commands = join(commands(a, ""), commands(b, ""), a.Span(), b.Span())
 	r.Syscalls = join(syscallsOf(a), syscallsOf(b), a.Span(), b.Span())
 	return r
+}
+
+// CommandSyscalls compares the syscalls of command comm in a and b (a
+// command's row drilled into).
+func CommandSyscalls(a, b Window, comm string) []Row {
+	return join(syscallsOfCommand(a, comm), syscallsOfCommand(b, comm), a.Span(), b.Span())
+}
+
+// SyscallCommands compares the commands that made syscall name in a and b
+// (a syscall's row drilled into).
+func SyscallCommands(a, b Window, name string) []Row {
+	return join(commands(a, name), commands(b, name), a.Span(), b.Span())
 }
 
 // tally is a row's counts and histogram over one window, before rates.
@@ -117,10 +129,10 @@ func (t *tally) add(s, from *model.SyscallStat) {
 	}
 }
 
-// commands tallies w by command: each process's syscalls less what they
-// were at the window's start. A process gone by the window's end (retired)
-// is left out: its last counts are not known.
-func commands(w Window) map[string]*tally {
+// byProcess tallies w's processes' syscalls, each less what it was at the
+// window's start, under the key row gives it ("": left out). A process gone
+// by the window's end (retired) is left out: its last counts are not known.
+func byProcess(w Window, row func(p *model.ProcStat, s *model.SyscallStat) string) map[string]*tally {
 	before := map[model.ProcID]*model.ProcStat{}
 	if w.From != nil {
 		for i := range w.From.Processes {
@@ -130,17 +142,42 @@ func commands(w Window) map[string]*tally {
 	out := map[string]*tally{}
 	for i := range w.To.Processes {
 		p := &w.To.Processes[i]
-		t := out[p.Comm]
-		if t == nil {
-			t = &tally{}
-			out[p.Comm] = t
-		}
 		prev := before[p.ID]
 		for j := range p.Syscalls {
-			t.add(&p.Syscalls[j], syscallIn(prev, p.Syscalls[j].Nr))
+			s := &p.Syscalls[j]
+			key := row(p, s)
+			if key == "" {
+				continue
+			}
+			t := out[key]
+			if t == nil {
+				t = &tally{}
+				out[key] = t
+			}
+			t.add(s, syscallIn(prev, s.Nr))
 		}
 	}
 	return active(out)
+}
+
+// commands tallies w by command, of syscall only if it is not "".
+func commands(w Window, syscall string) map[string]*tally {
+	return byProcess(w, func(p *model.ProcStat, s *model.SyscallStat) string {
+		if syscall != "" && s.Name != syscall {
+			return ""
+		}
+		return p.Comm
+	})
+}
+
+// syscallsOfCommand tallies w by syscall, of command comm's processes.
+func syscallsOfCommand(w Window, comm string) map[string]*tally {
+	return byProcess(w, func(p *model.ProcStat, s *model.SyscallStat) string {
+		if p.Comm != comm {
+			return ""
+		}
+		return s.Name
+	})
 }
 
 // active leaves out the rows with nothing counted in the window.

@@ -127,3 +127,18 @@ func TestCountsClearedInAWindowCountWhole(t *testing.T) {
 		t.Errorf("a cleared window counts %+v, want the 20 calls since", r.Syscalls)
 	}
 }
+
+// TestDrillingIntoARowComparesItsParts: a command's row drills into its
+// syscalls, a syscall's into the commands that made it.
+func TestDrillingIntoARowComparesItsParts(t *testing.T) {
+	a := Window{To: snap(time.Second, proc(1, "make", sc(0, "read", 10, 0, 0), sc(1, "write", 5, 0, 0)), proc(2, "cc1", sc(0, "read", 7, 0, 0)))}
+	b := Window{To: snap(time.Second, proc(1, "make", sc(0, "read", 30, 0, 0)), proc(2, "ld", sc(0, "read", 1, 0, 0)))}
+	rows := CommandSyscalls(a, b, "make")
+	if len(rows) != 2 || rows[0].Name != "read" || rows[0].B.Calls != 30 || rows[1].Name != "write" || rows[1].Change != Vanished {
+		t.Errorf("make's syscalls: %+v", rows)
+	}
+	rows = SyscallCommands(a, b, "read")
+	if len(rows) != 3 || rows[0].Name != "make" || rows[1].Name != "cc1" || rows[1].Change != Vanished || rows[2].Name != "ld" || rows[2].Change != New {
+		t.Errorf("read's commands: %+v", rows)
+	}
+}
