@@ -78,11 +78,13 @@ type app struct {
 	width, height int
 	now           time.Time // of the last tick
 
-	data    data // with the classes counted and those in detail
-	meta    Meta
-	paused  bool
+	data   data // with the classes counted and those in detail
+	meta   Meta
+	paused bool
 	// hist is the history's moments and the one shown (timeline.go).
-	hist    timeline
+	hist timeline
+	// marks are the windows marked A and B for a diff (diffview.go).
+	marks   [2]mark
 	polling bool // an InFlight call is under way
 	// threadsPID is the process whose threads the kernel counts (0: none);
 	// threadsPolling: a Threads call is under way.
@@ -373,6 +375,12 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.step(10)
 	case key.Matches(msg, k.Live):
 		return m.goLive()
+	case key.Matches(msg, k.MarkA):
+		m.markWindow(0)
+	case key.Matches(msg, k.MarkB):
+		m.markWindow(1)
+	case key.Matches(msg, k.Diff):
+		return m.diffView()
 	case key.Matches(msg, k.Slow):
 		m.nextSlow()
 	case key.Matches(msg, k.Clear):

@@ -60,8 +60,8 @@ func (f *fakeBackend) SnapshotAt(seq uint64) (*model.Snapshot, error) {
 	}
 	return f.past[seq-1], nil
 }
-func (f *fakeBackend) Meta() Meta                { return f.meta }
-func (f *fakeBackend) Classes() model.Class      { return f.classes }
+func (f *fakeBackend) Meta() Meta           { return f.meta }
+func (f *fakeBackend) Classes() model.Class { return f.classes }
 func (f *fakeBackend) SetClasses(c model.Class) error {
 	f.setClasses = append(f.setClasses, c)
 	if f.setErr != nil {

@@ -41,6 +41,9 @@ type KeyMap struct {
 	// Earlier and Later step through the history one interval, EarlierMore
 	// and LaterMore ten; Live goes back to the live picture (timeline.go).
 	Earlier, Later, EarlierMore, LaterMore, Live key.Binding
+	// MarkA and MarkB mark the interval shown (or a range) for a diff,
+	// which Diff opens (diffview.go).
+	MarkA, MarkB, Diff key.Binding
 	// ClassMenu opens the classes overlay, where the class keys work.
 	ClassMenu  key.Binding
 	Help, Quit key.Binding
@@ -102,29 +105,32 @@ func DefaultKeyMap() KeyMap {
 		Next:        off("n", "next match", "n"),
 		Prev:        off("N", "previous match", "N", "shift+n"),
 		Filter:      off(`\ F4`, "filter", `\`, "f4"),
-		Sort:        off("s F6", "next sort column", "s", "f6"),
+		Sort:        off("s F6", "sort by next", "s", "f6"),
 		SortReverse: off("S", "reverse sort", "S", "shift+s"),
 		Tree:        off("t F5", "process tree", "t", "f5"),
 		Threads:     off("T", "threads", "T", "shift+t"),
-		Group:       off("C", "group by command", "C", "shift+c"),
+		Group:       off("C", "by command", "C", "shift+c"),
 		HideExited:  b("E", "hide exited", "E", "shift+e"),
-		HideKernel:  b("K", "hide kernel threads", "K", "shift+k"),
+		HideKernel:  b("K", "hide kthreads", "K", "shift+k"),
 		Follow:      off("P", "follow the row", "P", "shift+p"),
 		Swap:        off("e", "events · tcp", "e"),
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
-		Kill:        off("x F9", "signal the process", "x", "f9"),
-		Export:      off("w/W", "write the list to CSV/JSON", "w", "W", "shift+w"),
-		Columns:     off("o", "choose the columns", "o"),
+		Kill:        off("x F9", "signal process", "x", "f9"),
+		Export:      off("w/W", "write CSV/JSON", "w", "W", "shift+w"),
+		Columns:     off("o", "columns", "o"),
 		Clear:       b("c", "clear", "c"),
 		Losses:      b("L", "lost events", "L", "shift+l"),
-		Slow:        b("l", "slow calls: off, 10ms, 100ms, 1s", "l"),
-		Earlier:     off("[", "one interval back", "["),
-		Later:       off("]", "one interval on", "]"),
-		EarlierMore: off("{", "ten intervals back", "{"),
-		LaterMore:   off("}", "ten intervals on", "}"),
+		Slow:        b("l", "slow calls", "l"),
+		Earlier:     off("[", "interval back", "["),
+		Later:       off("]", "interval on", "]"),
+		EarlierMore: off("{", "10 back", "{"),
+		LaterMore:   off("}", "10 on", "}"),
 		Live:        off("=", "back to live", "="),
-		ClassMenu:   b(classMenuKey+" F2", "classes counted, detail", classMenuKey, "f2"),
+		MarkA:       b("A", "mark A", "A", "shift+a"),
+		MarkB:       b("B", "mark B", "B", "shift+b"),
+		Diff:        off("D", "diff A with B", "D", "shift+d"),
+		ClassMenu:   b(classMenuKey+" F2", "classes", classMenuKey, "f2"),
 		Help:        b("? F1", "help", "?", "f1"),
 		Quit:        b("q F10", "quit", "q", "f10", "ctrl+c"),
 
@@ -175,7 +181,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
 		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
-		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live,
+		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live, &k.MarkA, &k.MarkB, &k.Diff,
 		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
 	for i := range k.Classes {
@@ -230,7 +236,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
 		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export, k.Columns},
-		{k.Pause, k.Earlier, k.Later, k.EarlierMore, k.LaterMore, k.Live, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
+		{k.Pause, k.Earlier, k.Later, k.EarlierMore, k.LaterMore, k.Live, k.MarkA, k.MarkB, k.Diff, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }
 

@@ -187,6 +187,7 @@ func (m *app) headerHeight() int {
 // enableTime turns on the history's keys where they go somewhere: back
 // where there is an earlier moment, on and live while one is shown.
 func (m *app) enableTime(k *KeyMap) {
+	k.Diff.SetEnabled(m.marks[0].set())
 	if !m.hist.on() {
 		return
 	}

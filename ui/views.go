@@ -21,7 +21,7 @@ type data struct {
 	recentAt time.Time // of the newest
 	// past says the snapshot is a moment of the history, not the live
 	// one: what is read live only (in flight, threads, events) is not shown.
-	past bool
+	past     bool
 	inflight []InFlight
 	threads  []ThreadStat // of the process the Threads view shows
 	boot     time.Time    // when the machine booted, for start times (zero: unknown)
@@ -99,6 +99,8 @@ const (
 	viewEvents                     // one process's events pane (e)
 	viewDetail                     // one syscall of one process
 	viewCall                       // one call of an events pane, in full
+	viewDiff                       // two windows compared (D)
+	viewDiffParts                  // a row of a diff drilled into
 )
 
 // listsProcesses says the view lists processes (or commands), which E and K
