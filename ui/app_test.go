@@ -42,6 +42,9 @@ type fakeBackend struct {
 	detailErr  error
 	procDetail model.ProcDetail
 	detailFor  []model.ProcID // the process of each ProcDetail call
+	traced     model.ProcID
+	traces     []model.ProcID // each Trace call
+	traceErr   error
 }
 
 func (f *fakeBackend) Snapshot() *model.Snapshot { return f.snap }
@@ -72,6 +75,15 @@ func (f *fakeBackend) SetDetail(c model.Class) error {
 func (f *fakeBackend) ProcDetail(id model.ProcID) model.ProcDetail {
 	f.detailFor = append(f.detailFor, id)
 	return f.procDetail
+}
+func (f *fakeBackend) Traced() model.ProcID { return f.traced }
+func (f *fakeBackend) Trace(id model.ProcID) error {
+	f.traces = append(f.traces, id)
+	if f.traceErr != nil {
+		return f.traceErr
+	}
+	f.traced = id
+	return nil
 }
 func (f *fakeBackend) Targets() ([]Target, error) { return f.targets, f.targetsErr }
 func (f *fakeBackend) Attach(t Target) error {

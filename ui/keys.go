@@ -35,6 +35,9 @@ type KeyMap struct {
 	Swap                                                key.Binding
 	Pause, Attach, Kill, Export, Columns, Clear, Losses key.Binding
 	Slow                                                key.Binding
+	// Trace sends every call of the process under the cursor in detail and
+	// shows its events, as htop's s straces it; again on it, stops.
+	Trace key.Binding
 	// ClassMenu opens the classes overlay, where the class keys work.
 	ClassMenu  key.Binding
 	Help, Quit key.Binding
@@ -106,6 +109,7 @@ func DefaultKeyMap() KeyMap {
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
 		Kill:        off("x F9", "signal the process", "x", "f9"),
+		Trace:       off("d", "trace: every call of this process", "d"),
 		Export:      off("w/W", "write the list to CSV/JSON", "w", "W", "shift+w"),
 		Columns:     off("o", "choose the columns", "o"),
 		Clear:       b("c", "clear", "c"),
@@ -161,7 +165,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End,
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
-		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
+		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Trace, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
 		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
 	for i := range k.Classes {
@@ -215,7 +219,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
-		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export, k.Columns},
+		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Trace, k.Export, k.Columns},
 		{k.Pause, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }

@@ -41,7 +41,7 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 		{
 			name:  "processes",
 			short: "enter drill • / search • p/space pause • a attach • ? help • q quit",
-			on:    []string{"drill", "next sort column", "process tree", "threads", "group by command", "follow the row", "filter", "search", "hide exited", "classes counted, detail"},
+			on:    []string{"drill", "next sort column", "process tree", "threads", "group by command", "follow the row", "filter", "search", "hide exited", "classes counted, detail", "trace: every call of this process"},
 			off:   []string{"back", "events · tcp", "next match", "previous match"},
 		},
 		{
@@ -56,14 +56,14 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 			keys:  []string{"enter", "enter"},
 			short: "esc back • p/space pause • a attach • ? help • q quit",
 			on:    []string{"back", "pause", "attach"},
-			off:   []string{"drill", "next sort column", "reverse sort", "filter", "process tree", "threads", "follow the row", "group by command"},
+			off:   []string{"drill", "next sort column", "reverse sort", "filter", "process tree", "threads", "follow the row", "group by command", "trace: every call of this process"},
 		},
 		{
 			name:  "connections",
 			keys:  []string{"5"},
 			short: "enter drill • / search • p/space pause • e tcp connections • ? help • q quit",
 			on:    []string{"tcp connections", "drill", "next sort column"},
-			off:   []string{"back", "process tree", "threads", "group by command"},
+			off:   []string{"back", "process tree", "threads", "group by command", "trace: every call of this process"},
 		},
 		{
 			name:   "the attach picker",
