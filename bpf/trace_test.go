@@ -19,19 +19,16 @@ import (
 	"tlmon/model"
 )
 
-// workloadBin is dev/workload, built once for the tests that need a process
-// whose calls are known exactly.
-var workloadBin = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "tlmon-bpf-workload-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "workload")
+// buildWorkload builds dev/workload, a process whose calls are known
+// exactly, into a directory the test removes.
+func buildWorkload(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "workload")
 	if out, err := exec.Command("go", "build", "-o", bin, "tlmon/dev/workload").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build dev/workload: %v: %s", err, out)
+		t.Fatalf("build dev/workload: %v: %s", err, out)
 	}
-	return bin, nil
-})
+	return bin
+}
 
 // workloadReport is the part of dev/workload's report line the tests read.
 type workloadReport struct {
@@ -63,10 +60,7 @@ func procOf(t *testing.T, pid int) model.ProcID {
 // sends nothing.
 func TestTraceSendsEveryCallOfOneProcess(t *testing.T) {
 	bpftest.Require(t)
-	bin, err := workloadBin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := buildWorkload(t)
 	for _, buf := range []string{BufferRingbuf, BufferPerf} {
 		for _, store := range EnterStores() {
 			t.Run(buf+"/"+store, func(t *testing.T) {
