@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+
+	"tlmon/model"
 )
 
 // A family is one of the two BPF objects tlmon loads, with all that differs
@@ -74,6 +76,9 @@ type family interface {
 	// connections; setSlow of calls slower than d (0: none).
 	setDetail(nrs []int, tcp bool) error
 	setSlow(d time.Duration) error
+	// setTrace sends every call of process id in detail, whatever setDetail
+	// said of its syscalls (the zero ProcID: none).
+	setTrace(id model.ProcID) error
 
 	// enterRecord reads the entry record of thread tid, if it has one.
 	enterRecord(tid uint32) (tlmonEnterRec, bool)

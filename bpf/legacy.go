@@ -328,6 +328,15 @@ func (l *legacy) setDetail(nrs []int, tcp bool) error {
 	return nil
 }
 
+// setTrace refuses a process to trace: tracing sends detail events, which
+// the legacy object has none of.
+func (l *legacy) setTrace(id model.ProcID) error {
+	if id.PID != 0 {
+		return fmt.Errorf("tracing a process sends its calls in detail, which needs rung 1 or 2 (a kernel with BTF, Linux 5.10 or newer); this is rung %d", l.rung.Number)
+	}
+	return nil
+}
+
 func (l *legacy) setSlow(d time.Duration) error {
 	if d > 0 {
 		return l.notOnThisRung("slow-call events")

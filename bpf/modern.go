@@ -440,6 +440,25 @@ func (m *modern) setDetail(nrs []int, tcp bool) error {
 	return nil
 }
 
+// setTrace writes the process's tgid last when it starts and first when it
+// stops (and before a new one's start time): the kernel never sees one
+// process's tgid with another's start time.
+func (m *modern) setTrace(id model.ProcID) error {
+	if err := m.objs.TracedTgid.Set(uint32(0)); err != nil {
+		return fmt.Errorf("stop tracing: %w", err)
+	}
+	if id.PID == 0 {
+		return nil
+	}
+	if err := m.objs.TracedStart.Set(id.Start); err != nil {
+		return fmt.Errorf("trace pid %d: %w", id.PID, err)
+	}
+	if err := m.objs.TracedTgid.Set(id.PID); err != nil {
+		return fmt.Errorf("trace pid %d: %w", id.PID, err)
+	}
+	return nil
+}
+
 func (m *modern) setSlow(d time.Duration) error {
 	if err := m.objs.SlowNs.Set(uint64(max(d, 0))); err != nil {
 		return fmt.Errorf("set slow-call threshold: %w", err)

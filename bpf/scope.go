@@ -195,6 +195,15 @@ func (p *Probe) HasDetail() bool { return p.fam.detail() }
 // connections they establish and close. Calls of 32-bit tasks are never sent.
 func (p *Probe) SetDetail(nrs []int, tcp bool) error { return p.fam.setDetail(nrs, tcp) }
 
+// SetTrace sends every call of process id in detail from now on, whatever
+// SetDetail said of its syscalls, as strace would show them; the zero ProcID
+// stops it. One process at a time: a new one replaces the last. A process
+// that later takes its PID is not traced (id.Start differs). Its calls are
+// sent only where its syscalls are counted (SetSyscallFilter) and it is in
+// scope; its TCP connections are not (they follow SetDetail's tcp). Only
+// rungs 1 and 2 send detail (HasDetail): the others refuse.
+func (p *Probe) SetTrace(id model.ProcID) error { return p.fam.setTrace(id) }
+
 // SetSlow sends any call of a watched process slower than d with its arguments
 // (0 stops it). It needs latency (Options.NoLatency false).
 func (p *Probe) SetSlow(d time.Duration) error {

@@ -272,6 +272,17 @@ volatile struct capture captures[MAX_SYSCALLS];
 volatile __u64 slow_ns = 0;
 /* Send TCP connections established and closed (network detail is on). */
 volatile bool tcp_detail = false;
+/* The process traced (the monitor's d): every call of it is sent in detail,
+ * whatever its syscall's captures[].detail says, each copying what its capture
+ * names. 0: none. traced_start is its start time in clock ticks since boot
+ * (model.ProcID's), checked only once the tgid matched, so that a process that
+ * reuses the PID is not traced. Go writes traced_tgid last when it starts and
+ * first when it stops. The hot paths pay one load and compare, and only where
+ * the syscall's own detail is off. TCP connection events do not follow it:
+ * they stay with network detail (tcp_detail), as they are sent from softirq
+ * and socket state changes, not from the process's calls. */
+volatile __u32 traced_tgid = 0;
+volatile __u64 traced_start = 0;
 /* Set from Go once it has flushed every CPU's cache (the kernel can run a
  * program on a given CPU from 5.10); until then counts go to the maps directly. */
 volatile bool use_cpu_cache = false;
@@ -1180,15 +1191,33 @@ static __always_inline void begin_call(struct bpf_raw_tracepoint_args *ctx, stru
 	}
 }
 
-/* enter_detail begins the detail event of a call entered at now (0: unknown).
- * Global: see fold_cache_slot. */
+/* NS_PER_TICK turns a boot-time ns start into model.ProcID's clock ticks
+ * (USER_HZ, model.ClockTicksPerSecond). */
+#define NS_PER_TICK (1000000000ULL / 100)
+
+/* traced says the current task's process is the one traced (traced_tgid and
+ * traced_start): its callers have already seen its tgid match, so the start
+ * time is read only for that process's calls. */
+static __always_inline bool traced(struct task_struct *task, __u32 tgid)
+{
+	__u32 want = traced_tgid;
+	return want && want == tgid && current_start(task) / NS_PER_TICK == traced_start;
+}
+
+/* enter_detail begins the detail event of a call entered at now (0: unknown),
+ * if its syscall's detail is on or its process is traced. Global: see
+ * fold_cache_slot. */
 __noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u64 nr, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task = current_task();
 	struct capture cap = {};
 	load_capture(&cap, nr);
-	begin_call(ctx, current_task(), bpf_get_current_pid_tgid(), nr, &cap, now ? now : bpf_ktime_get_ns());
+	if (!cap.detail && !traced(task, id >> 32))
+		return 0;
+	begin_call(ctx, task, id, nr, &cap, now ? now : bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -1348,7 +1377,7 @@ __noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u64 nr, long r
 	load_capture(&cap, nr);
 	if (!now)
 		now = bpf_ktime_get_ns();
-	if (cap.detail) {
+	if (cap.detail || traced(task, id >> 32)) {
 		struct call_event *c = call_record(task, (__u32)id, false);
 		if (c && c->kind == EVENT_SYSCALL && c->nr == nr) {
 			finish_call(ctx, c, &cap, ret, now);
@@ -1372,10 +1401,11 @@ __noinline int accept_detail(struct bpf_raw_tracepoint_args *ctx, long fd)
 
 /* after_call does what a call's exit asks beyond counting: bytes moved, its
  * detail event, a slow-call event. It runs on every exit: the common case, a
- * call with neither bytes nor detail, reads two bytes. now is the time of the
- * exit, or 0 when it was not read: the clock costs tens of ns a read. */
-static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 nr, long ret, __u64 enter_ts,
-				       __u64 now)
+ * call with neither bytes nor detail of a process not traced, reads two bytes
+ * and traced_tgid. now is the time of the exit, or 0 when it was not read: the
+ * clock costs tens of ns a read. */
+static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 tgid, __u32 nr, long ret,
+				       __u64 enter_ts, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)
 		return;
@@ -1384,7 +1414,7 @@ static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u3
 		add_io(bpf_get_current_pid_tgid() >> 32, current_start(current_task()), io, ret);
 	if (tcp_detail && ret >= 0 && (nr == nr_accept || nr == nr_accept4))
 		accept_detail(ctx, ret);
-	if (captures[nr].detail || slow_ns)
+	if (captures[nr].detail || slow_ns || tgid == traced_tgid)
 		exit_detail(ctx, nr, ret, enter_ts, now);
 }
 
@@ -1452,7 +1482,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_LOST_ENTER_MAP_FULL);
 		}
 	}
-	if (captures[nr].detail)
+	if (captures[nr].detail || tgid == traced_tgid)
 		enter_detail(ctx, nr, now);
 	if (failed_only)
 		return 0; /* counted at exit, if it fails */
@@ -1543,7 +1573,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (count)
 		count_call(nr, calls, ret, lat);
 	if (seen)
-		after_call(ctx, nr, ret, enter_ts, now);
+		after_call(ctx, tgid, nr, ret, enter_ts, now);
 	return 0;
 }
 

@@ -251,6 +251,8 @@ const (
 	tlmonVarSlowNs            = "slow_ns"
 	tlmonVarTcpDetail         = "tcp_detail"
 	tlmonVarThreadTgid        = "thread_tgid"
+	tlmonVarTracedStart       = "traced_start"
+	tlmonVarTracedTgid        = "traced_tgid"
 	tlmonVarTrackLatency      = "track_latency"
 	tlmonVarUnusedCallEvent   = "unused_call_event"
 	tlmonVarUnusedCountsEvent = "unused_counts_event"
@@ -367,6 +369,8 @@ type tlmonVariableSpecs struct {
 	SlowNs            *ebpf.VariableSpec `ebpf:"slow_ns"`
 	TcpDetail         *ebpf.VariableSpec `ebpf:"tcp_detail"`
 	ThreadTgid        *ebpf.VariableSpec `ebpf:"thread_tgid"`
+	TracedStart       *ebpf.VariableSpec `ebpf:"traced_start"`
+	TracedTgid        *ebpf.VariableSpec `ebpf:"traced_tgid"`
 	TrackLatency      *ebpf.VariableSpec `ebpf:"track_latency"`
 	UnusedCallEvent   *ebpf.VariableSpec `ebpf:"unused_call_event"`
 	UnusedCountsEvent *ebpf.VariableSpec `ebpf:"unused_counts_event"`
@@ -473,6 +477,8 @@ type tlmonVariables struct {
 	SlowNs            *ebpf.Variable `ebpf:"slow_ns"`
 	TcpDetail         *ebpf.Variable `ebpf:"tcp_detail"`
 	ThreadTgid        *ebpf.Variable `ebpf:"thread_tgid"`
+	TracedStart       *ebpf.Variable `ebpf:"traced_start"`
+	TracedTgid        *ebpf.Variable `ebpf:"traced_tgid"`
 	TrackLatency      *ebpf.Variable `ebpf:"track_latency"`
 	UnusedCallEvent   *ebpf.Variable `ebpf:"unused_call_event"`
 	UnusedCountsEvent *ebpf.Variable `ebpf:"unused_counts_event"`

@@ -67,6 +67,7 @@ type Control struct {
 	detail  model.Class
 	slow    time.Duration
 	only    map[int]bool // the -e filter: nil counts every syscall
+	traced  model.ProcID // every call of it is sent in detail (zero: none)
 }
 
 // NewControl starts with every class on, within the -e filter only (nil: all),
@@ -176,6 +177,51 @@ func (c *Control) SetSlow(d time.Duration) error {
 		return err
 	}
 	c.slow = d
+	return nil
+}
+
+// Traced is the process every call of which is sent in detail (Trace), or
+// the zero ProcID. Once that process has exited, the trace ends here (a read
+// of /proc/PID/stat, at each call: the monitor asks once a refresh). Until
+// then it is harmless too: the kernel checks the start time as well, so a
+// process that takes the PID is never traced.
+func (c *Control) Traced() model.ProcID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.traced == (model.ProcID{}) {
+		return c.traced
+	}
+	if start, err := collector.StartTicks(c.traced.PID); err != nil || start != c.traced.Start {
+		if c.probe.SetTrace(model.ProcID{}) == nil {
+			c.traced = model.ProcID{}
+		}
+	}
+	return c.traced
+}
+
+// Trace sends every call of process id in detail, whatever the classes in
+// detail, as strace would show them (the monitor's d): one process at a time,
+// a new one replacing the last; the zero ProcID stops it. The process must
+// still be the one id names. Only rungs 1 and 2 send detail: the others
+// refuse, and nothing changes.
+func (c *Control) Trace(id model.ProcID) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id != (model.ProcID{}) {
+		if !c.probe.HasDetail() {
+			return fmt.Errorf("tracing needs detail events, which rung %d lacks: they need rung 1 or 2 (a kernel with BTF, Linux 5.10 or newer)", c.probe.Rung().Number)
+		}
+		if int(id.PID) == os.Getpid() {
+			return errors.New("that is tlmon itself, whose calls are never counted")
+		}
+		if start, err := collector.StartTicks(id.PID); err != nil || start != id.Start {
+			return fmt.Errorf("pid %d has exited", id.PID)
+		}
+	}
+	if err := c.probe.SetTrace(id); err != nil {
+		return err
+	}
+	c.traced = id
 	return nil
 }
 

@@ -409,6 +409,12 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 				m.open(newSignalOverlay(m.b, id, comm))
 			}
 		}
+	case key.Matches(msg, k.Trace):
+		if tv, ok := m.top().(*tableView); ok {
+			if id, ok := tv.selectedProc(); ok {
+				return m.toggleTrace(id)
+			}
+		}
 	case key.Matches(msg, k.NextView):
 		return m.switchTo((m.tab + 1) % numTabs)
 	case key.Matches(msg, k.Processes):
@@ -427,6 +433,8 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.toggleHideKernel()
 	case !k.Group.Enabled() && pressed(msg, k.Group):
 		m.setStatus(false, "C groups the Processes view (1) by command")
+	case !k.Trace.Enabled() && pressed(msg, k.Trace):
+		m.setStatus(false, "d traces a process: on its row (1, or a syscall's processes) or in its drill-down")
 	case !k.claims(msg) && m.hint(msg):
 	default:
 		req, cmd := m.top().update(msg, k, &m.data)

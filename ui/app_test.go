@@ -43,7 +43,10 @@ type fakeBackend struct {
 	procDetail model.ProcDetail
 	detailFor  []model.ProcID // the process of each ProcDetail call
 	// past are the history's snapshots, oldest first, numbered from 1.
-	past []*model.Snapshot
+	past     []*model.Snapshot
+	traced   model.ProcID
+	traces   []model.ProcID // each Trace call
+	traceErr error
 }
 
 func (f *fakeBackend) Snapshot() *model.Snapshot { return f.snap }
@@ -87,6 +90,15 @@ func (f *fakeBackend) SetDetail(c model.Class) error {
 func (f *fakeBackend) ProcDetail(id model.ProcID) model.ProcDetail {
 	f.detailFor = append(f.detailFor, id)
 	return f.procDetail
+}
+func (f *fakeBackend) Traced() model.ProcID { return f.traced }
+func (f *fakeBackend) Trace(id model.ProcID) error {
+	f.traces = append(f.traces, id)
+	if f.traceErr != nil {
+		return f.traceErr
+	}
+	f.traced = id
+	return nil
 }
 func (f *fakeBackend) Targets() ([]Target, error) { return f.targets, f.targetsErr }
 func (f *fakeBackend) Attach(t Target) error {

@@ -42,6 +42,12 @@ type Backend interface {
 	Attach(t Target) error
 	// Clear resets the counters shown (the kernel keeps counting).
 	Clear()
+	// Traced is the process every call of which the kernel sends in detail,
+	// whatever the classes in detail (zero: none); Trace makes it id (d), the
+	// zero ProcID stops it. It fails, changing nothing, where the rung has no
+	// detail events or id is no longer that process.
+	Traced() model.ProcID
+	Trace(id model.ProcID) error
 	// Signal sends sig to process id, if it still is that process (the
 	// signal overlay, x or F9).
 	Signal(id model.ProcID, sig syscall.Signal) error

@@ -319,8 +319,10 @@ func detailHint(d *data, c model.Class, what string) string {
 // eventsHint says why a process's events pane is empty.
 func eventsHint(d *data) string {
 	switch {
+	case d.traced != (model.ProcID{}) && d.traced == d.procDetailOf:
+		return "no calls from this process yet: it is traced, every call it makes shows here"
 	case d.detail == 0:
-		return "no events: detail is off — " + classMenuKey + ", then Shift+letter (F, N…) switches it on"
+		return "no events: detail is off — d traces this process; " + classMenuKey + ", then F, N… a class"
 	case d.detail&d.classes == 0:
 		return "no events: detail is on for " + d.detail.String() + ", but none of them is counted"
 	}

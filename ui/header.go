@@ -35,6 +35,9 @@ func (m *app) header() []string {
 	} else {
 		badges = append(badges, th.Dim.Render("lost 0"))
 	}
+	if id := m.data.traced; id != (model.ProcID{}) {
+		badges = append(badges, th.Warning.Render(" "+m.tracedLabel()+" "))
+	}
 	switch label := m.momentLabel(); {
 	case m.hist.at != 0:
 		badges = append(badges, th.Warning.Render(" "+label+" "))
@@ -129,4 +132,16 @@ func (m *app) tabs(short bool) string {
 		b.WriteString(th.Crumb.Render(" › " + v.crumb()))
 	}
 	return b.String()
+}
+
+// tracedLabel says which process is traced (d) and that d stops it.
+func (m *app) tracedLabel() string { return "tracing " + m.tracedName() + " (d stops)" }
+
+// tracedName is the process traced: its PID and, once known, its name.
+func (m *app) tracedName() string {
+	who := fmt.Sprintf("%d", m.data.traced.PID)
+	if comm := m.data.tracedComm; comm != "" {
+		who += " " + model.Escape(comm)
+	}
+	return who
 }

@@ -44,6 +44,9 @@ type KeyMap struct {
 	// MarkA and MarkB mark the interval shown (or a range) for a diff,
 	// which Diff opens (diffview.go).
 	MarkA, MarkB, Diff key.Binding
+	// Trace sends every call of the process under the cursor in detail and
+	// shows its events, as htop's s straces it; again on it, stops.
+	Trace key.Binding
 	// ClassMenu opens the classes overlay, where the class keys work.
 	ClassMenu  key.Binding
 	Help, Quit key.Binding
@@ -117,6 +120,7 @@ func DefaultKeyMap() KeyMap {
 		Pause:       b("p/space", "pause", "p", "space"),
 		Attach:      b("a", "attach", "a"),
 		Kill:        off("x F9", "signal process", "x", "f9"),
+		Trace:       off("d", "trace process", "d"),
 		Export:      off("w/W", "write CSV/JSON", "w", "W", "shift+w"),
 		Columns:     off("o", "columns", "o"),
 		Clear:       b("c", "clear", "c"),
@@ -180,7 +184,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Left, &k.Right,
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
-		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
+		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Trace, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
 		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live, &k.MarkA, &k.MarkB, &k.Diff,
 		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
@@ -235,7 +239,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
-		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Export, k.Columns},
+		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Trace, k.Export, k.Columns},
 		{k.Pause, k.Earlier, k.Later, k.EarlierMore, k.LaterMore, k.Live, k.MarkA, k.MarkB, k.Diff, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }

@@ -43,7 +43,7 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 		{
 			name:  "processes",
 			short: "enter drill • / search • p/space pause • a attach • ? help • q quit",
-			on:    []string{"drill", "sort by next", "process tree", "threads", "by command", "follow the row", "filter", "search", "hide exited", "classes"},
+			on:    []string{"drill", "sort by next", "process tree", "threads", "by command", "follow the row", "filter", "search", "hide exited", "classes", "trace process"},
 			off:   []string{"back", "events · tcp", "next match", "previous match"},
 		},
 		{
@@ -58,14 +58,14 @@ func TestHelpListsExactlyTheEnabledKeys(t *testing.T) {
 			keys:  []string{"enter", "enter"},
 			short: "esc back • p/space pause • a attach • ? help • q quit",
 			on:    []string{"back", "pause", "attach"},
-			off:   []string{"drill", "sort by next", "reverse sort", "filter", "process tree", "threads", "follow the row", "by command"},
+			off:   []string{"drill", "sort by next", "reverse sort", "filter", "process tree", "threads", "follow the row", "by command", "trace process"},
 		},
 		{
 			name:  "connections",
 			keys:  []string{"5"},
 			short: "enter drill • / search • p/space pause • e tcp connections • ? help • q quit",
 			on:    []string{"tcp connections", "drill", "sort by next"},
-			off:   []string{"back", "process tree", "threads", "by command"},
+			off:   []string{"back", "process tree", "threads", "by command", "trace process"},
 		},
 		{
 			name:    "a past moment",

@@ -24,6 +24,12 @@ func (m *app) pull() {
 		return
 	}
 	m.meta, m.data.classes, m.data.detail = m.b.Meta(), m.b.Classes(), m.b.Detail()
+	if traced := m.b.Traced(); traced != m.data.traced {
+		if traced == (model.ProcID{}) { // the backend ended it: the process exited
+			m.setStatus(false, "%s exited: its trace ended", m.tracedName())
+		}
+		m.data.setTraced(traced)
+	}
 	s := m.b.Snapshot()
 	events := m.shownEvents() != model.ProcID{} && m.picker() == nil
 	if s == m.data.snap && !events {

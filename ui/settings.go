@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"fmt"
+	"strings"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"tlmon/model"
 )
@@ -87,4 +91,53 @@ func (m *app) toggleHideKernel() {
 		m.setStatus(false, "kernel threads shown")
 	}
 	m.top().refresh(&m.data)
+}
+
+// toggleTrace traces process id (d): every call of it sent in detail,
+// whatever the classes in detail, and its events pane shown, as htop's s
+// straces a process. One process at a time: another replaces it; d on the
+// process traced stops it. Where the backend refuses (no detail on this
+// rung, the process is gone), the status line says why and nothing changes.
+func (m *app) toggleTrace(id model.ProcID) tea.Cmd {
+	comm := ""
+	if p := m.data.procs[id]; p != nil {
+		comm = p.Comm
+	} else if id == m.data.traced {
+		comm = m.data.tracedComm
+	}
+	label := strings.TrimSpace(fmt.Sprintf("%d %s", id.PID, model.Escape(comm)))
+	if id == m.data.traced {
+		if err := m.b.Trace(model.ProcID{}); err != nil {
+			m.setStatus(true, "stop tracing %s: %s", label, errText(err))
+			return nil
+		}
+		m.data.setTraced(model.ProcID{})
+		m.setStatus(false, "stopped tracing %s", label)
+		m.top().refresh(&m.data)
+		return nil
+	}
+	prev := m.data.traced
+	if err := m.b.Trace(id); err != nil {
+		m.setStatus(true, "trace %s: %s", label, errText(err))
+		return nil
+	}
+	m.data.traced, m.data.tracedComm = id, comm
+	switch {
+	case prev != (model.ProcID{}):
+		m.setStatus(false, "tracing %s instead of pid %d: every call it makes, below (d stops)", label, prev.PID)
+	case m.data.classes != model.ClassAll:
+		m.setStatus(false, "tracing %s: every call of the classes counted (%s), below (d stops)", label, m.data.classes)
+	default:
+		m.setStatus(false, "tracing %s: every call it makes, below (d stops)", label)
+	}
+	if m.shownEvents() == id {
+		m.top().refresh(&m.data)
+		return nil
+	}
+	// The events pane as its drill-down's e shows it: in its drill-down, in
+	// its place; elsewhere above the view, where esc goes back to.
+	if tv, ok := m.top().(*tableView); ok && tv.id() == viewProcSyscalls && tv.about() == id && tv.other != nil {
+		return m.do(replace(tv.other(&m.data)))
+	}
+	return m.do(push(newProcSyscallsView(id, &m.data).other(&m.data)))
 }

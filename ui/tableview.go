@@ -108,8 +108,9 @@ func (v *tableView) render(th *themes.Theme) []string {
 }
 
 // enable turns on the keys of a table: moves and following where there are
-// rows, sort and filter, and each of drill, tree, threads, e and C where
-// the view has it.
+// rows, sort and filter, each of drill, tree, e and C where the view has it,
+// and threads, signal and trace where it is about a process or its cursor is
+// on one.
 func (v *tableView) enable(k *KeyMap) {
 	_, hasRow := v.selected()
 	if len(v.shown) > 0 {
@@ -129,6 +130,7 @@ func (v *tableView) enable(k *KeyMap) {
 	_, ok := v.selectedProc()
 	k.Threads.SetEnabled(ok)
 	k.Kill.SetEnabled(ok)
+	k.Trace.SetEnabled(ok)
 	k.Back.SetEnabled(v.filter != "") // the root enables it too where there is a level to go back to
 }
 

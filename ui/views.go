@@ -32,9 +32,26 @@ type data struct {
 	// pane shows (procDetailOf; the zero ProcID when none shows).
 	procDetail   model.ProcDetail
 	procDetailOf model.ProcID
+	// traced is the process every call of which is sent in detail (d; zero:
+	// none), tracedComm its name when it was chosen, for once it is gone
+	// from the lists.
+	traced     model.ProcID
+	tracedComm string
 	// hideExited and hideKernel leave exited processes and kernel threads
 	// out of the process lists (E and K).
 	hideExited, hideKernel bool
+}
+
+// setTraced makes id the process traced, keeping its name while it is
+// listed.
+func (d *data) setTraced(id model.ProcID) {
+	if id != d.traced {
+		d.tracedComm = ""
+	}
+	d.traced = id
+	if p := d.procs[id]; p != nil {
+		d.tracedComm = p.Comm
+	}
 }
 
 func (d *data) setSnapshot(s *model.Snapshot) {
