@@ -1021,7 +1021,8 @@ func TestSlowKeyCyclesTheThreshold(t *testing.T) {
 
 // withHistory gives the fake backend a history of n moments, a second
 // apart, ending a second before its live snapshot: moment i has the live
-// snapshot's rates times (i+1)/n, nginx's errors in the oldest only.
+// snapshot's rates times (i+1)/n and its calls times (i+1)/(n+1), errors
+// in the oldest only.
 func withHistory(b *fakeBackend, n int) {
 	b.past = nil
 	for i := range n {
@@ -1034,7 +1035,13 @@ func withHistory(b *fakeBackend, n int) {
 		}
 		s.Processes = slices.Clone(s.Processes)
 		for j := range s.Processes {
-			s.Processes[j].CallRate *= f
+			p := &s.Processes[j]
+			p.CallRate *= f
+			// The counts grow to the live ones.
+			p.Syscalls = slices.Clone(p.Syscalls)
+			for k := range p.Syscalls {
+				p.Syscalls[k].Calls = p.Syscalls[k].Calls * uint64(i+1) / uint64(n+1)
+			}
 		}
 		b.past = append(b.past, &s)
 	}

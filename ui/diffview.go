@@ -82,7 +82,7 @@ func (m *app) diffView() tea.Cmd {
 // in B and their change; a change sorts by its size, either way.
 func diffColumns(name string) []column {
 	return []column{
-		{title: name, width: 16, flex: true, cell: textCell(func(r *diff.Row) string { return model.Escape(r.Name) })},
+		{title: name, width: 16, flex: true, gap: true, cell: textCell(func(r *diff.Row) string { return model.Escape(r.Name) })},
 		{title: "A CALLS/s", width: 10, right: true, drop: 2, cell: rateCell(func(r *diff.Row) float64 { return r.A.CallRate })},
 		{title: "B CALLS/s", width: 10, right: true, drop: 2, cell: rateCell(func(r *diff.Row) float64 { return r.B.CallRate })},
 		{title: "ΔCALLS/s", width: 9, right: true, cell: deltaCell(func(r *diff.Row) (float64, string) { return r.DeltaCallRate(), signedRate(r.DeltaCallRate()) })},

@@ -47,6 +47,7 @@ func TestGolden(t *testing.T) {
 		{"detail_toggled", []string{"v", "F", "D", "esc"}, nil},
 		{"history_live", nil, func(b *fakeBackend) { withHistory(b, 30) }},
 		{"history_past", []string{"[", "[", "{"}, func(b *fakeBackend) { withHistory(b, 30) }},
+		{"diff", []string{"{", "A", "=", "B", "D"}, func(b *fakeBackend) { withHistory(b, 10) }},
 		{"churn", nil, churn},
 		{"churn_commands", []string{"C"}, churn},
 		{"churn_command", []string{"C", "j", "j", "enter"}, churn},

@@ -181,6 +181,7 @@ func TestNoKeyDoesTwoThingsInOneState(t *testing.T) {
 		{"enter"}, {"enter", "enter"}, {"enter", "e"}, {"enter", "e", "enter"}, {"T"},
 		{"/", "ngi", "enter"}, {`\`, "nginx", "enter"}, {"enter", "/", "read", "enter"},
 		{"["}, {"[", "2"}, {"[", "enter"}, {"[", "3"},
+		{"[", "A", "=", "D"}, {"[", "A", "=", "D", "enter"}, {"[", "A", "=", "D", "e", "enter"},
 	}
 	overlays := [][]string{nil, {"?"}, {"a"}, {`\`}, {"/"}, {"L"}, {"v"}}
 	seen := map[viewID]bool{}
@@ -214,7 +215,7 @@ func TestNoKeyDoesTwoThingsInOneState(t *testing.T) {
 			}
 		}
 	}
-	for id := viewProcesses; id <= viewCall; id++ {
+	for id := viewProcesses; id <= viewDiffParts; id++ {
 		if !seen[id] {
 			t.Errorf("view %d is not walked", id)
 		}

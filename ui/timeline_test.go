@@ -123,3 +123,42 @@ func TestTimelineStripHasACursorOnTheMomentShown(t *testing.T) {
 		t.Errorf("the strip's calls at moment 4 of 5: %q", calls)
 	}
 }
+
+// TestDiffComparesTwoMarkedWindows: A at a past moment, B live, D lists the
+// commands by their change; e swaps to the syscalls; enter drills into a
+// row; esc goes back.
+func TestDiffComparesTwoMarkedWindows(t *testing.T) {
+	b := newFake()
+	withHistory(b, 10)
+	h := newHarness(t, b, 120, 40)
+	h.send(tickMsg(time.Now()))
+	if h.m.keys.Diff.Enabled() {
+		t.Error("D is on before A is marked")
+	}
+	h.press("{", "A")
+	if v := h.view(); !strings.Contains(v, "A is ") {
+		t.Errorf("A does not say what it marked:\n%s", v)
+	}
+	h.press("=", "B", "D")
+	if h.m.top().id() != viewDiff {
+		t.Fatalf("D did not open the diff:\n%s", h.view())
+	}
+	v := h.view()
+	for _, want := range []string{"COMMAND", "ΔCALLS/s", "nginx", "redis-server"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the diff lacks %q:\n%s", want, v)
+		}
+	}
+	h.press("e")
+	if v := h.view(); !strings.Contains(v, "SYSCALL") || !strings.Contains(v, "epoll_wait") {
+		t.Errorf("e does not swap to the syscalls:\n%s", v)
+	}
+	h.press("enter")
+	if h.m.top().id() != viewDiffParts || !strings.Contains(h.view(), "COMMAND") {
+		t.Errorf("enter on a syscall does not list its commands:\n%s", h.view())
+	}
+	h.press("esc", "esc")
+	if h.m.top().id() != viewProcesses {
+		t.Errorf("esc esc does not go back to the processes")
+	}
+}
