@@ -1,0 +1,105 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"tlmon/model"
+)
+
+// TestPerfettoFileFollowsTheTraceEventFormat checks the file against the
+// Trace Event Format's rules (its published description: every event a
+// name, a phase and a pid; M with args.name; X with ts and a dur of 0 or
+// more; C with numeric args) and that it holds what a recording had: a
+// slice per call on its thread, each process's lifetime, a counter point a
+// frame.
+func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
+	boot := time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC)
+	t0 := boot.Add(time.Hour)
+	mk := func(at time.Duration, alive bool) *model.Snapshot {
+		p := model.ProcStat{ID: model.ProcID{PID: 42, Start: uint64(3600*model.ClockTicksPerSecond + 50)}, Comm: "dd\x1b]0;x", Alive: alive,
+			Counts: model.Counts{Calls: 10}, Syscalls: []model.SyscallStat{{Nr: 0, Name: "read", Counts: model.Counts{Calls: 10}}}}
+		if !alive {
+			p.ExitedAt = t0.Add(at)
+		}
+		return &model.Snapshot{At: t0.Add(at), Elapsed: at, Totals: model.SyscallTotals{CallRate: 10},
+			Syscalls: p.Syscalls, Processes: []model.ProcStat{p}}
+	}
+	frames := []*model.Snapshot{mk(time.Second, true), mk(2*time.Second, false)}
+	calls := []model.CallRecord{
+		{Proc: frames[0].Processes[0].ID, TID: 43, Time: t0.Add(1500 * time.Millisecond), Nr: 0, Name: "read", Ret: -2, Duration: 2 * time.Millisecond},
+		{Proc: frames[0].Processes[0].ID, TID: 43, Time: t0.Add(1600 * time.Millisecond), Nr: 257, Name: "openat", Ret: 3, Duration: time.Microsecond, Flags: model.CallSlow},
+	}
+	var buf bytes.Buffer
+	if err := WritePerfetto(&buf, Meta{Version: "v1", Boot: boot, Scope: "all"}, frames, calls); err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		TraceEvents []map[string]any `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &file); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, buf.String())
+	}
+	phases := map[string]int{}
+	var slices []map[string]any
+	for i, e := range file.TraceEvents {
+		name, _ := e["name"].(string)
+		ph, _ := e["ph"].(string)
+		_, hasPID := e["pid"].(float64)
+		ts, hasTS := e["ts"].(float64)
+		if name == "" || !hasPID || !hasTS || ts < 0 {
+			t.Errorf("event %d lacks a name, a pid or a ts ≥ 0: %v", i, e)
+		}
+		phases[ph]++
+		args, _ := e["args"].(map[string]any)
+		switch ph {
+		case "M":
+			if n, _ := args["name"].(string); n == "" || (name != "process_name" && name != "thread_name") {
+				t.Errorf("metadata event %d: %v", i, e)
+			}
+		case "X":
+			if d, ok := e["dur"].(float64); !ok || d < 0 {
+				t.Errorf("slice %d has no dur ≥ 0: %v", i, e)
+			}
+			slices = append(slices, e)
+		case "C":
+			for k, v := range args {
+				if _, ok := v.(float64); !ok {
+					t.Errorf("counter %d's %s is not a number: %v", i, k, e)
+				}
+			}
+		default:
+			t.Errorf("event %d has phase %q", i, ph)
+		}
+	}
+	if phases["C"] < len(frames) || len(slices) != len(calls)+1 {
+		t.Errorf("phases %v, slices %d: want a counter a frame, a slice a call and one for the process", phases, len(slices))
+	}
+	for _, s := range slices {
+		switch s["name"] {
+		case "read":
+			if s["dur"].(float64) != 2000 || s["ts"].(float64) != 1_498_000 || s["tid"].(float64) != 43 {
+				t.Errorf("read's slice: %v", s)
+			}
+			if a := s["args"].(map[string]any); a["errno"] != "ENOENT" {
+				t.Errorf("read's errno: %v", a)
+			}
+		case `dd\x1b]0;x 42`:
+			// born 0.5 s into the recording, exited at 2 s
+			if s["ts"].(float64) != 500_000 || s["dur"].(float64) != 1_500_000 {
+				t.Errorf("the process's lifetime: %v", s)
+			}
+		case "openat":
+			if s["cat"] != "syscall,slow" {
+				t.Errorf("the slow call is not marked: %v", s)
+			}
+		default:
+			t.Errorf("unexpected slice %v", s)
+		}
+	}
+	if bytes.Contains(buf.Bytes(), []byte("\x1b")) {
+		t.Error("a raw escape reached the file")
+	}
+}
