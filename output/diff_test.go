@@ -48,7 +48,9 @@ func TestDiffReportsCarryBothWindowsAndEveryRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		A        struct{ SpanS float64 `json:"span_s"` } `json:"a"`
+		A struct {
+			SpanS float64 `json:"span_s"`
+		} `json:"a"`
 		Commands []struct {
 			Name   string
 			Change string
