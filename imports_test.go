@@ -19,6 +19,7 @@ var mayImport = map[string][]string{
 	"tlmon/ui":                    {"output", "diff", "themes", "syscalls", "model"},
 	"tlmon/output":                {"diff", "syscalls", "model"},
 	"tlmon/diff":                  {"model"},
+	"tlmon/history":               {"model"},
 	"tlmon/aggregator":            {"syscalls", "model"},
 	"tlmon/collector":             {"bpf", "syscalls", "model"},
 	"tlmon/bpf":                   {"internal/tracefs", "syscalls", "model"},
@@ -31,6 +32,11 @@ var mayImport = map[string][]string{
 	"tlmon/internal/bpftest":      {},
 	"tlmon/internal/probetest":    {"bpf", "internal/bpftest"},
 }
+
+// stdlibOnly are the packages that import no third party either: history's
+// frames are the recording format, read by any future tlmon with no other
+// library in the way.
+var stdlibOnly = map[string]bool{"tlmon/history": true}
 
 // TestPackagesImportOnlyWhatTheArchitectureAllows fails when a package imports
 // one of tlmon's it must not, or when a package of the product is not in the
@@ -57,6 +63,10 @@ func TestPackagesImportOnlyWhatTheArchitectureAllows(t *testing.T) {
 		for _, imp := range imports {
 			own, ok := strings.CutPrefix(imp, "tlmon/")
 			if !ok {
+				// The standard library's paths have no dot in their first element.
+				if first, _, _ := strings.Cut(imp, "/"); stdlibOnly[pkg] && strings.Contains(first, ".") {
+					t.Errorf("%s imports %s: only the standard library and the table's (docs/architecture.md)", pkg, imp)
+				}
 				continue // the standard library or a third party
 			}
 			if !slices.Contains(allowed, own) {

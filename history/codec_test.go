@@ -1,0 +1,356 @@
+package history
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"tlmon/model"
+)
+
+// deepDiff says where a and b differ, "" if nowhere. Unlike reflect.DeepEqual
+// it compares floats by their bits (a NaN equals itself, -0 is not 0) and
+// tells nil from empty slices, as JSON's omitempty would.
+func deepDiff(a, b any) string {
+	return diffValues(reflect.ValueOf(a), reflect.ValueOf(b))
+}
+
+// diffValues returns the path to the first difference and what differs
+// there, built only on the way back from it.
+func diffValues(a, b reflect.Value) string {
+	if a.Kind() != b.Kind() {
+		return ": kinds differ"
+	}
+	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			if a.IsNil() != b.IsNil() {
+				return ": nil against non-nil"
+			}
+			return ""
+		}
+		if a.Pointer() == b.Pointer() {
+			return ""
+		}
+		return diffValues(a.Elem(), b.Elem())
+	case reflect.Slice:
+		if a.IsNil() != b.IsNil() {
+			return fmt.Sprintf(": nil against non-nil (len %d, %d)", a.Len(), b.Len())
+		}
+		if a.Len() != b.Len() {
+			return fmt.Sprintf(": len %d against %d", a.Len(), b.Len())
+		}
+		fallthrough
+	case reflect.Array:
+		for i := range a.Len() {
+			if d := diffValues(a.Index(i), b.Index(i)); d != "" {
+				return fmt.Sprintf("[%d]", i) + d
+			}
+		}
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if d := diffValues(a.Field(i), b.Field(i)); d != "" {
+				return "." + a.Type().Field(i).Name + d
+			}
+		}
+	case reflect.Float32, reflect.Float64:
+		if math.Float64bits(a.Float()) != math.Float64bits(b.Float()) {
+			return fmt.Sprintf(": %v against %v", a.Float(), b.Float())
+		}
+	case reflect.String:
+		if a.String() != b.String() {
+			return fmt.Sprintf(": %q against %q", a.String(), b.String())
+		}
+	case reflect.Bool:
+		if a.Bool() != b.Bool() {
+			return ": bools differ"
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if a.Int() != b.Int() {
+			return fmt.Sprintf(": %d against %d", a.Int(), b.Int())
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if a.Uint() != b.Uint() {
+			return fmt.Sprintf(": %d against %d", a.Uint(), b.Uint())
+		}
+	default:
+		return ": kind " + a.Kind().String() + " not compared"
+	}
+	return ""
+}
+
+// fingerprint is every bit of s, to tell that nothing modified it.
+func fingerprint(s *model.Snapshot) []byte { return AppendDelta(nil, nil, s) }
+
+func mustApply(t testing.TB, prev *model.Snapshot, frame []byte) *model.Snapshot {
+	t.Helper()
+	s, err := ApplyDelta(prev, frame)
+	if err != nil {
+		t.Fatalf("ApplyDelta: %v", err)
+	}
+	return s
+}
+
+func TestAKeyframeRebuildsTheSnapshotExactly(t *testing.T) {
+	w := newWorkload(1, 300, 0.3)
+	for range 5 {
+		s := w.next()
+		got := mustApply(t, nil, AppendDelta(nil, nil, s))
+		if d := deepDiff(s, got); d != "" {
+			t.Fatalf("keyframe: %s", d)
+		}
+	}
+}
+
+func TestTheEmptySnapshotRoundTrips(t *testing.T) {
+	for _, s := range []*model.Snapshot{{}, {Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}, Files: []model.FileStat{}}} {
+		got := mustApply(t, nil, AppendDelta(nil, nil, s))
+		if d := deepDiff(s, got); d != "" {
+			t.Errorf("%s", d)
+		}
+	}
+}
+
+// A long chain of deltas, each applied to the previous rebuilt snapshot,
+// stays exact, never modifies what it is applied to, and shares what did not
+// change.
+func TestALongChainOfDeltasStaysExact(t *testing.T) {
+	w := newWorkload(2, 500, 0.3)
+	prev := w.next()
+	rebuilt := mustApply(t, nil, AppendDelta(nil, nil, prev))
+	for i := range 300 {
+		next := w.next()
+		frame := AppendDelta(nil, prev, next)
+		before := fingerprint(rebuilt)
+		got := mustApply(t, rebuilt, frame)
+		if d := deepDiff(next, got); d != "" {
+			t.Fatalf("frame %d: %s", i, d)
+		}
+		if !bytes.Equal(before, fingerprint(rebuilt)) {
+			t.Fatalf("frame %d: applying it modified the previous snapshot", i)
+		}
+		checkShared(t, rebuilt, got)
+		prev, rebuilt = next, got
+	}
+}
+
+// checkShared fails when a process that did not change has its syscalls or
+// histograms copied rather than shared.
+func checkShared(t *testing.T, prev, next *model.Snapshot) {
+	t.Helper()
+	old := map[model.ProcID]*model.ProcStat{}
+	for i := range prev.Processes {
+		old[prev.Processes[i].ID] = &prev.Processes[i]
+	}
+	for i := range next.Processes {
+		p, q := old[next.Processes[i].ID], &next.Processes[i]
+		if p == nil || len(p.Syscalls) == 0 || !sameList(&syscallElem, p.Syscalls, q.Syscalls) {
+			continue
+		}
+		if &p.Syscalls[0] != &q.Syscalls[0] {
+			t.Fatalf("process %d: its unchanged syscalls were copied", q.ID.PID)
+		}
+	}
+	for i := range next.Processes {
+		p := old[next.Processes[i].ID]
+		if p == nil {
+			continue
+		}
+		for _, s := range next.Processes[i].Syscalls {
+			for _, o := range p.Syscalls {
+				if o.Nr == s.Nr && o.Hist != nil && s.Hist != nil && *o.Hist == *s.Hist && o.Hist != s.Hist {
+					t.Fatalf("process %d, syscall %d: its unchanged histogram was copied", p.ID.PID, s.Nr)
+				}
+			}
+		}
+	}
+}
+
+// chaos returns a copy of s changed in ways the aggregator does not make but
+// a snapshot allows: unsorted and duplicated elements, nil against empty
+// lists and histograms, odd floats, times and addresses, extreme values.
+// What it changes it copies: s and what it shares stay as they were.
+func chaos(rng *rand.Rand, s *model.Snapshot) *model.Snapshot {
+	c := *s
+	c.Processes = slices.Clone(s.Processes)
+	procs := c.Processes
+	pick := func() *model.ProcStat {
+		if len(procs) == 0 {
+			return nil
+		}
+		return &procs[rng.IntN(len(procs))]
+	}
+	for range 1 + rng.IntN(4) {
+		switch rng.IntN(16) {
+		case 0:
+			rng.Shuffle(len(procs), func(i, j int) { procs[i], procs[j] = procs[j], procs[i] })
+		case 1:
+			if p := pick(); p != nil {
+				c.Processes = append(c.Processes, *p) // a duplicate
+				procs = c.Processes
+			}
+		case 2:
+			c.Files = []model.FileStat{}
+			c.Endpoints = nil
+		case 3:
+			if p := pick(); p != nil {
+				p.Syscalls = []model.SyscallStat{}
+			}
+		case 4:
+			if p := pick(); p != nil && len(p.Syscalls) > 0 {
+				p.Syscalls = slices.Clone(p.Syscalls)
+				p.Syscalls[0].Hist = nil
+				p.Syscalls[len(p.Syscalls)-1].Hist = new(model.Hist)
+				p.Syscalls[0].Errnos = []model.ErrnoCount{}
+			}
+		case 5:
+			c.Totals.CallRate, c.IO.SendRate = math.NaN(), math.Copysign(0, -1)
+			if p := pick(); p != nil {
+				p.CallRate, p.IO.RecvRate = math.Inf(1), math.Float64frombits(0x7ff8000000000001)
+			}
+		case 6:
+			c.At = time.Time{}
+			if p := pick(); p != nil {
+				p.ExitedAt = time.Unix(0, 0)
+			}
+		case 7:
+			c.Totals.Calls, c.PendingCalls, c.Lost.ByCause[model.LossReturnMissed] = math.MaxUint64, math.MinInt64, 1<<63
+			if p := pick(); p != nil {
+				p.ExitCode, p.ExitSignal, p.ID.Start = -1, math.MaxInt, math.MaxUint64
+			}
+		case 8:
+			if p := pick(); p != nil {
+				p.Comm, p.Exe, p.Cmdline, p.V1Cgroup = "\xff\xfe\x00", "", "a\nb\x1b[31m", "name=systemd:/x"
+			}
+		case 9:
+			c.Conns = append([]model.TCPConn{
+				{Local: netip.MustParseAddrPort("[fe80::1%eth0]:22"), Remote: netip.AddrPort{}, State: "closed"},
+				{Local: netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"), Remote: netip.MustParseAddrPort("1.2.3.4:5"), Time: time.Unix(1, 2)},
+			}, s.Conns...)
+			c.Conns = append(c.Conns, c.Conns[0]) // a duplicate
+		case 10:
+			c.Processes, procs = nil, nil
+		case 11:
+			c.Syscalls = slices.Clone(s.Syscalls)
+			rng.Shuffle(len(c.Syscalls), func(i, j int) { c.Syscalls[i], c.Syscalls[j] = c.Syscalls[j], c.Syscalls[i] })
+		case 12:
+			if p := pick(); p != nil && len(p.Syscalls) > 1 {
+				p.Syscalls = slices.Clone(p.Syscalls)
+				p.Syscalls[0].Nr = p.Syscalls[1].Nr // two of one number
+				p.Syscalls[1].P99Ns, p.Syscalls[1].AvgNs, p.Syscalls[1].ErrorRate = 7, 3, -1
+			}
+		case 13:
+			c.Files = append(slices.Clone(s.Files), model.FileStat{Path: "/dup", Opens: 1}, model.FileStat{Path: "/dup", Opens: 1})
+		case 14:
+			c.Interval = 0 // no rates can be predicted
+		case 15:
+			c.Syscalls = nil
+			c.Conns = []model.TCPConn{}
+		}
+	}
+	return &c
+}
+
+func TestChaoticSnapshotsRoundTripExactly(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		w := newWorkload(seed, 60, 0.5)
+		var prev, rebuilt *model.Snapshot
+		for i := range 60 {
+			next := w.next()
+			if rng.IntN(2) == 0 {
+				next = chaos(rng, next)
+			}
+			if d := deepDiff(next, mustApply(t, nil, AppendDelta(nil, nil, next))); d != "" {
+				t.Fatalf("seed %d, keyframe %d: %s", seed, i, d)
+			}
+			if prev != nil {
+				before := fingerprint(rebuilt)
+				got := mustApply(t, rebuilt, AppendDelta(nil, prev, next))
+				if d := deepDiff(next, got); d != "" {
+					t.Fatalf("seed %d, delta %d: %s", seed, i, d)
+				}
+				if !bytes.Equal(before, fingerprint(rebuilt)) {
+					t.Fatalf("seed %d, delta %d: applying it modified the previous snapshot", seed, i)
+				}
+				rebuilt = got
+			} else {
+				rebuilt = mustApply(t, nil, AppendDelta(nil, nil, next))
+			}
+			prev = next
+		}
+	}
+}
+
+// Where prev and next differ but a delta is applied to a different
+// snapshot, the result is wrong but well formed; what the decoder refuses is
+// a delta without any snapshot, and frames of another format.
+func TestFramesAreRefusedWhereTheyCannotApply(t *testing.T) {
+	w := newWorkload(3, 20, 0.5)
+	a, b := w.next(), w.next()
+	delta := AppendDelta(nil, a, b)
+	if IsKeyframe(delta) || !IsKeyframe(AppendDelta(nil, nil, b)) {
+		t.Fatal("IsKeyframe is wrong")
+	}
+	if _, err := ApplyDelta(nil, delta); !errors.Is(err, errNoPrev) {
+		t.Errorf("a delta without its snapshot: %v", err)
+	}
+	future := slices.Clone(delta)
+	future[0] = formatVersion + 1
+	if _, err := ApplyDelta(a, future); err == nil {
+		t.Error("a frame of a later format was read")
+	}
+	if _, err := ApplyDelta(a, append(slices.Clone(delta), 0)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("trailing bytes: %v", err)
+	}
+	for n := range len(delta) {
+		if _, err := ApplyDelta(a, delta[:n]); err == nil {
+			t.Fatalf("a delta cut at %d of %d bytes was read", n, len(delta))
+		}
+	}
+}
+
+func TestAppendDeltaAppends(t *testing.T) {
+	w := newWorkload(4, 10, 0.5)
+	s := w.next()
+	got := AppendDelta([]byte("head"), nil, s)
+	if string(got[:4]) != "head" || !bytes.Equal(got[4:], AppendDelta(nil, nil, s)) {
+		t.Error("AppendDelta did not append to dst")
+	}
+}
+
+// fuzzBase is the snapshot the fuzzed deltas apply to.
+func fuzzBase() (*model.Snapshot, *model.Snapshot) {
+	w := newWorkload(5, 8, 0.6)
+	w.next()
+	a := w.next()
+	return a, w.next()
+}
+
+// FuzzApplyDelta feeds arbitrary bytes to ApplyDelta: an error or a
+// snapshot, never a panic, and never more memory than the bytes allow.
+func FuzzApplyDelta(f *testing.F) {
+	a, b := fuzzBase()
+	f.Add(AppendDelta(nil, nil, a))
+	f.Add(AppendDelta(nil, a, b))
+	f.Add(AppendDelta(nil, a, chaos(rand.New(rand.NewPCG(1, 2)), b)))
+	f.Add([]byte{formatVersion, kindDelta, 0, 0, listOps, 200})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		s, err := ApplyDelta(a, frame)
+		if err != nil {
+			return
+		}
+		// Whatever it decodes encodes again.
+		again := mustApply(t, a, AppendDelta(nil, a, s))
+		if len(again.Processes) != len(s.Processes) {
+			t.Fatalf("%d processes, %d once encoded again", len(s.Processes), len(again.Processes))
+		}
+	})
+}

@@ -1,0 +1,321 @@
+package history
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"tlmon/model"
+)
+
+// History keeps the last minutes of snapshots as frames (see codec.go) in
+// groups: a keyframe, then deltas. A frame is rebuilt from its group's
+// keyframe by applying the deltas up to it; a group ends after keyEvery
+// frames, or once its deltas add up to more than keyRatio times its
+// keyframe, so a rebuild costs at most keyEvery applies and its bytes stay
+// within a few keyframes. Old frames go a whole group at a time, so that the
+// oldest kept frame is always a keyframe.
+//
+// Add runs on the goroutine that publishes snapshots; Moments, At and the
+// rest on any other. Add never waits on a rebuild: rebuilds read frames,
+// which are immutable, outside the lock.
+type History struct {
+	opts Options
+
+	// addMu serializes Add: last is the snapshot the next delta is written
+	// against, keyBytes and groupBytes what decides the next keyframe.
+	addMu      sync.Mutex
+	last       *model.Snapshot
+	keyBytes   int
+	groupBytes int
+	groupLen   int
+	scratch    []byte
+
+	mu     sync.Mutex
+	frames []frame // oldest first; frames[0] is a keyframe
+	first  uint64  // the Seq of frames[0]
+	next   uint64  // the Seq of the next frame added
+	bytes  int
+	cache  cache
+}
+
+// Options size a History; zero values take the defaults.
+type Options struct {
+	// Keep is how much time the frames cover at least (10 minutes).
+	Keep time.Duration
+	// Budget bounds the bytes of the frames (50 MiB): past it, the oldest
+	// frames go even when younger than Keep.
+	Budget int
+}
+
+// Defaults of Options.
+const (
+	DefaultKeep   = 10 * time.Minute
+	DefaultBudget = 50 << 20
+)
+
+const (
+	// keyEvery bounds a group: rebuilding a frame applies at most this many
+	// deltas (about 60 × 0.3 ms for 2,000 processes).
+	keyEvery = 60
+	// keyRatio ends a group early when its deltas outweigh its keyframe this
+	// many times: more deltas would cost more to apply than a keyframe to
+	// keep. Above 1 because a keyframe costs memory every deltas do not.
+	keyRatio = 2
+	// checkpointEvery: a rebuild keeps every this many frames of its way in
+	// the cache, so that stepping back one frame at a time costs at most
+	// this many applies, not a whole group's.
+	checkpointEvery = 8
+	// cacheSize is the rebuilt snapshots kept, checkpoints included.
+	cacheSize = 16
+)
+
+// Seq numbers frames from 1 in the order they were added; a dropped frame
+// never gives its number to another.
+type Seq = uint64
+
+type frame struct {
+	data []byte
+	key  bool
+	m    Moment
+}
+
+// Moment is what a timeline needs of a frame without rebuilding it.
+type Moment struct {
+	Seq       Seq
+	At        time.Time
+	Elapsed   time.Duration
+	Interval  time.Duration
+	CallRate  float64 // system-wide, per second over the interval
+	ErrorRate float64
+}
+
+// New returns an empty History.
+func New(opts Options) *History {
+	if opts.Keep <= 0 {
+		opts.Keep = DefaultKeep
+	}
+	if opts.Budget <= 0 {
+		opts.Budget = DefaultBudget
+	}
+	return &History{opts: opts, first: 1, next: 1}
+}
+
+// Add appends s, which is immutable from now on, and returns the frame it
+// stored: a delta from the snapshot added before, or a keyframe. The bytes
+// are the History's: a recorder writes them, and never modifies them.
+func (h *History) Add(s *model.Snapshot) []byte {
+	h.addMu.Lock()
+	defer h.addMu.Unlock()
+	key := h.last == nil || h.groupLen >= keyEvery
+	var buf []byte
+	if !key {
+		buf = AppendDelta(h.scratch[:0], h.last, s)
+		key = h.groupBytes+len(buf) > keyRatio*h.keyBytes
+	}
+	if key {
+		buf = AppendDelta(h.scratch[:0], nil, s)
+		h.keyBytes, h.groupBytes, h.groupLen = len(buf), 0, 0
+	} else {
+		h.groupBytes += len(buf)
+	}
+	h.groupLen++
+	h.scratch = buf
+	data := slices.Clone(buf) // exactly its size: frames are kept for minutes
+	h.last = s
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.frames = append(h.frames, frame{data: data, key: key, m: Moment{
+		Seq: h.next, At: s.At, Elapsed: s.Elapsed, Interval: s.Interval,
+		CallRate: s.Totals.CallRate, ErrorRate: s.Totals.ErrorRate,
+	}})
+	h.next++
+	h.bytes += len(data)
+	h.trim()
+	return data
+}
+
+// trim drops the oldest group while the next one starts early enough to
+// cover Keep on its own, or while the frames are over budget; the newest
+// group always stays.
+func (h *History) trim() {
+	newest := h.frames[len(h.frames)-1].m.At
+	for {
+		end := h.groupEnd(0)
+		if end == len(h.frames) {
+			return
+		}
+		covers := newest.Sub(h.frames[end].m.At) >= h.opts.Keep
+		if !covers && h.bytes <= h.opts.Budget {
+			return
+		}
+		for _, f := range h.frames[:end] {
+			h.bytes -= len(f.data)
+		}
+		h.frames = slices.Delete(h.frames, 0, end)
+		h.first += uint64(end)
+		h.cache.dropBefore(h.first)
+	}
+}
+
+// groupEnd is the index of the keyframe after the one at i, or len(frames).
+func (h *History) groupEnd(i int) int {
+	for j := i + 1; j < len(h.frames); j++ {
+		if h.frames[j].key {
+			return j
+		}
+	}
+	return len(h.frames)
+}
+
+// Moments returns a Moment for each frame kept, oldest first.
+func (h *History) Moments() []Moment {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := make([]Moment, len(h.frames))
+	for i := range h.frames {
+		m[i] = h.frames[i].m
+	}
+	return m
+}
+
+// Latest is the Seq of the newest frame, 0 when there is none.
+func (h *History) Latest() Seq {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.next - 1
+}
+
+// Bytes is the size of the frames kept.
+func (h *History) Bytes() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bytes
+}
+
+// Stats says what a History holds.
+type Stats struct {
+	Frames, Keyframes int
+	Bytes             int
+	// Oldest and Latest are the Seqs of the frames kept (0 when none); Span
+	// the time between them.
+	Oldest, Latest Seq
+	Span           time.Duration
+}
+
+// Stats says what h holds now.
+func (h *History) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := Stats{Frames: len(h.frames), Bytes: h.bytes}
+	if len(h.frames) == 0 {
+		return st
+	}
+	for _, f := range h.frames {
+		if f.key {
+			st.Keyframes++
+		}
+	}
+	st.Oldest, st.Latest = h.first, h.next-1
+	st.Span = h.frames[len(h.frames)-1].m.At.Sub(h.frames[0].m.At)
+	return st
+}
+
+// ErrGone is returned by At for a frame dropped already or not yet added.
+type ErrGone struct {
+	Seq            Seq
+	Oldest, Latest Seq
+}
+
+func (e *ErrGone) Error() string {
+	return fmt.Sprintf("frame %d is not kept (frames %d to %d are)", e.Seq, e.Oldest, e.Latest)
+}
+
+// At rebuilds the snapshot of frame seq from the nearest snapshot before it
+// in its group: one in the cache, or the keyframe.
+func (h *History) At(seq Seq) (*model.Snapshot, error) {
+	h.mu.Lock()
+	if seq < h.first || seq >= h.next {
+		defer h.mu.Unlock()
+		return nil, &ErrGone{Seq: seq, Oldest: h.first, Latest: h.next - 1}
+	}
+	i := int(seq - h.first)
+	start := i
+	for !h.frames[start].key {
+		start--
+	}
+	var s *model.Snapshot
+	from := start
+	for j := i; j >= start; j-- {
+		if c := h.cache.get(h.first + uint64(j)); c != nil {
+			s, from = c, j+1
+			break
+		}
+	}
+	// The frames are immutable and their slices stay valid when dropped:
+	// apply them without the lock.
+	todo := make([]frame, i+1-from)
+	copy(todo, h.frames[from:i+1])
+	base := h.first + uint64(from)
+	groupStart := h.first + uint64(start)
+	h.mu.Unlock()
+
+	var kept []cached
+	for k, f := range todo {
+		next, err := ApplyDelta(s, f.data)
+		if err != nil {
+			return nil, fmt.Errorf("history: rebuilding frame %d: frame %d: %w", seq, base+uint64(k), err)
+		}
+		s = next
+		n := base + uint64(k)
+		if k == len(todo)-1 || (n-groupStart)%checkpointEvery == 0 {
+			kept = append(kept, cached{n, s})
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range kept {
+		if c.seq >= h.first {
+			h.cache.put(c.seq, c.s)
+		}
+	}
+	return s, nil
+}
+
+// cache keeps the last rebuilt snapshots, the least recently used going
+// first. Rebuilt snapshots share most of their memory, so a few cost little
+// more than one.
+type cache struct {
+	items []cached // most recently used last
+}
+
+type cached struct {
+	seq Seq
+	s   *model.Snapshot
+}
+
+func (c *cache) get(seq Seq) *model.Snapshot {
+	for i, it := range c.items {
+		if it.seq == seq {
+			c.items = append(slices.Delete(c.items, i, i+1), it)
+			return it.s
+		}
+	}
+	return nil
+}
+
+func (c *cache) dropBefore(seq Seq) {
+	c.items = slices.DeleteFunc(c.items, func(it cached) bool { return it.seq < seq })
+}
+
+func (c *cache) put(seq Seq, s *model.Snapshot) {
+	if c.get(seq) != nil {
+		return
+	}
+	if len(c.items) == cacheSize {
+		c.items = slices.Delete(c.items, 0, 1)
+	}
+	c.items = append(c.items, cached{seq, s})
+}
