@@ -37,6 +37,14 @@ type options struct {
 	version    bool
 	cpuProfile string
 
+	// replay is a recording to show instead of this machine's syscalls;
+	// diff another (or the same) to compare it with; from and to choose the
+	// windows (one value: the replay's; two, comma-separated: the replay's
+	// and the diff's); speed is how fast the monitor plays it.
+	replay, diffWith string
+	from, to         []string
+	speed            float64
+
 	// The flags' text, checked and parsed into session by validate.
 	pids     []string
 	syscalls []string
@@ -84,7 +92,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&c.Cgroup, "cgroup", "", "watch only this cgroup v2 and its descendants (path inside the hierarchy)")
 	fs.BoolVar(&o.headless, "headless", false, "print a summary instead of the interactive monitor")
 	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this long, more than 0 (implies --headless; without it: until Ctrl-C or the command exits)")
-	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "report format: table, json or csv (implies --headless)")
+	fs.StringVarP(&o.output, "output", "o", output.FormatTable, "report format: table, json or csv, and perfetto with --replay (implies --headless)")
 	fs.StringVar(&c.Buffer, "buffer", session.BufferAuto, "event buffer: auto, ringbuf or perf")
 	fs.StringVar(&c.Hook, "hook", session.HookAuto, "syscall hooks: auto, raw_tp, tracepoint or kprobe")
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
@@ -97,6 +105,13 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&c.NoLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
 	fs.IntVar(&o.top, "top", 0, "report only the busiest N processes by calls, in every format (implies --headless; 0: all; without --top: 20 in the table, all in JSON and CSV)")
+	fs.DurationVar(&c.History, "history", 10*time.Minute, "keep this long of snapshots to move back through ([ ] { } =) and compare (A, B, D); 0 keeps none")
+	fs.StringVar(&c.Record, "record", "", "record the session to this file as it goes (replay it anywhere with --replay)")
+	fs.StringVar(&o.replay, "replay", "", "show a recording instead of this machine (no root needed): the monitor, or a report with --headless or -o")
+	fs.StringVar(&o.diffWith, "diff", "", "with --replay, compare the recording with this one (or itself with --from and --to); implies --headless")
+	fs.StringSliceVar(&o.from, "from", nil, "with --replay, where its window starts: an offset (90s) or a time (12:03:05); two values, comma-separated, for the --diff recording's too")
+	fs.StringSliceVar(&o.to, "to", nil, "with --replay, where its window ends, as --from")
+	fs.Float64Var(&o.speed, "speed", 1, "with --replay, how fast the monitor plays it (- and + change it)")
 	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
 	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
@@ -127,7 +142,7 @@ func parseFlags(args []string) (*options, error) {
 		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
 	}
 	// A flag that only means something in a report asks for one.
-	for _, name := range []string{"output", "top", "events", "duration", "since-start"} {
+	for _, name := range []string{"output", "top", "events", "duration", "since-start", "diff"} {
 		if fs.Changed(name) {
 			o.headless = true
 		}
@@ -140,6 +155,24 @@ func parseFlags(args []string) (*options, error) {
 	}
 	c.DetailChosen = fs.Changed("classes")
 	o.perInterval = fs.Changed("interval")
+	if o.replay != "" {
+		// A recording was made with its own settings: the flags that choose
+		// what and how to watch have no meaning for it.
+		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "no-follow", "record", "history"} {
+			if fs.Changed(name) {
+				return nil, usageError{fmt.Errorf("--%s has no meaning with --replay: the recording was made with its own", name)}
+			}
+		}
+	} else {
+		for _, name := range []string{"diff", "from", "to", "speed"} {
+			if fs.Changed(name) {
+				return nil, usageError{fmt.Errorf("--%s goes with --replay FILE", name)}
+			}
+		}
+	}
+	if o.headless {
+		c.History = 0 // nothing moves back through it
+	}
 	c.Command = fs.Args()
 	if n := fs.ArgsLenAtDash(); n > 0 || (n < 0 && len(c.Command) > 0) {
 		return nil, usageError{fmt.Errorf("unexpected argument %q: put the command to run after --", c.Command[0])}
@@ -153,8 +186,27 @@ func (o *options) validate() error {
 	c := &o.session
 	switch o.output {
 	case output.FormatTable, output.FormatJSON, output.FormatCSV:
+	case output.FormatPerfetto:
+		if o.replay == "" {
+			return bad("--output perfetto writes a recording: give it with --replay FILE")
+		}
 	default:
-		return bad("--output %q: want table, json or csv", o.output)
+		return bad("--output %q: want table, json, csv or perfetto", o.output)
+	}
+	if o.diffWith != "" && o.output != output.FormatTable && o.output != output.FormatJSON {
+		return bad("--diff prints a table or JSON (-o table or -o json)")
+	}
+	if len(o.from) > 2 || len(o.to) > 2 {
+		return bad("--from and --to take one time, or two comma-separated (the replay's, then the --diff recording's)")
+	}
+	if o.speed <= 0 || o.speed > 1000 {
+		return bad("--speed %g: give a speed above 0, up to 1000", o.speed)
+	}
+	if c.History < 0 {
+		return bad("--history %s: must be 0 (none) or more", c.History)
+	}
+	if len(c.Command) > 0 && o.replay != "" {
+		return bad("a command to run has no meaning with --replay")
 	}
 	if err := session.CheckRungs(c.Buffer, c.Hook); err != nil {
 		return bad("%v", err)

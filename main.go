@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"tlmon/diff"
 	"tlmon/output"
+	"tlmon/replay"
 	"tlmon/session"
 	"tlmon/syscalls"
 	"tlmon/ui"
@@ -88,12 +90,14 @@ func run(o *options) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if !o.headless && !term.IsTerminal(int(os.Stdout.Fd())) {
-		return usageError{errors.New("the interactive monitor needs a terminal: use --headless to print a summary")}
-	}
-
 	ctx, stop := session.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	if o.replay != "" {
+		return runReplay(ctx, o)
+	}
+	if err := needTerminal(o); err != nil {
+		return err
+	}
 	// A panic in one of the session's goroutines stops everything cleanly,
 	// as a signal would, and is reported as the cause.
 	ctx, crash := context.WithCancelCause(ctx)
@@ -112,9 +116,83 @@ func run(o *options) error {
 	}
 	defer live.Close()
 	if o.headless {
-		return runHeadless(ctx, o, live, events)
+		err = runHeadless(ctx, o, live, events)
+	} else {
+		err = runMonitor(ctx, o, live)
 	}
-	return runMonitor(ctx, o, live)
+	if cerr := live.Close(); err == nil {
+		err = cerr // the recording's failure
+	}
+	return err
+}
+
+// needTerminal says the monitor cannot run without a terminal.
+func needTerminal(o *options) error {
+	if !o.headless && !term.IsTerminal(int(os.Stdout.Fd())) {
+		return usageError{errors.New("the interactive monitor needs a terminal: use --headless to print a summary")}
+	}
+	return nil
+}
+
+// runReplay shows a recording: the monitor, its summary as the live run
+// printed it, a trace Perfetto opens, or a diff with another.
+func runReplay(ctx context.Context, o *options) error {
+	p, err := replay.Open(o.replay)
+	if err != nil {
+		return err
+	}
+	if t := p.Truncated(); t != nil {
+		fmt.Fprintln(os.Stderr, "tlmon:", t)
+	}
+	switch {
+	case o.diffWith != "":
+		return writeDiff(o, p)
+	case o.output == output.FormatPerfetto:
+		return output.WritePerfetto(os.Stdout, p.SummaryMeta(), p.Start(), p.Final(), p.Snapshots, nil)
+	case o.headless:
+		out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: p.SummaryMeta()}
+		return out.Write(p.Final())
+	}
+	if err := needTerminal(o); err != nil {
+		return err
+	}
+	p.SetSpeed(o.speed)
+	return ui.Run(ctx, p, ui.Options{Interval: p.Header().Interval, Theme: o.theme, Mouse: o.mouse})
+}
+
+// writeDiff prints the diff of the replayed recording's window with the
+// --diff recording's (the same file for two windows of one).
+func writeDiff(o *options, a *replay.Player) error {
+	b := a
+	if o.diffWith != o.replay {
+		var err error
+		if b, err = replay.Open(o.diffWith); err != nil {
+			return err
+		}
+		if t := b.Truncated(); t != nil {
+			fmt.Fprintln(os.Stderr, "tlmon:", t)
+		}
+	}
+	nth := func(list []string, i int) string {
+		if i < len(list) {
+			return list[i]
+		}
+		return ""
+	}
+	wa, err := a.Window(nth(o.from, 0), nth(o.to, 0))
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", a.Name(), err)}
+	}
+	wb, err := b.Window(nth(o.from, 1), nth(o.to, 1))
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", b.Name(), err)}
+	}
+	sa, sb := output.DiffSide{Name: a.Name(), Window: wa}, output.DiffSide{Name: b.Name(), Window: wb}
+	res := diff.Compare(wa, wb)
+	if o.output == output.FormatJSON {
+		return output.WriteDiffJSON(os.Stdout, sa, sb, res)
+	}
+	return output.WriteDiffTable(os.Stdout, sa, sb, res)
 }
 
 // runMonitor runs the interactive monitor until the user quits or a signal

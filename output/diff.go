@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"tlmon/diff"
@@ -27,17 +26,17 @@ func WriteDiffTable(w io.Writer, a, b DiffSide, res diff.Result) error {
 		title string
 		rows  []diff.Row
 	}{{"COMMAND", res.Commands}, {"SYSCALL", res.Syscalls}} {
+		const line = "%-20s %10s %10s %10s %9s %9s %9s %9s %9s %9s  %s\n"
 		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "%s\tA CALLS/s\tB CALLS/s\tΔCALLS/s\tA ERR/s\tB ERR/s\tΔERR/s\tA P99\tB P99\tΔP99\tCHANGE\t\n", list.title)
+		fmt.Fprintf(w, line, list.title, "A CALLS/s", "B CALLS/s", "ΔCALLS/s", "A ERR/s", "B ERR/s", "ΔERR/s", "A P99", "B P99", "ΔP99", "CHANGE")
 		for _, r := range list.rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", model.Escape(r.Name),
+			_, err := fmt.Fprintf(w, line, model.Escape(r.Name),
 				rateText(r.A.CallRate), rateText(r.B.CallRate), signed(r.DeltaCallRate(), rateText),
 				rateText(r.A.ErrorRate), rateText(r.B.ErrorRate), signed(r.DeltaErrorRate(), rateText),
 				p99Text(r.A), p99Text(r.B), deltaP99Text(r), r.Change)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil

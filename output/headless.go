@@ -14,6 +14,9 @@ const (
 	FormatTable = "table"
 	FormatJSON  = "json"
 	FormatCSV   = "csv"
+	// FormatPerfetto is a recording as a Trace Event Format file (with
+	// --replay only).
+	FormatPerfetto = "perfetto"
 )
 
 // Headless prints reports without a terminal UI.

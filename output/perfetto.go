@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"iter"
 	"sort"
 	"strconv"
 	"time"
@@ -40,14 +41,10 @@ const counterPID = 0
 // their own.
 const counterSyscalls = 10
 
-// WritePerfetto writes frames (the snapshots of a recording, oldest first)
-// and calls (its detail events) as a Trace Event Format file.
-func WritePerfetto(w io.Writer, meta Meta, frames []*model.Snapshot, calls []model.CallRecord) error {
-	if len(frames) == 0 {
-		_, err := io.WriteString(w, `{"traceEvents":[]}`+"\n")
-		return err
-	}
-	start := frames[0].At.Add(-frames[0].Elapsed)
+// WritePerfetto writes the snapshots of a recording, oldest first (frames;
+// final is the last), and calls (its detail events) as a Trace Event Format
+// file; times count from start, when the recording's counts began.
+func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapshot, frames iter.Seq[*model.Snapshot], calls []model.CallRecord) error {
 	us := func(t time.Time) float64 { return float64(t.Sub(start).Nanoseconds()) / 1e3 }
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -64,9 +61,18 @@ func WritePerfetto(w io.Writer, meta Meta, frames []*model.Snapshot, calls []mod
 	}
 	emit(traceEvent{Name: "process_name", Ph: "M", PID: counterPID, Args: map[string]any{"name": "tlmon: all processes"}})
 
-	// The counters: one point a frame.
-	busiest := busiestSyscalls(frames[len(frames)-1], counterSyscalls)
-	for _, f := range frames {
+	// The counters: one point a frame; the processes as they were last.
+	busiest := busiestSyscalls(final, counterSyscalls)
+	last := map[model.ProcID]model.ProcStat{}
+	var order []model.ProcID
+	for f := range frames {
+		for _, p := range f.Processes {
+			if _, ok := last[p.ID]; !ok {
+				order = append(order, p.ID)
+			}
+			p.Syscalls = nil
+			last[p.ID] = p
+		}
 		emit(traceEvent{Name: "syscalls/s", Ph: "C", Ts: us(f.At), PID: counterPID,
 			Args: map[string]any{"calls": f.Totals.CallRate, "errors": f.Totals.ErrorRate}})
 		rates := map[string]any{}
@@ -82,30 +88,27 @@ func WritePerfetto(w io.Writer, meta Meta, frames []*model.Snapshot, calls []mod
 
 	// The processes: named, and their lifetimes as slices, from their start
 	// (or the recording's) to their exit (or its end).
-	end := frames[len(frames)-1].At
-	seen := map[model.ProcID]bool{}
-	for i := len(frames) - 1; i >= 0; i-- { // the latest state of each first
-		for _, p := range frames[i].Processes {
-			if seen[p.ID] || p.Calls == 0 && p.Errors == 0 {
-				continue
-			}
-			seen[p.ID] = true
-			name := model.Escape(p.Comm)
-			emit(traceEvent{Name: "process_name", Ph: "M", PID: p.ID.PID, Args: map[string]any{"name": name}})
-			from := start
-			if !meta.Boot.IsZero() {
-				if born := meta.Boot.Add(time.Duration(p.ID.Start) * (time.Second / model.ClockTicksPerSecond)); born.After(start) {
-					from = born
-				}
-			}
-			to := end
-			if !p.Alive && !p.ExitedAt.IsZero() {
-				to = p.ExitedAt
-			}
-			dur := max(0, us(to)-us(from))
-			emit(traceEvent{Name: name + " " + strconv.FormatUint(uint64(p.ID.PID), 10), Cat: "process", Ph: "X", Ts: us(from), Dur: &dur,
-				PID: p.ID.PID, TID: p.ID.PID, Args: map[string]any{"status": Status(p), "calls": p.Calls, "errors": p.Errors, "cmdline": model.Escape(p.Cmdline)}})
+	end := final.At
+	for _, id := range order {
+		p := last[id]
+		if p.Calls == 0 && p.Errors == 0 {
+			continue
 		}
+		name := model.Escape(p.Comm)
+		emit(traceEvent{Name: "process_name", Ph: "M", PID: p.ID.PID, Args: map[string]any{"name": name}})
+		from := start
+		if !meta.Boot.IsZero() {
+			if born := meta.Boot.Add(time.Duration(p.ID.Start) * (time.Second / model.ClockTicksPerSecond)); born.After(start) {
+				from = born
+			}
+		}
+		to := end
+		if !p.Alive && !p.ExitedAt.IsZero() {
+			to = p.ExitedAt
+		}
+		dur := max(0, us(to)-us(from))
+		emit(traceEvent{Name: name + " " + strconv.FormatUint(uint64(p.ID.PID), 10), Cat: "process", Ph: "X", Ts: us(from), Dur: &dur,
+			PID: p.ID.PID, TID: p.ID.PID, Args: map[string]any{"status": Status(p), "calls": p.Calls, "errors": p.Errors, "cmdline": model.Escape(p.Cmdline)}})
 	}
 
 	// The calls, each on its thread's track, ending at its time.

@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 		{Proc: frames[0].Processes[0].ID, TID: 43, Time: t0.Add(1600 * time.Millisecond), Nr: 257, Name: "openat", Ret: 3, Duration: time.Microsecond, Flags: model.CallSlow},
 	}
 	var buf bytes.Buffer
-	if err := WritePerfetto(&buf, Meta{Version: "v1", Boot: boot, Scope: "all"}, frames, calls); err != nil {
+	if err := WritePerfetto(&buf, Meta{Version: "v1", Boot: boot, Scope: "all"}, t0, frames[1], slices.Values(frames), calls); err != nil {
 		t.Fatal(err)
 	}
 	var file struct {
@@ -43,7 +44,7 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 		t.Fatalf("not JSON: %v\n%s", err, buf.String())
 	}
 	phases := map[string]int{}
-	var slices []map[string]any
+	var spans []map[string]any
 	for i, e := range file.TraceEvents {
 		name, _ := e["name"].(string)
 		ph, _ := e["ph"].(string)
@@ -63,7 +64,7 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 			if d, ok := e["dur"].(float64); !ok || d < 0 {
 				t.Errorf("slice %d has no dur ≥ 0: %v", i, e)
 			}
-			slices = append(slices, e)
+			spans = append(spans, e)
 		case "C":
 			for k, v := range args {
 				if _, ok := v.(float64); !ok {
@@ -74,10 +75,10 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 			t.Errorf("event %d has phase %q", i, ph)
 		}
 	}
-	if phases["C"] < len(frames) || len(slices) != len(calls)+1 {
-		t.Errorf("phases %v, slices %d: want a counter a frame, a slice a call and one for the process", phases, len(slices))
+	if phases["C"] < len(frames) || len(spans) != len(calls)+1 {
+		t.Errorf("phases %v, slices %d: want a counter a frame, a slice a call and one for the process", phases, len(spans))
 	}
-	for _, s := range slices {
+	for _, s := range spans {
 		switch s["name"] {
 		case "read":
 			if s["dur"].(float64) != 2000 || s["ts"].(float64) != 1_498_000 || s["tid"].(float64) != 43 {

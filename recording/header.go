@@ -19,6 +19,13 @@ type Header struct {
 	Buffer string `json:"buffer"` // ringbuf or perf
 	Hook   string `json:"hook"`   // raw_tp, tracepoint or kprobe
 	Scope  string `json:"scope"`  // "all", "pids 12,13", "cgroup /x", "command make"
+	// HybridCgroups says cgroup v1 hierarchies were mounted beside v2
+	// (processes at the v2 root are named by v1).
+	HybridCgroups bool `json:"hybrid_cgroups,omitempty"`
+	// Classes were counted and Detail sent one by one when recording began
+	// (class names).
+	Classes []string `json:"classes,omitempty"`
+	Detail  []string `json:"detail,omitempty"`
 	// Start is when recording began; Boot when the recording machine booted
 	// (process start times count from it). Kept to the nanosecond.
 	Start    time.Time     `json:"start"`

@@ -52,6 +52,10 @@ type Config struct {
 
 	// Interval is how often the kernel's counters are read.
 	Interval time.Duration
+	// History is how long the snapshots are kept to move back through (0:
+	// none); Record, if set, is the file the session is recorded to.
+	History time.Duration
+	Record  string
 	// OnEvent, if set, sees every event (the headless event lines).
 	OnEvent func(*model.Event)
 	// OnPanic is called when a goroutine of the pipeline panics: the owner
@@ -77,8 +81,15 @@ type Live struct {
 	agg   *aggregator.Aggregator
 	scope *Scope
 
+	// keeper keeps the snapshots for the history and the recording (nil:
+	// neither).
+	keeper *keeper
+
 	endOnce sync.Once
 	ended   chan struct{}
+	// closeOnce closes once; closeErr is the recording's failure, if any.
+	closeOnce sync.Once
+	closeErr  error
 	// commandEnd says how the command ended, once it has (Meta).
 	commandEnd atomic.Pointer[string]
 }
@@ -123,13 +134,27 @@ func Open(cfg Config) (l *Live, err error) {
 		}
 	}
 
+	meta := model.Meta{Version: cfg.Version, Buffer: l.probe.Buffer(), Hook: l.probe.Rung().Hook, Rung: l.probe.Rung().Number, Scope: scope.Desc,
+		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
+	detail := cfg.Detail
+	if !l.probe.HasDetail() && !cfg.DetailChosen {
+		detail = 0 // the default classes, on a rung without detail events: counts only
+	}
+
 	l.agg = aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
+	var sink collector.Sink = l.agg
+	if cfg.History > 0 || cfg.Record != "" {
+		if l.keeper, err = newKeeper(cfg.History, cfg.Record, meta, cfg.Interval, model.ClassAll, detail, table); err != nil {
+			return l, err
+		}
+		sink = tappedSink{l.agg, l.keeper}
+	}
 	onPanic := func(v any) {
 		if cfg.OnPanic != nil {
 			cfg.OnPanic(fmt.Errorf("internal error in the collector: %v", v))
 		}
 	}
-	l.coll, err = collector.New(collector.Config{Probe: l.probe, Sink: l.agg, Cgroups: cgroups, Interval: cfg.Interval, FirstRead: FirstRead,
+	l.coll, err = collector.New(collector.Config{Probe: l.probe, Sink: sink, Cgroups: cgroups, Interval: cfg.Interval, FirstRead: FirstRead,
 		OnEvent: cfg.OnEvent, OnPanic: onPanic, PanicOnTick: cfg.PanicOnTick})
 	if err != nil {
 		return l, err
@@ -139,12 +164,9 @@ func Open(cfg Config) (l *Live, err error) {
 	if err := l.probe.Attach(); err != nil {
 		return l, err
 	}
-	meta := model.Meta{Version: cfg.Version, Buffer: l.probe.Buffer(), Hook: l.probe.Rung().Hook, Rung: l.probe.Rung().Number, Scope: scope.Desc,
-		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
 	l.Control = NewControl(l.probe, l.agg, l.coll.Flush, cgroups, table, meta, scope.Target(cgroups), cfg.Follow, cfg.Syscalls)
-	detail := cfg.Detail
-	if !l.probe.HasDetail() && !cfg.DetailChosen {
-		detail = 0 // the default classes, on a rung without detail events: counts only
+	if l.keeper != nil && l.keeper.hist != nil {
+		l.Control.history = l.keeper
 	}
 	if err := l.SetDetail(detail); err != nil {
 		return l, err
@@ -247,21 +269,48 @@ func (l *Live) Finish(sig syscall.Signal) (final *model.Snapshot, command error,
 	if err := l.coll.Drain(); err != nil {
 		return nil, command, err
 	}
-	return l.agg.Snapshot(), command, nil
+	final = l.agg.Snapshot()
+	if l.keeper != nil {
+		// The recording ends with the snapshot the summary prints.
+		l.closeErr = l.keeper.close(final, l.endedCommand())
+	}
+	return final, command, nil
 }
 
-// Close stops everything the session started, the command included (a no-op
-// for what already stopped).
-func (l *Live) Close() {
+// endedCommand says how the command ended, once it has ("" before, or
+// without one).
+func (l *Live) endedCommand() string {
 	if cmd := l.scope.Command; cmd != nil {
-		cmd.Stop(syscall.SIGTERM)
+		select {
+		case <-cmd.Done():
+			return commandEnd(cmd.Err())
+		default:
+		}
 	}
-	if l.coll != nil {
-		l.coll.Close()
-	}
-	if l.probe != nil {
-		l.probe.Close()
-	}
+	return ""
+}
+
+// Close stops everything the session started, the command included, and
+// ends the recording with the last snapshot (after Finish, the one it
+// returned) and how the command ended. It returns the recording's failure,
+// if any; calls after the first only return it again.
+func (l *Live) Close() error {
+	l.closeOnce.Do(func() {
+		if cmd := l.scope.Command; cmd != nil {
+			cmd.Stop(syscall.SIGTERM)
+		}
+		end := l.endedCommand()
+		if l.coll != nil {
+			l.coll.Close() // no snapshot comes after
+		}
+		if l.keeper != nil {
+			l.closeErr = l.keeper.close(l.agg.Snapshot(), end)
+		}
+		if l.probe != nil {
+			l.probe.Close()
+		}
+	})
+	return l.closeErr
 }
 
 // ExitStatus is a watched command's failure: tlmon exits with the same

@@ -66,12 +66,14 @@ func run(ctx context.Context, b Backend, o Options, opts ...tea.ProgramOption) e
 // the overlay on top or, with none, to the view on top, and does what the
 // view asks.
 type app struct {
-	b     Backend
-	opts  Options
-	base  KeyMap // every key, on as in every state
-	keys  KeyMap // the keys on in this state (syncKeys)
-	help  help.Model
-	theme themes.Theme
+	b Backend
+	// player is b when it plays a recording, else nil.
+	player Player
+	opts   Options
+	base   KeyMap // every key, on as in every state
+	keys   KeyMap // the keys on in this state (syncKeys)
+	help   help.Model
+	theme  themes.Theme
 	// autoTheme follows the terminal's background colour once it answers.
 	autoTheme bool
 
@@ -141,6 +143,7 @@ func newApp(b Backend, o Options, themeName string) *app {
 		autoTheme: themeName == "" || themeName == "auto",
 		tops:      newTabs(),
 	}
+	m.player, _ = b.(Player)
 	m.keys = m.base.clone()
 	m.stack = []view{m.tops[tabProcesses]}
 	m.setTheme(themes.Pick(themeName, true))
@@ -365,6 +368,13 @@ func (m *app) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			return m.goLive()
 		}
 		m.paused = true
+		if m.player != nil {
+			m.player.SetPaused(true)
+		}
+	case key.Matches(msg, k.Slower):
+		m.changeSpeed(0.5)
+	case key.Matches(msg, k.Faster):
+		m.changeSpeed(2)
 	case key.Matches(msg, k.Earlier):
 		return m.step(-1)
 	case key.Matches(msg, k.Later):

@@ -61,6 +61,19 @@ type Backend interface {
 	Threads(pid uint32) ([]ThreadStat, error)
 }
 
+// Player is a Backend that plays a recording (package replay): its
+// snapshot is the play head's, which moves with the clock. The monitor's
+// pause pauses it, moving back through it pauses it there, and resuming
+// plays on from the moment shown; - and + change its speed.
+type Player interface {
+	SetPaused(paused bool)
+	Seek(at time.Time)
+	Speed() float64
+	SetSpeed(x float64)
+	// Ended says the play head is at the recording's end.
+	Ended() bool
+}
+
 // The backend's vocabulary lives in model, so the collector can implement
 // Backend without importing ui.
 type (

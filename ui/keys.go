@@ -44,6 +44,8 @@ type KeyMap struct {
 	// MarkA and MarkB mark the interval shown (or a range) for a diff,
 	// which Diff opens (diffview.go).
 	MarkA, MarkB, Diff key.Binding
+	// Slower and Faster change a recording's speed (with --replay only).
+	Slower, Faster key.Binding
 	// Trace sends every call of the process under the cursor in detail and
 	// shows its events, as htop's s straces it; again on it, stops.
 	Trace key.Binding
@@ -134,6 +136,8 @@ func DefaultKeyMap() KeyMap {
 		MarkA:       b("A", "mark A", "A", "shift+a"),
 		MarkB:       b("B", "mark B", "B", "shift+b"),
 		Diff:        off("D", "diff A with B", "D", "shift+d"),
+		Slower:      off("-", "play slower", "-"),
+		Faster:      off("+", "play faster", "+"),
 		ClassMenu:   b(classMenuKey+" F2", "classes", classMenuKey, "f2"),
 		Help:        b("? F1", "help", "?", "f1"),
 		Quit:        b("q F10", "quit", "q", "f10", "ctrl+c"),
@@ -185,7 +189,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.NextView, &k.Processes, &k.Syscalls, &k.InFlight, &k.Files, &k.Connections, &k.Drill, &k.Back,
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
 		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Trace, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
-		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live, &k.MarkA, &k.MarkB, &k.Diff,
+		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live, &k.MarkA, &k.MarkB, &k.Diff, &k.Slower, &k.Faster,
 		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
 	}
 	for i := range k.Classes {
@@ -240,7 +244,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right, k.Search, k.Next, k.Prev, k.Filter},
 		{k.NextView, k.Processes, k.Syscalls, k.InFlight, k.Files, k.Connections, k.Drill, k.Back, k.Swap},
 		{k.Sort, k.SortReverse, k.Tree, k.Threads, k.Group, k.HideExited, k.HideKernel, k.Follow, k.Kill, k.Trace, k.Export, k.Columns},
-		{k.Pause, k.Earlier, k.Later, k.EarlierMore, k.LaterMore, k.Live, k.MarkA, k.MarkB, k.Diff, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
+		{k.Pause, k.Earlier, k.Later, k.EarlierMore, k.LaterMore, k.Live, k.MarkA, k.MarkB, k.Diff, k.Slower, k.Faster, k.Attach, k.Clear, k.Losses, k.Slow, k.ClassMenu, k.Help, k.Quit},
 	}
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,6 +89,9 @@ func (m *app) showMoment(i int) tea.Cmd {
 	}
 	m.data.setMoment(s, m.snapshotsBefore(i))
 	m.hist.at, m.paused, m.data.past = mo.Seq, true, true
+	if m.player != nil {
+		m.player.SetPaused(true)
+	}
 	return m.show()
 }
 
@@ -105,7 +109,15 @@ func (m *app) snapshotsBefore(i int) []*model.Snapshot {
 
 // goLive shows the live picture again, unpaused, its trends drawn from the
 // moments before it.
+//
+// A recording plays on from the moment shown instead.
 func (m *app) goLive() tea.Cmd {
+	if m.player != nil {
+		if m.hist.at != 0 {
+			m.player.Seek(m.data.snap.At)
+		}
+		m.player.SetPaused(false)
+	}
 	m.hist.at, m.paused, m.data.past = 0, false, false
 	s := m.b.Snapshot()
 	n := len(m.hist.moments)
@@ -125,7 +137,13 @@ func (m *app) momentLabel() string {
 		return ""
 	}
 	if !m.paused {
-		return "live"
+		switch {
+		case m.player == nil:
+			return "live"
+		case m.player.Ended():
+			return "end of the recording"
+		}
+		return fmt.Sprintf("▶ %s ×%s", m.data.snap.At.Format("15:04:05"), speedText(m.player.Speed()))
 	}
 	at := m.data.snap.At
 	newest := m.hist.moments[len(m.hist.moments)-1].At
@@ -188,6 +206,10 @@ func (m *app) headerHeight() int {
 // where there is an earlier moment, on and live while one is shown.
 func (m *app) enableTime(k *KeyMap) {
 	k.Diff.SetEnabled(m.marks[0].set())
+	if m.player != nil {
+		enable(&k.Slower, &k.Faster)
+		k.Live.SetHelp("=", "play from here")
+	}
 	if !m.hist.on() {
 		return
 	}
@@ -199,3 +221,17 @@ func (m *app) enableTime(k *KeyMap) {
 	k.LaterMore.SetEnabled(past)
 	k.Live.SetEnabled(past)
 }
+
+// The slowest and fastest a recording plays.
+const minSpeed, maxSpeed = 1.0 / 16, 64
+
+// changeSpeed plays the recording by times as fast (0.5: slower, 2:
+// faster), within minSpeed and maxSpeed.
+func (m *app) changeSpeed(by float64) {
+	x := min(max(m.player.Speed()*by, minSpeed), maxSpeed)
+	m.player.SetSpeed(x)
+	m.setStatus(false, "playing at ×%s (- slower, + faster)", speedText(x))
+}
+
+// speedText is a speed as a short number: 2, 0.5, 0.0625.
+func speedText(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }

@@ -1,0 +1,13 @@
+package recording
+
+// The kinds of frame tlmon writes. The container carries any kind; a reader
+// skips a kind it does not know, so a newer tlmon may add kinds and its
+// recordings still replay in an older one.
+const (
+	// KindSnapshot is a history frame (package history): one snapshot
+	// against the frame before it, or a keyframe.
+	KindSnapshot uint16 = 1
+	// KindMeta is JSON of what changed in the session's description while
+	// it ran: {"command_end": "exit 3"}.
+	KindMeta uint16 = 2
+)

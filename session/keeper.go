@@ -1,0 +1,197 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tlmon/aggregator"
+	"tlmon/history"
+	"tlmon/model"
+	"tlmon/recording"
+	"tlmon/syscalls"
+)
+
+// keeper hands each snapshot the aggregator publishes to the history and the
+// recording, on a goroutine of its own: nothing of the live path waits on
+// either. A snapshot it has no time for is skipped; the next one's frame
+// carries what it changed.
+type keeper struct {
+	hist *history.History  // nil: none kept
+	rec  *recording.Writer // nil: no recording
+	in   chan *model.Snapshot
+	done chan struct{}
+
+	// last is the snapshot encoded last (for the recording without a
+	// history); buf its frame's room.
+	last *model.Snapshot
+	buf  []byte
+
+	mu      sync.Mutex
+	stopped bool  // closed: no snapshot is taken any more
+	recErr  error // the recording's first failure: it stops there
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// newKeeper keeps snapshots for keep (0: none) and records them to path
+// ("": no recording), described by meta.
+func newKeeper(keep time.Duration, path string, meta model.Meta, interval time.Duration, classes, detail model.Class, table *syscalls.Table) (*keeper, error) {
+	k := &keeper{in: make(chan *model.Snapshot, 4), done: make(chan struct{})}
+	if keep > 0 {
+		k.hist = history.New(history.Options{Keep: keep})
+	}
+	if path != "" {
+		w, err := recording.Create(path, recordingHeader(meta, interval, classes, detail, table))
+		if err != nil {
+			return nil, fmt.Errorf("--record: %w", err)
+		}
+		k.rec = w
+	}
+	go k.run()
+	return k, nil
+}
+
+// recordingHeader describes this session for a replay elsewhere.
+func recordingHeader(meta model.Meta, interval time.Duration, classes, detail model.Class, table *syscalls.Table) recording.Header {
+	h := recording.Header{Tlmon: meta.Version, Arch: runtime.GOARCH, Rung: meta.Rung, Buffer: meta.Buffer, Hook: meta.Hook,
+		Scope: meta.Scope, HybridCgroups: meta.HybridCgroups, Start: time.Now(), Boot: meta.Boot, Interval: interval,
+		Classes: classNames(classes), Detail: classNames(detail)}
+	h.Host, _ = os.Hostname()
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		h.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	for _, s := range table.All() {
+		h.Syscalls = append(h.Syscalls, recording.Syscall{Nr: s.Nr, Name: s.Name, Classes: classNames(s.Classes)})
+	}
+	return h
+}
+
+func classNames(c model.Class) []string {
+	if c == 0 {
+		return nil
+	}
+	return strings.Split(c.String(), ",")
+}
+
+// offer hands s over unless the keeper is still busy with earlier ones, or
+// closed.
+func (k *keeper) offer(s *model.Snapshot) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	select {
+	case k.in <- s:
+	default:
+	}
+}
+
+func (k *keeper) run() {
+	defer close(k.done)
+	for s := range k.in {
+		k.keep(s)
+	}
+}
+
+// keep stores s in the history and appends its frame to the recording;
+// one no newer than the last is skipped.
+func (k *keeper) keep(s *model.Snapshot) {
+	if k.last != nil && !s.At.After(k.last.At) {
+		return
+	}
+	var frame []byte
+	if k.hist != nil {
+		frame = k.hist.Add(s)
+	} else {
+		k.buf = history.AppendDelta(k.buf[:0], k.last, s)
+		frame = k.buf
+	}
+	k.last = s
+	if k.rec != nil {
+		k.record(recording.KindSnapshot, s.At, frame)
+	}
+}
+
+// record appends a frame; after a failure it records no more, and Close
+// says why.
+func (k *keeper) record(kind uint16, at time.Time, frame []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.recErr != nil {
+		return
+	}
+	if err := k.rec.WriteFrame(kind, at, frame); err != nil {
+		k.recErr = fmt.Errorf("recording: %w", err)
+	}
+}
+
+// close keeps the final snapshot, notes how the command ended, and closes
+// the recording: its last frame is what a headless summary printed. Only
+// the first call does anything; later ones return its error.
+func (k *keeper) close(final *model.Snapshot, commandEnd string) error {
+	k.closeOnce.Do(func() { k.closeErr = k.finish(final, commandEnd) })
+	return k.closeErr
+}
+
+func (k *keeper) finish(final *model.Snapshot, commandEnd string) error {
+	k.mu.Lock()
+	k.stopped = true
+	close(k.in)
+	k.mu.Unlock()
+	<-k.done
+	if final != nil {
+		k.keep(final)
+	}
+	if k.rec == nil {
+		return nil
+	}
+	if commandEnd != "" {
+		b, _ := json.Marshal(map[string]string{"command_end": commandEnd})
+		k.record(recording.KindMeta, time.Now(), b)
+	}
+	err := k.rec.Close()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.recErr != nil {
+		return k.recErr
+	}
+	if err != nil {
+		return fmt.Errorf("recording: %w", err)
+	}
+	return nil
+}
+
+// moments are the history's, as the monitor reads them.
+func (k *keeper) Moments() []model.Moment {
+	ms := k.hist.Moments()
+	out := make([]model.Moment, len(ms))
+	for i, m := range ms {
+		out[i] = model.Moment{Seq: m.Seq, At: m.At, CallRate: m.CallRate, ErrorRate: m.ErrorRate}
+	}
+	return out
+}
+
+func (k *keeper) At(seq uint64) (*model.Snapshot, error) { return k.hist.At(seq) }
+
+// tappedSink is the aggregator, which hands each snapshot it publishes
+// after a counter read to the keeper.
+type tappedSink struct {
+	*aggregator.Aggregator
+	k *keeper
+}
+
+func (t tappedSink) HandleCounters(d *model.CounterDelta) []model.ProcID {
+	retired := t.Aggregator.HandleCounters(d)
+	t.k.offer(t.Aggregator.Snapshot())
+	return retired
+}
