@@ -148,7 +148,7 @@ func runReplay(ctx context.Context, o *options) error {
 	case o.diffWith != "":
 		return writeDiff(o, p)
 	case o.output == output.FormatPerfetto:
-		return output.WritePerfetto(os.Stdout, p.SummaryMeta(), p.Start(), p.Final(), p.Snapshots, nil)
+		return output.WritePerfetto(os.Stdout, p.SummaryMeta(), p.Start(), p.Final(), p.Snapshots, p.Calls)
 	case o.headless:
 		out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: p.SummaryMeta()}
 		return out.Write(p.Final())

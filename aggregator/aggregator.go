@@ -40,6 +40,10 @@ type Config struct {
 	CgroupPath func(id uint64) string
 	// Now gives the wall time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// OnCall, if set, sees each detail event's call as it is kept (the
+	// history and the recording keep them too). It runs under the
+	// aggregator's lock: it must be quick and must not call back.
+	OnCall func(c *model.CallRecord)
 	// Mono gives CLOCK_MONOTONIC in ns, the kernel's clock of event times;
 	// nil reads it. A call's time is the wall time its event's kernel time
 	// was: calls handled together keep their own times.

@@ -143,6 +143,9 @@ type procIO struct {
 func (a *Aggregator) handleSyscall(e *model.Event) {
 	a.detail.events++
 	rec := syscalls.NewCallRecord(a.table, e, a.eventTime(e.Time))
+	if a.cfg.OnCall != nil {
+		a.cfg.OnCall(&rec)
+	}
 	kind, key := a.detailKey(&rec)
 	p := a.named(e.Proc)
 	var comm string

@@ -44,7 +44,7 @@ const counterSyscalls = 10
 // WritePerfetto writes the snapshots of a recording, oldest first (frames;
 // final is the last), and calls (its detail events) as a Trace Event Format
 // file; times count from start, when the recording's counts began.
-func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapshot, frames iter.Seq[*model.Snapshot], calls []model.CallRecord) error {
+func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapshot, frames iter.Seq[*model.Snapshot], calls iter.Seq[model.CallRecord]) error {
 	us := func(t time.Time) float64 { return float64(t.Sub(start).Nanoseconds()) / 1e3 }
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -113,8 +113,8 @@ func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapsho
 
 	// The calls, each on its thread's track, ending at its time.
 	threads := map[[2]uint32]bool{}
-	for i := range calls {
-		c := &calls[i]
+	for call := range calls {
+		c := &call
 		if t := [2]uint32{c.Proc.PID, c.TID}; !threads[t] {
 			threads[t] = true
 			emit(traceEvent{Name: "thread_name", Ph: "M", PID: c.Proc.PID, TID: c.TID, Args: map[string]any{"name": "tid " + strconv.FormatUint(uint64(c.TID), 10)}})

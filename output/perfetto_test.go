@@ -34,7 +34,7 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 		{Proc: frames[0].Processes[0].ID, TID: 43, Time: t0.Add(1600 * time.Millisecond), Nr: 257, Name: "openat", Ret: 3, Duration: time.Microsecond, Flags: model.CallSlow},
 	}
 	var buf bytes.Buffer
-	if err := WritePerfetto(&buf, Meta{Version: "v1", Boot: boot, Scope: "all"}, t0, frames[1], slices.Values(frames), calls); err != nil {
+	if err := WritePerfetto(&buf, Meta{Version: "v1", Boot: boot, Scope: "all"}, t0, frames[1], slices.Values(frames), slices.Values(calls)); err != nil {
 		t.Fatal(err)
 	}
 	var file struct {

@@ -10,4 +10,7 @@ const (
 	// KindMeta is JSON of what changed in the session's description while
 	// it ran: {"command_end": "exit 3"}.
 	KindMeta uint16 = 2
+	// KindCalls is the detail events of the interval the snapshot frame
+	// before it ends (package history's calls frame).
+	KindCalls uint16 = 3
 )

@@ -29,6 +29,7 @@ type Player struct {
 	header recording.Header
 	meta   model.Meta
 	hist   *history.History
+	calls  history.Calls // the detail events, by the frame they end with
 	// moments are every frame's, oldest first; commandEnd says how the
 	// command tlmon ran ended, as the session closed.
 	moments    []history.Moment
@@ -86,6 +87,12 @@ func Open(path string) (*Player, error) {
 			}
 			p.hist.Add(s)
 			prev = s
+		case recording.KindCalls:
+			if _, err := history.ReadCalls(f.Payload); err != nil {
+				return nil, fmt.Errorf("%s: frame at byte %d: %w", path, f.Offset, err)
+			}
+			// The payload is the reader's until the next frame.
+			p.calls.AddFrame(p.hist.Latest(), append([]byte(nil), f.Payload...))
 		case recording.KindMeta:
 			var m struct {
 				CommandEnd string `json:"command_end"`
@@ -290,12 +297,26 @@ func (p *Player) SetSlow(time.Duration) error  { return errRecording }
 func (p *Player) Targets() ([]model.Target, error) {
 	return nil, errRecording
 }
-func (p *Player) Attach(model.Target) error                  { return errRecording }
-func (p *Player) Clear()                                     {}
-func (p *Player) Signal(model.ProcID, syscall.Signal) error  { return errRecording }
-func (p *Player) Trace(model.ProcID) error                   { return errRecording }
-func (p *Player) Traced() model.ProcID                       { return model.ProcID{} }
-func (p *Player) ProcDetail(model.ProcID) model.ProcDetail   { return model.ProcDetail{} }
+func (p *Player) Attach(model.Target) error                 { return errRecording }
+func (p *Player) Clear()                                    {}
+func (p *Player) Signal(model.ProcID, syscall.Signal) error { return errRecording }
+func (p *Player) Trace(model.ProcID) error                  { return errRecording }
+func (p *Player) Traced() model.ProcID                      { return model.ProcID{} }
+
+// ProcDetail is what the detail events recorded say of process id up to
+// the play head; ProcDetailAt up to moment seq.
+func (p *Player) ProcDetail(id model.ProcID) model.ProcDetail {
+	_, i := p.head()
+	return p.ProcDetailAt(id, p.moments[i].Seq)
+}
+
+func (p *Player) ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail {
+	return history.ProcDetail(p.calls.Of(id, seq, history.DetailCalls))
+}
+
+// Calls calls yield with each detail event of the recording, oldest first,
+// until it returns false.
+func (p *Player) Calls(yield func(model.CallRecord) bool)    { p.calls.All(yield) }
 func (p *Player) InFlight() ([]model.InFlight, error)        { return nil, errLive }
 func (p *Player) Threads(uint32) ([]model.ThreadStat, error) { return nil, errLive }
 

@@ -35,6 +35,7 @@ type Counts interface {
 type History interface {
 	Moments() []model.Moment
 	At(seq uint64) (*model.Snapshot, error)
+	ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail
 }
 
 // Control is the interactive monitor's backend (ui.Backend): it hands out the
@@ -100,6 +101,15 @@ func (c *Control) SnapshotAt(seq uint64) (*model.Snapshot, error) {
 		return nil, errors.New("no history is kept")
 	}
 	return c.history.At(seq)
+}
+
+// ProcDetailAt is what the detail events kept with the history said of
+// process id up to moment seq.
+func (c *Control) ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail {
+	if c.history == nil {
+		return model.ProcDetail{}
+	}
+	return c.history.ProcDetailAt(id, seq)
 }
 
 // Snapshot is the aggregator's latest.

@@ -23,10 +23,11 @@ import (
 // either. A snapshot it has no time for is skipped; the next one's frame
 // carries what it changed.
 type keeper struct {
-	hist *history.History  // nil: none kept
-	rec  *recording.Writer // nil: no recording
-	in   chan *model.Snapshot
-	done chan struct{}
+	hist  *history.History  // nil: none kept
+	calls history.Calls     // the detail events of the frames hist keeps
+	rec   *recording.Writer // nil: no recording
+	in    chan *model.Snapshot
+	done  chan struct{}
 
 	// last is the snapshot encoded last (for the recording without a
 	// history); buf its frame's room.
@@ -34,8 +35,12 @@ type keeper struct {
 	buf  []byte
 
 	mu      sync.Mutex
-	stopped bool  // closed: no snapshot is taken any more
-	recErr  error // the recording's first failure: it stops there
+	stopped bool // closed: no snapshot is taken any more
+	// batch are the calls since the last snapshot kept, at most
+	// maxBatch; batchLost counts those past it.
+	batch     []model.CallRecord
+	batchLost uint64
+	recErr    error // the recording's first failure: it stops there
 
 	closeOnce sync.Once
 	closeErr  error
@@ -82,6 +87,34 @@ func classNames(c model.Class) []string {
 	return strings.Split(c.String(), ",")
 }
 
+// maxBatch bounds the calls kept for one interval: every detail class on
+// under a build sends some 80,000 a second, which neither the history nor a
+// recording should hold whole.
+const maxBatch = 20000
+
+// addCall takes a detail event's call for the frame of the interval.
+func (k *keeper) addCall(c *model.CallRecord) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	if len(k.batch) >= maxBatch {
+		k.batchLost++
+		return
+	}
+	k.batch = append(k.batch, *c)
+}
+
+// takeCalls hands over the calls of the interval.
+func (k *keeper) takeCalls() []model.CallRecord {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.batch
+	k.batch = nil
+	return b
+}
+
 // offer hands s over unless the keeper is still busy with earlier ones, or
 // closed.
 func (k *keeper) offer(s *model.Snapshot) {
@@ -109,17 +142,32 @@ func (k *keeper) keep(s *model.Snapshot) {
 	if k.last != nil && !s.At.After(k.last.At) {
 		return
 	}
-	var frame []byte
+	var frame, callsFrame []byte
+	calls := k.takeCalls()
 	if k.hist != nil {
 		frame = k.hist.Add(s)
+		callsFrame = k.calls.Add(k.hist.Latest(), calls)
+		k.calls.DropBefore(k.hist.Oldest())
 	} else {
 		k.buf = history.AppendDelta(k.buf[:0], k.last, s)
 		frame = k.buf
+		if k.rec != nil && len(calls) > 0 {
+			callsFrame = history.AppendCalls(nil, calls)
+		}
 	}
 	k.last = s
 	if k.rec != nil {
 		k.record(recording.KindSnapshot, s.At, frame)
+		if len(calls) > 0 {
+			k.record(recording.KindCalls, s.At, callsFrame)
+		}
 	}
+}
+
+// ProcDetailAt is what the detail events kept said of process id up to the
+// moment seq: its last calls, and the files and endpoints they named.
+func (k *keeper) ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail {
+	return history.ProcDetail(k.calls.Of(id, seq, history.DetailCalls))
 }
 
 // record appends a frame; after a failure it records no more, and Close
@@ -182,6 +230,9 @@ func (k *keeper) Moments() []model.Moment {
 }
 
 func (k *keeper) At(seq uint64) (*model.Snapshot, error) { return k.hist.At(seq) }
+
+// onCall is the aggregator's OnCall.
+func (k *keeper) onCall(c *model.CallRecord) { k.addCall(c) }
 
 // tappedSink is the aggregator, which hands each snapshot it publishes
 // after a counter read to the keeper.

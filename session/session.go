@@ -141,12 +141,16 @@ func Open(cfg Config) (l *Live, err error) {
 		detail = 0 // the default classes, on a rung without detail events: counts only
 	}
 
-	l.agg = aggregator.New(aggregator.Config{Table: table, CgroupPath: cgroups.Path})
-	var sink collector.Sink = l.agg
+	aggCfg := aggregator.Config{Table: table, CgroupPath: cgroups.Path}
 	if cfg.History > 0 || cfg.Record != "" {
 		if l.keeper, err = newKeeper(cfg.History, cfg.Record, meta, cfg.Interval, model.ClassAll, detail, table); err != nil {
 			return l, err
 		}
+		aggCfg.OnCall = l.keeper.onCall
+	}
+	l.agg = aggregator.New(aggCfg)
+	var sink collector.Sink = l.agg
+	if l.keeper != nil {
 		sink = tappedSink{l.agg, l.keeper}
 	}
 	onPanic := func(v any) {

@@ -42,14 +42,22 @@ type fakeBackend struct {
 	detailErr  error
 	procDetail model.ProcDetail
 	detailFor  []model.ProcID // the process of each ProcDetail call
-	// past are the history's snapshots, oldest first, numbered from 1.
-	past     []*model.Snapshot
-	traced   model.ProcID
-	traces   []model.ProcID // each Trace call
-	traceErr error
+	// past are the history's snapshots, oldest first, numbered from 1;
+	// pastDetail is what ProcDetailAt returns, detailAt the moment of each
+	// call.
+	past       []*model.Snapshot
+	pastDetail model.ProcDetail
+	detailAt   []uint64
+	traced     model.ProcID
+	traces     []model.ProcID // each Trace call
+	traceErr   error
 }
 
 func (f *fakeBackend) Snapshot() *model.Snapshot { return f.snap }
+func (f *fakeBackend) ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail {
+	f.detailAt = append(f.detailAt, seq)
+	return f.pastDetail
+}
 func (f *fakeBackend) Moments() []model.Moment {
 	var ms []model.Moment
 	for i, s := range f.past {

@@ -32,6 +32,9 @@ type Backend interface {
 	// calls (most recent first), its top files and endpoints. Call it only
 	// while a view shows them.
 	ProcDetail(id model.ProcID) model.ProcDetail
+	// ProcDetailAt is the same up to the history's moment seq, from the
+	// detail events kept with it.
+	ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail
 	// Slow is the slow-call threshold (0: off); SetSlow changes it: any call
 	// of a watched process slower than it is sent with its arguments.
 	Slow() time.Duration

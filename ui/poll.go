@@ -58,9 +58,12 @@ func (m *app) shownEvents() model.ProcID {
 // aggregator's memory, as cheap as Snapshot, so it is read here rather than
 // in a command. Once the pane is gone, what it held is let go.
 func (m *app) pollProcDetail() {
-	if id := m.shownEvents(); id != (model.ProcID{}) {
+	switch id := m.shownEvents(); {
+	case id != (model.ProcID{}) && m.hist.at != 0:
+		m.data.procDetail, m.data.procDetailOf = m.b.ProcDetailAt(id, m.hist.at), id
+	case id != (model.ProcID{}):
 		m.data.procDetail, m.data.procDetailOf = m.b.ProcDetail(id), id
-	} else {
+	default:
 		m.data.procDetail, m.data.procDetailOf = model.ProcDetail{}, id
 	}
 }

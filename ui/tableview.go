@@ -64,9 +64,9 @@ func (v *tableView) click(y int) {
 }
 
 // liveOnly says the view's rows are read live, not kept in the history (in
-// flight, threads, events): at a past moment it shows none, and says why.
+// flight, threads): at a past moment it shows none, and says why.
 func (v *tableView) liveOnly() bool {
-	return v.vid == viewInFlight || v.vid == viewThreads || v.vid == viewEvents
+	return v.vid == viewInFlight || v.vid == viewThreads
 }
 
 func (v *tableView) refresh(d *data) {

@@ -17,7 +17,9 @@ import (
 // calls/s and errors/s with a cursor on the moment shown; [ and ] step one
 // interval back and on, { and } ten, = goes back to live. Every view shows
 // the moment: its rates are that interval's, its totals those up to it.
-// Moving back pauses; pause (p) and = end it, on the live picture.
+// Moving back pauses; pause (p) and = end it, on the live picture. In flight
+// and threads are read live only; the events pane shows the detail events
+// kept with the moment.
 
 // timeline is the moments the backend keeps and the one shown.
 type timeline struct {
@@ -92,6 +94,7 @@ func (m *app) showMoment(i int) tea.Cmd {
 	if m.player != nil {
 		m.player.SetPaused(true)
 	}
+	m.pollProcDetail() // the events pane's, at this moment
 	return m.show()
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tlmon/model"
 )
 
 // TestStepsThroughTheHistory: [ shows the moment before the live picture,
@@ -160,5 +162,22 @@ func TestDiffComparesTwoMarkedWindows(t *testing.T) {
 	h.press("esc", "esc")
 	if h.m.top().id() != viewProcesses {
 		t.Errorf("esc esc does not go back to the processes")
+	}
+}
+
+// TestEventsPaneShowsTheCallsKeptWithTheMoment: at a past moment the events
+// pane shows the calls the history kept up to it, not the live ones.
+func TestEventsPaneShowsTheCallsKeptWithTheMoment(t *testing.T) {
+	b := newFake()
+	withHistory(b, 5)
+	b.pastDetail = model.ProcDetail{Calls: []model.CallRecord{{Proc: b.snap.Processes[0].ID, TID: 1234, Time: b.past[2].At, Nr: 39, Name: "getpid", Ret: 1234}}}
+	h := newHarness(t, b, 120, 40)
+	h.press("enter", "e")
+	if strings.Contains(h.view(), "getpid(") {
+		t.Fatal("the live pane shows the past call")
+	}
+	h.press("[", "[")
+	if v := h.view(); !strings.Contains(v, "getpid(") || len(b.detailAt) == 0 || b.detailAt[len(b.detailAt)-1] != 4 {
+		t.Errorf("at moment 4 the events pane shows (asked for moments %v):\n%s", b.detailAt, v)
 	}
 }

@@ -130,12 +130,13 @@ func TestBadRecordingsGetOneLine(t *testing.T) {
 }
 
 // TestRecordingBecomesATraceAndADiff: the Perfetto trace of a recording
-// parses, with a counter a snapshot and the workload's process; the diff of
-// its first and second halves lists it.
+// parses, with a counter a snapshot, the workload's process, and a slice
+// for each of its openat calls (file detail is on: each was sent); the diff
+// of its first and second halves lists syscalls.
 func TestRecordingBecomesATraceAndADiff(t *testing.T) {
 	bpftest.Require(t)
 	rec := filepath.Join(recordDir(t), "r.tlmon")
-	if out, err := exec.Command(tlmonBin, "--record", rec, "-o", "json", "-i", "200ms", "-d", "1s", "--", workloadBin, "--hold", "300ms", "getppid", "3000").CombinedOutput(); err != nil {
+	if out, err := exec.Command(tlmonBin, "--record", rec, "-o", "json", "-i", "200ms", "-d", "2s", "--", workloadBin, "--hold", "300ms", "openat-close", "500").CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	os.Chmod(rec, 0o644)
@@ -147,23 +148,41 @@ func TestRecordingBecomesATraceAndADiff(t *testing.T) {
 		TraceEvents []struct {
 			Name string         `json:"name"`
 			Ph   string         `json:"ph"`
+			PID  uint32         `json:"pid"`
 			Args map[string]any `json:"args"`
 		} `json:"traceEvents"`
 	}
 	if err := json.Unmarshal([]byte(out), &trace); err != nil {
 		t.Fatalf("the trace is not JSON: %v", err)
 	}
-	counters, workload := 0, false
-	for _, e := range trace.TraceEvents {
-		if e.Ph == "C" && e.Name == "syscalls/s" {
-			counters++
-		}
-		if e.Ph == "M" && fmt.Sprint(e.Args["name"]) == "workload" {
-			workload = true
+	summary, stderr, err := replayAsNobody(t, "--replay", rec, "-o", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep report
+	if err := json.Unmarshal([]byte(summary), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var pid uint32
+	var opens uint64
+	for _, p := range rep.Procs {
+		if p.Comm == "workload" {
+			pid, opens = p.PID, p.syscall("openat").Calls
 		}
 	}
-	if counters < 2 || !workload {
-		t.Errorf("the trace has %d counter points and the workload %v", counters, workload)
+	counters, workload, slices := 0, false, uint64(0)
+	for _, e := range trace.TraceEvents {
+		switch {
+		case e.Ph == "C" && e.Name == "syscalls/s":
+			counters++
+		case e.Ph == "M" && fmt.Sprint(e.Args["name"]) == "workload":
+			workload = true
+		case e.Ph == "X" && e.Name == "openat" && e.PID == pid:
+			slices++
+		}
+	}
+	if counters < 2 || !workload || opens < 500 || slices != opens {
+		t.Errorf("the trace has %d counter points, the workload %v, %d openat slices of pid %d; it counted %d", counters, workload, slices, pid, opens)
 	}
 	out, stderr, err = replayAsNobody(t, "--replay", rec, "--diff", rec, "--from", "0s,100ms", "--to", "100ms,10s", "-o", "json")
 	if err != nil {
