@@ -46,7 +46,7 @@ test-deps:
 # test from then on. FUZZTIME counts runs, not seconds: Go 1.26 can fail a
 # timed fuzz run at its deadline with no input at fault (golang/go#75804).
 FUZZTIME ?= 500000x
-FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks
+FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks ./history:FuzzReadCalls
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ); do \

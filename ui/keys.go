@@ -295,6 +295,14 @@ func (m *app) hint(msg interface{ String() string }) bool {
 		}
 		return true
 	}
+	if m.hist.on() && (pressed(msg, k.Earlier) || pressed(msg, k.EarlierMore)) {
+		m.setStatus(false, "this is the oldest moment kept (--history says how long)")
+		return true
+	}
+	if pressed(msg, k.Later) || pressed(msg, k.LaterMore) || pressed(msg, k.Live) {
+		m.setStatus(false, "already at the newest moment: [ and { go back")
+		return true
+	}
 	for i := range k.Classes {
 		if pressed(msg, k.Classes[i]) || pressed(msg, k.Details[i]) {
 			m.setStatus(false, "the class keys are in the classes overlay: %s, then %s or %s (%s detail)",

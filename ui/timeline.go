@@ -150,7 +150,13 @@ func (m *app) momentLabel() string {
 	}
 	at := m.data.snap.At
 	newest := m.hist.moments[len(m.hist.moments)-1].At
-	if ago := newest.Sub(at).Round(time.Second); ago > 0 {
+	ago := newest.Sub(at)
+	if ago < time.Minute {
+		ago = ago.Round(100 * time.Millisecond) // intervals go down to 100ms
+	} else {
+		ago = ago.Round(time.Second)
+	}
+	if ago > 0 {
 		return fmt.Sprintf("%s · %s ago", at.Format("15:04:05"), ago)
 	}
 	return at.Format("15:04:05")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -49,7 +50,15 @@ func TestMonitorFlowsOfAnHtopUser(t *testing.T) {
 	s.keys("Escape")
 	s.waitGone("comm:sh", 5*time.Second)
 
-	head := func() string { return strings.Split(s.screen(), "\n")[3] }
+	// The table's header: under the tabs and the history's strip.
+	head := func() string {
+		for _, line := range strings.Split(s.screen(), "\n") {
+			if strings.Contains(line, "PID") && strings.Contains(line, "COMM") {
+				return line
+			}
+		}
+		return ""
+	}
 	if h := head(); !strings.HasSuffix(strings.TrimRight(h, " "), "›") {
 		t.Fatalf("at 80 columns the header does not say columns are left out: %q", h)
 	}
@@ -91,4 +100,53 @@ func rows(screen string) []string {
 		}
 	}
 	return out
+}
+
+// TestMonitorMovesBackThroughTheHistory: live, [ shows the moment before
+// with its time and a cursor in the strip, = goes back to live, and A, B
+// and D compare two moments.
+func TestMonitorMovesBackThroughTheHistory(t *testing.T) {
+	bpftest.Require(t)
+	s := startTmux(t, 120, 40, fmt.Sprintf("%s -i 200ms --theme mono", tlmonBin))
+	s.waitFor(" live", 10*time.Second)
+	time.Sleep(time.Second) // a few moments
+	tl := s.tlmonPID()
+	s.keys("[")
+	scr := s.waitForRe(`\d\d:\d\d:\d\d · \d+(\.\d+)?m?s ago`, 5*time.Second)
+	if !strings.Contains(strings.Split(scr, "\n")[3], "┃") {
+		t.Errorf("the strip has no cursor at a past moment:\n%s", scr)
+	}
+	s.keys("A", "=")
+	s.waitFor(" live", 5*time.Second)
+	s.keys("B", "D")
+	scr = s.waitFor("› diff A ", 5*time.Second)
+	if !strings.Contains(scr, "ΔCALLS/s") {
+		t.Errorf("D shows no diff:\n%s", scr)
+	}
+	s.keys("q")
+	s.waitRestored(tl)
+}
+
+// TestMonitorPlaysARecording: a recording replays in the monitor as a user
+// who is not root: it plays, + speeds it up, [ steps back in it, q quits.
+func TestMonitorPlaysARecording(t *testing.T) {
+	bpftest.Require(t)
+	rec := filepath.Join(recordDir(t), "r.tlmon")
+	if out, err := exec.Command(tlmonBin, "--record", rec, "-i", "200ms", "-d", "3s").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	os.Chmod(rec, 0o644)
+	s := startTmux(t, 120, 40, fmt.Sprintf("setpriv --reuid 65534 --regid 65534 --clear-groups %s --replay %s --theme mono; echo replay-exit-$?", tlmonBin, rec))
+	s.waitForRe(`▶ \d\d:\d\d:\d\d ×1`, 10*time.Second)
+	s.keys("+")
+	s.waitFor("playing at ×2", 5*time.Second)
+	time.Sleep(300 * time.Millisecond) // past the first moment, which has none before it
+	s.keys("[")
+	s.waitForRe(`\d\d:\d\d:\d\d · \d+(\.\d+)?m?s ago`, 5*time.Second)
+	s.keys("p")
+	s.waitForRe(`▶ \d\d:\d\d:\d\d ×2|end of the recording`, 5*time.Second)
+	s.keys("q")
+	if scr := s.waitFor("replay-exit-", 10*time.Second); !strings.Contains(scr, "replay-exit-0") {
+		t.Errorf("the replay did not end cleanly:\n%s", scr)
+	}
 }
