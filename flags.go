@@ -79,6 +79,8 @@ Examples:
   tlmon -- make -j4            run a command and watch it
   tlmon -o json -d 10s         headless: a JSON report after 10 seconds
   tlmon -e %file --failed      only failing file calls
+  tlmon --record s.tlmon       monitor and record; later, anywhere, no root:
+  tlmon --replay s.tlmon       play it back (-o json: its summary)
 
 Flags:
 `
@@ -195,6 +197,9 @@ func (o *options) validate() error {
 	}
 	if o.diffWith != "" && o.output != output.FormatTable && o.output != output.FormatJSON {
 		return bad("--diff prints a table or JSON (-o table or -o json)")
+	}
+	if (len(o.from) > 0 || len(o.to) > 0) && o.diffWith == "" {
+		return bad("--from and --to choose the windows --diff compares: give --diff FILE (the same file for two windows of one)")
 	}
 	if len(o.from) > 2 || len(o.to) > 2 {
 		return bad("--from and --to take one time, or two comma-separated (the replay's, then the --diff recording's)")

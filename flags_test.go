@@ -75,6 +75,17 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		"--hook nosuchhook":         "hook",
 		"--headless --duration=-1s": "--duration",
 		"--no-such-flag":            "see tlmon --help",
+		// A recording was made with its own settings.
+		"--replay r.tlmon -p 12":                 "--pid has no meaning with --replay",
+		"--replay r.tlmon --record s.tlmon":      "--record has no meaning with --replay",
+		"--replay r.tlmon -- ls":                 "a command to run has no meaning",
+		"--diff r.tlmon":                         "--diff goes with --replay",
+		"-o perfetto":                            "perfetto writes a recording",
+		"--replay r.tlmon --diff s.tlmon -o csv": "--diff prints a table or JSON",
+		"--replay r.tlmon --from 1s":             "--from and --to choose the windows",
+		"--replay r.tlmon --diff r --from 1,2,3": "one time, or two",
+		"--replay r.tlmon --speed 0":             "--speed",
+		"--history -1s":                          "--history",
 	} {
 		_, err := parseFlags(strings.Fields(line))
 		var ue usageError
@@ -155,5 +166,23 @@ func TestBuildVersion(t *testing.T) {
 		if got := buildVersion(bi); got != c.want {
 			t.Errorf("module %q, settings %v: %q, want %q", c.module, c.settings, got, c.want)
 		}
+	}
+}
+
+// TestHistoryAndRecordingFlags: the monitor keeps 10 minutes by default, a
+// report none (nothing moves back through it); --record names the file; a
+// replay takes --diff, --from and --to and implies --headless with --diff.
+func TestHistoryAndRecordingFlags(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.session.History != 10*time.Minute {
+		t.Errorf("the monitor keeps %v (%v), want 10m", o.session.History, err)
+	}
+	o, err = parseFlags([]string{"-o", "json", "--record", "s.tlmon"})
+	if err != nil || o.session.History != 0 || o.session.Record != "s.tlmon" {
+		t.Errorf("a report with --record: %+v (%v)", o.session, err)
+	}
+	o, err = parseFlags([]string{"--replay", "a.tlmon", "--diff", "a.tlmon", "--from", "0s,5m", "--to", "1m,6m"})
+	if err != nil || !o.headless || o.replay != "a.tlmon" || len(o.from) != 2 || o.to[1] != "6m" {
+		t.Errorf("a diff of two windows: %+v (%v)", o, err)
 	}
 }
