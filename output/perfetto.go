@@ -25,7 +25,7 @@ import (
 // recording's start (ts), as floats: the ns stay in the fraction.
 type traceEvent struct {
 	Name string         `json:"name"`
-	Cat  string         `json:"cat,omitempty"`
+	Cat  string         `json:"cat"` // Chrome's trace viewer needs one on every event
 	Ph   string         `json:"ph"`
 	Ts   float64        `json:"ts"`
 	Dur  *float64       `json:"dur,omitempty"`
@@ -53,6 +53,9 @@ func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapsho
 	bw.WriteString(`,"traceEvents":[`)
 	first := true
 	emit := func(e traceEvent) {
+		if e.Cat == "" {
+			e.Cat = map[string]string{"M": "__metadata", "C": "rate"}[e.Ph]
+		}
 		if !first {
 			bw.WriteByte(',')
 		}

@@ -12,7 +12,7 @@ import (
 
 // TestPerfettoFileFollowsTheTraceEventFormat checks the file against the
 // Trace Event Format's rules (its published description: every event a
-// name, a phase and a pid; M with args.name; X with ts and a dur of 0 or
+// name, a category, a phase and a pid; M with args.name; X with ts and a dur of 0 or
 // more; C with numeric args) and that it holds what a recording had: a
 // slice per call on its thread, each process's lifetime, a counter point a
 // frame.
@@ -48,6 +48,11 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 	for i, e := range file.TraceEvents {
 		name, _ := e["name"].(string)
 		ph, _ := e["ph"].(string)
+		// The format calls cat optional; Chrome's trace viewer fails
+		// without it (found loading a tlmon trace in devtools-timeline-model).
+		if cat, ok := e["cat"].(string); !ok || cat == "" {
+			t.Errorf("event %d has no category: %v", i, e)
+		}
 		_, hasPID := e["pid"].(float64)
 		ts, hasTS := e["ts"].(float64)
 		if name == "" || !hasPID || !hasTS || ts < 0 {
