@@ -393,6 +393,14 @@ func setSyscallWords(s *model.SyscallStat, w *[syscallWords]uint64) {
 	s.Nr, s.Classes = int(int64(w[4])), model.Class(w[5])
 }
 
+// predictLatCount adds to the latency samples of w, a syscall's words
+// decoded, the calls made since prev: nearly every call entered in an
+// interval also returns in it, so the encoder writes the samples against
+// that prediction (pw[3] += nw[0] - pw[0]) and they mostly cost nothing.
+func predictLatCount(w *[syscallWords]uint64, prev *model.SyscallStat) {
+	w[3] += w[0] - prev.Calls
+}
+
 // percentiles are the aggregator's (aggregator/hist.go).
 var percentiles = [...]float64{0.50, 0.95, 0.99}
 
@@ -436,6 +444,7 @@ var syscallElem = elem[model.SyscallStat, int]{
 	enc: func(e *encoder, prev, next *model.SyscallStat) {
 		sec := e.beginSections()
 		pw, nw := syscallWordsOf(prev), syscallWordsOf(next)
+		pw[3] += nw[0] - pw[0] // see predictLatCount
 		at := len(e.buf)
 		e.words(pw[:], nw[:])
 		e.endSection(&sec, at)
@@ -466,6 +475,7 @@ var syscallElem = elem[model.SyscallStat, int]{
 		if present&1 != 0 {
 			d.words(w[:])
 		}
+		predictLatCount(&w, prev)
 		setSyscallWords(out, &w)
 		if present&2 != 0 {
 			name := [1]string{prev.Name}
@@ -526,7 +536,7 @@ func (d *decoder) derived(v []uint64) {
 }
 
 // Histograms: the same (shared), nil, or the buckets that changed from prev's
-// (or from empty): their count, then each as one uvarint of its signed
+// (or from empty): histBuckets plus their count, then each as one uvarint of its signed
 // difference (zigzag) and its gap from the last bucket written, shifted by
 // histGapBits; a gap too wide for them is histGapEscape, then the gap.
 // Latencies crowd a few neighbouring buckets, so most buckets take a byte.
@@ -558,14 +568,13 @@ func appendHist(e *encoder, prev, next *model.Hist) {
 	if prev != nil {
 		base = *prev
 	}
-	e.uvarint(histBuckets)
 	n := 0
 	for i := range next {
 		if next[i] != base[i] {
 			n++
 		}
 	}
-	e.uvarint(uint64(n))
+	e.uvarint(histBuckets + uint64(n))
 	last := 0
 	for i := range next {
 		if next[i] == base[i] {
@@ -583,17 +592,17 @@ func appendHist(e *encoder, prev, next *model.Hist) {
 }
 
 func readHist(d *decoder, prev *model.Hist) *model.Hist {
-	switch d.uvarint() {
-	case histSame:
+	mode := d.uvarint()
+	switch {
+	case mode == histSame:
 		return prev
-	case histNil:
+	case mode == histNil:
 		return nil
-	case histBuckets:
-	default:
-		d.fail("bad histogram mode")
+	case mode-histBuckets > model.HistBuckets:
+		d.fail("bad histogram")
 		return nil
 	}
-	n := d.count(model.HistBuckets)
+	n := int(mode - histBuckets)
 	h := new(model.Hist)
 	if prev != nil {
 		*h = *prev

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"tlmon/model"
@@ -248,7 +249,7 @@ func (w *workload) next() *model.Snapshot {
 		s.Processes[i] = st
 		s.Totals.Add(p.total)
 	}
-	slices.SortFunc(s.Processes, procElem.orderValues())
+	sort.Sort(byOrder[model.ProcStat]{s.Processes, procElem.order})
 	s.Totals.Calls += w.retired.Calls
 	s.Totals.CallRate, s.Totals.ErrorRate = rateWithin(lastTotal.Calls, s.Totals.Calls, secs), rateWithin(lastTotal.Errors, s.Totals.Errors, secs)
 	s.IO = model.IOStat{IOCounts: w.io, ReadRate: rate(lastIO.Read, secs), WriteRate: rate(lastIO.Written, secs)}

@@ -133,6 +133,8 @@ func (x *extras) run(name string) {
 		x.startup()
 	case "collector":
 		x.collector()
+	case "history":
+		x.history()
 	case "spawn-rate":
 		x.spawnRate()
 	case "churn-monitor":

@@ -68,7 +68,7 @@ type options struct {
 }
 
 // allExtras are the measurements besides the workloads, in the order they run.
-var allExtras = []string{"cpu", "rss", "startup", "collector", "spawn-rate", "churn-monitor", "churn-headless", "bpf-stats"}
+var allExtras = []string{"cpu", "rss", "startup", "collector", "spawn-rate", "churn-monitor", "churn-headless", "bpf-stats", "history"}
 
 func main() {
 	var o options
@@ -186,6 +186,16 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
+	// And history's, for its BenchmarkTenMinutes.
+	if slices.Contains(o.extras, "history") {
+		bins.historyTest = filepath.Join(tmp, "history.test")
+		cmd := exec.Command(goTool, "test", "-c", "-o", bins.historyTest, "./history")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			bins.historyTest, bins.historyErr = "", fmt.Errorf("go test -c ./history: %v: %s", err, tail(out))
+		}
+	}
+
 	tracers, err := selectTracers(newTracers(bins.tlmon, o.base, tmp), o.tracers)
 	if err != nil {
 		return err
@@ -256,6 +266,9 @@ type binaries struct {
 	// be built, and then collectorErr says why.
 	collectorTest string
 	collectorErr  error
+	// historyTest is history's test binary, as collectorTest.
+	historyTest string
+	historyErr  error
 }
 
 func selectWorkloads(names []string) ([]workload, error) {
