@@ -10,11 +10,13 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"tlmon/config"
 	"tlmon/model"
 	"tlmon/output"
 	"tlmon/session"
 	"tlmon/syscalls"
 	"tlmon/themes"
+	"tlmon/ui"
 )
 
 type usageError struct{ error }
@@ -44,6 +46,13 @@ type options struct {
 	replay, diffWith string
 	from, to         []string
 	speed            float64
+
+	// configPath is the config file (--config); printConfig prints the
+	// effective config (--print-config); config is the file read, if any.
+	configPath  string
+	printConfig bool
+	config      *config.File
+	flags       *pflag.FlagSet // the parsed flags, for --print-config
 
 	// The flags' text, checked and parsed into session by validate.
 	pids     []string
@@ -116,6 +125,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Float64Var(&o.speed, "speed", 1, "with --replay, how fast the monitor plays it (- and + change it)")
 	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
 	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
+	fs.StringVar(&o.configPath, "config", "", "read this config file (default: ~/.config/tlmon/config.toml, the sudo user's under sudo; '' for none); flags win over it")
+	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective config (the file and the flags) and exit")
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
 	fs.BoolVar(&c.PanicOnTick, "test-panic-collector", false, "make the collector panic (tests of the clean stop)")
 	fs.MarkHidden("test-panic-collector")
@@ -137,15 +148,24 @@ func parseFlags(args []string) (*options, error) {
 	c := &o.session
 	fs := newFlagSet(o)
 	fs.Usage = func() { fmt.Fprint(os.Stdout, helpText(fs)) }
+	o.flags = fs
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil, err
 		}
 		return nil, usageError{fmt.Errorf("%v (see tlmon --help)", err)}
 	}
+	// What the command line says, before the config file fills in the rest:
+	// a flag given there asks for a report, or for a report each interval;
+	// the same key in the file sets a default.
+	onLine := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { onLine[f.Name] = true })
+	if err := o.readConfig(fs); err != nil {
+		return nil, usageError{err}
+	}
 	// A flag that only means something in a report asks for one.
 	for _, name := range []string{"output", "top", "events", "duration", "since-start", "diff"} {
-		if fs.Changed(name) {
+		if onLine[name] {
 			o.headless = true
 		}
 	}
@@ -156,7 +176,7 @@ func parseFlags(args []string) (*options, error) {
 		o.top = defaultTop
 	}
 	c.DetailChosen = fs.Changed("classes")
-	o.perInterval = fs.Changed("interval")
+	o.perInterval = onLine["interval"]
 	if o.replay != "" {
 		// A recording was made with its own settings: the flags that choose
 		// what and how to watch have no meaning for it.
@@ -180,6 +200,67 @@ func parseFlags(args []string) (*options, error) {
 		return nil, usageError{fmt.Errorf("unexpected argument %q: put the command to run after --", c.Command[0])}
 	}
 	return o, o.validate()
+}
+
+// uiOptions are the monitor's options: the flags' and the config file's
+// views, highlight rules and where a view's columns are saved.
+func (o *options) uiOptions(interval, firstTick time.Duration) ui.Options {
+	u := ui.Options{Interval: interval, FirstTick: firstTick, Theme: o.theme, Mouse: o.mouse}
+	path := o.configPath
+	if o.config != nil {
+		path = o.config.Path
+		u.Views = viewPrefs(o.config)
+		for _, r := range o.config.Highlight {
+			color := r.Color
+			if n, ok := config.Colors[color]; ok {
+				color = n
+			}
+			u.Highlight = append(u.Highlight, ui.Highlight{Syscall: r.Syscall, Errno: r.Errno, Comm: r.Comm, Slower: r.Slower, Color: color})
+		}
+	}
+	if path == "" && !o.flags.Changed("config") {
+		path = config.DefaultPath()
+	}
+	if path != "" {
+		u.SaveView = func(name string, p ui.ViewPrefs) error {
+			return config.SaveView(path, name, config.View{Columns: p.Columns, Sort: p.Sort, Reverse: p.Reverse})
+		}
+	}
+	return u
+}
+
+// viewPrefs are the config file's views as the monitor takes them.
+func viewPrefs(f *config.File) map[string]ui.ViewPrefs {
+	views := map[string]ui.ViewPrefs{}
+	for name, v := range f.Views {
+		views[name] = ui.ViewPrefs{Columns: v.Columns, Sort: v.Sort, Reverse: v.Reverse}
+	}
+	return views
+}
+
+// readConfig reads the config file (--config, else the default path if
+// there is a file) and sets the flags it gives that the command line did
+// not.
+func (o *options) readConfig(fs *pflag.FlagSet) error {
+	path, must := config.DefaultPath(), false
+	if fs.Changed("config") {
+		path, must = o.configPath, true
+	}
+	if path == "" {
+		return nil
+	}
+	f, err := config.Read(path, fs, must)
+	if err != nil || f == nil {
+		return err
+	}
+	o.config = f
+	if err := f.Apply(fs); err != nil {
+		return err
+	}
+	if err := ui.CheckViews(viewPrefs(f)); err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return nil
 }
 
 // validate checks the flags' values and parses them into the session config.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -184,5 +186,49 @@ func TestHistoryAndRecordingFlags(t *testing.T) {
 	o, err = parseFlags([]string{"--replay", "a.tlmon", "--diff", "a.tlmon", "--from", "0s,5m", "--to", "1m,6m"})
 	if err != nil || !o.headless || o.replay != "a.tlmon" || len(o.from) != 2 || o.to[1] != "6m" {
 		t.Errorf("a diff of two windows: %+v (%v)", o, err)
+	}
+}
+
+// TestMain keeps a config file of the user's out of the tests.
+func TestMain(m *testing.M) {
+	dir, _ := os.MkdirTemp("", "tlmon-config")
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	os.Unsetenv("SUDO_UID")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestConfigFileGivesDefaultsTheCommandLineOverrides: the default config
+// file sets flags the command line did not; --config names another, a
+// missing one is an error, and a bad one is a usage error naming file and
+// line; the file's interval is the monitor's refresh, not a report each
+// interval.
+func TestConfigFileGivesDefaultsTheCommandLineOverrides(t *testing.T) {
+	dir := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "tlmon")
+	os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, "config.toml")
+	os.WriteFile(path, []byte("theme = \"light\"\ninterval = \"500ms\"\ntop = 7\n"), 0o644)
+	defer os.Remove(path)
+	o, err := parseFlags([]string{"--top", "3", "-o", "json"})
+	if err != nil || o.theme != "light" || o.session.Interval != 500*time.Millisecond || o.top != 3 || o.perInterval {
+		t.Errorf("theme %q interval %v top %d per interval %v (%v)", o.theme, o.session.Interval, o.top, o.perInterval, err)
+	}
+	other := filepath.Join(t.TempDir(), "x.toml")
+	os.WriteFile(other, []byte("theme = \"dark\"\n"), 0o644)
+	if o, err := parseFlags([]string{"--config", other}); err != nil || o.theme != "dark" {
+		t.Errorf("--config: theme %q (%v)", o.theme, err)
+	}
+	if _, err := parseFlags([]string{"--config", other + ".missing"}); err == nil {
+		t.Error("a missing --config file is no error")
+	}
+	os.WriteFile(other, []byte("theme = \"dark\"\nthme = 1\n"), 0o644)
+	_, err = parseFlags([]string{"--config", other})
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), other+": line 2: unknown key \"thme\"") {
+		t.Errorf("a bad file: %v", err)
+	}
+	if o, err := parseFlags([]string{"--config", ""}); err != nil || o.theme == "light" {
+		t.Errorf("--config '' still read the default file: %q (%v)", o.theme, err)
 	}
 }

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"tlmon/config"
 	"tlmon/diff"
 	"tlmon/output"
 	"tlmon/replay"
@@ -75,6 +77,12 @@ func main() {
 }
 
 func run(o *options) error {
+	if o.printConfig {
+		var b bytes.Buffer
+		config.Print(&b, o.flags, o.config)
+		_, err := os.Stdout.Write(b.Bytes())
+		return err
+	}
 	if o.version {
 		fmt.Println("tlmon", versionString())
 		return nil
@@ -157,7 +165,7 @@ func runReplay(ctx context.Context, o *options) error {
 		return err
 	}
 	p.SetSpeed(o.speed)
-	return ui.Run(ctx, p, ui.Options{Interval: p.Header().Interval, Theme: o.theme, Mouse: o.mouse})
+	return ui.Run(ctx, p, o.uiOptions(p.Header().Interval, 0))
 }
 
 // writeDiff prints the diff of the replayed recording's window with the
@@ -201,7 +209,7 @@ func runMonitor(ctx context.Context, o *options, live *session.Live) error {
 	if err := live.Start(); err != nil {
 		return err
 	}
-	err := ui.Run(ctx, live, ui.Options{Interval: o.session.Interval, FirstTick: session.FirstRead + 20*time.Millisecond, Theme: o.theme, Mouse: o.mouse})
+	err := ui.Run(ctx, live, o.uiOptions(o.session.Interval, session.FirstRead+20*time.Millisecond))
 	if ierr := session.InternalError(ctx); ierr != nil {
 		return ierr
 	}

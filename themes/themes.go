@@ -35,6 +35,22 @@ type Theme struct {
 	Bar       lipgloss.Style // latency histogram bars
 	Match     lipgloss.Style // the characters a fuzzy filter matched
 	Help      help.Styles
+	// Highlights colour the rows a config file's rules match, one a rule
+	// (WithHighlights); none in mono.
+	Highlights []lipgloss.Style
+}
+
+// WithHighlights is th with a style of each colour (an ANSI colour number
+// or #rrggbb) for the rows of the config file's rules; mono draws none.
+func (th Theme) WithHighlights(colors []string) Theme {
+	th.Highlights = nil
+	if th.Name == "mono" {
+		return th
+	}
+	for _, c := range colors {
+		th.Highlights = append(th.Highlights, lipgloss.NewStyle().Foreground(lipgloss.Color(c)))
+	}
+	return th
 }
 
 // Built once: a Theme is a value and lipgloss styles are immutable.

@@ -32,6 +32,13 @@ type Options struct {
 	// Mouse turns on wheel scrolling and click selection; it is off by default
 	// because it takes text selection away from the terminal.
 	Mouse bool
+	// Views are the columns and sort a config file gives the top views, by
+	// name (CheckViews checks them); Highlight colours the rows its rules
+	// match; SaveView, if set, keeps a view's choices in the config file
+	// (the column chooser's s).
+	Views     map[string]ViewPrefs
+	Highlight []Highlight
+	SaveView  func(name string, p ViewPrefs) error
 }
 
 // The least terminal the monitor draws in.
@@ -146,6 +153,13 @@ func newApp(b Backend, o Options, themeName string) *app {
 	m.player, _ = b.(Player)
 	m.keys = m.base.clone()
 	m.stack = []view{m.tops[tabProcesses]}
+	views := prefViews(m.tops)
+	for name, p := range o.Views {
+		if tv := views[name]; tv != nil {
+			tv.applyPrefs(p) // CheckViews said it applies
+		}
+	}
+	m.data.rules, m.data.saveView = o.Highlight, o.SaveView
 	m.setTheme(themes.Pick(themeName, true))
 	m.data.setSnapshot(b.Snapshot())
 	m.pullMoments()
@@ -173,7 +187,12 @@ func (m *app) tick() tea.Cmd {
 }
 
 func (m *app) setTheme(th themes.Theme) {
-	m.theme = th
+	colors := make([]string, len(m.opts.Highlight))
+	for i, r := range m.opts.Highlight {
+		colors[i] = r.Color
+	}
+	m.theme = th.WithHighlights(colors)
+	th = m.theme
 	m.help.Styles = th.Help
 	for _, o := range m.overlays {
 		o.setTheme(&m.theme)

@@ -293,7 +293,14 @@ type harness struct {
 
 func newHarness(t *testing.T, b *fakeBackend, w, h int) *harness {
 	t.Helper()
-	hs := &harness{t: t, m: newApp(b, Options{Interval: time.Second}, "mono"), b: b}
+	return newHarnessWith(t, b, w, h, Options{}, "mono")
+}
+
+// newHarnessWith is newHarness with options and a theme.
+func newHarnessWith(t *testing.T, b *fakeBackend, w, h int, o Options, theme string) *harness {
+	t.Helper()
+	o.Interval = time.Second
+	hs := &harness{t: t, m: newApp(b, o, theme), b: b}
 	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
 	return hs
 }

@@ -14,18 +14,30 @@ import (
 // may still give way on a narrow terminal (drop).
 type columnChooser struct {
 	overlayBase
+	v      *tableView
 	t      *table
 	cursor int
 	width  int
 	height int
+	// save keeps the view's columns and sort in the config file (s); nil
+	// where there is none to keep them in, or for a view it does not name.
+	save func(ViewPrefs) error
+	said string // what the last save did
 }
 
-func newColumnChooser(t *table) *columnChooser { return &columnChooser{t: t} }
+func newColumnChooser(v *tableView, save func(name string, p ViewPrefs) error) *columnChooser {
+	c := &columnChooser{v: v, t: &v.table}
+	if name := viewName(v.vid); save != nil && name != "" {
+		c.save = func(p ViewPrefs) error { return save(name, p) }
+	}
+	return c
+}
 
 func (c *columnChooser) setSize(width, height int) { c.width, c.height = width, height }
 
 func (c *columnChooser) enable(k *KeyMap) {
 	enable(&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.Columns)
+	k.SaveColumns.SetEnabled(c.save != nil)
 }
 
 func (c *columnChooser) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
@@ -37,6 +49,12 @@ func (c *columnChooser) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 	case key.Matches(msg, k.Choose) || msg.String() == "space":
 		c.t.toggleCol(c.cursor)
 		c.t.arrange(rowKey{}, false)
+	case key.Matches(msg, k.SaveColumns):
+		if err := c.save(c.v.prefs()); err != nil {
+			c.said = "not saved: " + errText(err)
+		} else {
+			c.said = "saved: tlmon starts with these columns and this sort"
+		}
 	case key.Matches(msg, k.Cancel, k.Columns):
 		return true, nil
 	}
@@ -44,7 +62,11 @@ func (c *columnChooser) key(msg tea.KeyPressMsg, k *KeyMap) (bool, tea.Cmd) {
 }
 
 func (c *columnChooser) body(th *themes.Theme) ([]string, *tea.Cursor) {
-	lines := []textLine{{text: "COLUMNS  enter or space shows or hides one · esc or o closes", heading: true}, {}}
+	head := "COLUMNS  enter or space shows or hides one · esc or o closes"
+	if c.save != nil {
+		head += " · s saves them and the sort in the config file"
+	}
+	lines := []textLine{{text: head, heading: true}, {text: c.said}}
 	ws, _ := c.t.layout()
 	for i, col := range c.t.cols {
 		mark, box, note := "  ", "[x]", ""

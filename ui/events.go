@@ -267,6 +267,15 @@ func eventRows(d *data) []row {
 		r := rm.row(c)
 		r.key = rowKey{tid: c.TID, nr: c.Nr, at: c.Time.UnixNano()}
 		r.match = strings.ToLower(r.cells[2])
+		comm := ""
+		if p := d.procs[c.Proc]; p != nil {
+			comm = p.Comm
+		}
+		errno := ""
+		if e := c.Errno(); e != 0 {
+			errno = syscalls.ErrnoName(e)
+		}
+		r.hl = highlightOf(d.rules, c.Name, errno, comm, c.Duration)
 		rows[i] = r
 	}
 	return rows

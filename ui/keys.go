@@ -59,6 +59,8 @@ type KeyMap struct {
 	// j, k, g and G are text,
 	// and Close closes the help and the losses.
 	Choose, Cancel, PickUp, PickDown, PickFirst, PickLast, Close key.Binding
+	// SaveColumns keeps the column chooser's choice in the config file.
+	SaveColumns key.Binding
 
 	// Classes toggles the counting of one syscall class each, Details the
 	// detail events of one class each (the same letters, shifted), in
@@ -147,9 +149,10 @@ func DefaultKeyMap() KeyMap {
 		PickUp:   off("↑/↓", "move", "up", "ctrl+p"),
 		PickDown: off("↓", "down", "down", "ctrl+n"),
 		// home and end only: g and G are text in the picker.
-		PickFirst: off("home", "first", "home"),
-		PickLast:  off("end", "last", "end"),
-		Close:     off("esc/q", "close", "esc", "q", "backspace"),
+		PickFirst:   off("home", "first", "home"),
+		PickLast:    off("end", "last", "end"),
+		Close:       off("esc/q", "close", "esc", "q", "backspace"),
+		SaveColumns: off("s", "save", "s"),
 	}
 	for i, name := range model.ClassNames {
 		upper := strings.ToUpper(classKeys[i])
@@ -190,7 +193,7 @@ func (k *KeyMap) all() []*key.Binding {
 		&k.Search, &k.Next, &k.Prev, &k.Filter, &k.Sort, &k.SortReverse, &k.Tree, &k.Threads, &k.Group, &k.HideExited, &k.HideKernel, &k.Follow,
 		&k.Swap, &k.Pause, &k.Attach, &k.Kill, &k.Trace, &k.Export, &k.Columns, &k.Clear, &k.Losses, &k.Slow, &k.ClassMenu, &k.Help, &k.Quit,
 		&k.Earlier, &k.Later, &k.EarlierMore, &k.LaterMore, &k.Live, &k.MarkA, &k.MarkB, &k.Diff, &k.Slower, &k.Faster,
-		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close,
+		&k.Choose, &k.Cancel, &k.PickUp, &k.PickDown, &k.PickFirst, &k.PickLast, &k.Close, &k.SaveColumns,
 	}
 	for i := range k.Classes {
 		bs = append(bs, &k.Classes[i])
@@ -227,7 +230,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 	if k.Swap.Enabled() {
 		other = k.Swap
 	}
-	bs := []key.Binding{k.Choose, k.Cancel, k.PickUp, k.Close, k.Drill, k.Back, k.Search, k.Pause, other, k.Help, k.Quit}
+	bs := []key.Binding{k.Choose, k.Cancel, k.SaveColumns, k.PickUp, k.Close, k.Drill, k.Back, k.Search, k.Pause, other, k.Help, k.Quit}
 	for i := range bs {
 		if label, _, cut := strings.Cut(bs[i].Help().Key, " "); cut {
 			bs[i].SetHelp(label, bs[i].Help().Desc)

@@ -223,7 +223,9 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 		}
 		x.p, x.lat = p, lat.get(p)
 		d.trend(p.ID, &x.trend)
-		rows = append(rows, procRow(&rm, x))
+		r := procRow(&rm, x)
+		r.hl = highlightOf(d.rules, x.lat.top, procErrno(p), p.Comm, time.Duration(x.lat.p99))
+		rows = append(rows, r)
 	}
 	return rows
 }
@@ -367,6 +369,19 @@ func sparkline(rates []float64) string {
 
 func newLatCache() *latCache {
 	return &latCache{m: map[model.ProcID]*latEntry{}, tops: map[string]string{}}
+}
+
+// procErrno is the errno a process's calls failed with most.
+func procErrno(p *model.ProcStat) string {
+	best, n := "", uint64(0)
+	for i := range p.Syscalls {
+		for _, e := range p.Syscalls[i].Errnos {
+			if e.Count > n {
+				best, n = e.Name, e.Count
+			}
+		}
+	}
+	return best
 }
 
 // keepTop chooses the top syscall to show: best, the one with the most calls,

@@ -90,7 +90,7 @@ func newSyscallsView() *tableView {
 	return &tableView{
 		table: table{cols: syscallColumns, sortCol: 2},
 		vid:   viewSyscalls, name: "Syscalls", empty: "no syscall counted yet",
-		build: func(d *data) []row { return syscallRows(d.snap.Syscalls) },
+		build: func(d *data) []row { return syscallRows(d.snap.Syscalls, d.rules, "") },
 		drill: func(r row, d *data) view { return newSyscallProcsView(r.key.nr, r.cells[0]) },
 	}
 }
@@ -124,7 +124,7 @@ func newProcSyscallsView(id model.ProcID, d *data) *tableView {
 		vid:   viewProcSyscalls, name: name, empty: "this process made no syscall (or is no longer tracked)",
 		build: func(d *data) []row {
 			if p := d.procs[id]; p != nil {
-				return syscallRows(p.Syscalls)
+				return syscallRows(p.Syscalls, d.rules, p.Comm)
 			}
 			return nil
 		},
@@ -161,13 +161,16 @@ func newSyscallProcsView(nr int, name string) *tableView {
 	}
 }
 
-func syscallRows(stats []model.SyscallStat) []row {
+// syscallRows are the rows of stats, of process comm's ("": system-wide),
+// highlighted by rules.
+func syscallRows(stats []model.SyscallStat, rules []Highlight, comm string) []row {
 	rows := make([]row, len(stats))
 	rm := newRowMaker(syscallColumns, len(stats))
 	for i := range stats {
 		s := &stats[i]
 		rows[i] = rm.row(s)
 		rows[i].key = rowKey{nr: s.Nr}
+		rows[i].hl = highlightOf(rules, s.Name, topErrno(s), comm, time.Duration(s.P99Ns))
 		rows[i].match = strings.ToLower(rows[i].cells[0] + " " + rows[i].cells[1])
 	}
 	return rows
@@ -187,6 +190,7 @@ func syscallProcRows(d *data, nr int) []row {
 				x.p, x.s = p, s
 				r := procRow(&rm, x)
 				r.key.nr = nr
+				r.hl = highlightOf(d.rules, s.Name, topErrno(s), p.Comm, time.Duration(s.P99Ns))
 				rows = append(rows, r)
 				break
 			}

@@ -138,6 +138,7 @@ type row struct {
 	cells  []string  // shown as is: already sanitized
 	nums   []float64 // sort values of the right-aligned columns
 	alerts uint64    // bit i: cell i draws the eye (column.alert)
+	hl     uint8     // the config file's highlight rule matching it, + 1 (0: none)
 	match  string    // lower-case text the filter searches
 	dim    bool      // an exited process
 	// link is the process Enter leads to from a row that is not one (a file,
@@ -630,6 +631,8 @@ func (t *table) render(height int, th *themes.Theme, empty string) []string {
 			line = th.Selected.Render(line)
 		case r.dim:
 			line = th.Dim.Render(line)
+		case r.hl > 0 && int(r.hl) <= len(th.Highlights):
+			line = th.Highlights[r.hl-1].Render(line)
 		}
 		lines = append(lines, line)
 	}

@@ -180,7 +180,7 @@ func (v *tableView) update(msg tea.KeyPressMsg, k *KeyMap, d *data) (request, te
 		f := newFilter(v)
 		return open(f), f.input.Focus()
 	case key.Matches(msg, k.Columns):
-		return open(newColumnChooser(&v.table)), nil
+		return open(newColumnChooser(v, d.saveView)), nil
 	case key.Matches(msg, k.Back):
 		if v.filter == "" {
 			return pop(), nil

@@ -40,6 +40,10 @@ type data struct {
 	// hideExited and hideKernel leave exited processes and kernel threads
 	// out of the process lists (E and K).
 	hideExited, hideKernel bool
+	// rules are the config file's highlight rules (row.hl); saveView keeps
+	// a view's columns and sort in it (nil: no config file to keep them in).
+	rules    []Highlight
+	saveView func(name string, p ViewPrefs) error
 }
 
 // setTraced makes id the process traced, keeping its name while it is

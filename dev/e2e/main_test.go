@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	tlmonBin, workloadBin = filepath.Join(dir, "tlmon"), filepath.Join(dir, "workload")
+	// No config file of the user's may change what the tests run.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	for bin, pkg := range map[string]string{tlmonBin: "tlmon", workloadBin: "tlmon/dev/workload"} {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
