@@ -83,13 +83,13 @@ color = "#ff8800"
 // syntax error, a rule that does not parse: one line with the file and line.
 func TestBadFilesSayFileLineAndKey(t *testing.T) {
 	for text, want := range map[string]string{
-		"theme = \"mono\"\nthemes = \"dark\"\n":               `line 2: unknown key "themes"`,
-		"interval = \"fast\"\n":                               "line 1: interval:",
-		"theme = \n":                                          "line 1:",
-		"[monitor.views.processes]\ncolumn = [\"PID\"]\n":     `line 2: unknown key "monitor.views.processes.column"`,
+		"theme = \"mono\"\nthemes = \"dark\"\n":                 `line 2: unknown key "themes"`,
+		"interval = \"fast\"\n":                                 "line 1: interval:",
+		"theme = \n":                                            "line 1:",
+		"[monitor.views.processes]\ncolumn = [\"PID\"]\n":       `line 2: unknown key "monitor.views.processes.column"`,
 		"[[highlight]]\nsyscall = \"read\"\ncolor = \"pink\"\n": `[[highlight]] 1: color "pink"`,
-		"[[highlight]]\ncolor = \"red\"\n":                    "matches every row",
-		"[config]\n":                                          `unknown key "config"`,
+		"[[highlight]]\ncolor = \"red\"\n":                      "matches every row",
+		"[config]\n":                                            `unknown key "config"`,
 	} {
 		path := write(t, text)
 		fs, _, _, _, _ := flags()
