@@ -12,6 +12,7 @@ import (
 
 	"tlmon/model"
 	"tlmon/output"
+	"tlmon/seccomp"
 	"tlmon/session"
 	"tlmon/syscalls"
 	"tlmon/themes"
@@ -36,6 +37,10 @@ type options struct {
 	mouse      bool
 	version    bool
 	cpuProfile string
+
+	// seccompProfile is where to write, when the run ends, the syscalls seen
+	// as a seccomp profile in seccompFormat (seccomp.FormatOCI, ...).
+	seccompProfile, seccompFormat string
 
 	// replay is a recording to show instead of this machine's syscalls;
 	// diff another (or the same) to compare it with; from and to choose the
@@ -114,6 +119,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringSliceVar(&o.from, "from", nil, "with --replay, where its window starts: an offset (90s) or a time (12:03:05); two values, comma-separated, for the --diff recording's too")
 	fs.StringSliceVar(&o.to, "to", nil, "with --replay, where its window ends, as --from")
 	fs.Float64Var(&o.speed, "speed", 1, "with --replay, how fast the monitor plays it (- and + change it)")
+	fs.StringVar(&o.seccompProfile, "seccomp-profile", "", "when the run ends, write the syscalls seen in scope to this file as a seccomp profile allowing them (others fail with EPERM)")
+	fs.StringVar(&o.seccompFormat, "seccomp-format", seccomp.FormatOCI, "the profile's format: oci (JSON for Docker, Podman, Kubernetes) or systemd (a SystemCallFilter= drop-in)")
 	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
 	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
 	fs.BoolVarP(&o.version, "version", "V", false, "print the version and exit")
@@ -212,6 +219,15 @@ func (o *options) validate() error {
 	}
 	if len(c.Command) > 0 && o.replay != "" {
 		return bad("a command to run has no meaning with --replay")
+	}
+	if err := seccomp.CheckFormat(o.seccompFormat); err != nil {
+		return bad("--seccomp-format %v", err)
+	}
+	if o.seccompFormat != seccomp.FormatOCI && o.seccompProfile == "" {
+		return bad("--seccomp-format says how to write --seccomp-profile FILE: give the file")
+	}
+	if o.seccompProfile != "" && (len(c.Syscalls) > 0 || len(o.syscalls) > 0 || c.FailedOnly) {
+		return bad("--seccomp-profile needs every call counted: it cannot go with --syscalls or --failed")
 	}
 	if err := session.CheckRungs(c.Buffer, c.Hook); err != nil {
 		return bad("%v", err)
