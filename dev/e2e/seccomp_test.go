@@ -100,6 +100,15 @@ func TestSeccompProfileRunsTheCommandAgainAndDeniesTheRest(t *testing.T) {
 			t.Errorf("the drop-in lacks %q:\n%s", want, conf)
 		}
 	}
+	// systemd knows every name (it says so of one it does not, and goes on).
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		unit := filepath.Join(dir, "app.service")
+		os.WriteFile(unit, append([]byte("[Unit]\nDescription=test\n[Service]\nExecStart=/bin/true\n"), conf...), 0o644)
+		out, err := exec.Command("systemd-analyze", "verify", unit).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify of the drop-in: %v\n%s", err, out)
+		}
+	}
 }
 
 // runUnder runs the workload under the profile and decodes its report.
