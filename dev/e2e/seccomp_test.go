@@ -196,3 +196,23 @@ func TestUnwritableSeccompProfileFailsBeforeTheRun(t *testing.T) {
 		})
 	}
 }
+
+// TestSeccompProfileLeavesOut32BitCalls: calls through the 32-bit entry are
+// counted under one slot that names no syscall: the profile says they were
+// seen and leaves them out.
+func TestSeccompProfileLeavesOut32BitCalls(t *testing.T) {
+	bpftest.Require(t)
+	profile := filepath.Join(t.TempDir(), "p.json")
+	tl := startTlmon(t, "--headless", "-o", "json", "--classes", "none", "--seccomp-profile", profile, "--", workloadBin, "compat-getpid", "5")
+	tl.finish(t, false)
+	if !strings.Contains(tl.errAll.String(), "calls of 32-bit tasks were seen and are not in the profile") {
+		t.Errorf("tlmon did not say it left out the 32-bit calls:\n%s", tl.errAll.String())
+	}
+	b, err := os.ReadFile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("compat")) || !bytes.Contains(b, []byte(`"execve"`)) {
+		t.Errorf("profile:\n%s", b)
+	}
+}
