@@ -75,6 +75,18 @@ func TestSeccompProfileRunsTheCommandAgainAndDeniesTheRest(t *testing.T) {
 		t.Errorf("getppid under the profile: calls %v errors %v, want EPERM", other.Calls, other.Errors)
 	}
 
+	// tlmon sees what a filter denies: getppid under the profile counts as
+	// a call failing with EPERM, and a profile of that run says so.
+	second := filepath.Join(dir, "second.json")
+	tl2 := startTlmon(t, "--headless", "-o", "json", "--classes", "none", "--seccomp-profile", second, "--", runner, profile, "--", workloadBin, "getppid", "1")
+	rep := tl2.finish(t, false)
+	if g := rep.syscall("getppid"); g.Calls != 1 || g.Errno["EPERM"] != 1 {
+		t.Errorf("tlmon counted getppid under the filter as %+v, want 1 call failing with EPERM", g)
+	}
+	if !strings.Contains(tl2.errAll.String(), "(denied already?): getppid") {
+		t.Errorf("tlmon did not name getppid as denied:\n%s", tl2.errAll.String())
+	}
+
 	// The recording of the run gives the same profile, without root.
 	replayed := filepath.Join(dir, "replayed.json")
 	cmd := exec.Command(tlmonBin, "--replay", rec, "-o", "json", "--seccomp-profile", replayed)
