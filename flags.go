@@ -162,6 +162,9 @@ func parseFlags(args []string) (*options, error) {
 	if !fs.Changed("top") && o.output == output.FormatTable {
 		o.top = defaultTop
 	}
+	if fs.Changed("seccomp-format") && o.seccompProfile == "" {
+		return nil, usageError{errors.New("--seccomp-format says how to write --seccomp-profile FILE: give the file")}
+	}
 	c.DetailChosen = fs.Changed("classes")
 	o.perInterval = fs.Changed("interval")
 	if o.replay != "" {
@@ -222,9 +225,6 @@ func (o *options) validate() error {
 	}
 	if err := seccomp.CheckFormat(o.seccompFormat); err != nil {
 		return bad("--seccomp-format %v", err)
-	}
-	if o.seccompFormat != seccomp.FormatOCI && o.seccompProfile == "" {
-		return bad("--seccomp-format says how to write --seccomp-profile FILE: give the file")
 	}
 	if o.seccompProfile != "" && (len(c.Syscalls) > 0 || len(o.syscalls) > 0 || c.FailedOnly) {
 		return bad("--seccomp-profile needs every call counted: it cannot go with --syscalls or --failed")
