@@ -13,6 +13,7 @@ import (
 	"tlmon/config"
 	"tlmon/model"
 	"tlmon/output"
+	"tlmon/seccomp"
 	"tlmon/session"
 	"tlmon/syscalls"
 	"tlmon/themes"
@@ -38,6 +39,10 @@ type options struct {
 	mouse      bool
 	version    bool
 	cpuProfile string
+
+	// seccompProfile is where to write, when the run ends, the syscalls seen
+	// as a seccomp profile in seccompFormat (seccomp.FormatOCI, ...).
+	seccompProfile, seccompFormat string
 
 	// replay is a recording to show instead of this machine's syscalls;
 	// diff another (or the same) to compare it with; from and to choose the
@@ -123,6 +128,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringSliceVar(&o.from, "from", nil, "with --replay, where its window starts: an offset (90s) or a time (12:03:05); two values, comma-separated, for the --diff recording's too")
 	fs.StringSliceVar(&o.to, "to", nil, "with --replay, where its window ends, as --from")
 	fs.Float64Var(&o.speed, "speed", 1, "with --replay, how fast the monitor plays it (- and + change it)")
+	fs.StringVar(&o.seccompProfile, "seccomp-profile", "", "when the run ends, write the syscalls seen in scope to this file as a seccomp profile allowing them (others fail with EPERM)")
+	fs.StringVar(&o.seccompFormat, "seccomp-format", seccomp.FormatOCI, "the profile's format: oci (JSON for Docker, Podman, Kubernetes) or systemd (a SystemCallFilter= drop-in)")
 	fs.StringVar(&o.theme, "theme", "auto", "colours: auto, dark, light or mono (NO_COLOR forces mono)")
 	fs.BoolVar(&o.mouse, "mouse", false, "mouse wheel and clicks (takes text selection away from the terminal)")
 	fs.StringVar(&o.configPath, "config", "", "read this config file (default: ~/.config/tlmon/config.toml, the sudo user's under sudo; '' for none); flags win over it")
@@ -174,6 +181,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if !fs.Changed("top") && o.output == output.FormatTable {
 		o.top = defaultTop
+	}
+	if fs.Changed("seccomp-format") && o.seccompProfile == "" {
+		return nil, usageError{errors.New("--seccomp-format says how to write --seccomp-profile FILE: give the file")}
 	}
 	c.DetailChosen = fs.Changed("classes")
 	o.perInterval = onLine["interval"]
@@ -293,6 +303,12 @@ func (o *options) validate() error {
 	}
 	if len(c.Command) > 0 && o.replay != "" {
 		return bad("a command to run has no meaning with --replay")
+	}
+	if err := seccomp.CheckFormat(o.seccompFormat); err != nil {
+		return bad("--seccomp-format %v", err)
+	}
+	if o.seccompProfile != "" && (len(c.Syscalls) > 0 || len(o.syscalls) > 0 || c.FailedOnly) {
+		return bad("--seccomp-profile needs every call counted: it cannot go with --syscalls or --failed")
 	}
 	if err := session.CheckRungs(c.Buffer, c.Hook); err != nil {
 		return bad("%v", err)

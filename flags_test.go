@@ -44,6 +44,12 @@ func TestFlagsMakeTheSessionConfig(t *testing.T) {
 			return o.headless && o.perInterval && o.session.Interval == 250*time.Millisecond && o.duration == 3*time.Second &&
 				o.output == "json" && o.events && o.session.Slow == 5*time.Millisecond
 		}},
+		{"--seccomp-profile p.conf --seccomp-format systemd -- ls", func(o *options) bool {
+			return o.seccompProfile == "p.conf" && o.seccompFormat == "systemd" && !o.headless
+		}},
+		{"--replay r.tlmon --seccomp-profile p.json", func(o *options) bool {
+			return o.seccompProfile == "p.json" && o.seccompFormat == "oci"
+		}},
 		{"--classes all --buffer perf --hook tracepoint", func(o *options) bool {
 			return o.session.Detail == model.ClassAll && o.session.Buffer == "perf" && o.session.Hook == "tracepoint"
 		}},
@@ -88,6 +94,11 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		"--replay r.tlmon --diff r --from 1,2,3": "one time, or two",
 		"--replay r.tlmon --speed 0":             "--speed",
 		"--history -1s":                          "--history",
+		// The profile is of every call seen, in a format it knows.
+		"--seccomp-profile p.json --seccomp-format json -- ls": "--seccomp-format \"json\": want oci or systemd",
+		"--seccomp-format systemd -- ls":                       "give the file",
+		"--seccomp-profile p.json -e openat -- ls":             "needs every call counted",
+		"--seccomp-profile p.json --failed -- ls":              "needs every call counted",
 	} {
 		_, err := parseFlags(strings.Fields(line))
 		var ue usageError

@@ -14,8 +14,9 @@ import (
 // collector → aggregator → (session) → ui or output; nothing imports back up
 // the flow, and the product never imports the developer tools under dev/.
 var mayImport = map[string][]string{
-	"tlmon":                       {"session", "replay", "diff", "config", "ui", "output", "themes", "syscalls", "model"},
+	"tlmon":                       {"session", "replay", "diff", "config", "ui", "output", "seccomp", "themes", "syscalls", "model"},
 	"tlmon/config":                {},
+	"tlmon/seccomp":               {"syscalls", "model"},
 	"tlmon/replay":                {"history", "recording", "diff", "model"},
 	"tlmon/session":               {"bpf", "collector", "aggregator", "history", "recording", "syscalls", "model"},
 	"tlmon/ui":                    {"output", "diff", "themes", "syscalls", "model"},

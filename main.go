@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -22,8 +23,10 @@ import (
 
 	"tlmon/config"
 	"tlmon/diff"
+	"tlmon/model"
 	"tlmon/output"
 	"tlmon/replay"
+	"tlmon/seccomp"
 	"tlmon/session"
 	"tlmon/syscalls"
 	"tlmon/ui"
@@ -98,6 +101,12 @@ func run(o *options) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.seccompProfile != "" {
+		// Before the run, so a typo in the path does not cost it.
+		if err := seccomp.Check(o.seccompProfile); err != nil {
+			return err
+		}
+	}
 	ctx, stop := session.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if o.replay != "" {
@@ -112,6 +121,9 @@ func run(o *options) error {
 	defer crash(nil)
 
 	cfg := o.session
+	if o.seccompProfile != "" && len(cfg.PIDs) == 0 && cfg.Cgroup == "" && len(cfg.Command) == 0 {
+		fmt.Fprintln(os.Stderr, "tlmon: --seccomp-profile of the whole machine allows what any process called: give a command, --pid or --cgroup to profile one program")
+	}
 	cfg.Version, cfg.OnPanic, cfg.QuietCommand = versionString(), crash, !o.headless
 	var events *output.EventLog
 	if o.events {
@@ -151,6 +163,12 @@ func runReplay(ctx context.Context, o *options) error {
 	}
 	if t := p.Truncated(); t != nil {
 		fmt.Fprintln(os.Stderr, "tlmon:", t)
+	}
+	if o.seccompProfile != "" && p.Header().Scope == "all" {
+		fmt.Fprintln(os.Stderr, "tlmon: the recording watched the whole machine: the --seccomp-profile allows what any process called")
+	}
+	if err := writeSeccomp(o, p.Final(), p.Header().Arch); err != nil {
+		return err
 	}
 	switch {
 	case o.diffWith != "":
@@ -216,7 +234,35 @@ func runMonitor(ctx context.Context, o *options, live *session.Live) error {
 	if err != nil {
 		return err
 	}
-	return live.StopCommand(session.StopSignal(ctx))
+	if o.seccompProfile == "" {
+		return live.StopCommand(session.StopSignal(ctx))
+	}
+	// The profile needs every call, to the command's last: end the run as
+	// the headless summary does.
+	final, cmdStatus, err := live.Finish(session.StopSignal(ctx))
+	if err == nil {
+		err = writeSeccomp(o, final, runtime.GOARCH)
+	}
+	if err != nil {
+		return err
+	}
+	return cmdStatus
+}
+
+// writeSeccomp writes --seccomp-profile, if asked, from the run's final
+// snapshot, and says on stderr what is in it.
+func writeSeccomp(o *options, final *model.Snapshot, arch string) error {
+	if o.seccompProfile == "" {
+		return nil
+	}
+	seen, err := seccomp.Write(o.seccompProfile, o.seccompFormat, final, arch)
+	if err != nil {
+		return err
+	}
+	for _, line := range seen.Notes(o.seccompProfile) {
+		fmt.Fprintln(os.Stderr, "tlmon:", line)
+	}
+	return nil
 }
 
 // runHeadless prints reports until the duration ends, a signal comes or what
@@ -267,6 +313,9 @@ func runHeadless(ctx context.Context, o *options, live *session.Live, events *ou
 		}
 	}
 	if err := out.Write(final); err != nil {
+		return err
+	}
+	if err := writeSeccomp(o, final, runtime.GOARCH); err != nil {
 		return err
 	}
 	return cmdStatus
