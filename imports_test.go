@@ -14,7 +14,8 @@ import (
 // collector → aggregator → (session) → ui or output; nothing imports back up
 // the flow, and the product never imports the developer tools under dev/.
 var mayImport = map[string][]string{
-	"tlmon":                       {"session", "replay", "diff", "ui", "output", "themes", "syscalls", "model"},
+	"tlmon":                       {"session", "replay", "diff", "ui", "output", "metrics", "themes", "syscalls", "model"},
+	"tlmon/metrics":               {"model"},
 	"tlmon/replay":                {"history", "recording", "diff", "model"},
 	"tlmon/session":               {"bpf", "collector", "aggregator", "history", "recording", "syscalls", "model"},
 	"tlmon/ui":                    {"output", "diff", "themes", "syscalls", "model"},
