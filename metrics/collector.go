@@ -42,7 +42,7 @@ type collector struct {
 	groups   []*groups // one per --metrics-labels value
 
 	calls, errors, duration, lost, detail, started, exited, info *prometheus.Desc
-	version                                                     string
+	version                                                      string
 }
 
 func newCollector(snapshot func() *model.Snapshot, version string, groups []*groups) *collector {
