@@ -72,7 +72,9 @@ func newGroups(kind string, max int) (*groups, error) {
 			[]string{"comm", "syscall"}, nil)
 	case LabelCgroup:
 		g.key = func(p *model.ProcStat) string {
-			if p.CgroupPath == "" {
+			// On a hybrid host every process may sit at the v2 root: its
+			// v1 place (name=systemd:/system.slice/x.service) names it.
+			if p.V1Cgroup != "" && (p.CgroupPath == "" || p.CgroupPath == "/") {
 				return labelValue(p.V1Cgroup)
 			}
 			return labelValue(p.CgroupPath)
