@@ -116,7 +116,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.IntVar(&o.top, "top", 0, "report only the busiest N processes by calls, in every format (implies --headless; 0: all; without --top: 20 in the table, all in JSON and CSV)")
 	fs.DurationVar(&c.History, "history", 10*time.Minute, "keep this long of snapshots to move back through ([ ] { } =) and compare (A, B, D); 0 keeps none")
 	fs.StringVar(&o.metrics, "metrics", "", "serve the counts to Prometheus at http://`ADDR`/metrics (ADDR: HOST:PORT or :PORT; no authentication: bind to 127.0.0.1 or put a proxy in front)")
-	fs.StringSliceVar(&o.metricsLabels, "metrics-labels", nil, "with --metrics, also series per `comm` (command name) or cgroup, or both: the busiest 50, the rest as \"other\"")
+	fs.StringSliceVar(&o.metricsLabels, "metrics-labels", nil, "with --metrics, also series per `comm` (command name) or cgroup, or both: the first 50 seen making calls, the rest as \"other\"")
 	fs.StringVar(&c.Record, "record", "", "record the session to this file as it goes (replay it anywhere with --replay)")
 	fs.StringVar(&o.replay, "replay", "", "show a recording instead of this machine (no root needed): the monitor, or a report with --headless or -o")
 	fs.StringVar(&o.diffWith, "diff", "", "with --replay, compare the recording with this one (or itself with --from and --to); implies --headless")

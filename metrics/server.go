@@ -62,12 +62,14 @@ type Server struct {
 }
 
 // Serve serves /metrics on ln until Close: the snapshot's counts, and tlmon's
-// own cost (the process_* and go_* families of Prometheus's client).
+// own cost (the process_* and go_* families of Prometheus's client). It owns
+// ln from then on, failing or not.
 func Serve(ln net.Listener, o Options) (*Server, error) {
 	var gs []*groups
 	for _, l := range o.Labels {
 		g, err := newGroups(l, MaxGroups)
 		if err != nil {
+			ln.Close()
 			return nil, err
 		}
 		gs = append(gs, g)
@@ -102,6 +104,9 @@ func Serve(ln net.Listener, o Options) (*Server, error) {
 // that they see every process's last counts however seldom Prometheus
 // scrapes: an exited process leaves the snapshots seconds after its exit.
 func foldEvery(ctx context.Context, every time.Duration, snapshot func() *model.Snapshot, gs []*groups) {
+	if every <= 0 {
+		every = time.Second
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
