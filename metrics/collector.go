@@ -32,9 +32,9 @@ var histUpper = func() []float64 {
 	return u
 }()
 
-// otherCause is the lost-events cause of processes refused at the aggregator's
+// overflowCause is the lost-events cause of processes refused at the aggregator's
 // bound (model.LossStats.ProcOverflow), beside the kernel's causes.
-const otherCause = "proc_overflow"
+const overflowCause = "proc_overflow"
 
 // collector turns the latest snapshot into metrics at each scrape.
 type collector struct {
@@ -111,7 +111,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for cause := model.LossCause(0); cause < model.NumLossCauses; cause++ {
 		counter(c.lost, s.Lost.ByCause[cause], cause.String())
 	}
-	counter(c.lost, s.Lost.ProcOverflow, otherCause)
+	counter(c.lost, s.Lost.ProcOverflow, overflowCause)
 	counter(c.detail, s.DetailEvents)
 	var exited uint64
 	for i := range s.Processes {
