@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"tlmon/config"
+	"tlmon/metrics"
 	"tlmon/model"
 	"tlmon/output"
 	"tlmon/seccomp"
@@ -43,6 +45,10 @@ type options struct {
 	// seccompProfile is where to write, when the run ends, the syscalls seen
 	// as a seccomp profile in seccompFormat (seccomp.FormatOCI, ...).
 	seccompProfile, seccompFormat string
+	// metrics is the address of the OpenMetrics endpoint ("" none);
+	// metricsLabels the per-command or per-cgroup series it adds.
+	metrics       string
+	metricsLabels []string
 
 	// replay is a recording to show instead of this machine's syscalls;
 	// diff another (or the same) to compare it with; from and to choose the
@@ -122,6 +128,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
 	fs.IntVar(&o.top, "top", 0, "report only the busiest N processes by calls, in every format (implies --headless; 0: all; without --top: 20 in the table, all in JSON and CSV)")
 	fs.DurationVar(&c.History, "history", 10*time.Minute, "keep this long of snapshots to move back through ([ ] { } =) and compare (A, B, D); 0 keeps none")
+	fs.StringVar(&o.metrics, "metrics", "", "serve the counts to Prometheus at http://`ADDR`/metrics (ADDR: HOST:PORT or :PORT; no authentication: bind to 127.0.0.1 or put a proxy in front)")
+	fs.StringSliceVar(&o.metricsLabels, "metrics-labels", nil, "with --metrics, also series per `comm` (command name) or cgroup, or both: the first 50 seen making calls, the rest as \"other\"")
 	fs.StringVar(&c.Record, "record", "", "record the session to this file as it goes (replay it anywhere with --replay)")
 	fs.StringVar(&o.replay, "replay", "", "show a recording instead of this machine (no root needed): the monitor, or a report with --headless or -o")
 	fs.StringVar(&o.diffWith, "diff", "", "with --replay, compare the recording with this one (or itself with --from and --to); implies --headless")
@@ -190,7 +198,7 @@ func parseFlags(args []string) (*options, error) {
 	if o.replay != "" {
 		// A recording was made with its own settings: the flags that choose
 		// what and how to watch have no meaning for it.
-		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "no-follow", "record", "history"} {
+		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "no-follow", "record", "history", "metrics", "metrics-labels"} {
 			if fs.Changed(name) {
 				return nil, usageError{fmt.Errorf("--%s has no meaning with --replay: the recording was made with its own", name)}
 			}
@@ -312,6 +320,17 @@ func (o *options) validate() error {
 	}
 	if err := session.CheckRungs(c.Buffer, c.Hook); err != nil {
 		return bad("%v", err)
+	}
+	if len(o.metricsLabels) > 0 && o.metrics == "" {
+		return bad("--metrics-labels adds labels to --metrics ADDR: give --metrics too")
+	}
+	if err := metrics.CheckLabels(o.metricsLabels); err != nil {
+		return bad("--metrics-labels %v", err)
+	}
+	if addr := o.metrics; addr != "" {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return bad("--metrics %q: want HOST:PORT or :PORT (e.g. 127.0.0.1:9911)", addr)
+		}
 	}
 	if err := themes.Check(o.theme); err != nil {
 		return bad("--theme: %v", err)

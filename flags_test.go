@@ -99,6 +99,12 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		"--seccomp-format systemd -- ls":                       "give the file",
 		"--seccomp-profile p.json -e openat -- ls":             "needs every call counted",
 		"--seccomp-profile p.json --failed -- ls":              "needs every call counted",
+		// The endpoint serves a live session's counts.
+		"--replay r.tlmon --metrics :9911":        "--metrics has no meaning with --replay",
+		"--headless --metrics 9911":               "want HOST:PORT or :PORT",
+		"--headless --metrics-labels comm":        "give --metrics too",
+		"--metrics :1 --metrics-labels pid":       `--metrics-labels "pid": want comm or cgroup`,
+		"--metrics :1 --metrics-labels comm,comm": "given twice",
 	} {
 		_, err := parseFlags(strings.Fields(line))
 		var ue usageError
@@ -136,6 +142,18 @@ func TestHeadlessOnlyFlagsImplyHeadless(t *testing.T) {
 		if o, err := parseFlags(strings.Fields(line)); err != nil || o.headless {
 			t.Errorf("%q: headless %v (%v), want the monitor", line, o != nil && o.headless, err)
 		}
+	}
+}
+
+// TestMetricsFlags: --metrics takes an address, for the monitor or a report,
+// and --metrics-labels one or both kinds of groups.
+func TestMetricsFlags(t *testing.T) {
+	o, err := parseFlags([]string{"--headless", "--metrics", "127.0.0.1:9911", "--metrics-labels", "comm,cgroup"})
+	if err != nil || o.metrics != "127.0.0.1:9911" || len(o.metricsLabels) != 2 {
+		t.Errorf("%+v, %v", o, err)
+	}
+	if o, err := parseFlags([]string{"--metrics", ":9911"}); err != nil || o.headless || o.metrics != ":9911" {
+		t.Errorf("the monitor with --metrics: %v", err)
 	}
 }
 

@@ -14,9 +14,10 @@ import (
 // collector → aggregator → (session) → ui or output; nothing imports back up
 // the flow, and the product never imports the developer tools under dev/.
 var mayImport = map[string][]string{
-	"tlmon":                       {"session", "replay", "diff", "config", "ui", "output", "seccomp", "themes", "syscalls", "model"},
+	"tlmon":                       {"session", "replay", "diff", "config", "ui", "output", "metrics", "seccomp", "themes", "syscalls", "model"},
 	"tlmon/config":                {},
 	"tlmon/seccomp":               {"syscalls", "model"},
+	"tlmon/metrics":               {"model"},
 	"tlmon/replay":                {"history", "recording", "diff", "model"},
 	"tlmon/session":               {"bpf", "collector", "aggregator", "history", "recording", "syscalls", "model"},
 	"tlmon/ui":                    {"output", "diff", "themes", "syscalls", "model"},

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -23,6 +24,7 @@ import (
 
 	"tlmon/config"
 	"tlmon/diff"
+	"tlmon/metrics"
 	"tlmon/model"
 	"tlmon/output"
 	"tlmon/replay"
@@ -130,11 +132,31 @@ func run(o *options) error {
 		events = output.NewEventLog(os.Stdout, syscalls.HostTable(), o.output)
 		cfg.OnEvent = events.Add
 	}
+	// The endpoint's address is taken before anything is counted: one in use
+	// ends tlmon at once, in one line.
+	var metricsLn net.Listener
+	if o.metrics != "" {
+		ln, err := metrics.Listen(o.metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics %s: %w", o.metrics, err)
+		}
+		metricsLn = ln
+	}
 	live, err := session.Open(cfg)
 	if err != nil {
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
 	defer live.Close()
+	if metricsLn != nil {
+		srv, err := metrics.Serve(metricsLn, metrics.Options{Snapshot: live.Snapshot, Labels: o.metricsLabels, Interval: cfg.Interval, Version: cfg.Version})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
 	if o.headless {
 		err = runHeadless(ctx, o, live, events)
 	} else {
