@@ -97,24 +97,27 @@ generate:
 check-generated: generate
 	git diff --exit-code -- bpf/ syscalls/ dev/bench/ dist/
 
-# `make install PREFIX=$$HOME/.local` (no root needed where PREFIX is yours); DESTDIR
-# for packaging. The systemd unit only once dist/ has one.
+# `make install` puts tlmon, tlmon(8), the bash, zsh and fish completions and
+# the systemd unit (once dist/ has one) under PREFIX; DESTDIR stages a package.
+# As make run, it builds as you and goes through sudo only to write where you
+# cannot (PREFIX=$$HOME/.local needs none).
 PREFIX  ?= /usr/local
 DESTDIR ?=
+INSTALL_SUDO = $(shell d="$(DESTDIR)$(PREFIX)"; while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; [ -w "$$d" ] || echo sudo)
 INSTALLED = bin/tlmon share/man/man8/tlmon.8 \
 	share/bash-completion/completions/tlmon share/zsh/site-functions/_tlmon \
 	share/fish/vendor_completions.d/tlmon.fish lib/systemd/system/tlmon.service
 install: build
-	install -D -m 0755 tlmon $(DESTDIR)$(PREFIX)/bin/tlmon
-	install -D -m 0644 dist/tlmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/tlmon.8
-	install -D -m 0644 dist/completions/tlmon.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tlmon
-	install -D -m 0644 dist/completions/_tlmon $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tlmon
-	install -D -m 0644 dist/completions/tlmon.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tlmon.fish
+	$(INSTALL_SUDO) install -D -m 0755 tlmon $(DESTDIR)$(PREFIX)/bin/tlmon
+	$(INSTALL_SUDO) install -D -m 0644 dist/tlmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/tlmon.8
+	$(INSTALL_SUDO) install -D -m 0644 dist/completions/tlmon.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tlmon
+	$(INSTALL_SUDO) install -D -m 0644 dist/completions/_tlmon $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tlmon
+	$(INSTALL_SUDO) install -D -m 0644 dist/completions/tlmon.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tlmon.fish
 	if [ -f dist/tlmon.service ]; then \
-		install -D -m 0644 dist/tlmon.service $(DESTDIR)$(PREFIX)/lib/systemd/system/tlmon.service; fi
+		$(INSTALL_SUDO) install -D -m 0644 dist/tlmon.service $(DESTDIR)$(PREFIX)/lib/systemd/system/tlmon.service; fi
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	$(INSTALL_SUDO) rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 # The kernel types of bpf/headers/x86/vmlinux.h come from this machine's BTF.
 vmlinux:
