@@ -173,6 +173,27 @@ func TestCompletions(t *testing.T) {
 	}
 }
 
+// TestCompletedValuesAreAccepted: every value offered for --theme, -o,
+// --buffer and --hook passes the flags' own checks.
+func TestCompletedValuesAreAccepted(t *testing.T) {
+	for _, flag := range []string{"--theme", "--output", "--buffer", "--hook"} {
+		var out bytes.Buffer
+		if err := complete([]string{"__complete", flag, ""}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		for _, v := range lines[:len(lines)-1] {
+			args := []string{flag, v}
+			if v == "perfetto" {
+				args = append(args, "--replay", "x.tlmon")
+			}
+			if _, err := parseFlags(args); err != nil {
+				t.Errorf("%s %s is offered but refused: %v", flag, v, err)
+			}
+		}
+	}
+}
+
 // TestDescribeBuild: --version's line names the commit (unless the version
 // does), its date and the Go that built it, whatever the build recorded.
 func TestDescribeBuild(t *testing.T) {
