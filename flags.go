@@ -287,7 +287,8 @@ func (o *options) validate() error {
 // sudo in a user's clone would fail git's ownership check).
 var version, commitDate = "", ""
 
-// versionString is what --version prints: the Makefile's -X main.version,
+// versionString is the version alone (the header and reports name it; --version
+// prints versionLine): the Makefile's -X main.version,
 // else what the build recorded (buildVersion).
 func versionString() string {
 	if version != "" {

@@ -65,7 +65,7 @@ A recording: a header naming the host, kernel, rung and scope, then compressed, 
 .BR bpftrace (8)
 `
 
-// bashCommandOffset hands the words after ` + "`--`" + ` to the command's own
+// bashCommandOffset hands the words after `--` to the command's own
 // completion, as bash-completion does after sudo or nohup (cobra's script
 // would only complete the command's name and then files). Without
 // bash-completion's _command_offset, cobra's answer stands.
