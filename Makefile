@@ -2,14 +2,16 @@
 # sudo resets PATH: fall back to Go's usual place so a make under sudo finds go.
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The commit's date, which --version prints after the version.
+COMMIT_DATE ?= $(shell git log -1 --format=%cs 2>/dev/null)
 # What runs as root goes through $(SUDO): nothing when make already runs as
 # root (a container, CI), sudo otherwise. Building never needs root.
 SUDO    ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build run test test-deps bench kernels generate check-generated vmlinux vmlinux-arm64 clean
+.PHONY: build run test test-deps bench kernels generate check-generated install uninstall vmlinux vmlinux-arm64 clean
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o tlmon .
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commitDate=$(COMMIT_DATE)" -o tlmon .
 
 # Builds, then runs tlmon as root: `make run ARGS="-p 1234"`.
 run: build
@@ -84,13 +86,40 @@ soak: build
 kernels:
 	$(GO) run ./dev/kernels $(KERNELFLAGS)
 
-# Regenerates the BPF objects (needs Debian's clang) and the syscall tables.
+# Regenerates the BPF objects (needs Debian's clang), the syscall tables, and
+# the man page and shell completions in dist/ (from tlmon's own flag set:
+# gendocs.go).
 generate:
 	$(GO) generate ./bpf/ ./syscalls/ ./dev/bench/...
+	$(GO) run . --gen-docs dist
 
 # CI: the committed generated files must match their sources.
 check-generated: generate
-	git diff --exit-code -- bpf/ syscalls/ dev/bench/
+	git diff --exit-code -- bpf/ syscalls/ dev/bench/ dist/
+
+# `make install` puts tlmon, tlmon(8), the bash, zsh and fish completions and
+# the systemd unit (once dist/ has one) under PREFIX; DESTDIR stages a package.
+# As make run, it builds as you and goes through sudo only to write where you
+# cannot (PREFIX=$$HOME/.local needs none).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL_SUDO = $(shell d="$(DESTDIR)$(PREFIX)"; while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; [ -w "$$d" ] || echo sudo)
+INSTALLED = bin/tlmon share/man/man8/tlmon.8 \
+	share/bash-completion/completions/tlmon share/zsh/site-functions/_tlmon \
+	share/fish/vendor_completions.d/tlmon.fish lib/systemd/system/tlmon.service
+install: build
+	$(INSTALL_SUDO) install -D -m 0755 tlmon $(DESTDIR)$(PREFIX)/bin/tlmon
+	$(INSTALL_SUDO) install -D -m 0644 dist/tlmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/tlmon.8
+	$(INSTALL_SUDO) install -D -m 0644 dist/completions/tlmon.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tlmon
+	$(INSTALL_SUDO) install -D -m 0644 dist/completions/_tlmon $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tlmon
+	$(INSTALL_SUDO) install -D -m 0644 dist/completions/tlmon.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tlmon.fish
+	# The unit runs the binary where PREFIX put it.
+	sed 's|/usr/local/bin/tlmon|$(PREFIX)/bin/tlmon|' dist/tlmon.service > .tlmon.service
+	$(INSTALL_SUDO) install -D -m 0644 .tlmon.service $(DESTDIR)$(PREFIX)/lib/systemd/system/tlmon.service
+	rm -f .tlmon.service
+
+uninstall:
+	$(INSTALL_SUDO) rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 # The kernel types of bpf/headers/x86/vmlinux.h come from this machine's BTF.
 vmlinux:

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -41,6 +42,9 @@ type options struct {
 	mouse      bool
 	version    bool
 	cpuProfile string
+	// genDocs is where to write the man page and shell completions
+	// (gendocs.go; make generate).
+	genDocs string
 
 	// seccompProfile is where to write, when the run ends, the syscalls seen
 	// as a seccomp profile in seccompFormat (seccomp.FormatOCI, ...).
@@ -147,6 +151,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.MarkHidden("test-panic-collector")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of tlmon itself to this file")
 	fs.MarkHidden("cpuprofile")
+	fs.StringVar(&o.genDocs, "gen-docs", "", "write the man page and shell completions into this directory (make generate)")
+	fs.MarkHidden("gen-docs")
 	return fs
 }
 
@@ -392,10 +398,13 @@ func (o *options) validate() error {
 	return nil
 }
 
-// version is set by the Makefile (-ldflags -X main.version=...).
-var version = ""
+// version and commitDate are set by the Makefile (-ldflags -X
+// main.version=...): its builds do not stamp VCS information (a build under
+// sudo in a user's clone would fail git's ownership check).
+var version, commitDate = "", ""
 
-// versionString is what --version prints: the Makefile's -X main.version,
+// versionString is the version alone (the header and reports name it; --version
+// prints versionLine): the Makefile's -X main.version,
 // else what the build recorded (buildVersion).
 func versionString() string {
 	if version != "" {
@@ -430,4 +439,52 @@ func buildVersion(bi *debug.BuildInfo) string {
 		return "dev"
 	}
 	return rev + dirty
+}
+
+// versionLine is what --version prints: the version (versionString), then
+// what the build recorded of the commit (short, unless the version already
+// names it, and its date) and the Go that built it:
+// "tlmon v0.3.1 (abc1234def56 2026-12-06, go1.26.8)".
+func versionLine() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "tlmon " + versionString()
+	}
+	return "tlmon " + describeBuild(versionString(), commitDate, bi)
+}
+
+// describeBuild is v followed by the build's commit, its date (date unless
+// the build recorded one) and Go version.
+func describeBuild(v, date string, bi *debug.BuildInfo) string {
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			date, _, _ = strings.Cut(s.Value, "T")
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	var about []string
+	if short := rev[:min(len(rev), 12)]; short != "" && !strings.Contains(v, short) {
+		about = append(about, short+dirty)
+	}
+	if date != "" {
+		about = append(about, date)
+	}
+	build := strings.Join(about, " ")
+	if bi.GoVersion != "" {
+		if build != "" {
+			build += ", "
+		}
+		build += bi.GoVersion
+	}
+	if build == "" {
+		return v
+	}
+	return v + " (" + build + ")"
 }

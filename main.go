@@ -60,6 +60,13 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	if isCompletionRequest(os.Args[1:]) {
+		// A completion script asks what the words typed so far complete to.
+		if err := complete(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+			os.Exit(exitRuntime)
+		}
+		os.Exit(0)
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, pflag.ErrHelp) {
 		os.Exit(0)
@@ -89,8 +96,11 @@ func run(o *options) error {
 		return err
 	}
 	if o.version {
-		fmt.Println("tlmon", versionString())
+		fmt.Println(versionLine())
 		return nil
+	}
+	if o.genDocs != "" {
+		return genDocs(o.genDocs)
 	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)

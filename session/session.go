@@ -342,6 +342,13 @@ const (
 	HookAuto   = bpf.HookAuto
 )
 
+// Buffers and Hooks are the values --buffer and --hook accept (the shell
+// completions offer them).
+var (
+	Buffers = []string{bpf.BufferAuto, bpf.BufferRingbuf, bpf.BufferPerf}
+	Hooks   = []string{bpf.HookAuto, bpf.HookRawTP, bpf.HookTracepoint, bpf.HookKprobe}
+)
+
 // CheckRungs says whether a --buffer and --hook choice names any rung, before
 // anything is loaded.
 func CheckRungs(buffer, hook string) error {

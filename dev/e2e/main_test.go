@@ -823,8 +823,8 @@ func TestCommandRunsAsTheSudoUser(t *testing.T) {
 
 func TestVersionIsPrinted(t *testing.T) {
 	out, err := exec.Command(tlmonBin, "-V").Output()
-	if err != nil || !strings.HasPrefix(string(out), "tlmon ") {
-		t.Errorf("-V printed %q (%v)", out, err)
+	if err != nil || !regexp.MustCompile(`^tlmon \S+ \(.*go1\.\d+.*\)\n$`).Match(out) {
+		t.Errorf("-V printed %q (%v), want tlmon, the version, and the build's commit, date and Go in brackets", out, err)
 	}
 }
 
