@@ -70,6 +70,7 @@ type options struct {
 	flags       *pflag.FlagSet // the parsed flags, for --print-config
 
 	// The flags' text, checked and parsed into session by validate.
+	counted  string
 	pids     []string
 	syscalls []string
 	classes  string
@@ -124,6 +125,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringSliceVarP(&o.syscalls, "syscalls", "e", nil, "count only these syscalls (names, numbers, %class); filtered in the kernel")
 	fs.BoolVar(&c.FailedOnly, "failed", false, "count only failing calls")
 	fs.StringVar(&o.classes, "classes", defaultDetail, "send the calls of these classes one by one with their arguments (file, desc, network, process, memory, signal, ipc, time, creds, other, all or none); watching the whole machine, the default is process")
+	fs.StringVar(&o.counted, "counted", "all", "the classes counted at start (the monitor's v switches them): file, desc, network, … as --classes")
 	fs.BoolVar(&o.events, "events", false, "print each call of the --classes as it happens, strace notation or JSON lines with -o json (implies --headless)")
 	fs.DurationVar(&c.Slow, "slow", 0, "also send any call slower than this, whatever its class, with its arguments (e.g. 100ms)")
 	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); headless, print a report of each interval's own counts")
@@ -204,7 +206,7 @@ func parseFlags(args []string) (*options, error) {
 	if o.replay != "" {
 		// A recording was made with its own settings: the flags that choose
 		// what and how to watch have no meaning for it.
-		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "no-follow", "record", "history", "metrics", "metrics-labels"} {
+		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "no-follow", "record", "history", "metrics", "metrics-labels", "counted"} {
 			if fs.Changed(name) {
 				return nil, usageError{fmt.Errorf("--%s has no meaning with --replay: the recording was made with its own", name)}
 			}
@@ -367,6 +369,13 @@ func (o *options) validate() error {
 			return bad("--classes: %v", err)
 		}
 		c.Detail = cl
+	}
+	if o.counted != "all" {
+		cl, err := model.ParseClass(o.counted)
+		if err != nil || cl == 0 {
+			return bad("--counted %q: want class names (file, desc, network, process, memory, signal, ipc, time, creds, other) or all", o.counted)
+		}
+		c.Counted = cl
 	}
 	scopes := 0
 	for _, set := range []bool{len(o.pids) > 0, c.Cgroup != "", len(c.Command) > 0} {

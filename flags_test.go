@@ -94,6 +94,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		"--replay r.tlmon --diff r --from 1,2,3": "one time, or two",
 		"--replay r.tlmon --speed 0":             "--speed",
 		"--history -1s":                          "--history",
+		"--counted bogus":                        "--counted",
 		// The profile is of every call seen, in a format it knows.
 		"--seccomp-profile p.json --seccomp-format json -- ls": "--seccomp-format \"json\": want oci or systemd",
 		"--seccomp-format systemd -- ls":                       "give the file",

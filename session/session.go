@@ -43,6 +43,9 @@ type Config struct {
 	// Syscalls are the only syscalls counted (the -e filter); nil counts all.
 	Syscalls   []int
 	FailedOnly bool
+	// Counted are the classes counted at start (0: all); the monitor
+	// switches them.
+	Counted model.Class
 	// Detail are the classes whose calls the kernel sends one by one;
 	// DetailChosen says the user chose them, else a rung without detail
 	// events quietly counts only.
@@ -143,7 +146,11 @@ func Open(cfg Config) (l *Live, err error) {
 
 	aggCfg := aggregator.Config{Table: table, CgroupPath: cgroups.Path}
 	if cfg.History > 0 || cfg.Record != "" {
-		if l.keeper, err = newKeeper(cfg.History, cfg.Record, meta, cfg.Interval, model.ClassAll, detail, table); err != nil {
+		counted := model.ClassAll
+		if cfg.Counted != 0 {
+			counted = cfg.Counted
+		}
+		if l.keeper, err = newKeeper(cfg.History, cfg.Record, meta, cfg.Interval, counted, detail, table); err != nil {
 			return l, err
 		}
 		aggCfg.OnCall = l.keeper.onCall
@@ -171,6 +178,11 @@ func Open(cfg Config) (l *Live, err error) {
 	l.Control = NewControl(l.probe, l.agg, l.coll.Flush, cgroups, table, meta, scope.Target(cgroups), cfg.Follow, cfg.Syscalls)
 	if l.keeper != nil && l.keeper.hist != nil {
 		l.Control.history = l.keeper
+	}
+	if cfg.Counted != 0 {
+		if err := l.SetClasses(cfg.Counted); err != nil {
+			return l, err
+		}
 	}
 	if err := l.SetDetail(detail); err != nil {
 		return l, err
