@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -148,5 +149,35 @@ func TestMonitorPlaysARecording(t *testing.T) {
 	s.keys("q")
 	if scr := s.waitFor("replay-exit-", 10*time.Second); !strings.Contains(scr, "replay-exit-0") {
 		t.Errorf("the replay did not end cleanly:\n%s", scr)
+	}
+}
+
+// TestCountedClassesAreCountedInTheKernel: --counted file counts a
+// command's openat calls and nothing of another class; --counted process
+// none of them.
+func TestCountedClassesAreCountedInTheKernel(t *testing.T) {
+	bpftest.Require(t)
+	for counted, want := range map[string]uint64{"file": 100, "process": 0} {
+		out, err := exec.Command(tlmonBin, "--counted", counted, "-o", "json", "--", workloadBin, "openat-close", "100").Output()
+		if err != nil {
+			t.Fatalf("--counted %s: %v", counted, err)
+		}
+		s := string(out)
+		var rep report
+		if err := json.Unmarshal([]byte(s[strings.LastIndex(strings.TrimRight(s, "\n"), "\n")+1:]), &rep); err != nil {
+			t.Fatal(err)
+		}
+		var opens uint64
+		for _, p := range rep.Procs {
+			if p.Comm == "workload" {
+				opens = p.syscall("openat").Calls
+			}
+		}
+		if counted == "file" && opens < want || counted == "process" && opens != 0 {
+			t.Errorf("--counted %s: the workload's openat counted %d", counted, opens)
+		}
+		if counted == "file" && rep.syscall("getppid").Calls+rep.syscall("clone").Calls != 0 {
+			t.Errorf("--counted file counted other classes: %+v", rep.Syscalls)
+		}
 	}
 }
