@@ -2,6 +2,7 @@ package history
 
 import (
 	"errors"
+	"slices"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -48,30 +49,40 @@ func TestEveryKeptFrameRebuildsExactly(t *testing.T) {
 }
 
 // Stepping back one frame rebuilds from a checkpoint a few frames before it,
-// not from the group's keyframe.
+// not from the group's keyframe: but for once every checkpointsKept
+// checkpoints, when the ones cached are all later.
 func TestSteppingBackStartsFromACheckpoint(t *testing.T) {
-	w := newWorkload(11, 50, 0.3)
+	w := newWorkload(11, 200, 0.01)
+	for range 20 {
+		w.next() // counts in most processes: a keyframe that outweighs 60 deltas
+	}
 	h := New(Options{Keep: time.Hour})
 	for range keyEvery {
 		h.Add(w.next())
 	}
+	if k := h.Stats().Keyframes; k != 1 {
+		t.Fatalf("%d keyframes: want one group", k)
+	}
 	if _, err := h.At(keyEvery); err != nil {
 		t.Fatal(err)
 	}
+	far := 0
 	for seq := uint64(keyEvery - 1); seq > 1; seq-- {
 		h.mu.Lock()
-		// Into another group, the first step rebuilds from its keyframe.
-		near := h.frames[seq-h.first+1].key
-		for _, c := range h.cache.items {
+		near := false
+		for _, c := range slices.Concat(h.checkpoints.items, h.recent.items) {
 			near = near || c.seq <= seq && seq-c.seq <= checkpointEvery
 		}
 		h.mu.Unlock()
 		if !near {
-			t.Fatalf("no snapshot cached within %d frames before %d", checkpointEvery, seq)
+			far++
 		}
 		if _, err := h.At(seq); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if max := keyEvery / (checkpointsKept * checkpointEvery); far > max {
+		t.Fatalf("%d steps back rebuilt from the keyframe, want at most %d", far, max)
 	}
 }
 
@@ -243,9 +254,7 @@ func BenchmarkAt(b *testing.B) {
 	seq := uint64(keyEvery + keyEvery/2)
 	b.ReportAllocs()
 	for b.Loop() {
-		h.mu.Lock()
-		h.cache = cache{}
-		h.mu.Unlock()
+		h.DropCache()
 		if _, err := h.At(seq); err != nil {
 			b.Fatal(err)
 		}
@@ -271,6 +280,9 @@ func BenchmarkAtSteppingBack(b *testing.B) {
 // BenchmarkApplyDelta applies one delta of 2,000 processes, 30% active.
 func BenchmarkApplyDelta(b *testing.B) {
 	w := newWorkload(23, 2000, 0.3)
+	for range 30 {
+		w.next()
+	}
 	prev, next := w.next(), w.next()
 	frame := AppendDelta(nil, prev, next)
 	b.ReportAllocs()
