@@ -2,9 +2,9 @@ package history
 
 import (
 	"errors"
-	"slices"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
