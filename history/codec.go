@@ -87,6 +87,9 @@ func IsKeyframe(frame []byte) bool { return len(frame) >= 2 && frame[1] == kindK
 // The words of a snapshot; the losses by cause come last.
 const snapWords = 31 + int(model.NumLossCauses)
 
+// A mask of words is a uint64: this fails to compile past 64 words.
+var _ [64 - snapWords]struct{}
+
 func snapshotWords(s *model.Snapshot) (w [snapWords]uint64) {
 	at, atNs := timeWords(s.At)
 	w = [snapWords]uint64{
@@ -536,9 +539,10 @@ func (d *decoder) derived(v []uint64) {
 }
 
 // Histograms: the same (shared), nil, or the buckets that changed from prev's
-// (or from empty): histBuckets plus their count, then each as one uvarint of its signed
-// difference (zigzag) and its gap from the last bucket written, shifted by
-// histGapBits; a gap too wide for them is histGapEscape, then the gap.
+// (or from empty): histBuckets plus their count, then each as one uvarint
+// of its signed difference (zigzag) shifted by histGapBits and its gap from
+// the last bucket written; a gap too wide for those bits, or a difference too
+// large, is histGapEscape, then the gap and the difference.
 // Latencies crowd a few neighbouring buckets, so most buckets take a byte.
 const (
 	histSame = iota
@@ -580,12 +584,13 @@ func appendHist(e *encoder, prev, next *model.Hist) {
 		if next[i] == base[i] {
 			continue
 		}
-		v := zigzag(int64(next[i]-base[i])) << histGapBits
-		if gap := i - last; gap < histGapEscape {
-			e.uvarint(v | uint64(gap))
+		delta, gap := int64(next[i]-base[i]), i-last
+		if z := zigzag(delta); gap < histGapEscape && z < 1<<(64-histGapBits) {
+			e.uvarint(z<<histGapBits | uint64(gap))
 		} else {
-			e.uvarint(v | histGapEscape)
+			e.uvarint(histGapEscape)
 			e.uvarint(uint64(gap))
+			e.varint(delta)
 		}
 		last = i
 	}
@@ -610,16 +615,16 @@ func readHist(d *decoder, prev *model.Hist) *model.Hist {
 	last := 0
 	for range n {
 		v := d.uvarint()
-		gap := v & histGapEscape
+		gap, delta := v&histGapEscape, unzigzag(v>>histGapBits)
 		if gap == histGapEscape {
-			gap = d.uvarint()
+			gap, delta = d.uvarint(), d.varint()
 		}
 		if gap >= uint64(model.HistBuckets-last) {
 			d.fail("bad histogram bucket")
 			return nil
 		}
 		last += int(gap)
-		h[last] += uint64(unzigzag(v >> histGapBits))
+		h[last] += uint64(delta)
 	}
 	return h
 }
