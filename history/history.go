@@ -1,3 +1,10 @@
+// Package history keeps the last minutes of snapshots in memory, to rewind
+// and compare, as compact frames that a recording can hold too: codec.go
+// writes a model.Snapshot as a delta from the one before (or as a keyframe)
+// and rebuilds it exactly; history.go keeps the frames within a time and a
+// byte budget and rebuilds any of them. It imports the standard library and
+// model only: a frame is read back by any later tlmon with nothing else in
+// the way, and nothing of the live path waits on it.
 package history
 
 import (
@@ -47,10 +54,11 @@ type History struct {
 
 // Options size a History; zero values take the defaults.
 type Options struct {
-	// Keep is how much time the frames cover at least (10 minutes).
+	// Keep is how much time the frames cover at least (10 minutes), and at
+	// most a group (60 frames) more: frames go a group at a time.
 	Keep time.Duration
 	// Budget bounds the bytes of the frames (50 MiB): past it, the oldest
-	// frames go even when younger than Keep.
+	// groups go even when younger than Keep; the newest group always stays.
 	Budget int
 }
 
