@@ -541,8 +541,9 @@ func (d *decoder) derived(v []uint64) {
 // Histograms: the same (shared), nil, or the buckets that changed from prev's
 // (or from empty): histBuckets plus their count, then each as one uvarint
 // of its signed difference (zigzag) shifted by histGapBits and its gap from
-// the last bucket written; a gap too wide for those bits, or a difference too
-// large, is histGapEscape, then the gap and the difference.
+// the last bucket written. A gap too wide for those bits is histGapEscape,
+// the gap following; a difference too large for the rest is 0 (no changed
+// bucket's is), the difference following, after the gap if it is there.
 // Latencies crowd a few neighbouring buckets, so most buckets take a byte.
 const (
 	histSame = iota
@@ -585,11 +586,16 @@ func appendHist(e *encoder, prev, next *model.Hist) {
 			continue
 		}
 		delta, gap := int64(next[i]-base[i]), i-last
-		if z := zigzag(delta); gap < histGapEscape && z < 1<<(64-histGapBits) {
-			e.uvarint(z<<histGapBits | uint64(gap))
-		} else {
-			e.uvarint(histGapEscape)
+		z := zigzag(delta)
+		wide := z >= 1<<(64-histGapBits)
+		if wide {
+			z = 0 // a changed bucket's is never 0: the difference follows
+		}
+		e.uvarint(z<<histGapBits | uint64(min(gap, histGapEscape)))
+		if gap >= histGapEscape {
 			e.uvarint(uint64(gap))
+		}
+		if wide {
 			e.varint(delta)
 		}
 		last = i
@@ -615,9 +621,13 @@ func readHist(d *decoder, prev *model.Hist) *model.Hist {
 	last := 0
 	for range n {
 		v := d.uvarint()
-		gap, delta := v&histGapEscape, unzigzag(v>>histGapBits)
+		gap := v & histGapEscape
 		if gap == histGapEscape {
-			gap, delta = d.uvarint(), d.varint()
+			gap = d.uvarint()
+		}
+		delta := unzigzag(v >> histGapBits)
+		if v>>histGapBits == 0 {
+			delta = d.varint()
 		}
 		if gap >= uint64(model.HistBuckets-last) {
 			d.fail("bad histogram bucket")

@@ -121,7 +121,9 @@ func New(opts Options) *History {
 
 // Add appends s, which is immutable from now on, and returns the frame it
 // stored: a delta from the snapshot added before, or a keyframe. The bytes
-// are the History's: a recorder writes them, and never modifies them.
+// are the History's: a recorder writes them, and never modifies them. A
+// recorder that starts after the first Add starts with a keyframe of its own
+// (AppendDelta(nil, nil, s)), then the frames Add returns after s.
 func (h *History) Add(s *model.Snapshot) []byte {
 	h.addMu.Lock()
 	defer h.addMu.Unlock()

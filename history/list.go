@@ -207,6 +207,27 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 	}
 	n := d.count(len(prev) + d.remaining())
 	out := make([]T, 0, n)
+	// As the encoder does, an element of prev serves once at most: a few
+	// bytes cannot make many copies of a large element.
+	var small uint64
+	var used []uint64
+	if len(prev) > 64 {
+		used = make([]uint64, (len(prev)+63)/64)
+	}
+	take := func(from, to int) bool {
+		for i := from; i < to; i++ {
+			w, bit := &small, uint64(1)<<(i%64)
+			if used != nil {
+				w = &used[i/64]
+			}
+			if *w&bit != 0 {
+				d.fail("an element of the previous list taken twice")
+				return false
+			}
+			*w |= bit
+		}
+		return true
+	}
 	cursor := 0
 	for len(out) < n && d.err == nil {
 		op := d.uvarint()
@@ -215,6 +236,9 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 		case opCopy:
 			if arg > uint64(len(prev)-cursor) || arg > uint64(n-len(out)) {
 				d.fail("copy beyond the list")
+				break
+			}
+			if !take(cursor, cursor+int(arg)) {
 				break
 			}
 			out = append(out, prev[cursor:cursor+int(arg)]...)
@@ -229,6 +253,9 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 		case opChanged:
 			if arg >= uint64(len(prev)-cursor) || arg >= uint64(n-len(out)) {
 				d.fail("change beyond the list")
+				break
+			}
+			if !take(cursor, cursor+int(arg)+1) {
 				break
 			}
 			out = append(out, prev[cursor:cursor+int(arg)]...)
