@@ -252,6 +252,10 @@ func benchHistory(b *testing.B) *History {
 func BenchmarkAt(b *testing.B) {
 	h := benchHistory(b)
 	seq := uint64(keyEvery + keyEvery/2)
+	key := seq
+	for !h.frames[key-h.first].key {
+		key--
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		h.DropCache()
@@ -259,6 +263,7 @@ func BenchmarkAt(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(seq-key), "deltas")
 }
 
 // BenchmarkAtSteppingBack rebuilds frames one before the other, as a user
@@ -297,6 +302,9 @@ func BenchmarkApplyDelta(b *testing.B) {
 // BenchmarkKeyframe writes a keyframe of 2,000 processes.
 func BenchmarkKeyframe(b *testing.B) {
 	w := newWorkload(24, 2000, 0.3)
+	for range 30 {
+		w.next()
+	}
 	s := w.next()
 	var n int
 	b.ReportAllocs()
@@ -304,4 +312,20 @@ func BenchmarkKeyframe(b *testing.B) {
 		n = len(AppendDelta(nil, nil, s))
 	}
 	b.ReportMetric(float64(n), "B/keyframe")
+}
+
+// BenchmarkApplyKeyframe rebuilds a snapshot of 2,000 processes from its
+// keyframe: where every rebuild starts.
+func BenchmarkApplyKeyframe(b *testing.B) {
+	w := newWorkload(24, 2000, 0.3)
+	for range 30 {
+		w.next()
+	}
+	frame := AppendDelta(nil, nil, w.next())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ApplyDelta(nil, frame); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

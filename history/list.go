@@ -46,6 +46,9 @@ type elem[T any, K comparable] struct {
 	// reads it into out, which holds a copy of prev.
 	enc func(e *encoder, prev, next *T)
 	dec func(d *decoder, prev, out *T)
+	// zero is the prev of a new element: a variable of its own would
+	// escape through enc and dec, an allocation per element.
+	zero T
 }
 
 // smallList is the length under which an element's match in the previous
@@ -182,8 +185,7 @@ func (w *opWriter[T, K]) from(j int, next *T) {
 func (w *opWriter[T, K]) added(next *T) {
 	w.flush()
 	w.e.uvarint(opNew)
-	var zero T
-	w.c.enc(w.e, &zero, next)
+	w.c.enc(w.e, &w.c.zero, next)
 }
 
 func (w *opWriter[T, K]) flush() {
@@ -268,9 +270,8 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 				d.fail("bad new element")
 				break
 			}
-			var zero T
-			out = append(out, zero)
-			c.dec(d, &zero, &out[len(out)-1])
+			out = append(out, c.zero)
+			c.dec(d, &c.zero, &out[len(out)-1])
 		}
 	}
 	if d.err == nil && mode == listSorted {
