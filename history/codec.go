@@ -87,6 +87,9 @@ func IsKeyframe(frame []byte) bool { return len(frame) >= 2 && frame[1] == kindK
 // The words of a snapshot; the losses by cause come last.
 const snapWords = 31 + int(model.NumLossCauses)
 
+// A mask of words is a uint64: this fails to compile past 64 words.
+var _ [64 - snapWords]struct{}
+
 func snapshotWords(s *model.Snapshot) (w [snapWords]uint64) {
 	at, atNs := timeWords(s.At)
 	w = [snapWords]uint64{
@@ -536,9 +539,11 @@ func (d *decoder) derived(v []uint64) {
 }
 
 // Histograms: the same (shared), nil, or the buckets that changed from prev's
-// (or from empty): histBuckets plus their count, then each as one uvarint of its signed
-// difference (zigzag) and its gap from the last bucket written, shifted by
-// histGapBits; a gap too wide for them is histGapEscape, then the gap.
+// (or from empty): histBuckets plus their count, then each as one uvarint
+// of its signed difference (zigzag) shifted by histGapBits and its gap from
+// the last bucket written. A gap too wide for those bits is histGapEscape,
+// the gap following; a difference too large for the rest is 0 (no changed
+// bucket's is), the difference following, after the gap if it is there.
 // Latencies crowd a few neighbouring buckets, so most buckets take a byte.
 const (
 	histSame = iota
@@ -580,12 +585,18 @@ func appendHist(e *encoder, prev, next *model.Hist) {
 		if next[i] == base[i] {
 			continue
 		}
-		v := zigzag(int64(next[i]-base[i])) << histGapBits
-		if gap := i - last; gap < histGapEscape {
-			e.uvarint(v | uint64(gap))
-		} else {
-			e.uvarint(v | histGapEscape)
+		delta, gap := int64(next[i]-base[i]), i-last
+		z := zigzag(delta)
+		wide := z >= 1<<(64-histGapBits)
+		if wide {
+			z = 0 // a changed bucket's is never 0: the difference follows
+		}
+		e.uvarint(z<<histGapBits | uint64(min(gap, histGapEscape)))
+		if gap >= histGapEscape {
 			e.uvarint(uint64(gap))
+		}
+		if wide {
+			e.varint(delta)
 		}
 		last = i
 	}
@@ -614,12 +625,16 @@ func readHist(d *decoder, prev *model.Hist) *model.Hist {
 		if gap == histGapEscape {
 			gap = d.uvarint()
 		}
+		delta := unzigzag(v >> histGapBits)
+		if v>>histGapBits == 0 {
+			delta = d.varint()
+		}
 		if gap >= uint64(model.HistBuckets-last) {
 			d.fail("bad histogram bucket")
 			return nil
 		}
 		last += int(gap)
-		h[last] += uint64(unzigzag(v >> histGapBits))
+		h[last] += uint64(delta)
 	}
 	return h
 }

@@ -1,3 +1,10 @@
+// Package history keeps the last minutes of snapshots in memory, to rewind
+// and compare, as compact frames that a recording can hold too: codec.go
+// writes a model.Snapshot as a delta from the one before (or as a keyframe)
+// and rebuilds it exactly; history.go keeps the frames within a time and a
+// byte budget and rebuilds any of them. It imports the standard library and
+// model only: a frame is read back by any later tlmon with nothing else in
+// the way, and nothing of the live path waits on it.
 package history
 
 import (
@@ -37,15 +44,21 @@ type History struct {
 	first  uint64  // the Seq of frames[0]
 	next   uint64  // the Seq of the next frame added
 	bytes  int
-	cache  cache
+	// checkpoints and recent are rebuilt snapshots: every checkpointEvery
+	// frames of a group, and the frames asked for last. Apart, so that the
+	// frames a user steps through never push out the checkpoints the next
+	// steps start from.
+	checkpoints cache
+	recent      cache
 }
 
 // Options size a History; zero values take the defaults.
 type Options struct {
-	// Keep is how much time the frames cover at least (10 minutes).
+	// Keep is how much time the frames cover at least (10 minutes), and at
+	// most a group (60 frames) more: frames go a group at a time.
 	Keep time.Duration
 	// Budget bounds the bytes of the frames (50 MiB): past it, the oldest
-	// frames go even when younger than Keep.
+	// groups go even when younger than Keep; the newest group always stays.
 	Budget int
 }
 
@@ -67,8 +80,12 @@ const (
 	// the cache, so that stepping back one frame at a time costs at most
 	// this many applies, not a whole group's.
 	checkpointEvery = 8
-	// cacheSize is the rebuilt snapshots kept, checkpoints included.
-	cacheSize = 16
+	// checkpointsKept and recentKept size the caches. Checkpoints 8 frames
+	// apart share little (most processes changed in between): each is some
+	// MB for 2,000 processes. Four cover half a group; stepping back past
+	// them rebuilds the other half once.
+	checkpointsKept = 4
+	recentKept      = 3
 )
 
 // Seq numbers frames from 1 in the order they were added; a dropped frame
@@ -99,12 +116,14 @@ func New(opts Options) *History {
 	if opts.Budget <= 0 {
 		opts.Budget = DefaultBudget
 	}
-	return &History{opts: opts, first: 1, next: 1}
+	return &History{opts: opts, first: 1, next: 1, checkpoints: cache{max: checkpointsKept}, recent: cache{max: recentKept}}
 }
 
 // Add appends s, which is immutable from now on, and returns the frame it
 // stored: a delta from the snapshot added before, or a keyframe. The bytes
-// are the History's: a recorder writes them, and never modifies them.
+// are the History's: a recorder writes them, and never modifies them. A
+// recorder that starts after the first Add starts with a keyframe of its own
+// (AppendDelta(nil, nil, s)), then the frames Add returns after s.
 func (h *History) Add(s *model.Snapshot) []byte {
 	h.addMu.Lock()
 	defer h.addMu.Unlock()
@@ -122,7 +141,7 @@ func (h *History) Add(s *model.Snapshot) []byte {
 	}
 	h.groupLen++
 	h.scratch = buf
-	data := slices.Clone(buf) // exactly its size: frames are kept for minutes
+	data := slices.Clone(buf) // its own allocation, of about its size: frames are kept for minutes
 	h.last = s
 
 	h.mu.Lock()
@@ -132,7 +151,7 @@ func (h *History) Add(s *model.Snapshot) []byte {
 		CallRate: s.Totals.CallRate, ErrorRate: s.Totals.ErrorRate,
 	}})
 	h.next++
-	h.bytes += len(data)
+	h.bytes += cap(data)
 	h.trim()
 	return data
 }
@@ -152,11 +171,12 @@ func (h *History) trim() {
 			return
 		}
 		for _, f := range h.frames[:end] {
-			h.bytes -= len(f.data)
+			h.bytes -= cap(f.data)
 		}
 		h.frames = slices.Delete(h.frames, 0, end)
 		h.first += uint64(end)
-		h.cache.dropBefore(h.first)
+		h.checkpoints.dropBefore(h.first)
+		h.recent.dropBefore(h.first)
 	}
 }
 
@@ -188,7 +208,10 @@ func (h *History) Latest() Seq {
 	return h.next - 1
 }
 
-// Bytes is the size of the frames kept.
+// Bytes is the memory the frames kept hold: their allocations, which the
+// allocator rounds up to its size classes (a few percent more than their
+// lengths). Add's scratch buffer (the largest frame written) and the cache
+// of rebuilt snapshots are not in it.
 func (h *History) Bytes() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -249,7 +272,7 @@ func (h *History) At(seq Seq) (*model.Snapshot, error) {
 	var s *model.Snapshot
 	from := start
 	for j := i; j >= start; j-- {
-		if c := h.cache.get(h.first + uint64(j)); c != nil {
+		if c := h.cached(h.first + uint64(j)); c != nil {
 			s, from = c, j+1
 			break
 		}
@@ -269,26 +292,45 @@ func (h *History) At(seq Seq) (*model.Snapshot, error) {
 			return nil, fmt.Errorf("history: rebuilding frame %d: frame %d: %w", seq, base+uint64(k), err)
 		}
 		s = next
-		n := base + uint64(k)
-		if k == len(todo)-1 || (n-groupStart)%checkpointEvery == 0 {
+		if n := base + uint64(k); (n-groupStart)%checkpointEvery == 0 {
 			kept = append(kept, cached{n, s})
 		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if seq < h.first {
+		return s, nil // dropped meanwhile
+	}
 	for _, c := range kept {
-		if c.seq >= h.first {
-			h.cache.put(c.seq, c.s)
-		}
+		h.checkpoints.put(c.seq, c.s)
+	}
+	if h.checkpoints.get(seq) == nil {
+		h.recent.put(seq, s)
 	}
 	return s, nil
 }
 
+// DropCache forgets the rebuilt snapshots kept for the next At: for when
+// nobody looks at the past for a while.
+func (h *History) DropCache() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checkpoints.items, h.recent.items = nil, nil
+}
+
+func (h *History) cached(seq Seq) *model.Snapshot {
+	if s := h.recent.get(seq); s != nil {
+		return s
+	}
+	return h.checkpoints.get(seq)
+}
+
 // cache keeps the last rebuilt snapshots, the least recently used going
-// first. Rebuilt snapshots share most of their memory, so a few cost little
-// more than one.
+// first. Rebuilt snapshots share what did not change between them: frames
+// next to each other most of it, checkpoints 8 frames apart much less.
 type cache struct {
 	items []cached // most recently used last
+	max   int
 }
 
 type cached struct {
@@ -314,7 +356,7 @@ func (c *cache) put(seq Seq, s *model.Snapshot) {
 	if c.get(seq) != nil {
 		return
 	}
-	if len(c.items) == cacheSize {
+	if len(c.items) == c.max {
 		c.items = slices.Delete(c.items, 0, 1)
 	}
 	c.items = append(c.items, cached{seq, s})

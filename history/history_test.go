@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -48,30 +49,40 @@ func TestEveryKeptFrameRebuildsExactly(t *testing.T) {
 }
 
 // Stepping back one frame rebuilds from a checkpoint a few frames before it,
-// not from the group's keyframe.
+// not from the group's keyframe: but for once every checkpointsKept
+// checkpoints, when the ones cached are all later.
 func TestSteppingBackStartsFromACheckpoint(t *testing.T) {
-	w := newWorkload(11, 50, 0.3)
+	w := newWorkload(11, 200, 0.01)
+	for range 20 {
+		w.next() // counts in most processes: a keyframe that outweighs 60 deltas
+	}
 	h := New(Options{Keep: time.Hour})
 	for range keyEvery {
 		h.Add(w.next())
 	}
+	if k := h.Stats().Keyframes; k != 1 {
+		t.Fatalf("%d keyframes: want one group", k)
+	}
 	if _, err := h.At(keyEvery); err != nil {
 		t.Fatal(err)
 	}
+	far := 0
 	for seq := uint64(keyEvery - 1); seq > 1; seq-- {
 		h.mu.Lock()
-		// Into another group, the first step rebuilds from its keyframe.
-		near := h.frames[seq-h.first+1].key
-		for _, c := range h.cache.items {
+		near := false
+		for _, c := range slices.Concat(h.checkpoints.items, h.recent.items) {
 			near = near || c.seq <= seq && seq-c.seq <= checkpointEvery
 		}
 		h.mu.Unlock()
 		if !near {
-			t.Fatalf("no snapshot cached within %d frames before %d", checkpointEvery, seq)
+			far++
 		}
 		if _, err := h.At(seq); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if max := keyEvery / (checkpointsKept * checkpointEvery); far > max {
+		t.Fatalf("%d steps back rebuilt from the keyframe, want at most %d", far, max)
 	}
 }
 
@@ -241,15 +252,18 @@ func benchHistory(b *testing.B) *History {
 func BenchmarkAt(b *testing.B) {
 	h := benchHistory(b)
 	seq := uint64(keyEvery + keyEvery/2)
+	key := seq
+	for !h.frames[key-h.first].key {
+		key--
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		h.mu.Lock()
-		h.cache = cache{}
-		h.mu.Unlock()
+		h.DropCache()
 		if _, err := h.At(seq); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(seq-key), "deltas")
 }
 
 // BenchmarkAtSteppingBack rebuilds frames one before the other, as a user
@@ -271,6 +285,9 @@ func BenchmarkAtSteppingBack(b *testing.B) {
 // BenchmarkApplyDelta applies one delta of 2,000 processes, 30% active.
 func BenchmarkApplyDelta(b *testing.B) {
 	w := newWorkload(23, 2000, 0.3)
+	for range 30 {
+		w.next()
+	}
 	prev, next := w.next(), w.next()
 	frame := AppendDelta(nil, prev, next)
 	b.ReportAllocs()
@@ -285,6 +302,9 @@ func BenchmarkApplyDelta(b *testing.B) {
 // BenchmarkKeyframe writes a keyframe of 2,000 processes.
 func BenchmarkKeyframe(b *testing.B) {
 	w := newWorkload(24, 2000, 0.3)
+	for range 30 {
+		w.next()
+	}
 	s := w.next()
 	var n int
 	b.ReportAllocs()
@@ -292,4 +312,20 @@ func BenchmarkKeyframe(b *testing.B) {
 		n = len(AppendDelta(nil, nil, s))
 	}
 	b.ReportMetric(float64(n), "B/keyframe")
+}
+
+// BenchmarkApplyKeyframe rebuilds a snapshot of 2,000 processes from its
+// keyframe: where every rebuild starts.
+func BenchmarkApplyKeyframe(b *testing.B) {
+	w := newWorkload(24, 2000, 0.3)
+	for range 30 {
+		w.next()
+	}
+	frame := AppendDelta(nil, nil, w.next())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ApplyDelta(nil, frame); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -46,6 +46,9 @@ type elem[T any, K comparable] struct {
 	// reads it into out, which holds a copy of prev.
 	enc func(e *encoder, prev, next *T)
 	dec func(d *decoder, prev, out *T)
+	// zero is the prev of a new element: a variable of its own would
+	// escape through enc and dec, an allocation per element.
+	zero T
 }
 
 // smallList is the length under which an element's match in the previous
@@ -182,8 +185,7 @@ func (w *opWriter[T, K]) from(j int, next *T) {
 func (w *opWriter[T, K]) added(next *T) {
 	w.flush()
 	w.e.uvarint(opNew)
-	var zero T
-	w.c.enc(w.e, &zero, next)
+	w.c.enc(w.e, &w.c.zero, next)
 }
 
 func (w *opWriter[T, K]) flush() {
@@ -207,6 +209,27 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 	}
 	n := d.count(len(prev) + d.remaining())
 	out := make([]T, 0, n)
+	// As the encoder does, an element of prev serves once at most: a few
+	// bytes cannot make many copies of a large element.
+	var small uint64
+	var used []uint64
+	if len(prev) > 64 {
+		used = make([]uint64, (len(prev)+63)/64)
+	}
+	take := func(from, to int) bool {
+		for i := from; i < to; i++ {
+			w, bit := &small, uint64(1)<<(i%64)
+			if used != nil {
+				w = &used[i/64]
+			}
+			if *w&bit != 0 {
+				d.fail("an element of the previous list taken twice")
+				return false
+			}
+			*w |= bit
+		}
+		return true
+	}
 	cursor := 0
 	for len(out) < n && d.err == nil {
 		op := d.uvarint()
@@ -215,6 +238,9 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 		case opCopy:
 			if arg > uint64(len(prev)-cursor) || arg > uint64(n-len(out)) {
 				d.fail("copy beyond the list")
+				break
+			}
+			if !take(cursor, cursor+int(arg)) {
 				break
 			}
 			out = append(out, prev[cursor:cursor+int(arg)]...)
@@ -231,6 +257,9 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 				d.fail("change beyond the list")
 				break
 			}
+			if !take(cursor, cursor+int(arg)+1) {
+				break
+			}
 			out = append(out, prev[cursor:cursor+int(arg)]...)
 			cursor += int(arg)
 			out = append(out, prev[cursor])
@@ -241,9 +270,8 @@ func readList[T any, K comparable](d *decoder, c *elem[T, K], prev []T) []T {
 				d.fail("bad new element")
 				break
 			}
-			var zero T
-			out = append(out, zero)
-			c.dec(d, &zero, &out[len(out)-1])
+			out = append(out, c.zero)
+			c.dec(d, &c.zero, &out[len(out)-1])
 		}
 	}
 	if d.err == nil && mode == listSorted {

@@ -38,10 +38,7 @@ func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
 // rate with a full mantissa nine.
 func (e *encoder) float(f float64) {
 	v := math.Float64bits(f)
-	n := 8 - bits.TrailingZeros64(v)/8
-	if v == 0 {
-		n = 0
-	}
+	n := 8 - bits.TrailingZeros64(v)/8 // 0 for 0, whose 64 zeros trail
 	e.buf = append(e.buf, byte(n))
 	for i := range n {
 		e.buf = append(e.buf, byte(v>>(56-8*i)))
