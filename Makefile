@@ -27,8 +27,9 @@ test: test-deps
 	GOARCH=arm64 $(GO) vet ./...
 	@echo "make test: the packages' tests, as root (about a minute)"
 	$(SUDO) env TLMON_REQUIRE_BPF=$(TLMON_REQUIRE_BPF) $(GO) test -count=1 $$($(GO) list ./... | grep -v '/dev/e2e$$')
-	@echo "make test: the race detector on the aggregator and model"
+	@echo "make test: the race detector on the aggregator, model, history and the keeper of the session"
 	$(GO) test -count=1 -race ./aggregator/ ./model/
+	$(GO) test -count=1 -race -run 'Concurrently|KeptPerFrame|Keeper' ./history/ ./session/
 	@echo "make test: end-to-end tests of the binary, as root (about 3 minutes)"
 	$(SUDO) env TLMON_REQUIRE_BPF=$(TLMON_REQUIRE_BPF) bash -o pipefail -c \
 		"$(GO) test -count=1 -v ./dev/e2e/ | grep --line-buffered -v -E '^\s*=== (RUN|PAUSE|CONT|NAME)'"
@@ -48,7 +49,7 @@ test-deps:
 # test from then on. FUZZTIME counts runs, not seconds: Go 1.26 can fail a
 # timed fuzz run at its deadline with no input at fault (golang/go#75804).
 FUZZTIME ?= 500000x
-FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks ./history:FuzzReadCalls
+FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks ./history:FuzzReadCalls ./history:FuzzApplyDelta
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ); do \
