@@ -433,21 +433,29 @@ func buildVersion(bi *debug.BuildInfo) string {
 	if v := bi.Main.Version; v != "" && v != "(devel)" {
 		return v
 	}
-	var rev, dirty string
+	rev, _, dirty := vcs(bi)
+	if rev == "" {
+		return "dev"
+	}
+	return rev + dirty
+}
+
+// vcs is what the build recorded of its commit: the revision, the commit's
+// date (yyyy-mm-dd) and "-dirty" when the tree had changes.
+func vcs(bi *debug.BuildInfo) (rev, date, dirty string) {
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
+		case "vcs.time":
+			date, _, _ = strings.Cut(s.Value, "T")
 		case "vcs.modified":
 			if s.Value == "true" {
 				dirty = "-dirty"
 			}
 		}
 	}
-	if rev == "" {
-		return "dev"
-	}
-	return rev + dirty
+	return rev, date, dirty
 }
 
 // versionLine is what --version prints: the version (versionString), then
@@ -465,18 +473,9 @@ func versionLine() string {
 // describeBuild is v followed by the build's commit, its date (date unless
 // the build recorded one) and Go version.
 func describeBuild(v, date string, bi *debug.BuildInfo) string {
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			date, _, _ = strings.Cut(s.Value, "T")
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "-dirty"
-			}
-		}
+	rev, built, dirty := vcs(bi)
+	if built != "" {
+		date = built
 	}
 	var about []string
 	if short := rev[:min(len(rev), 12)]; short != "" && !strings.Contains(v, short) {
