@@ -308,8 +308,8 @@ func (a *Aggregator) addIO(io map[model.ProcID]model.IOCounts, cur uint64) {
 func ioStat(total, last model.IOCounts, secs float64) model.IOStat {
 	return model.IOStat{
 		IOCounts: total,
-		ReadRate: rate(last.Read, secs), WriteRate: rate(last.Written, secs),
-		RecvRate: rate(last.Received, secs), SendRate: rate(last.Sent, secs),
+		ReadRate: model.Rate(last.Read, secs), WriteRate: model.Rate(last.Written, secs),
+		RecvRate: model.Rate(last.Received, secs), SendRate: model.Rate(last.Sent, secs),
 	}
 }
 

@@ -62,7 +62,7 @@ func (a *Aggregator) build(at time.Time, d *model.CounterDelta) *model.Snapshot 
 		s.Syscalls = append(s.Syscalls, a.stat(nr, acc.Counts, last, secs, &acc.lat, acc.errs.list))
 	}
 	slices.SortFunc(s.Syscalls, bySyscallCalls)
-	s.Totals.CallRate, s.Totals.ErrorRate = rateWithin(lastTotal.Calls, s.Totals.Calls, secs), rateWithin(lastTotal.Errors, s.Totals.Errors, secs)
+	s.Totals.CallRate, s.Totals.ErrorRate = model.RateWithin(lastTotal.Calls, s.Totals.Calls, secs), model.RateWithin(lastTotal.Errors, s.Totals.Errors, secs)
 
 	// Sort small keys rather than the large ProcStats.
 	order := a.order[:0]
@@ -170,7 +170,7 @@ func (a *Aggregator) procStat(st *model.ProcStat, p *proc, secs float64, rates b
 			p.stats[j] = a.stat(int(c.nr), c.Counts, l, secs, &c.lat, c.errnos)
 			j++
 		}
-		p.callRate, p.errorRate = rateWithin(last.Calls, p.total.Calls, secs), rateWithin(last.Errors, p.total.Errors, secs)
+		p.callRate, p.errorRate = model.RateWithin(last.Calls, p.total.Calls, secs), model.RateWithin(last.Errors, p.total.Errors, secs)
 		p.statsOK, p.statsRates = true, p.callRate != 0 || p.errorRate != 0
 	}
 	*st = model.ProcStat{
@@ -222,8 +222,8 @@ func (a *Aggregator) stat(nr int, c, last model.Counts, secs float64, lat *laten
 		Name:      a.names[nr],
 		Classes:   a.classes[nr],
 		Counts:    c,
-		CallRate:  rateWithin(last.Calls, c.Calls, secs),
-		ErrorRate: rateWithin(last.Errors, c.Errors, secs),
+		CallRate:  model.RateWithin(last.Calls, c.Calls, secs),
+		ErrorRate: model.RateWithin(last.Errors, c.Errors, secs),
 		Errnos:    errnos,
 	}
 	if c.LatCount > 0 {
@@ -240,20 +240,3 @@ func bySyscallCalls(x, y model.SyscallStat) int {
 	return cmp.Or(cmp.Compare(y.Calls, x.Calls), cmp.Compare(x.Nr, y.Nr))
 }
 
-func rate(n uint64, secs float64) float64 {
-	if secs <= 0 {
-		return 0
-	}
-	return float64(n) / secs
-}
-
-// rateWithin is the rate of n events over secs, never above total, all the
-// events counted so far. Over an interval shorter than a second (the first
-// read, about 50 ms in, a read forced by attach, -i 100ms) n/secs extrapolates
-// to a whole second: a process that made 30 calls in its 20 ms of life would
-// read 1,500 calls/s beside a total of 30, a second no part of its life had.
-// Nothing made more calls in any second than it made in all, so the total
-// bounds the rate; over a second or more the cap never applies (n <= total).
-func rateWithin(n, total uint64, secs float64) float64 {
-	return min(rate(n, secs), float64(total))
-}

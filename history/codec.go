@@ -154,8 +154,8 @@ func readSnapshot(d *decoder, prev *model.Snapshot) *model.Snapshot {
 func snapshotRates(prev, next *model.Snapshot, secs float64) [6]float64 {
 	io := ioRates(&prev.IO, &next.IO, secs)
 	return [6]float64{
-		rateWithin(next.Totals.Calls-prev.Totals.Calls, next.Totals.Calls, secs),
-		rateWithin(next.Totals.Errors-prev.Totals.Errors, next.Totals.Errors, secs),
+		model.RateWithin(next.Totals.Calls-prev.Totals.Calls, next.Totals.Calls, secs),
+		model.RateWithin(next.Totals.Errors-prev.Totals.Errors, next.Totals.Errors, secs),
 		io[0], io[1], io[2], io[3],
 	}
 }
@@ -164,24 +164,13 @@ func snapshotRateValues(s *model.Snapshot) [6]float64 {
 	return [6]float64{s.Totals.CallRate, s.Totals.ErrorRate, s.IO.ReadRate, s.IO.WriteRate, s.IO.RecvRate, s.IO.SendRate}
 }
 
-// The predictions copy the aggregator's arithmetic (aggregator/snapshot.go:
-// rate, rateWithin; detail.go: ioStat). Should it change, frames grow by the
-// rates written in full, and stay exact.
-func rate(n uint64, secs float64) float64 {
-	if secs <= 0 {
-		return 0
-	}
-	return float64(n) / secs
-}
-
-func rateWithin(n, total uint64, secs float64) float64 {
-	return min(rate(n, secs), float64(total))
-}
-
+// The predictions are the aggregator's arithmetic (model.RateWithin; and
+// aggregator/detail.go's ioStat). Should it change, frames grow by the rates
+// written in full, and stay exact.
 func ioRates(prev, next *model.IOStat, secs float64) [4]float64 {
 	return [4]float64{
-		rate(next.Read-prev.Read, secs), rate(next.Written-prev.Written, secs),
-		rate(next.Received-prev.Received, secs), rate(next.Sent-prev.Sent, secs),
+		model.Rate(next.Read-prev.Read, secs), model.Rate(next.Written-prev.Written, secs),
+		model.Rate(next.Received-prev.Received, secs), model.Rate(next.Sent-prev.Sent, secs),
 	}
 }
 
@@ -250,7 +239,7 @@ func procStrings(p *model.ProcStat) [5]string {
 func procRates(prev, next *model.ProcStat, secs float64) [6]float64 {
 	io := ioRates(&prev.IO, &next.IO, secs)
 	return [6]float64{
-		rateWithin(next.Calls-prev.Calls, next.Calls, secs), rateWithin(next.Errors-prev.Errors, next.Errors, secs),
+		model.RateWithin(next.Calls-prev.Calls, next.Calls, secs), model.RateWithin(next.Errors-prev.Errors, next.Errors, secs),
 		io[0], io[1], io[2], io[3],
 	}
 }
@@ -423,8 +412,8 @@ func syscallDerived(prev, next *model.SyscallStat, secs float64) [6]uint64 {
 		}
 	}
 	return [6]uint64{
-		math.Float64bits(rateWithin(next.Calls-prev.Calls, next.Calls, secs)),
-		math.Float64bits(rateWithin(next.Errors-prev.Errors, next.Errors, secs)),
+		math.Float64bits(model.RateWithin(next.Calls-prev.Calls, next.Calls, secs)),
+		math.Float64bits(model.RateWithin(next.Errors-prev.Errors, next.Errors, secs)),
 		avg, q[0], q[1], q[2],
 	}
 }

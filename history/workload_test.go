@@ -243,16 +243,16 @@ func (w *workload) next() *model.Snapshot {
 		}
 		st := p.stat
 		st.Counts = p.total
-		st.CallRate, st.ErrorRate = rateWithin(last.Calls, p.total.Calls, secs), rateWithin(last.Errors, p.total.Errors, secs)
-		st.IO = model.IOStat{IOCounts: p.io, ReadRate: rate(p.lastIO.Read, secs), WriteRate: rate(p.lastIO.Written, secs)}
+		st.CallRate, st.ErrorRate = model.RateWithin(last.Calls, p.total.Calls, secs), model.RateWithin(last.Errors, p.total.Errors, secs)
+		st.IO = model.IOStat{IOCounts: p.io, ReadRate: model.Rate(p.lastIO.Read, secs), WriteRate: model.Rate(p.lastIO.Written, secs)}
 		st.Syscalls = p.stats
 		s.Processes[i] = st
 		s.Totals.Add(p.total)
 	}
 	sort.Sort(byOrder[model.ProcStat]{s.Processes, procElem.order})
 	s.Totals.Calls += w.retired.Calls
-	s.Totals.CallRate, s.Totals.ErrorRate = rateWithin(lastTotal.Calls, s.Totals.Calls, secs), rateWithin(lastTotal.Errors, s.Totals.Errors, secs)
-	s.IO = model.IOStat{IOCounts: w.io, ReadRate: rate(lastIO.Read, secs), WriteRate: rate(lastIO.Written, secs)}
+	s.Totals.CallRate, s.Totals.ErrorRate = model.RateWithin(lastTotal.Calls, s.Totals.Calls, secs), model.RateWithin(lastTotal.Errors, s.Totals.Errors, secs)
+	s.IO = model.IOStat{IOCounts: w.io, ReadRate: model.Rate(lastIO.Read, secs), WriteRate: model.Rate(lastIO.Written, secs)}
 
 	if changed := slices.ContainsFunc(slices.Collect(maps.Values(w.sys)), func(x *wsys) bool { return !x.last.IsZero() }); changed || w.sysStats == nil {
 		w.sysStats = []model.SyscallStat{}
@@ -316,7 +316,7 @@ func (w *workload) detail(s *model.Snapshot) {
 func syscallStat(x *wsys, secs float64) model.SyscallStat {
 	st := model.SyscallStat{
 		Nr: x.nr, Name: names[x.nr], Classes: model.Class(1 << (x.nr % 10)), Counts: x.counts,
-		CallRate: rateWithin(x.last.Calls, x.counts.Calls, secs), ErrorRate: rateWithin(x.last.Errors, x.counts.Errors, secs),
+		CallRate: model.RateWithin(x.last.Calls, x.counts.Calls, secs), ErrorRate: model.RateWithin(x.last.Errors, x.counts.Errors, secs),
 		Errnos: x.errnos, Hist: x.hist,
 	}
 	if x.counts.LatCount > 0 {
