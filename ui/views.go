@@ -14,10 +14,11 @@ import (
 type data struct {
 	snap  *model.Snapshot
 	procs map[model.ProcID]*model.ProcStat
-	// recent are the process indexes of the last snapshots shown, the
-	// newest (procs) last: the TREND column draws a process's rates in
-	// them. Scrubbing back in time rebuilds them from the history.
-	recent   []map[model.ProcID]*model.ProcStat
+	// recent are the processes' call rates in the last snapshots shown,
+	// the newest last: the TREND column draws them. Rates only, not the
+	// snapshots, which under churn hold megabytes each. Scrubbing back in
+	// time rebuilds them from the history.
+	recent   []map[model.ProcID]float64
 	recentAt time.Time // of the newest
 	// past says the snapshot is a moment of the history, not the live
 	// one: what is read live only (in flight, threads, events) is not shown.
@@ -67,7 +68,13 @@ func (d *data) setSnapshot(s *model.Snapshot) {
 	if len(d.recent) == trendLen {
 		d.recent = append(d.recent[:0], d.recent[1:]...)
 	}
-	d.recent, d.recentAt = append(d.recent, d.procs), s.At
+	rates := make(map[model.ProcID]float64, len(s.Processes))
+	for i := range s.Processes {
+		if p := &s.Processes[i]; p.CallRate > 0 {
+			rates[p.ID] = p.CallRate
+		}
+	}
+	d.recent, d.recentAt = append(d.recent, rates), s.At
 }
 
 // setMoment shows a snapshot from the history, with the snapshots before
@@ -94,10 +101,8 @@ func procIndex(s *model.Snapshot) map[model.ProcID]*model.ProcStat {
 func (d *data) trend(id model.ProcID, rates *[trendLen]float64) {
 	*rates = [trendLen]float64{}
 	off := trendLen - len(d.recent)
-	for i, procs := range d.recent {
-		if p := procs[id]; p != nil {
-			rates[off+i] = p.CallRate
-		}
+	for i, r := range d.recent {
+		rates[off+i] = r[id]
 	}
 }
 
