@@ -1,7 +1,10 @@
 package history
 
 import (
+	"bytes"
+	"compress/flate"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -123,20 +126,29 @@ func ReadCalls(frame []byte) ([]model.CallRecord, error) {
 }
 
 // Calls keeps the calls frames of the snapshot frames a History keeps, by
-// Seq: the calls of the interval that snapshot ends.
+// Seq: the calls of the interval that snapshot ends. Frames are kept
+// deflated (names, paths and argv repeat: a quarter of their size or less)
+// and, past Budget bytes, the oldest go first: under a build's churn the
+// execs alone are thousands a second.
 type Calls struct {
+	// Budget bounds the bytes kept (0: no bound).
+	Budget int
+
 	mu     sync.Mutex
 	frames []callsFrame // by Seq, ascending
 	bytes  int
+	z      *flate.Writer
+	zbuf   bytes.Buffer
 }
 
 type callsFrame struct {
 	seq  Seq
-	data []byte
+	data []byte // deflated
 }
 
 // Add keeps the calls of frame seq (newer than every frame kept) and
-// returns their frame's bytes, which it keeps: a recorder writes them.
+// returns their frame's bytes: a recorder writes them (and compresses them
+// its own way).
 func (c *Calls) Add(seq Seq, calls []model.CallRecord) []byte {
 	data := AppendCalls(nil, calls)
 	c.AddFrame(seq, data)
@@ -144,11 +156,28 @@ func (c *Calls) Add(seq Seq, calls []model.CallRecord) []byte {
 }
 
 // AddFrame keeps a calls frame as it was written (a replay's).
-func (c *Calls) AddFrame(seq Seq, data []byte) {
+func (c *Calls) AddFrame(seq Seq, frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.z == nil {
+		c.z, _ = flate.NewWriter(&c.zbuf, flate.BestSpeed)
+	}
+	c.zbuf.Reset()
+	c.z.Reset(&c.zbuf)
+	c.z.Write(frame)
+	c.z.Close()
+	data := bytes.Clone(c.zbuf.Bytes())
 	c.frames = append(c.frames, callsFrame{seq, data})
 	c.bytes += len(data)
+	for c.Budget > 0 && c.bytes > c.Budget && len(c.frames) > 1 {
+		c.bytes -= len(c.frames[0].data)
+		c.frames = c.frames[1:]
+	}
+}
+
+// inflate is a kept frame as written.
+func inflate(data []byte) ([]byte, error) {
+	return io.ReadAll(flate.NewReader(bytes.NewReader(data)))
 }
 
 // DropBefore lets go the calls of frames older than seq (those the History
@@ -179,7 +208,11 @@ func (c *Calls) Of(id model.ProcID, seq Seq, n int) []model.CallRecord {
 	c.mu.Unlock()
 	var out []model.CallRecord
 	for j := len(frames) - 1; j >= 0 && len(out) < n; j-- {
-		calls, err := ReadCalls(frames[j].data)
+		frame, err := inflate(frames[j].data)
+		if err != nil {
+			continue
+		}
+		calls, err := ReadCalls(frame)
 		if err != nil {
 			continue
 		}
@@ -199,7 +232,11 @@ func (c *Calls) All(yield func(model.CallRecord) bool) {
 	frames := append([]callsFrame(nil), c.frames...)
 	c.mu.Unlock()
 	for _, f := range frames {
-		calls, err := ReadCalls(f.data)
+		frame, err := inflate(f.data)
+		if err != nil {
+			continue
+		}
+		calls, err := ReadCalls(frame)
 		if err != nil {
 			continue
 		}

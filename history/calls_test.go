@@ -69,3 +69,23 @@ func FuzzReadCalls(f *testing.F) {
 		}
 	})
 }
+
+// TestCallsKeepWithinTheirBudget: past the budget the oldest frames go, the
+// newest stays.
+func TestCallsKeepWithinTheirBudget(t *testing.T) {
+	c := Calls{Budget: 1000}
+	calls := testCalls()
+	for seq := Seq(1); seq <= 100; seq++ {
+		c.Add(seq, calls)
+	}
+	if c.Bytes() > 1000 {
+		t.Errorf("%d bytes kept, budget 1000", c.Bytes())
+	}
+	id := calls[0].Proc
+	if got := c.Of(id, 100, 1); len(got) != 1 {
+		t.Error("the newest frame's calls are gone")
+	}
+	if got := c.Of(id, 5, 10); len(got) != 0 {
+		t.Errorf("frame 5 still kept: %v", got)
+	}
+}

@@ -52,6 +52,7 @@ func newKeeper(keep time.Duration, path string, meta model.Meta, interval time.D
 	k := &keeper{in: make(chan *model.Snapshot, 4), done: make(chan struct{})}
 	if keep > 0 {
 		k.hist = history.New(history.Options{Keep: keep})
+		k.calls.Budget = callsBudget
 	}
 	if path != "" {
 		w, err := recording.Create(path, recordingHeader(meta, interval, classes, detail, table))
@@ -86,6 +87,11 @@ func classNames(c model.Class) []string {
 	}
 	return strings.Split(c.String(), ",")
 }
+
+// callsBudget bounds the detail events the history keeps, beside its 50 MB
+// of snapshots: past it the oldest go, and the events pane at a moment that
+// old shows none.
+const callsBudget = 16 << 20
 
 // maxBatch bounds the calls kept for one interval: every detail class on
 // under a build sends some 80,000 a second, which neither the history nor a

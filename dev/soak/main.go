@@ -46,6 +46,7 @@ type options struct {
 	openN      int
 	openEvery  time.Duration
 	maxRSS     float64 // MB
+	historyRSS float64 // MB the monitor's history may add
 	maxSlope   float64 // MB/min
 	tlmon      string
 }
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.openN, "open", 1000, "rounds of each open-unique run (2 openat and 1 close each)")
 	flag.DurationVar(&o.openEvery, "open-every", time.Second, "an open-unique run starts this often")
 	flag.Float64Var(&o.maxRSS, "max-rss", 100, "largest RSS allowed to either tlmon, in MB")
+	flag.Float64Var(&o.historyRSS, "history-rss", 150, "what the monitor's history may add to -max-rss, in MB: its 50 MB of snapshot frames and 16 MB of detail events, at Go's heap overhead (GOGC=50) and a fork storm's garbage")
 	flag.Float64Var(&o.maxSlope, "max-slope", 1, "largest RSS growth allowed after warm-up, in MB a minute")
 	flag.StringVar(&o.tlmon, "tlmon", "./tlmon", "the tlmon binary (make build), relative to the repository")
 	flag.Parse()
