@@ -77,4 +77,3 @@ func writeDiff(o *options, a *replay.Player) error {
 	}
 	return output.WriteDiffTable(os.Stdout, sa, sb, res)
 }
-

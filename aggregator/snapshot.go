@@ -239,4 +239,3 @@ func (a *Aggregator) stat(nr int, c, last model.Counts, secs float64, lat *laten
 func bySyscallCalls(x, y model.SyscallStat) int {
 	return cmp.Or(cmp.Compare(y.Calls, x.Calls), cmp.Compare(x.Nr, y.Nr))
 }
-

@@ -1,9 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
-	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"regexp"
