@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 		rungChild(spec)
 		return
 	}
+	if n := os.Getenv(traceChildEnv); n != "" {
+		traceChild(n)
+		return
+	}
 	os.Exit(m.Run())
 }
 

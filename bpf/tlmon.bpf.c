@@ -1211,6 +1211,9 @@ __noinline int enter_detail(struct bpf_raw_tracepoint_args *ctx, __u64 nr, __u64
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
+	/* Checked in this register: older verifiers (5.10, 6.1) do not carry
+	 * the bound to a copy clang spilled before the check. */
+	barrier_var(nr);
 	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *task = current_task();
 	struct capture cap = {};
@@ -1371,6 +1374,7 @@ __noinline int exit_detail(struct bpf_raw_tracepoint_args *ctx, __u64 nr, long r
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
+	barrier_var(nr); /* see enter_detail */
 	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *task = current_task();
 	struct capture cap = {};
@@ -1404,7 +1408,7 @@ __noinline int accept_detail(struct bpf_raw_tracepoint_args *ctx, long fd)
  * call with neither bytes nor detail of a process not traced, reads two bytes
  * and traced_tgid. now is the time of the exit, or 0 when it was not read: the
  * clock costs tens of ns a read. */
-static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 tgid, __u32 nr, long ret,
+static __always_inline void after_call(struct bpf_raw_tracepoint_args *ctx, __u32 tgid, __u64 nr, long ret,
 				       __u64 enter_ts, __u64 now)
 {
 	if (nr >= MAX_SYSCALLS)

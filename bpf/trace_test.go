@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -19,15 +21,39 @@ import (
 	"tlmon/model"
 )
 
-// buildWorkload builds dev/workload, a process whose calls are known
-// exactly, into a directory the test removes.
-func buildWorkload(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "workload")
-	if out, err := exec.Command("go", "build", "-o", bin, "tlmon/dev/workload").CombinedOutput(); err != nil {
-		t.Fatalf("build dev/workload: %v: %s", err, out)
+const traceChildEnv = "TLMON_TRACE_CHILD"
+
+// traceChild says "ready PID", waits for a line on stdin, then makes n times
+// getppid, an openat that fails with ENOENT, an openat and a close (dev/
+// workload's mix), on one thread with raw syscalls, and reports them as
+// dev/workload does: {"pid":…,"calls":{…},"errors":{"openat":{"ENOENT":n}}}.
+func traceChild(arg string) {
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		os.Exit(2)
 	}
-	return bin
+	runtime.LockOSThread()
+	fmt.Printf("ready %d\n", os.Getpid())
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	missing, _ := unix.BytePtrFromString("/nonexistent-tlmon-trace-test")
+	root, _ := unix.BytePtrFromString("/")
+	cwd := unix.AT_FDCWD // a variable: the constant -100 is no uintptr
+	calls := map[string]uint64{}
+	var enoent uint64
+	for range n {
+		unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		calls["getppid"]++
+		if _, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(missing)), unix.O_RDONLY, 0, 0, 0); e == unix.ENOENT {
+			enoent++
+		}
+		fd, _, _ := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(root)), unix.O_RDONLY, 0, 0, 0)
+		calls["openat"] += 2
+		unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		calls["close"]++
+	}
+	b, _ := json.Marshal(map[string]any{"pid": os.Getpid(), "calls": calls, "errors": map[string]map[string]uint64{"openat": {"ENOENT": enoent}}})
+	fmt.Printf("%s\n", b)
+	os.Exit(0)
 }
 
 // workloadReport is the part of dev/workload's report line the tests read.
@@ -60,12 +86,12 @@ func procOf(t *testing.T, pid int) model.ProcID {
 // sends nothing.
 func TestTraceSendsEveryCallOfOneProcess(t *testing.T) {
 	bpftest.Require(t)
-	bin := buildWorkload(t)
 	for _, buf := range []string{BufferRingbuf, BufferPerf} {
 		for _, store := range EnterStores() {
 			t.Run(buf+"/"+store, func(t *testing.T) {
 				const n = 300
-				w := exec.Command(bin, "--wait", "mix", fmt.Sprint(n))
+				w := exec.Command(os.Args[0])
+				w.Env = append(os.Environ(), fmt.Sprintf("%s=%d", traceChildEnv, n))
 				stdin, err := w.StdinPipe()
 				if err != nil {
 					t.Fatal(err)
