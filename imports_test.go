@@ -15,12 +15,13 @@ import (
 // the flow, and the product never imports the developer tools under dev/.
 var mayImport = map[string][]string{
 	"tlmon":                       {"session", "replay", "diff", "config", "ui", "output", "metrics", "seccomp", "themes", "syscalls", "model"},
-	"tlmon/config":                {},
+	"tlmon/config":                {"internal/sudo"},
+	"tlmon/internal/sudo":         {},
 	"tlmon/seccomp":               {"syscalls", "model"},
 	"tlmon/metrics":               {"model"},
 	"tlmon/replay":                {"history", "recording", "diff", "model"},
 	"tlmon/session":               {"bpf", "collector", "aggregator", "history", "recording", "syscalls", "model"},
-	"tlmon/ui":                    {"output", "diff", "themes", "syscalls", "model"},
+	"tlmon/ui":                    {"internal/sudo", "output", "diff", "themes", "syscalls", "model"},
 	"tlmon/output":                {"diff", "syscalls", "model"},
 	"tlmon/diff":                  {"model"},
 	"tlmon/history":               {"model"},

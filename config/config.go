@@ -21,6 +21,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/pflag"
+
+	"tlmon/internal/sudo"
 )
 
 // File is a config file as read.
@@ -366,7 +368,7 @@ func writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	giveToSudoUser(dir)
+	sudo.GiveToUser(dir)
 	tmp, err := os.CreateTemp(dir, ".config.toml-*")
 	if err != nil {
 		return err
@@ -384,15 +386,6 @@ func writeFile(path string, data []byte) error {
 		mode = fi.Mode().Perm()
 	}
 	os.Chmod(tmp.Name(), mode)
-	giveToSudoUser(tmp.Name())
+	sudo.GiveToUser(tmp.Name())
 	return os.Rename(tmp.Name(), path)
-}
-
-// giveToSudoUser makes a file tlmon made under sudo the invoking user's.
-func giveToSudoUser(path string) {
-	uid, err1 := strconv.Atoi(os.Getenv("SUDO_UID"))
-	gid, err2 := strconv.Atoi(os.Getenv("SUDO_GID"))
-	if err1 == nil && err2 == nil && os.Geteuid() == 0 {
-		os.Lchown(path, uid, gid)
-	}
 }

@@ -177,12 +177,7 @@ func ioRates(prev, next *model.IOStat, secs float64) [4]float64 {
 // floats writes the values of next that differ from their prediction: a
 // mask, then each.
 func (e *encoder) floats(predicted, next []float64) {
-	var mask uint64
-	for i := range next {
-		if !sameFloat(predicted[i], next[i]) {
-			mask |= 1 << i
-		}
-	}
+	mask := changed(predicted, next, sameFloat)
 	e.uvarint(mask)
 	for i := range next {
 		if mask&(1<<i) != 0 {
@@ -492,12 +487,7 @@ var syscallElem = elem[model.SyscallStat, int]{
 // derived writes a syscall's rates (float bits) and latencies that differ
 // from their prediction: a mask, then each, the rates as floats.
 func (e *encoder) derived(predicted, next []uint64) {
-	var mask uint64
-	for i := range next {
-		if predicted[i] != next[i] {
-			mask |= 1 << i
-		}
-	}
+	mask := changed(predicted, next, func(a, b uint64) bool { return a == b })
 	e.uvarint(mask)
 	for i := range next {
 		switch {

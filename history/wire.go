@@ -61,15 +61,22 @@ func (e *encoder) str(s string) {
 	e.buf = append(e.buf, s...)
 }
 
-// words writes next against base: a mask of the words that differ, then each
-// of those as the signed difference (wrapping) from its base. len(next) <= 64.
-func (e *encoder) words(base, next []uint64) {
+// changed is the mask of the places where next is not same as base (at
+// most 64): what a mask-led list of values writes.
+func changed[T any](base, next []T, same func(a, b T) bool) uint64 {
 	var mask uint64
 	for i := range next {
-		if next[i] != base[i] {
+		if !same(base[i], next[i]) {
 			mask |= 1 << i
 		}
 	}
+	return mask
+}
+
+// words writes next against base: a mask of the words that differ, then each
+// of those as the signed difference (wrapping) from its base. len(next) <= 64.
+func (e *encoder) words(base, next []uint64) {
+	mask := changed(base, next, func(a, b uint64) bool { return a == b })
 	e.uvarint(mask)
 	for m := mask; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
@@ -80,12 +87,7 @@ func (e *encoder) words(base, next []uint64) {
 // strings writes the strings of next that differ from base's: a mask, then
 // each.
 func (e *encoder) strings(base, next []string) {
-	var mask uint64
-	for i := range next {
-		if next[i] != base[i] {
-			mask |= 1 << i
-		}
-	}
+	mask := changed(base, next, func(a, b string) bool { return a == b })
 	e.uvarint(mask)
 	for m := mask; m != 0; m &= m - 1 {
 		e.str(next[bits.TrailingZeros64(m)])
@@ -108,26 +110,18 @@ func (d *decoder) fail(what string) {
 
 func (d *decoder) remaining() int { return len(d.b) - d.off }
 
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		d.fail("bad uvarint")
-		return 0
-	}
-	d.off += n
-	return v
-}
+func (d *decoder) uvarint() uint64 { return readVarint(d, binary.Uvarint, "bad uvarint") }
+func (d *decoder) varint() int64   { return readVarint(d, binary.Varint, "bad varint") }
 
-func (d *decoder) varint() int64 {
+// readVarint reads a varint with read (binary.Uvarint or binary.Varint);
+// after an error it reads nothing and returns 0.
+func readVarint[T uint64 | int64](d *decoder, read func([]byte) (T, int), what string) T {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.b[d.off:])
+	v, n := read(d.b[d.off:])
 	if n <= 0 {
-		d.fail("bad varint")
+		d.fail(what)
 		return 0
 	}
 	d.off += n

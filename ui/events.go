@@ -267,18 +267,25 @@ func eventRows(d *data) []row {
 		r := rm.row(c)
 		r.key = rowKey{tid: c.TID, nr: c.Nr, at: c.Time.UnixNano()}
 		r.match = strings.ToLower(r.cells[2])
-		comm := ""
-		if p := d.procs[c.Proc]; p != nil {
-			comm = p.Comm
+		if len(d.rules) > 0 {
+			r.hl = callHighlight(d, c)
 		}
-		errno := ""
-		if e := c.Errno(); e != 0 {
-			errno = syscalls.ErrnoName(e)
-		}
-		r.hl = highlightOf(d.rules, c.Name, errno, comm, c.Duration)
 		rows[i] = r
 	}
 	return rows
+}
+
+// callHighlight is the highlight rule matching a call, + 1 (highlightOf).
+func callHighlight(d *data, c *model.CallRecord) uint8 {
+	comm := ""
+	if p := d.procs[c.Proc]; p != nil {
+		comm = p.Comm
+	}
+	errno := ""
+	if e := c.Errno(); e != 0 {
+		errno = syscalls.ErrnoName(e)
+	}
+	return highlightOf(d.rules, c.Name, errno, comm, c.Duration)
 }
 
 // procDetailLines are the top files and endpoints of the process whose events

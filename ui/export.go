@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"tlmon/internal/sudo"
 )
 
 // export writes the rows a table view shows (filtered, in its order, every
@@ -43,7 +44,7 @@ func (v *tableView) export(asJSON bool, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	giveToSudoUser(f.Name())
+	sudo.GiveToUser(f.Name())
 	return f.Name(), nil
 }
 
@@ -69,14 +70,4 @@ func (v *tableView) writeJSON(f *os.File, titles []string) error {
 	enc := json.NewEncoder(f)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// giveToSudoUser makes a file tlmon wrote the user's who typed sudo, as if
-// they had written it.
-func giveToSudoUser(path string) {
-	uid, err1 := strconv.Atoi(os.Getenv("SUDO_UID"))
-	gid, err2 := strconv.Atoi(os.Getenv("SUDO_GID"))
-	if err1 == nil && err2 == nil {
-		os.Chown(path, uid, gid)
-	}
 }

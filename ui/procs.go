@@ -224,7 +224,9 @@ func processRows(d *data, lat *latCache, comm *string) []row {
 		x.p, x.lat = p, lat.get(p)
 		d.trend(p.ID, &x.trend)
 		r := procRow(&rm, x)
-		r.hl = highlightOf(d.rules, x.lat.top, procErrno(p), p.Comm, time.Duration(x.lat.p99))
+		if len(d.rules) > 0 { // procErrno walks every errno of the process
+			r.hl = highlightOf(d.rules, x.lat.top, procErrno(p), p.Comm, time.Duration(x.lat.p99))
+		}
 		rows = append(rows, r)
 	}
 	return rows
