@@ -68,8 +68,8 @@ func ReadCalls(frame []byte) ([]model.CallRecord, error) {
 	if len(frame) < 2 || frame[1] != kindCalls {
 		return nil, fmt.Errorf("%w: not a calls frame", ErrCorrupt)
 	}
-	if frame[0] != formatVersion {
-		return nil, fmt.Errorf("history frame of format %d: this tlmon reads format %d", frame[0], formatVersion)
+	if err := checkFormat(frame[0]); err != nil {
+		return nil, err
 	}
 	d := decoder{b: frame, off: 2}
 	n := d.uvarint()

@@ -152,6 +152,81 @@ func TestALongChainOfDeltasStaysExact(t *testing.T) {
 	}
 }
 
+// Coarse deltas keep every syscall's latency sum within a microsecond of the
+// true one however long their chain, a process's within a microsecond per
+// syscall, and every other field exact; the next keyframe is exact again.
+func TestCoarseDeltasKeepLatencySumsWithinAMicrosecond(t *testing.T) {
+	w := newWorkload(9, 300, 0.5)
+	rng := rand.New(rand.NewPCG(9, 7))
+	prev := w.next()
+	rebuilt := mustApply(t, nil, AppendCoarseDelta(nil, nil, prev))
+	coarse := 0
+	for i := range 200 {
+		next := w.next()
+		if i%3 == 0 {
+			next = chaos(rng, next)
+		}
+		frame := AppendCoarseDelta(nil, prev, next)
+		got := mustApply(t, rebuilt, frame)
+		if d := deepDiff(next, withTrueLatencySums(t, next, got)); d != "" {
+			t.Fatalf("frame %d: %s", i, d)
+		}
+		if !bytes.Equal(fingerprint(got), fingerprint(next)) {
+			coarse++
+		}
+		prev, rebuilt = next, got
+	}
+	if coarse < 100 {
+		t.Fatalf("only %d of 200 frames differed from the truth: the sums were not coarse", coarse)
+	}
+	if d := deepDiff(prev, mustApply(t, rebuilt, AppendCoarseDelta(nil, nil, prev))); d != "" {
+		t.Fatalf("a keyframe after coarse deltas: %s", d)
+	}
+}
+
+// withTrueLatencySums checks got's latency sums and means against want's
+// (within a microsecond per syscall) and returns got with want's, to be
+// compared exactly in everything else. got is not modified.
+func withTrueLatencySums(t *testing.T, want, got *model.Snapshot) *model.Snapshot {
+	t.Helper()
+	truth := map[model.ProcID]*model.ProcStat{}
+	for i := range want.Processes {
+		truth[want.Processes[i].ID] = &want.Processes[i]
+	}
+	fix := func(where string, w, g *model.SyscallStat) {
+		if diff := int64(g.LatSumNs - w.LatSumNs); diff <= -coarseNs || diff >= coarseNs {
+			t.Fatalf("%s %s: latency sum %d, true %d", where, w.Name, g.LatSumNs, w.LatSumNs)
+		}
+		if g.LatCount > 0 && g.AvgNs != w.AvgNs && g.AvgNs != g.LatSumNs/g.LatCount {
+			t.Fatalf("%s %s: mean %d, neither the true %d nor its sum's", where, w.Name, g.AvgNs, w.AvgNs)
+		}
+		g.LatSumNs, g.AvgNs = w.LatSumNs, w.AvgNs
+	}
+	out := *got
+	out.Syscalls = slices.Clone(got.Syscalls)
+	for i := range out.Syscalls {
+		if i < len(want.Syscalls) {
+			fix("system-wide", &want.Syscalls[i], &out.Syscalls[i])
+		}
+	}
+	out.Processes = slices.Clone(got.Processes)
+	for i := range out.Processes {
+		p, w := &out.Processes[i], truth[out.Processes[i].ID]
+		if w == nil || len(w.Syscalls) != len(p.Syscalls) {
+			continue // a difference deepDiff reports
+		}
+		if diff := int64(p.LatSumNs - w.LatSumNs); diff <= -coarseNs*int64(len(p.Syscalls)+1) || diff >= coarseNs*int64(len(p.Syscalls)+1) {
+			t.Fatalf("process %v: latency sum %d, true %d", p.ID, p.LatSumNs, w.LatSumNs)
+		}
+		p.LatSumNs = w.LatSumNs
+		p.Syscalls = slices.Clone(p.Syscalls)
+		for j := range p.Syscalls {
+			fix(fmt.Sprint("process ", p.ID), &w.Syscalls[j], &p.Syscalls[j])
+		}
+	}
+	return &out
+}
+
 // checkShared fails when a process that did not change has its syscalls or
 // histograms copied rather than shared.
 func checkShared(t *testing.T, prev, next *model.Snapshot) {
@@ -318,6 +393,17 @@ func TestFramesAreRefusedWhereTheyCannotApply(t *testing.T) {
 	if _, err := ApplyDelta(a, future); err == nil {
 		t.Error("a frame of a later format was read")
 	}
+	// Format 1 (a recording of an earlier tlmon) had no coarse deltas.
+	old := slices.Clone(delta)
+	old[0] = 1
+	if got, err := ApplyDelta(a, old); err != nil || deepDiff(b, got) != "" {
+		t.Errorf("a frame of format 1: %v", err)
+	}
+	old = AppendCoarseDelta(nil, a, b)
+	old[0] = 1
+	if _, err := ApplyDelta(a, old); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a coarse delta of format 1: %v", err)
+	}
 	if _, err := ApplyDelta(a, append(slices.Clone(delta), 0)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("trailing bytes: %v", err)
 	}
@@ -353,6 +439,7 @@ func FuzzApplyDelta(f *testing.F) {
 	f.Add(AppendDelta(nil, a, b))
 	f.Add(AppendDelta(nil, a, chaos(rand.New(rand.NewPCG(1, 2)), b)))
 	f.Add([]byte{formatVersion, kindDelta, 0, 0, listOps, 200})
+	f.Add(AppendCoarseDelta(nil, a, b))
 	random := new(model.Snapshot)
 	fillRandom(rand.New(rand.NewPCG(3, 3)), reflect.ValueOf(random).Elem())
 	f.Add(AppendDelta(nil, a, random))

@@ -60,6 +60,10 @@ type Options struct {
 	// Budget bounds the bytes of the frames (50 MiB): past it, the oldest
 	// groups go even when younger than Keep; the newest group always stays.
 	Budget int
+	// Coarse writes the deltas with the syscalls' latency sums kept to the
+	// microsecond (AppendCoarseDelta): a third fewer bytes, in memory and
+	// in a recording of the frames; keyframes stay exact.
+	Coarse bool
 }
 
 // Defaults of Options.
@@ -124,13 +128,19 @@ func New(opts Options) *History {
 // are the History's: a recorder writes them, and never modifies them. A
 // recorder that starts after the first Add starts with a keyframe of its own
 // (AppendDelta(nil, nil, s)), then the frames Add returns after s.
-func (h *History) Add(s *model.Snapshot) []byte {
+func (h *History) Add(s *model.Snapshot) []byte { return h.add(s, false) }
+
+// AddKeyframe is Add writing a keyframe: exact whatever Options.Coarse,
+// as the last frame of a recording is.
+func (h *History) AddKeyframe(s *model.Snapshot) []byte { return h.add(s, true) }
+
+func (h *History) add(s *model.Snapshot, key bool) []byte {
 	h.addMu.Lock()
 	defer h.addMu.Unlock()
-	key := h.last == nil || h.groupLen >= keyEvery
+	key = key || h.last == nil || h.groupLen >= keyEvery
 	var buf []byte
 	if !key {
-		buf = AppendDelta(h.scratch[:0], h.last, s)
+		buf = appendFrame(h.scratch[:0], h.last, s, h.opts.Coarse)
 		key = h.groupBytes+len(buf) > keyRatio*h.keyBytes
 	}
 	if key {

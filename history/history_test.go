@@ -174,10 +174,10 @@ func TestReadersAndAddConcurrently(t *testing.T) {
 
 // tenMinutes adds 600 frames (10 minutes at 1 s) of 2,000 processes, a share
 // active of them each interval, and returns the bytes kept and the frames'
-// sizes.
+// sizes, with coarse deltas as the monitor keeps them.
 func tenMinutes(tb testing.TB, active float64) (bytes int, st Stats) {
 	w := newWorkload(20, 2000, active)
-	h := New(Options{Keep: time.Hour, Budget: 1 << 30})
+	h := New(Options{Keep: time.Hour, Budget: 1 << 30, Coarse: true})
 	for range 600 {
 		h.Add(w.next())
 	}

@@ -28,6 +28,8 @@ type encoder struct {
 	ints []int32
 	// secs is the snapshot's interval, for the rates predicted.
 	secs float64
+	// coarse: a coarse delta's latency sums (codec.go).
+	coarse bool
 }
 
 func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
@@ -95,11 +97,12 @@ func (e *encoder) strings(base, next []string) {
 }
 
 type decoder struct {
-	b    []byte
-	off  int
-	err  error
-	strs []string
-	secs float64
+	b      []byte
+	off    int
+	err    error
+	strs   []string
+	secs   float64
+	coarse bool
 }
 
 func (d *decoder) fail(what string) {

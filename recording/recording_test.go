@@ -244,6 +244,30 @@ func TestCreateIsPrivateAndFollowsNoLink(t *testing.T) {
 	}
 }
 
+// A device or a fifo at the path is refused and left alone: replacing it
+// would take /dev/null away from the machine.
+func TestCreateRefusesADeviceOrAFifo(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/null", fifo} {
+		before, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, err := Create(path, testHeader()); err == nil || !strings.Contains(err.Error(), "give a regular file's path") {
+			if w != nil {
+				w.Close()
+			}
+			t.Fatalf("%s: %v", path, err)
+		}
+		if after, err := os.Lstat(path); err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
+			t.Fatalf("%s was replaced: %v, %v", path, after.Mode(), err)
+		}
+	}
+}
+
 func TestCreateFailsCleanlyOnADirectory(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.rec")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"tlmon/internal/outfile"
 )
 
 // Writer appends frames to a recording. Each frame goes out in one write, as
@@ -36,7 +38,11 @@ type Writer struct {
 // The rename replaces the name itself, so a symlink or hard link planted at
 // path is replaced, never written through; in a sticky directory like /tmp
 // the kernel refuses to replace another user's entry, and Create fails.
+// A device, a fifo or a socket is refused (outfile.Replaceable).
 func Create(path string, h Header) (*Writer, error) {
+	if err := outfile.Replaceable(path); err != nil {
+		return nil, fmt.Errorf("create recording: %w", err)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return nil, fmt.Errorf("create recording %s: %w", path, err)

@@ -65,6 +65,9 @@ func Open(path string) (*Player, error) {
 		hist: history.New(history.Options{Keep: math.MaxInt64, Budget: math.MaxInt})}
 	h := p.header
 	p.meta = model.Meta{Version: h.Tlmon, Buffer: h.Buffer, Hook: h.Hook, Rung: h.Rung, Scope: h.Scope, Boot: h.Boot, HybridCgroups: h.HybridCgroups}
+	// A snapshot is kept once the next frame shows it is not restated: a
+	// recording's last frame may restate the moment before it, exactly
+	// (session's keeper), and the replay shows that moment once.
 	var prev *model.Snapshot
 	for {
 		f, err := r.Next()
@@ -85,14 +88,17 @@ func Open(path string) (*Player, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: frame at byte %d: %w", path, f.Offset, err)
 			}
-			p.hist.Add(s)
+			if prev != nil && !s.At.Equal(prev.At) {
+				p.hist.Add(prev)
+			}
 			prev = s
 		case recording.KindCalls:
 			if _, err := history.ReadCalls(f.Payload); err != nil {
 				return nil, fmt.Errorf("%s: frame at byte %d: %w", path, f.Offset, err)
 			}
-			// The payload is the reader's until the next frame.
-			p.calls.AddFrame(p.hist.Latest(), append([]byte(nil), f.Payload...))
+			// The payload is the reader's until the next frame; prev is
+			// added next, as the frame after Latest.
+			p.calls.AddFrame(p.hist.Latest()+1, append([]byte(nil), f.Payload...))
 		case recording.KindMeta:
 			var m struct {
 				CommandEnd string `json:"command_end"`
@@ -103,6 +109,9 @@ func Open(path string) (*Player, error) {
 			p.commandEnd = m.CommandEnd
 		default: // a kind a newer tlmon writes: skipped
 		}
+	}
+	if prev != nil {
+		p.hist.Add(prev)
 	}
 	p.moments = p.hist.Moments()
 	if len(p.moments) == 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"tlmon/internal/outfile"
 	"tlmon/model"
 )
 
@@ -17,6 +18,9 @@ import (
 func Check(path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("seccomp profile %s: is a directory", path)
+	}
+	if err := outfile.Replaceable(path); err != nil {
+		return fmt.Errorf("seccomp profile %w", err)
 	}
 	f, err := createTemp(path)
 	if err != nil {
@@ -58,6 +62,9 @@ func Write(path, format string, s *model.Snapshot, arch string) (Observed, error
 
 // writeFile writes data to path through a temporary file and a rename.
 func writeFile(path string, data []byte) error {
+	if err := outfile.Replaceable(path); err != nil {
+		return fmt.Errorf("seccomp profile %w", err)
+	}
 	f, err := createTemp(path)
 	if err != nil {
 		return err
