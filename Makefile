@@ -49,7 +49,7 @@ test-deps:
 # test from then on. FUZZTIME counts runs, not seconds: Go 1.26 can fail a
 # timed fuzz run at its deadline with no input at fault (golang/go#75804).
 FUZZTIME ?= 500000x
-FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks ./history:FuzzReadCalls ./history:FuzzApplyDelta
+FUZZ = ./bpf:FuzzDecodeEvent ./model:FuzzEscape ./syscalls:FuzzParseSyscallList ./model:FuzzParseClass ./ui:FuzzFilter .:FuzzParseFlags ./recording:FuzzReader ./recording:FuzzBlocks ./history:FuzzReadCalls ./history:FuzzApplyDelta ./history:FuzzReadLifecycle
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ); do \
@@ -80,7 +80,8 @@ bench:
 soak: build
 	$(SUDO) $(GO) run ./dev/soak $(SOAKFLAGS)
 
-# The BPF tests inside Debian's 5.10, 6.1 and 6.12 kernels, and 6.12 arm64, under
+# The BPF tests (and the replay's: an amd64 recording replayed on arm64) inside
+# Debian's 5.10, 6.1 and 6.12 kernels, and 6.12 arm64, under
 # qemu (TCG): about 7 minutes here; takes the kernels, busybox and qemu (bookworm-backports')
 # out of their packages into a cache (dev/kernels/README.md).
 # `make kernels KERNELFLAGS="-kernels bookworm-6.1 -run TestX"`.

@@ -31,7 +31,8 @@ func runReplay(ctx context.Context, o *options) error {
 	case o.diffWith != "":
 		return writeDiff(o, p)
 	case o.output == output.FormatPerfetto:
-		return output.WritePerfetto(os.Stdout, p.SummaryMeta(), p.Start(), p.Final(), p.Snapshots, p.Calls)
+		return output.WritePerfetto(os.Stdout, output.Trace{Meta: p.SummaryMeta(), Start: p.Start(), Frames: p.Snapshots, Final: p.Final(),
+			Calls: p.Calls, Lifecycle: p.Lifecycle})
 	case o.headless:
 		out := output.Headless{Out: os.Stdout, Output: o.output, TopProcs: o.top, Meta: p.SummaryMeta()}
 		return out.Write(p.Final())

@@ -44,6 +44,9 @@ type Config struct {
 	// history and the recording keep them too). It runs under the
 	// aggregator's lock: it must be quick and must not call back.
 	OnCall func(c *model.CallRecord)
+	// OnLifecycle, if set, sees each fork, exec and exit, as OnCall does
+	// calls (a recording keeps them).
+	OnLifecycle func(r *model.LifeRecord)
 	// Mono gives CLOCK_MONOTONIC in ns, the kernel's clock of event times;
 	// nil reads it. A call's time is the wall time its event's kernel time
 	// was: calls handled together keep their own times.

@@ -79,6 +79,10 @@ func (a *Aggregator) HandleEvent(e *model.Event) {
 	defer a.mu.Unlock()
 	defer a.publishRetired(len(a.pending))
 	a.eventsReceived++
+	if a.cfg.OnLifecycle != nil && model.IsLifecycle(e.Kind) {
+		a.cfg.OnLifecycle(&model.LifeRecord{Kind: e.Kind, Time: a.eventTime(e.Time), Proc: e.Proc, TID: e.TID, Parent: e.Parent,
+			ExitCode: e.ExitCode, ExitSignal: e.ExitSignal, CoreDumped: e.CoreDumped, Comm: e.Comm(), Filename: e.Filename()})
+	}
 	switch e.Kind {
 	case model.EventSyscall:
 		a.handleSyscall(e)

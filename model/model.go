@@ -305,3 +305,21 @@ func ParseProcStat(b []byte) (comm string, ppid uint32, start uint64, err error)
 	}
 	return comm, uint32(p), start, nil
 }
+
+// LifeRecord is a lifecycle event (EventFork, EventExec, EventExit) as a
+// recording keeps it: Time is the wall time of its kernel timestamp.
+type LifeRecord struct {
+	Kind       EventKind
+	Time       time.Time
+	Proc       ProcID // for a fork, the child
+	TID        uint32
+	Parent     ProcID // for a fork, the forking process
+	ExitCode   uint8
+	ExitSignal uint8
+	CoreDumped bool
+	Comm       string
+	Filename   string // an exec's
+}
+
+// IsLifecycle says whether events of kind k are lifecycle events.
+func IsLifecycle(k EventKind) bool { return k == EventFork || k == EventExec || k == EventExit }

@@ -29,6 +29,7 @@ type traceEvent struct {
 	Ph   string         `json:"ph"`
 	Ts   float64        `json:"ts"`
 	Dur  *float64       `json:"dur,omitempty"`
+	S    string         `json:"s,omitempty"` // an instant's scope: "t", its thread
 	PID  uint32         `json:"pid"`
 	TID  uint32         `json:"tid"`
 	Args map[string]any `json:"args,omitempty"`
@@ -41,10 +42,22 @@ const counterPID = 0
 // their own.
 const counterSyscalls = 10
 
-// WritePerfetto writes the snapshots of a recording, oldest first (frames;
-// final is the last), and calls (its detail events) as a Trace Event Format
-// file; times count from start, when the recording's counts began.
-func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapshot, frames iter.Seq[*model.Snapshot], calls iter.Seq[model.CallRecord]) error {
+// Trace is what WritePerfetto writes of a recording.
+type Trace struct {
+	Meta Meta
+	// Start is when the recording's counts began: times count from it.
+	Start time.Time
+	// Frames are its snapshots, oldest first; Final is the last.
+	Frames iter.Seq[*model.Snapshot]
+	Final  *model.Snapshot
+	// Calls are its detail events, Lifecycle its forks, execs and exits.
+	Calls     iter.Seq[model.CallRecord]
+	Lifecycle iter.Seq[model.LifeRecord]
+}
+
+// WritePerfetto writes t as a Trace Event Format file.
+func WritePerfetto(w io.Writer, t Trace) error {
+	meta, start, final, frames, calls := t.Meta, t.Start, t.Final, t.Frames, t.Calls
 	us := func(t time.Time) float64 { return float64(t.Sub(start).Nanoseconds()) / 1e3 }
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -112,6 +125,21 @@ func WritePerfetto(w io.Writer, meta Meta, start time.Time, final *model.Snapsho
 		dur := max(0, us(to)-us(from))
 		emit(traceEvent{Name: name + " " + strconv.FormatUint(uint64(p.ID.PID), 10), Cat: "process", Ph: "X", Ts: us(from), Dur: &dur,
 			PID: p.ID.PID, TID: p.ID.PID, Args: map[string]any{"status": Status(p), "calls": p.Calls, "errors": p.Errors, "cmdline": model.Escape(p.Cmdline)}})
+	}
+
+	// The forks, execs and exits, as instants on the thread's track at
+	// their kernel times: a fork on the child's.
+	for r := range t.Lifecycle {
+		args := map[string]any{"comm": model.Escape(r.Comm)}
+		switch r.Kind {
+		case model.EventFork:
+			args["parent"] = r.Parent.PID
+		case model.EventExec:
+			args["filename"] = model.Escape(r.Filename)
+		case model.EventExit:
+			args["code"], args["signal"], args["core_dumped"] = r.ExitCode, r.ExitSignal, r.CoreDumped
+		}
+		emit(traceEvent{Name: r.Kind.String(), Cat: "process", Ph: "i", S: "t", Ts: us(r.Time), PID: r.Proc.PID, TID: r.TID, Args: args})
 	}
 
 	// The calls, each on its thread's track, ending at its time.

@@ -33,8 +33,15 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 		{Proc: frames[0].Processes[0].ID, TID: 43, Time: t0.Add(1500 * time.Millisecond), Nr: 0, Name: "read", Ret: -2, Duration: 2 * time.Millisecond},
 		{Proc: frames[0].Processes[0].ID, TID: 43, Time: t0.Add(1600 * time.Millisecond), Nr: 257, Name: "openat", Ret: 3, Duration: time.Microsecond, Flags: model.CallSlow},
 	}
+	id := frames[0].Processes[0].ID
+	life := []model.LifeRecord{
+		{Kind: model.EventFork, Time: t0.Add(500 * time.Millisecond), Proc: id, TID: 42, Parent: model.ProcID{PID: 1}, Comm: "sh"},
+		{Kind: model.EventExec, Time: t0.Add(501 * time.Millisecond), Proc: id, TID: 42, Comm: "dd", Filename: "/bin/dd"},
+		{Kind: model.EventExit, Time: t0.Add(2 * time.Second), Proc: id, TID: 42, ExitCode: 1, Comm: "dd"},
+	}
 	var buf bytes.Buffer
-	if err := WritePerfetto(&buf, Meta{Version: "v1", Boot: boot, Scope: "all"}, t0, frames[1], slices.Values(frames), slices.Values(calls)); err != nil {
+	if err := WritePerfetto(&buf, Trace{Meta: Meta{Version: "v1", Boot: boot, Scope: "all"}, Start: t0, Final: frames[1],
+		Frames: slices.Values(frames), Calls: slices.Values(calls), Lifecycle: slices.Values(life)}); err != nil {
 		t.Fatal(err)
 	}
 	var file struct {
@@ -70,6 +77,13 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 				t.Errorf("slice %d has no dur ≥ 0: %v", i, e)
 			}
 			spans = append(spans, e)
+		case "i":
+			if e["s"] != "t" || e["cat"] != "process" || e["tid"].(float64) != 42 {
+				t.Errorf("instant %d: %v", i, e)
+			}
+			if name == "exec" && (ts != 501_000 || args["filename"] != "/bin/dd") || name == "exit" && (ts != 2_000_000 || args["code"] != 1.0) {
+				t.Errorf("the %s instant: %v", name, e)
+			}
 		case "C":
 			for k, v := range args {
 				if _, ok := v.(float64); !ok {
@@ -80,8 +94,8 @@ func TestPerfettoFileFollowsTheTraceEventFormat(t *testing.T) {
 			t.Errorf("event %d has phase %q", i, ph)
 		}
 	}
-	if phases["C"] < len(frames) || len(spans) != len(calls)+1 {
-		t.Errorf("phases %v, slices %d: want a counter a frame, a slice a call and one for the process", phases, len(spans))
+	if phases["C"] < len(frames) || len(spans) != len(calls)+1 || phases["i"] != len(life) {
+		t.Errorf("phases %v, slices %d: want a counter a frame, a slice a call and one for the process, an instant a lifecycle event", phases, len(spans))
 	}
 	for _, s := range spans {
 		switch s["name"] {

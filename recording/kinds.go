@@ -13,4 +13,7 @@ const (
 	// KindCalls is the detail events of the interval the snapshot frame
 	// before it ends (package history's calls frame).
 	KindCalls uint16 = 3
+	// KindLifecycle is the forks, execs and exits of that interval, with
+	// their kernel times (package history's lifecycle frame).
+	KindLifecycle uint16 = 4
 )

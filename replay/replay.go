@@ -30,6 +30,7 @@ type Player struct {
 	meta   model.Meta
 	hist   *history.History
 	calls  history.Calls // the detail events, by the frame they end with
+	life   []model.LifeRecord
 	// moments are every frame's, oldest first; commandEnd says how the
 	// command tlmon ran ended, as the session closed.
 	moments    []history.Moment
@@ -99,6 +100,12 @@ func Open(path string) (*Player, error) {
 			// The payload is the reader's until the next frame; prev is
 			// added next, as the frame after Latest.
 			p.calls.AddFrame(p.hist.Latest()+1, append([]byte(nil), f.Payload...))
+		case recording.KindLifecycle:
+			life, err := history.ReadLifecycle(f.Payload)
+			if err != nil {
+				return nil, fmt.Errorf("%s: frame at byte %d: %w", path, f.Offset, err)
+			}
+			p.life = append(p.life, life...)
 		case recording.KindMeta:
 			var m struct {
 				CommandEnd string `json:"command_end"`
@@ -325,7 +332,18 @@ func (p *Player) ProcDetailAt(id model.ProcID, seq uint64) model.ProcDetail {
 
 // Calls calls yield with each detail event of the recording, oldest first,
 // until it returns false.
-func (p *Player) Calls(yield func(model.CallRecord) bool)    { p.calls.All(yield) }
+func (p *Player) Calls(yield func(model.CallRecord) bool) { p.calls.All(yield) }
+
+// Lifecycle calls yield with each fork, exec and exit the recording holds,
+// in order, until it returns false (an earlier tlmon's recording holds
+// none; its snapshots say when each process started and exited).
+func (p *Player) Lifecycle(yield func(model.LifeRecord) bool) {
+	for _, r := range p.life {
+		if !yield(r) {
+			return
+		}
+	}
+}
 func (p *Player) InFlight() ([]model.InFlight, error)        { return nil, errLive }
 func (p *Player) Threads(uint32) ([]model.ThreadStat, error) { return nil, errLive }
 

@@ -1,15 +1,18 @@
 package replay
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"tlmon/history"
 	"tlmon/model"
+	"tlmon/output"
 	"tlmon/recording"
 )
 
@@ -172,5 +175,48 @@ func TestACutRecordingPlaysUpToItsLastWholeFrame(t *testing.T) {
 	os.WriteFile(f, corrupt, 0o600)
 	if _, err := Open(f); err == nil || !errors.Is(err, recording.ErrCorrupt) || !strings.Contains(err.Error(), "byte") {
 		t.Errorf("a corrupt frame: %v, want where it is", err)
+	}
+}
+
+// TestARecordingOfAnotherMachineReplaysExactly: a recording tlmon made on
+// amd64, and the summary that run printed (testdata: `tlmon --record
+// amd64.tlmon -o json -i 200ms -- workload --hold 300ms openat-close 200`,
+// the workload's own line taken out), replays to that summary byte for byte
+// on the machine that runs the test: `make kernels` runs it on arm64 too.
+func TestARecordingOfAnotherMachineReplaysExactly(t *testing.T) {
+	defer func(l *time.Location) { time.Local = l }(time.Local)
+	time.Local = time.UTC // the zone the run printed its times in
+	p, err := Open("testdata/amd64.tlmon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Header().Arch != "amd64" {
+		t.Fatalf("the recording is of %s", p.Header().Arch)
+	}
+	var got bytes.Buffer
+	if err := (output.Headless{Out: &got, Output: output.FormatJSON, Meta: p.SummaryMeta()}).Write(p.Final()); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/amd64.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("on %s the summary differs from the one printed on amd64:\n%s\nwant\n%s", runtime.GOARCH, got.Bytes(), want)
+	}
+	// The workload's exec and exit, with its exit status.
+	var workload model.ProcID
+	exited := false
+	p.Lifecycle(func(r model.LifeRecord) bool {
+		switch {
+		case r.Kind == model.EventExec && strings.HasSuffix(r.Filename, "/wl"):
+			workload = r.Proc
+		case r.Kind == model.EventExit && r.Proc == workload:
+			exited = r.ExitCode == 0 && r.Comm == "wl"
+		}
+		return true
+	})
+	if workload.PID == 0 || !exited {
+		t.Errorf("the recording's lifecycle events miss the workload's exec (%v) or exit (%v)", workload, exited)
 	}
 }

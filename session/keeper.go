@@ -40,7 +40,10 @@ type keeper struct {
 	// maxBatch; batchLost counts those past it.
 	batch     []model.CallRecord
 	batchLost uint64
-	recErr    error // the recording's first failure: it stops there
+	// life are the lifecycle events since the last snapshot kept, for the
+	// recording, at most maxBatch.
+	life   []model.LifeRecord
+	recErr error // the recording's first failure: it stops there
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,13 +115,24 @@ func (k *keeper) addCall(c *model.CallRecord) {
 	k.batch = append(k.batch, *c)
 }
 
-// takeCalls hands over the calls of the interval.
-func (k *keeper) takeCalls() []model.CallRecord {
+// addLife takes a lifecycle event for the recording's frame of the
+// interval; past maxBatch it is left out (the snapshots still say when each
+// process started and exited).
+func (k *keeper) addLife(r *model.LifeRecord) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	b := k.batch
-	k.batch = nil
-	return b
+	if !k.stopped && len(k.life) < maxBatch {
+		k.life = append(k.life, *r)
+	}
+}
+
+// takeEvents hands over the calls and the lifecycle events of the interval.
+func (k *keeper) takeEvents() ([]model.CallRecord, []model.LifeRecord) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, l := k.batch, k.life
+	k.batch, k.life = nil, nil
+	return b, l
 }
 
 // offer hands s over unless the keeper is still busy with earlier ones, or
@@ -151,7 +165,7 @@ func (k *keeper) keep(s *model.Snapshot, final bool) {
 		return
 	}
 	var frame, callsFrame []byte
-	calls := k.takeCalls()
+	calls, life := k.takeEvents()
 	switch {
 	case k.hist != nil && final:
 		frame = k.hist.AddKeyframe(s)
@@ -168,6 +182,9 @@ func (k *keeper) keep(s *model.Snapshot, final bool) {
 		k.record(recording.KindSnapshot, s.At, k.recordingFrame(s, frame, final))
 		if len(calls) > 0 {
 			k.record(recording.KindCalls, s.At, callsFrame)
+		}
+		if len(life) > 0 {
+			k.record(recording.KindLifecycle, s.At, history.AppendLifecycle(nil, life))
 		}
 	}
 	k.last = s
@@ -262,6 +279,9 @@ func (k *keeper) At(seq uint64) (*model.Snapshot, error) { return k.hist.At(seq)
 
 // onCall is the aggregator's OnCall.
 func (k *keeper) onCall(c *model.CallRecord) { k.addCall(c) }
+
+// onLife is the aggregator's OnLifecycle.
+func (k *keeper) onLife(r *model.LifeRecord) { k.addLife(r) }
 
 // tappedSink is the aggregator, which hands each snapshot it publishes
 // after a counter read to the keeper.

@@ -154,6 +154,9 @@ func Open(cfg Config) (l *Live, err error) {
 			return l, err
 		}
 		aggCfg.OnCall = l.keeper.onCall
+		if cfg.Record != "" {
+			aggCfg.OnLifecycle = l.keeper.onLife
+		}
 	}
 	l.agg = aggregator.New(aggCfg)
 	var sink collector.Sink = l.agg

@@ -130,8 +130,9 @@ func TestBadRecordingsGetOneLine(t *testing.T) {
 }
 
 // TestRecordingBecomesATraceAndADiff: the Perfetto trace of a recording
-// parses, with a counter a snapshot, the workload's process, and a slice
-// for each of its openat calls (file detail is on: each was sent); the diff
+// parses, with a counter a snapshot, the workload's process, a slice for
+// each of its openat calls (file detail is on: each was sent) and its exit
+// from the recording's lifecycle events; the diff
 // of its first and second halves lists syscalls.
 func TestRecordingBecomesATraceAndADiff(t *testing.T) {
 	bpftest.Require(t)
@@ -170,9 +171,11 @@ func TestRecordingBecomesATraceAndADiff(t *testing.T) {
 			pid, opens = p.PID, p.syscall("openat").Calls
 		}
 	}
-	counters, workload, slices := 0, false, uint64(0)
+	counters, workload, slices, exited := 0, false, uint64(0), false
 	for _, e := range trace.TraceEvents {
 		switch {
+		case e.Ph == "i" && e.Name == "exit" && e.PID == pid:
+			exited = e.Args["code"] == 0.0
 		case e.Ph == "C" && e.Name == "syscalls/s":
 			counters++
 		case e.Ph == "M" && fmt.Sprint(e.Args["name"]) == "workload":
@@ -181,8 +184,8 @@ func TestRecordingBecomesATraceAndADiff(t *testing.T) {
 			slices++
 		}
 	}
-	if counters < 2 || !workload || opens < 500 || slices != opens {
-		t.Errorf("the trace has %d counter points, the workload %v, %d openat slices of pid %d; it counted %d", counters, workload, slices, pid, opens)
+	if counters < 2 || !workload || opens < 500 || slices != opens || !exited {
+		t.Errorf("the trace has %d counter points, the workload %v, %d openat slices of pid %d, its exit with 0 %v; it counted %d", counters, workload, slices, pid, exited, opens)
 	}
 	out, stderr, err = replayAsNobody(t, "--replay", rec, "--diff", rec, "--from", "0s,100ms", "--to", "100ms,10s", "-o", "json")
 	if err != nil {

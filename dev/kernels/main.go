@@ -172,7 +172,7 @@ func main() {
 		names[i] = k.name
 	}
 	flag.StringVar(&kernelList, "kernels", "", "comma list of kernels (default all: "+strings.Join(names, ",")+")")
-	flag.StringVar(&pkgList, "pkgs", "./bpf/", "comma list of Go packages whose tests run in every kernel")
+	flag.StringVar(&pkgList, "pkgs", "./bpf/,./replay/", "comma list of Go packages whose tests run in every kernel (replay's: a recording of amd64 replayed on arm64)")
 	flag.StringVar(&o.run, "run", "", "run only the tests matching this regexp (go test -run)")
 	flag.Var(envList(o.env), "env", "NAME=value for the tests in every kernel; repeatable")
 	flag.DurationVar(&o.timeout, "timeout", 6*time.Minute, "how long one VM may take, boot to power-off, before it is killed and fails")
