@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
@@ -134,10 +137,67 @@ func (m *modern) load() error {
 			spec.Maps[name].Flags |= unix.BPF_F_NO_PREALLOC
 		}
 	}
-	if err := spec.LoadAndAssign(&m.objs, nil); err != nil {
+	if err := loadConcurrently(spec, &m.objs); err != nil {
 		return loadError(m.rung.Buffer+", "+m.enterStore, err)
 	}
 	return nil
+}
+
+// verifiedApart are the programs the verifier takes longest over (some 40
+// ms each, most of a start): each is loaded on a goroutine of its own, the
+// rest on a third, so that the kernel verifies them on as many CPUs.
+var verifiedApart = []string{"sys_enter", "sys_exit"}
+
+// loadConcurrently is spec.LoadAndAssign(objs) with the programs loaded at
+// once: the maps first (global variables included), then each group of
+// programs as a collection of its own that uses those maps.
+func loadConcurrently(spec *ebpf.CollectionSpec, objs *tlmonObjects) error {
+	// One copy of the kernel's BTF for every group's relocations (each
+	// collection would decode its own otherwise: some 10 ms each).
+	types := btf.NewCache()
+	mapsOnly := spec.Copy()
+	mapsOnly.Programs = nil
+	coll, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: types})
+	if err != nil {
+		return err
+	}
+	defer coll.Close() // what Assign did not take
+	groups := make([]map[string]*ebpf.ProgramSpec, len(verifiedApart)+1)
+	for name, ps := range spec.Programs {
+		g := slices.Index(verifiedApart, name)
+		if g < 0 {
+			g = len(verifiedApart)
+		}
+		if groups[g] == nil {
+			groups[g] = map[string]*ebpf.ProgramSpec{}
+		}
+		groups[g][name] = ps
+	}
+	loaded := make([]*ebpf.Collection, len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, progs := range groups {
+		wg.Go(func() {
+			s := spec.Copy()
+			s.Programs = progs
+			loaded[i], errs[i] = ebpf.NewCollectionWithOptions(s, ebpf.CollectionOptions{MapReplacements: coll.Maps, Cache: types})
+		})
+	}
+	wg.Wait()
+	coll.Programs = map[string]*ebpf.Program{}
+	for i, l := range loaded {
+		if l == nil {
+			continue
+		}
+		maps.Copy(coll.Programs, l.Programs)
+		l.Programs = nil
+		l.Close() // its clones of coll's maps
+		loaded[i] = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return coll.Assign(objs)
 }
 
 // youngTables says whether young threads count in tables of their own: where

@@ -122,9 +122,10 @@ func New(cfg Config) (*Collector, error) {
 	return c, nil
 }
 
-// SeedProcesses hands the sink every process alive now, read from /proc once.
-func (c *Collector) SeedProcesses() {
-	for _, p := range ScanProcs(c.cfg.Cgroups) {
+// SeedProcesses hands the sink procs, the processes alive (ScanProcs) before
+// the programs were attached.
+func (c *Collector) SeedProcesses(procs []model.ProcInfo) {
+	for _, p := range procs {
 		c.known[p.ID] = true
 		c.cfg.Sink.AddProcess(p)
 	}

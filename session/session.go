@@ -121,6 +121,12 @@ func Open(cfg Config) (l *Live, err error) {
 		cmd.Cmd.Stdin, cmd.Cmd.Stdout, cmd.Cmd.Stderr = nil, nil, nil
 	}
 
+	// /proc is read while the kernel verifies the programs: some 40 ms of a
+	// start on a machine of a thousand processes. A process that execs
+	// between its read and the attach keeps its former name until it execs
+	// again or exits, as one that execs during the read would anyway.
+	scanned := make(chan []model.ProcInfo, 1)
+	go func() { scanned <- collector.ScanProcs(cgroups) }()
 	l.probe, err = bpf.Load(bpf.Options{Buffer: cfg.Buffer, Hook: cfg.Hook, NoLatency: cfg.NoLatency, Table: table, Slow: cfg.Slow})
 	if err != nil {
 		return l, err
@@ -173,7 +179,7 @@ func Open(cfg Config) (l *Live, err error) {
 	if err != nil {
 		return l, err
 	}
-	l.coll.SeedProcesses()
+	l.coll.SeedProcesses(<-scanned)
 	l.coll.Start()
 	if err := l.probe.Attach(); err != nil {
 		return l, err
