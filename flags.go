@@ -220,6 +220,8 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.headless {
 		c.History = 0 // nothing moves back through it
+		// Its reports of each interval start with a whole one.
+		c.WholeFirstInterval = o.perInterval
 	}
 	c.Command = fs.Args()
 	if n := fs.ArgsLenAtDash(); n > 0 || (n < 0 && len(c.Command) > 0) {

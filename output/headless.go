@@ -60,7 +60,7 @@ func (h Headless) write(s *model.Snapshot, interval bool) error {
 // each time snapshot() publishes a snapshot at least nine tenths of interval
 // after the last one reported (or after the start).
 func (h Headless) Follow(ctx context.Context, interval time.Duration, snapshot func() *model.Snapshot) error {
-	t := time.NewTicker(interval / 4)
+	t := time.NewTicker(interval / 10) // a report waits a tenth of it at most
 	defer t.Stop()
 	var prev *model.Snapshot
 	for {

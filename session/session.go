@@ -53,8 +53,11 @@ type Config struct {
 	DetailChosen bool
 	Slow         time.Duration
 
-	// Interval is how often the kernel's counters are read.
-	Interval time.Duration
+	// Interval is how often the kernel's counters are read. The first read
+	// comes at FirstRead, unless WholeFirstInterval: then at Interval, as
+	// reports of each interval want it (a short first one is not reported).
+	Interval           time.Duration
+	WholeFirstInterval bool
 	// History is how long the snapshots are kept to move back through (0:
 	// none); Record, if set, is the file the session is recorded to.
 	History time.Duration
@@ -174,7 +177,11 @@ func Open(cfg Config) (l *Live, err error) {
 			cfg.OnPanic(fmt.Errorf("internal error in the collector: %v", v))
 		}
 	}
-	l.coll, err = collector.New(collector.Config{Probe: l.probe, Sink: sink, Cgroups: cgroups, Interval: cfg.Interval, FirstRead: FirstRead,
+	firstRead := FirstRead
+	if cfg.WholeFirstInterval {
+		firstRead = 0
+	}
+	l.coll, err = collector.New(collector.Config{Probe: l.probe, Sink: sink, Cgroups: cgroups, Interval: cfg.Interval, FirstRead: firstRead,
 		OnEvent: cfg.OnEvent, OnPanic: onPanic, PanicOnTick: cfg.PanicOnTick})
 	if err != nil {
 		return l, err
