@@ -3,7 +3,6 @@ package history
 import (
 	"bytes"
 	"compress/flate"
-	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -65,13 +64,10 @@ func AppendCalls(dst []byte, calls []model.CallRecord) []byte {
 
 // ReadCalls reads a frame AppendCalls wrote.
 func ReadCalls(frame []byte) ([]model.CallRecord, error) {
-	if len(frame) < 2 || frame[1] != kindCalls {
-		return nil, fmt.Errorf("%w: not a calls frame", ErrCorrupt)
-	}
-	if err := checkFormat(frame[0]); err != nil {
+	d, err := openFrame(frame, kindCalls, "calls")
+	if err != nil {
 		return nil, err
 	}
-	d := decoder{b: frame, off: 2}
 	n := d.uvarint()
 	// Each call takes 20 bytes at least.
 	if n > maxCallsFrame || n > uint64(d.remaining())/20 {

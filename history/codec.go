@@ -116,6 +116,18 @@ func checkFormat(v byte) error {
 	return nil
 }
 
+// openFrame checks that frame is one of kind (a calls or lifecycle frame,
+// what) in a format this tlmon reads, and returns a decoder past its head.
+func openFrame(frame []byte, kind byte, what string) (decoder, error) {
+	if len(frame) < 2 || frame[1] != kind {
+		return decoder{}, fmt.Errorf("%w: not a %s frame", ErrCorrupt, what)
+	}
+	if err := checkFormat(frame[0]); err != nil {
+		return decoder{}, err
+	}
+	return decoder{b: frame, off: 2}, nil
+}
+
 var errNoPrev = errors.New("history: a delta applied without its previous snapshot")
 
 // IsKeyframe says whether frame needs no previous snapshot.

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"fmt"
 	"time"
 
 	"tlmon/model"
@@ -43,13 +42,10 @@ func AppendLifecycle(dst []byte, events []model.LifeRecord) []byte {
 
 // ReadLifecycle reads a frame AppendLifecycle wrote.
 func ReadLifecycle(frame []byte) ([]model.LifeRecord, error) {
-	if len(frame) < 2 || frame[1] != kindLifecycle {
-		return nil, fmt.Errorf("%w: not a lifecycle frame", ErrCorrupt)
-	}
-	if err := checkFormat(frame[0]); err != nil {
+	d, err := openFrame(frame, kindLifecycle, "lifecycle")
+	if err != nil {
 		return nil, err
 	}
-	d := decoder{b: frame, off: 2}
 	// Each event takes 11 bytes at least.
 	n := d.count(d.remaining() / 11)
 	events := make([]model.LifeRecord, n)
