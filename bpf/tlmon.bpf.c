@@ -231,6 +231,8 @@ const volatile __u64 wakeup_bytes = 0; /* see ringbuf_wakeup */
 const volatile __u64 life_wakeup_bytes = 0;
 const volatile bool use_task_storage = true;
 const volatile bool track_latency = true;
+/* Time hot calls one in SAMPLE_EVERY (see sample_weight), not every one. */
+const volatile bool sample_latency = false;
 const volatile bool per_proc_hist = true;
 /* Count young threads in tables of their own (needs task storage); a process
  * that started before young_since (boot-time ns: tlmon's start) is never young. */
@@ -1463,8 +1465,10 @@ static __always_inline __u64 syscall_slot(struct task_struct *task, __u64 nr)
 	return nr;
 }
 
-/* Latency is sampled where a call is hot: a clock read costs ~25 ns here,
- * two a timed call, more than the rest of the hot path. Every call of a
+/* With sample_latency (--sample-latency), latency is sampled where a call is
+ * hot: a clock read costs ~25 ns here, two a timed call, more than the rest
+ * of the hot path (docs/performance.md, issue 22). Off by default: then every
+ * call is timed and lat_count equals the calls timed exactly. Every call of a
  * thread's syscall is timed until it has made SAMPLE_AFTER of them, then one
  * in SAMPLE_EVERY, counted SAMPLE_EVERY times (its latency and its histogram
  * bucket): the mean, the total and the percentiles stay unbiased, lat_count
@@ -1512,7 +1516,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			/* Detail events, slow calls and failures have a duration:
 			 * those are always timed. */
 			__u32 w = 1;
-			if (!slow_ns && !failed_only && !detail)
+			if (sample_latency && !slow_ns && !failed_only && !detail)
 				w = sample_weight(r, nr);
 			r->ts = w ? (now = bpf_ktime_get_ns()) : ENTER_UNTIMED;
 			r->nr = nr;
@@ -1536,6 +1540,72 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	count_call(nr, 1, 0, NO_LATENCY, 0);
 	return 0;
+}
+
+/* count_cached is count_call's common case done in place, without its call
+ * and its second look at the task: a call that did not fail, of a process
+ * that is neither young nor the one whose threads are counted, whose
+ * (process, syscall) holds a slot of this CPU's cache, with room there for
+ * its latency's bucket. False, having changed nothing, for any other call:
+ * count_call counts it. */
+static __always_inline bool count_cached(__u64 id, struct task_struct *task, __u64 nr, __u64 calls, long ret,
+					 __u64 lat, __u32 w)
+{
+	if (!use_cpu_cache || nr >= MAX_SYSCALLS || (__u32)(id >> 32) == thread_tgid || is_error(ret, nr))
+		return false;
+	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(task) };
+	if (young_on() && k.start >= young_since)
+		return false;
+	__u32 zero = 0;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
+	if (!cc || cc->busy)
+		return false;
+	struct cache_slot *sl = NULL;
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		if (same_key(&cc->slot[i].key, &k)) {
+			sl = &cc->slot[i];
+			break;
+		}
+	}
+	if (!sl)
+		return false;
+	bool timed = lat != NO_LATENCY && w;
+	__u32 b = timed ? hist_bucket(lat) : NO_BUCKET;
+	int h = -1;
+	if (timed && per_proc_hist) {
+		for (int i = 0; i < CACHE_HIST_SLOTS; i++) {
+			if (!sl->in_bucket[i] || sl->bucket[i] == b) {
+				h = i;
+				break;
+			}
+		}
+		if (h < 0)
+			return false;
+	}
+	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
+	if (s) {
+		s->c.calls += calls;
+		if (timed) {
+			s->c.lat_sum += lat * w;
+			s->c.lat_count += w;
+			if (b < HIST_BUCKETS)
+				s->hist[b] += w;
+		}
+	}
+	WRITE_ONCE(cc->busy, 1);
+	barrier();
+	sl->c.calls += calls;
+	if (timed) {
+		sl->c.lat_sum += lat * w;
+		sl->c.lat_count += w;
+		if (h >= 0) {
+			sl->bucket[h & (CACHE_HIST_SLOTS - 1)] = b;
+			sl->in_bucket[h & (CACHE_HIST_SLOTS - 1)] += w;
+		}
+	}
+	barrier();
+	WRITE_ONCE(cc->busy, 0);
+	return true;
 }
 
 SEC("raw_tracepoint/sys_exit")
@@ -1614,7 +1684,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		seen = false;
 	}
-	if (count)
+	if (count && !count_cached(id, task, nr, calls, ret, lat, weight))
 		count_call(nr, calls, ret, lat, weight);
 	if (seen)
 		after_call(ctx, tgid, nr, ret, enter_ts == ENTER_UNTIMED ? 0 : enter_ts, now);
