@@ -1542,61 +1542,6 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* count_cached is count_call's common case without its second look at the
- * task (two helper calls), its call of cache_count and that one's second
- * lookup of the cache: a call that did not fail, of a process that is neither
- * young nor the one whose threads are counted (sys_exit checks those three),
- * whose (process, syscall) holds a slot of this CPU's cache. key is tgid << 32
- * | nr, start the process's start time; lat (NO_LATENCY: none) stands for w
- * calls. 0, having changed nothing, for any other call: count_call counts it.
- * Global (see fold_cache_slot): inlined in sys_exit (the first try), its
- * paths added two thirds to the verifier's walk of sys_exit (75k
- * instructions to 127k; 107k now); with its checks moved in here, more. */
-__noinline int count_cached(__u64 key, __u64 start, __u64 lat, __u32 w)
-{
-	__u64 nr = key & 0xffffffff;
-	if (nr >= MAX_SYSCALLS)
-		return 0;
-	struct proc_key k = { .tgid = key >> 32, .nr = nr, .start = start };
-	__u32 zero = 0;
-	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
-	if (!cc || cc->busy)
-		return 0;
-	struct cache_slot *sl = NULL;
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		if (same_key(&cc->slot[i].key, &k)) {
-			sl = &cc->slot[i];
-			break;
-		}
-	}
-	if (!sl)
-		return 0;
-	bool timed = lat != NO_LATENCY && w;
-	__u32 b = timed ? hist_bucket(lat) : NO_BUCKET;
-	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
-	if (s) {
-		s->c.calls++;
-		if (timed) {
-			s->c.lat_sum += lat * w;
-			s->c.lat_count += w;
-			if (b < HIST_BUCKETS)
-				s->hist[b] += w;
-		}
-	}
-	WRITE_ONCE(cc->busy, 1);
-	barrier();
-	sl->c.calls++;
-	if (timed) {
-		sl->c.lat_sum += lat * w;
-		sl->c.lat_count += w;
-		if (per_proc_hist && !cache_hist(sl, b, w))
-			add_proc_hist(&k, b, w, false);
-	}
-	barrier();
-	WRITE_ONCE(cc->busy, 0);
-	return 1;
-}
-
 SEC("raw_tracepoint/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -1673,13 +1618,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		seen = false;
 	}
-	if (count) {
-		/* The common call: see count_cached. */
-		__u64 start = current_start(task);
-		if (!calls || !use_cpu_cache || tgid == thread_tgid || is_error(ret, nr) ||
-		    (young_on() && start >= young_since) || !count_cached((__u64)tgid << 32 | nr, start, lat, weight))
-			count_call(nr, calls, ret, lat, weight);
-	}
+	if (count)
+		count_call(nr, calls, ret, lat, weight);
 	if (seen)
 		after_call(ctx, tgid, nr, ret, enter_ts == ENTER_UNTIMED ? 0 : enter_ts, now);
 	return 0;
