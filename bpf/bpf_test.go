@@ -139,6 +139,15 @@ func TestSampledLatencyCountsEveryCall(t *testing.T) {
 	if got.Calls != n || got.Errors != 0 {
 		t.Errorf("getppid counted %+v, want %d calls, 0 errors", got, n)
 	}
+	var proc model.Counts
+	for k, v := range c.Procs {
+		if k.Nr == unix.SYS_GETPPID {
+			proc.Add(v)
+		}
+	}
+	if proc.Calls != n || proc.LatCount != got.LatCount {
+		t.Errorf("per-process getppid %+v, want %d calls and the system-wide %d samples' weight", proc, n, got.LatCount)
+	}
 	if got.LatCount > n || got.LatCount <= n-16 {
 		t.Errorf("getppid has %d latency samples' weight, want (%d, %d]", got.LatCount, n-16, n)
 	}
