@@ -131,6 +131,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVarP(&c.Interval, "interval", "i", time.Second, "refresh interval (min 100ms); headless, print a report of each interval's own counts")
 	fs.BoolVar(&o.sinceStart, "since-start", false, "with -i, each report holds the counts since the start, not the interval's own (implies --headless)")
 	fs.BoolVar(&c.NoLatency, "no-latency", false, "do not time syscalls (lowest overhead: calls and errors only)")
+	fs.BoolVar(&c.SampleLatency, "sample-latency", false, "time a thread's hot syscalls one call in 16 (less overhead; calls and errors stay exact, latency becomes an estimate)")
 	fs.BoolVar(&o.noFollow, "no-follow", false, "with --pid, do not add the children the processes fork")
 	fs.IntVar(&o.top, "top", 0, "report only the busiest N processes by calls, in every format (implies --headless; 0: all; without --top: 20 in the table, all in JSON and CSV)")
 	fs.DurationVar(&c.History, "history", 10*time.Minute, "keep this long of snapshots to move back through ([ ] { } =) and compare (A, B, D); 0 keeps none")
@@ -206,7 +207,7 @@ func parseFlags(args []string) (*options, error) {
 	if o.replay != "" {
 		// A recording was made with its own settings: the flags that choose
 		// what and how to watch have no meaning for it.
-		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "no-follow", "record", "history", "metrics", "metrics-labels", "counted"} {
+		for _, name := range []string{"pid", "cgroup", "buffer", "hook", "syscalls", "failed", "classes", "events", "slow", "interval", "since-start", "no-latency", "sample-latency", "no-follow", "record", "history", "metrics", "metrics-labels", "counted"} {
 			if fs.Changed(name) {
 				return nil, usageError{fmt.Errorf("--%s has no meaning with --replay: the recording was made with its own", name)}
 			}
@@ -357,6 +358,9 @@ func (o *options) validate() error {
 	}
 	if c.Slow > 0 && c.NoLatency {
 		return bad("--slow finds slow calls by timing them: it cannot go with --no-latency")
+	}
+	if c.SampleLatency && c.NoLatency {
+		return bad("--sample-latency times some calls: it cannot go with --no-latency")
 	}
 	if o.top < 0 {
 		return bad("--top %d: must be 0 (all) or more", o.top)

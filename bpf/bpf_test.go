@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"os"
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -113,6 +114,48 @@ func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
 				t.Errorf("histogram holds %d samples, want %d", c.SystemHist[unix.SYS_GETPPID].Count(), n)
 			}
 		})
+	}
+}
+
+// TestSampledLatencyCountsEveryCall: with SampleLatency, a thread's hot
+// syscall is timed one call in 16, each sample counted 16 times: the calls stay
+// exact, the latency samples stand for all of them but the last few.
+func TestSampledLatencyCountsEveryCall(t *testing.T) {
+	runtime.LockOSThread() // one thread: one sampling phase
+	defer runtime.UnlockOSThread()
+	p := loadForTest(t, Options{SampleLatency: true})
+	if modernOf(p) == nil {
+		t.Skip("latency sampling is tlmon.bpf.c's (rungs 1 and 2)")
+	}
+	const n = 100007 // 64 timed, then 6246 samples of 16, 7 not yet stood for
+	for i := 0; i < n; i++ {
+		unix.Getppid()
+	}
+	var c Counters
+	if err := p.ReadCounters(&c); err != nil {
+		t.Fatal(err)
+	}
+	got := c.System[unix.SYS_GETPPID]
+	if got.Calls != n || got.Errors != 0 {
+		t.Errorf("getppid counted %+v, want %d calls, 0 errors", got, n)
+	}
+	var proc model.Counts
+	for k, v := range c.Procs {
+		if k.Nr == unix.SYS_GETPPID {
+			proc.Add(v)
+		}
+	}
+	if proc.Calls != n || proc.LatCount != got.LatCount {
+		t.Errorf("per-process getppid %+v, want %d calls and the system-wide %d samples' weight", proc, n, got.LatCount)
+	}
+	if got.LatCount > n || got.LatCount <= n-16 {
+		t.Errorf("getppid has %d latency samples' weight, want (%d, %d]", got.LatCount, n-16, n)
+	}
+	if h := c.SystemHist[unix.SYS_GETPPID].Count(); h != got.LatCount {
+		t.Errorf("histogram holds %d, want the samples' weight %d", h, got.LatCount)
+	}
+	if got.LatCount > 0 && got.LatSumNs/got.LatCount > 100_000 {
+		t.Errorf("mean getppid latency %d ns: the weights are off", got.LatSumNs/got.LatCount)
 	}
 }
 

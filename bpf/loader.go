@@ -49,6 +49,10 @@ type Options struct {
 	SelfPID uint32
 	// NoLatency stops timing syscalls: only calls and errors are counted.
 	NoLatency bool
+	// SampleLatency times hot calls one in 16, each sample standing for 16
+	// calls (sample_weight in tlmon.bpf.c): calls and errors stay exact, the
+	// latency's mean, total and percentiles become estimates. Rungs 1 and 2.
+	SampleLatency bool
 	// NoProcHist drops per-process latency histograms (system-wide ones stay).
 	NoProcHist bool
 	// NoYoungTables counts every process in the per-process maps, as kernels

@@ -80,6 +80,7 @@ func (m *modern) load() error {
 		"use_task_storage": m.enterStore == EnterTaskStorage,
 		"have_task_btf":    haveTaskBTF(),
 		"track_latency":    !m.opts.NoLatency,
+		"sample_latency":   m.opts.SampleLatency,
 		"per_proc_hist":    !m.opts.NoProcHist,
 		"young_tables":     m.youngTables(),
 		"young_since":      bootNow(),

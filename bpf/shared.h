@@ -106,10 +106,14 @@ struct proc_hist {
 };
 
 struct enter_rec {
-	__u64 ts; /* 0: no syscall in flight */
+	__u64 ts; /* 0: no syscall in flight; tlmon.bpf.c: ENTER_UNTIMED for a call not timed */
 	__u32 nr;
-	__u32 pad;     /* legacy: 1 for a call only recorded, not counted (a clone) */
-	__u64 args[6]; /* only while slow_ns is set; legacy: args[0] holds a clone's flags */
+	__u32 pad; /* legacy: 1 for a call only recorded, not counted (a clone);
+		    * tlmon.bpf.c: the weight of the call's latency (see sample_weight) */
+	union {
+		__u64 args[6]; /* only while slow_ns is set; legacy: args[0] holds a clone's flags */
+		__u8 seen[48]; /* tlmon.bpf.c, while slow_ns is not set: see sample_weight */
+	};
 };
 
 struct event {

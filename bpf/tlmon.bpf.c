@@ -231,6 +231,8 @@ const volatile __u64 wakeup_bytes = 0; /* see ringbuf_wakeup */
 const volatile __u64 life_wakeup_bytes = 0;
 const volatile bool use_task_storage = true;
 const volatile bool track_latency = true;
+/* Time hot calls one in SAMPLE_EVERY (see sample_weight), not every one. */
+const volatile bool sample_latency = false;
 const volatile bool per_proc_hist = true;
 /* Count young threads in tables of their own (needs task storage); a process
  * that started before young_since (boot-time ns: tlmon's start) is never young. */
@@ -641,12 +643,12 @@ __noinline int fold_cache_slot(__u32 i)
 
 /* cache_hist counts one latency in bucket b in the slot: false when both of
  * its bucket slots hold other buckets. */
-static __always_inline bool cache_hist(struct cache_slot *sl, __u32 b)
+static __always_inline bool cache_hist(struct cache_slot *sl, __u32 b, __u32 w)
 {
 	for (int i = 0; i < CACHE_HIST_SLOTS; i++) {
 		if (!sl->in_bucket[i] || sl->bucket[i] == b) {
 			sl->bucket[i] = b;
-			sl->in_bucket[i]++;
+			sl->in_bucket[i] += w;
 			return true;
 		}
 	}
@@ -664,7 +666,7 @@ static __always_inline bool cache_hist(struct cache_slot *sl, __u32 b)
  * It takes the latency, not its bucket: a bucket passed in is bounded only by
  * a check, which verifiers before 6.x lose when clang spills it (6.1: "math
  * between map_value pointer and register with unbounded min value"). */
-__noinline int cache_count(__u32 i, __u32 flags, __u64 lat)
+__noinline int cache_count(__u32 i, __u32 flags, __u64 lat, __u32 w)
 {
 	__u32 zero = 0;
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
@@ -675,11 +677,11 @@ __noinline int cache_count(__u32 i, __u32 flags, __u64 lat)
 	sl->c.errors += (flags & CACHE_ERROR) != 0;
 	if (!(flags & CACHE_TIMED))
 		return 0;
-	sl->c.lat_sum += lat;
-	sl->c.lat_count++;
+	sl->c.lat_sum += lat * w;
+	sl->c.lat_count += w;
 	__u32 b = hist_bucket(lat);
-	if (per_proc_hist && !cache_hist(sl, b))
-		add_proc_hist(&sl->key, b, 1, false);
+	if (per_proc_hist && !cache_hist(sl, b, w))
+		add_proc_hist(&sl->key, b, w, false);
 	return 0;
 }
 
@@ -710,10 +712,11 @@ static __always_inline void count_proc_direct(struct proc_key *k, struct counts 
 {
 	add_proc_counts(k, d, false);
 	if (b != NO_BUCKET && per_proc_hist)
-		add_proc_hist(k, b, 1, false);
+		add_proc_hist(k, b, d->lat_count, false);
 }
 
-static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u32 b)
+/* lat is the latency of bucket b, d->lat_count the calls it stands for. */
+static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u32 b, __u64 lat)
 {
 	__u32 zero = 0;
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
@@ -726,7 +729,7 @@ static __always_inline void count_proc(struct proc_key *k, struct counts *d, __u
 	__u32 i = cache_slot_for(cc, k);
 	if (i < CACHE_SLOTS)
 		cache_count(i, (d->calls ? CACHE_CALL : 0) | (d->errors ? CACHE_ERROR : 0) | (d->lat_count ? CACHE_TIMED : 0),
-			    d->lat_sum);
+			    lat, d->lat_count);
 	else
 		count_proc_direct(k, d, b);
 	barrier();
@@ -921,9 +924,10 @@ __noinline int young_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* count_call adds one syscall of the current process to every counter: calls
  * (0 for a call already counted at entry), its error if ret is one, and its
- * latency unless lat is NO_LATENCY. Global: see fold_cache_slot. */
+ * latency unless lat is NO_LATENCY, as w calls' (see sample_weight). Global:
+ * see fold_cache_slot. */
 #define NO_LATENCY ((__u64)-1)
-__noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
+__noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat, __u32 w)
 {
 	if (nr >= MAX_SYSCALLS)
 		return 0;
@@ -931,19 +935,19 @@ __noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
 	struct task_struct *task = current_task();
 	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(task) };
 	bool is_err = !is_restart(ret) && is_error(ret, nr);
-	bool timed = lat != NO_LATENCY;
+	bool timed = lat != NO_LATENCY && w;
 	struct counts d = {
 		.calls = calls,
 		.errors = is_err,
-		.lat_sum = timed ? lat : 0,
-		.lat_count = timed,
+		.lat_sum = timed ? lat * w : 0,
+		.lat_count = timed ? w : 0,
 	};
 	__u32 b = timed ? hist_bucket(lat) : NO_BUCKET;
 	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
 	if (s) {
 		add_counts(&s->c, &d);
 		if (b < HIST_BUCKETS)
-			s->hist[b]++;
+			s->hist[b] += w;
 	}
 	bool errno_done = false;
 	struct young_table *y = young_take(task, k.start, true);
@@ -951,7 +955,7 @@ __noinline int count_call(__u64 nr, __u64 calls, long ret, __u64 lat)
 	if (y)
 		young_put(y);
 	if (!young)
-		count_proc(&k, &d, b);
+		count_proc(&k, &d, b, lat);
 	if (is_err && !errno_done)
 		count_error(&k, ret);
 	struct counts *t = thread_counts(k.tgid, (__u32)id);
@@ -1461,6 +1465,37 @@ static __always_inline __u64 syscall_slot(struct task_struct *task, __u64 nr)
 	return nr;
 }
 
+/* With sample_latency (--sample-latency), latency is sampled where a call is
+ * hot: a clock read costs ~25 ns here, two a timed call, more than the rest
+ * of the hot path (docs/performance.md, issue 22). Off by default: then every
+ * call is timed and lat_count equals the calls timed exactly. Every call of a
+ * thread's syscall is timed until it has made SAMPLE_AFTER of them, then one
+ * in SAMPLE_EVERY, counted SAMPLE_EVERY times (its latency and its histogram
+ * bucket): the mean, the total and the percentiles stay unbiased, lat_count
+ * stays within SAMPLE_EVERY - 1 of the calls per thread and syscall (never
+ * above), and a syscall a thread makes rarely is timed at every call. The
+ * calls themselves are counted exactly either way. seen[] counts a thread's
+ * calls by a hash of the syscall (a collision only shares a phase) in its
+ * entry record, which the call looks up anyway. */
+#define SAMPLE_AFTER 64
+#define SAMPLE_EVERY 16 /* a power of two, SAMPLE_AFTER a multiple of it */
+#define SAMPLE_SLOTS 32 /* of seen[]: a power of two */
+#define ENTER_UNTIMED 1 /* an enter_rec's ts for a call entered, not timed */
+
+/* sample_weight counts a call of syscall nr in the thread's record: how many
+ * calls its latency stands for, 0 for a call not timed. */
+static __always_inline __u32 sample_weight(struct enter_rec *r, __u64 nr)
+{
+	__u8 *c = &r->seen[(nr ^ (nr >> 5)) & (SAMPLE_SLOTS - 1)];
+	__u32 n = *c;
+	*c = n == 255 ? SAMPLE_AFTER : n + 1;
+	if (n < SAMPLE_AFTER)
+		return 1;
+	/* The last of every SAMPLE_EVERY calls, so that its weight is never
+	 * ahead of the calls counted. */
+	return (n & (SAMPLE_EVERY - 1)) == SAMPLE_EVERY - 1 ? SAMPLE_EVERY : 0;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -1473,12 +1508,19 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 
 	bool recorded = false;
+	bool detail = captures[nr].detail || tgid == traced_tgid;
 	__u64 now = 0;
 	if (track_latency || failed_only) {
 		struct enter_rec *r = enter_lookup(task, (__u32)id, true);
 		if (r) {
-			r->ts = now = bpf_ktime_get_ns();
+			/* Detail events, slow calls and failures have a duration:
+			 * those are always timed. */
+			__u32 w = 1;
+			if (sample_latency && !slow_ns && !failed_only && !detail)
+				w = sample_weight(r, nr);
+			r->ts = w ? (now = bpf_ktime_get_ns()) : ENTER_UNTIMED;
 			r->nr = nr;
+			r->pad = w;
 			if (slow_ns)
 				read_args((struct pt_regs *)ctx->args[0], r->args);
 			recorded = true;
@@ -1486,7 +1528,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_LOST_ENTER_MAP_FULL);
 		}
 	}
-	if (captures[nr].detail || tgid == traced_tgid)
+	if (detail)
 		enter_detail(ctx, nr, now);
 	if (failed_only)
 		return 0; /* counted at exit, if it fails */
@@ -1496,8 +1538,50 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!counted_at_entry(nr) && (recorded || !track_latency))
 		return 0;
 
-	count_call(nr, 1, 0, NO_LATENCY);
+	count_call(nr, 1, 0, NO_LATENCY, 0);
 	return 0;
+}
+
+/* count_untimed counts in place the commonest call there is where latency is
+ * off (--no-latency) or sampled (--sample-latency): one not timed, that did
+ * not fail, of a process neither young nor the one whose threads are counted,
+ * whose (process, syscall) holds a slot of this CPU's cache. It is
+ * count_call's way for it without count_call's call, its second look at the
+ * task (two helper calls) and cache_count's call and second lookup of the
+ * cache: 9 ns of the ~60 ns sys_exit costs a getppid with --no-latency. False,
+ * having changed nothing, for any other call, which count_call counts. A
+ * timed call goes to count_call: with a histogram bucket to find, the paths
+ * of this one inlined had the verifier walk sys_exit's instructions twice as
+ * often (75k to 127k), for no gain measured by default. */
+static __always_inline bool count_untimed(__u64 id, struct task_struct *task, __u64 nr, long ret)
+{
+	if (!use_cpu_cache || nr >= MAX_SYSCALLS || (__u32)(id >> 32) == thread_tgid || is_error(ret, nr))
+		return false;
+	struct proc_key k = { .tgid = id >> 32, .nr = nr, .start = current_start(task) };
+	if (young_on() && k.start >= young_since)
+		return false;
+	__u32 zero = 0;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
+	if (!cc || cc->busy)
+		return false;
+	struct cache_slot *sl = NULL;
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		if (same_key(&cc->slot[i].key, &k)) {
+			sl = &cc->slot[i];
+			break;
+		}
+	}
+	if (!sl)
+		return false;
+	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
+	if (s)
+		s->c.calls++;
+	WRITE_ONCE(cc->busy, 1);
+	barrier();
+	sl->c.calls++;
+	barrier();
+	WRITE_ONCE(cc->busy, 0);
+	return true;
 }
 
 SEC("raw_tracepoint/sys_exit")
@@ -1520,13 +1604,13 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 
 	bool count = true, seen = true;
-	__u64 calls = 1, lat = NO_LATENCY, now = 0;
+	__u64 calls = 1, lat = NO_LATENCY, now = 0, weight = 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	if (launch_tgid && launch_tgid == tgid) {
 		/* The execve that started the command returns: its first call. */
 		launch_tgid = 0;
 		if (!nr_disabled[NR_EXECVE] && !failed_only)
-			count_call(NR_EXECVE, 1, 0, NO_LATENCY);
+			count_call(NR_EXECVE, 1, 0, NO_LATENCY, 0);
 		return 0;
 	}
 	if (enter_ts) {
@@ -1538,10 +1622,12 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			bump(CNT_RESTARTS);
 		count = !failed_only || (!restart && is_error(ret, nr));
 		calls = failed_only || !counted_at_entry(nr);
-		if (track_latency) {
+		if (track_latency && enter_ts != ENTER_UNTIMED) {
 			now = bpf_ktime_get_ns();
-			if (!restart)
+			if (!restart) {
 				lat = now - enter_ts;
+				weight = r->pad;
+			}
 		}
 	} else if (!track_latency && !failed_only) {
 		/* Counting at exit (see sys_enter): every exit is a call, but the
@@ -1574,10 +1660,10 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		seen = false;
 	}
-	if (count)
-		count_call(nr, calls, ret, lat);
+	if (count && !(calls && (lat == NO_LATENCY || !weight) && count_untimed(id, task, nr, ret)))
+		count_call(nr, calls, ret, lat, weight);
 	if (seen)
-		after_call(ctx, tgid, nr, ret, enter_ts, now);
+		after_call(ctx, tgid, nr, ret, enter_ts == ENTER_UNTIMED ? 0 : enter_ts, now);
 	return 0;
 }
 

@@ -245,6 +245,7 @@ const (
 	tlmonVarNrDisabled        = "nr_disabled"
 	tlmonVarPerProcHist       = "per_proc_hist"
 	tlmonVarReadEpoch         = "read_epoch"
+	tlmonVarSampleLatency     = "sample_latency"
 	tlmonVarScopeMode         = "scope_mode"
 	tlmonVarScopeSince        = "scope_since"
 	tlmonVarSelfTgid          = "self_tgid"
@@ -363,6 +364,7 @@ type tlmonVariableSpecs struct {
 	NrDisabled        *ebpf.VariableSpec `ebpf:"nr_disabled"`
 	PerProcHist       *ebpf.VariableSpec `ebpf:"per_proc_hist"`
 	ReadEpoch         *ebpf.VariableSpec `ebpf:"read_epoch"`
+	SampleLatency     *ebpf.VariableSpec `ebpf:"sample_latency"`
 	ScopeMode         *ebpf.VariableSpec `ebpf:"scope_mode"`
 	ScopeSince        *ebpf.VariableSpec `ebpf:"scope_since"`
 	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
@@ -471,6 +473,7 @@ type tlmonVariables struct {
 	NrDisabled        *ebpf.Variable `ebpf:"nr_disabled"`
 	PerProcHist       *ebpf.Variable `ebpf:"per_proc_hist"`
 	ReadEpoch         *ebpf.Variable `ebpf:"read_epoch"`
+	SampleLatency     *ebpf.Variable `ebpf:"sample_latency"`
 	ScopeMode         *ebpf.Variable `ebpf:"scope_mode"`
 	ScopeSince        *ebpf.Variable `ebpf:"scope_since"`
 	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`

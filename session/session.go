@@ -40,6 +40,8 @@ type Config struct {
 	Buffer    string // bpf.BufferAuto, ringbuf or perf
 	Hook      string // bpf.HookAuto, raw_tp, tracepoint or kprobe
 	NoLatency bool
+	// SampleLatency: see bpf.Options.SampleLatency.
+	SampleLatency bool
 	// Syscalls are the only syscalls counted (the -e filter); nil counts all.
 	Syscalls   []int
 	FailedOnly bool
@@ -130,7 +132,7 @@ func Open(cfg Config) (l *Live, err error) {
 	// again or exits, as one that execs during the read would anyway.
 	scanned := make(chan []model.ProcInfo, 1)
 	go func() { scanned <- collector.ScanProcs(cgroups) }()
-	l.probe, err = bpf.Load(bpf.Options{Buffer: cfg.Buffer, Hook: cfg.Hook, NoLatency: cfg.NoLatency, Table: table, Slow: cfg.Slow})
+	l.probe, err = bpf.Load(bpf.Options{Buffer: cfg.Buffer, Hook: cfg.Hook, NoLatency: cfg.NoLatency, SampleLatency: cfg.SampleLatency, Table: table, Slow: cfg.Slow})
 	if err != nil {
 		return l, err
 	}

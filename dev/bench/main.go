@@ -77,7 +77,7 @@ func main() {
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every workload's N (and the fork storm) by this")
 	flag.BoolVar(&o.quick, "quick", false, "a quick look, a few minutes: -scale 0.1 -reps 2, CPU measured for 5s, startup 3 times, churn-monitor for 60s")
 	flag.StringVar(&workloadList, "workloads", "", "comma list of workloads to run (default all: getppid,openat-close,connect,fork,mix2,spawn; \"none\" for none)")
-	flag.StringVar(&tracerList, "tracers", "", "comma list of tracers to run besides none and floor (default all: tlmon,tlmon-all,tlmon-nolat,tlmon-nodetail,bpftrace-count,bpftrace-lat,perf-trace,strace)")
+	flag.StringVar(&tracerList, "tracers", "", "comma list of tracers to run besides none and floor (default all: tlmon,tlmon-all,tlmon-nolat,tlmon-sample,tlmon-nodetail,bpftrace-count,bpftrace-lat,perf-trace,strace)")
 	flag.StringVar(&extraList, "extras", "", "comma list of extra measurements (default all: "+strings.Join(allExtras, ",")+"; \"none\" for none)")
 	flag.DurationVar(&o.cpuTime, "cpu-time", 30*time.Second, "how long tlmon's CPU use is measured, per configuration")
 	flag.DurationVar(&o.churnTime, "churn-time", 10*time.Minute, "how long churn-monitor starts 500 processes a second under the interactive tlmon (60s with -quick)")

@@ -92,6 +92,9 @@ func newTracers(tlmonBin, baseBin, tmp string) []*tracer {
 		// Latency timing matters most where calls are cheapest; elsewhere
 		// the row would add minutes and tell little.
 		withOnly(tlmonTracer("tlmon-nolat", tlmonBin, "--no-latency"), "getppid"),
+		// Latency sampled (issue 22): the clock reads are most of a cheap
+		// call's cost.
+		withOnly(tlmonTracer("tlmon-sample", tlmonBin, "--sample-latency"), "getppid", "openat-close"),
 		// Without detail events a process's life costs tlmon its lifecycle
 		// events and counters only: what churn costs apart from detail.
 		withOnly(tlmonTracer("tlmon-nodetail", tlmonBin, "--classes", "none"), "spawn"),
