@@ -269,6 +269,10 @@ func (p *Probe) Close() error {
 // Rung says which rung of the Ladder the probe is on.
 func (p *Probe) Rung() Rung { return p.rung }
 
+// LatencySampled says whether hot calls are timed one in 16: asked for
+// (Options.SampleLatency), on rungs 1 and 2, which alone can.
+func (p *Probe) LatencySampled() bool { return p.opts.SampleLatency && p.rung.Hook == HookRawTP }
+
 // Buffer says which buffer carries events: BufferRingbuf or BufferPerf.
 func (p *Probe) Buffer() string { return p.rung.Buffer }
 

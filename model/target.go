@@ -14,6 +14,9 @@ type Meta struct {
 	// HybridCgroups says cgroup v1 hierarchies are mounted beside v2: scoping
 	// is by v2 all the same, and processes at the v2 root are named by v1.
 	HybridCgroups bool
+	// LatencySampled says hot calls were timed one in 16 (--sample-latency):
+	// the latencies are estimates, the calls and errors exact.
+	LatencySampled bool
 	// CommandEnd says how the command tlmon started ended ("exit 3", "killed
 	// by SIGKILL"); "" while it runs, or when there is none.
 	CommandEnd string

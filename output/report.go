@@ -33,8 +33,10 @@ type Report struct {
 	// SinceStart says the counts are since the start (the final summary);
 	// false in the reports of each interval (-i), whose counts are that
 	// interval's own, over its IntervalS seconds.
-	SinceStart bool    `json:"since_start"`
-	IntervalS  float64 `json:"interval_s,omitempty"`
+	SinceStart bool `json:"since_start"`
+	// LatencySampled: see model.Meta.
+	LatencySampled bool    `json:"latency_sampled,omitempty"`
+	IntervalS      float64 `json:"interval_s,omitempty"`
 	// ProcessesLeftOut counts the processes --top left out.
 	ProcessesLeftOut int `json:"processes_left_out,omitempty"`
 	*model.Snapshot
@@ -42,7 +44,8 @@ type Report struct {
 
 // report is the JSON report of s, with m, counts since the start.
 func report(m Meta, s *model.Snapshot) Report {
-	return Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: model.Escape(m.Scope), SinceStart: true, Snapshot: s}
+	return Report{Version: m.Version, Buffer: m.Buffer, Hook: m.Hook, Rung: m.Rung, Scope: model.Escape(m.Scope), SinceStart: true,
+		LatencySampled: m.LatencySampled, Snapshot: s}
 }
 
 // WriteJSON writes the snapshot as one JSON object on one line. An Encoder
@@ -93,7 +96,11 @@ func writeJSON(w io.Writer, r Report) error {
 
 // RungLabel says how counts are taken: "rung 1: ringbuf + raw_tp".
 func RungLabel(m Meta) string {
-	return fmt.Sprintf("rung %d: %s + %s", m.Rung, model.Escape(m.Buffer), model.Escape(m.Hook))
+	label := fmt.Sprintf("rung %d: %s + %s", m.Rung, model.Escape(m.Buffer), model.Escape(m.Hook))
+	if m.LatencySampled {
+		label += ", latency sampled"
+	}
+	return label
 }
 
 // WriteCSV writes one row per (process, syscall).

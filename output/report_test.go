@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"tlmon/model"
@@ -56,5 +57,27 @@ func TestHostileNamesAreInertInEveryOutput(t *testing.T) {
 				t.Errorf("a newline in a name broke a row: %q", out)
 			}
 		})
+	}
+}
+
+// A run whose latency was sampled says so in every report: its latencies are
+// estimates (--sample-latency).
+func TestSampledLatencyIsSaid(t *testing.T) {
+	s := &model.Snapshot{Elapsed: time.Second}
+	for _, sampled := range []bool{false, true} {
+		m := Meta{Rung: 1, Buffer: "ringbuf", Hook: "raw_tp", Scope: "all", LatencySampled: sampled}
+		var js, table bytes.Buffer
+		if err := WriteJSON(&js, m, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTable(&table, m, s, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(js.String(), `"latency_sampled":true`); got != sampled {
+			t.Errorf("sampled %v, JSON: %s", sampled, js.String())
+		}
+		if got := strings.Contains(table.String(), "latency sampled"); got != sampled {
+			t.Errorf("sampled %v, table: %s", sampled, table.String())
+		}
 	}
 }

@@ -22,6 +22,8 @@ type Header struct {
 	// HybridCgroups says cgroup v1 hierarchies were mounted beside v2
 	// (processes at the v2 root are named by v1).
 	HybridCgroups bool `json:"hybrid_cgroups,omitempty"`
+	// LatencySampled says hot calls were timed one in 16 (--sample-latency).
+	LatencySampled bool `json:"latency_sampled,omitempty"`
 	// Classes were counted and Detail sent one by one when recording began
 	// (class names).
 	Classes []string `json:"classes,omitempty"`

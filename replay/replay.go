@@ -65,7 +65,8 @@ func Open(path string) (*Player, error) {
 	p := &Player{name: path, header: r.Header(), speed: 1, now: time.Now,
 		hist: history.New(history.Options{Keep: math.MaxInt64, Budget: math.MaxInt})}
 	h := p.header
-	p.meta = model.Meta{Version: h.Tlmon, Buffer: h.Buffer, Hook: h.Hook, Rung: h.Rung, Scope: h.Scope, Boot: h.Boot, HybridCgroups: h.HybridCgroups}
+	p.meta = model.Meta{Version: h.Tlmon, Buffer: h.Buffer, Hook: h.Hook, Rung: h.Rung, Scope: h.Scope, Boot: h.Boot, HybridCgroups: h.HybridCgroups,
+		LatencySampled: h.LatencySampled}
 	// A snapshot is kept once the next frame shows it is not restated: a
 	// recording's last frame may restate the moment before it, exactly
 	// (session's keeper), and the replay shows that moment once.

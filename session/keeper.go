@@ -71,7 +71,7 @@ func newKeeper(keep time.Duration, path string, meta model.Meta, interval time.D
 // recordingHeader describes this session for a replay elsewhere.
 func recordingHeader(meta model.Meta, interval time.Duration, classes, detail model.Class, table *syscalls.Table) recording.Header {
 	h := recording.Header{Tlmon: meta.Version, Arch: runtime.GOARCH, Rung: meta.Rung, Buffer: meta.Buffer, Hook: meta.Hook,
-		Scope: meta.Scope, HybridCgroups: meta.HybridCgroups, Start: time.Now(), Boot: meta.Boot, Interval: interval,
+		Scope: meta.Scope, HybridCgroups: meta.HybridCgroups, LatencySampled: meta.LatencySampled, Start: time.Now(), Boot: meta.Boot, Interval: interval,
 		Classes: classNames(classes), Detail: classNames(detail)}
 	h.Host, _ = os.Hostname()
 	var uts unix.Utsname

@@ -149,7 +149,7 @@ func Open(cfg Config) (l *Live, err error) {
 	}
 
 	meta := model.Meta{Version: cfg.Version, Buffer: l.probe.Buffer(), Hook: l.probe.Rung().Hook, Rung: l.probe.Rung().Number, Scope: scope.Desc,
-		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid}
+		Boot: collector.BootTime(), HybridCgroups: cgroups != nil && cgroups.Hybrid, LatencySampled: l.probe.LatencySampled()}
 	detail := cfg.Detail
 	if !l.probe.HasDetail() && !cfg.DetailChosen {
 		detail = 0 // the default classes, on a rung without detail events: counts only
