@@ -85,30 +85,35 @@ func lifecycleKprobes(p *Probe) bool {
 	return l != nil && l.settings.LifecycleKprobes != 0
 }
 
+// getppids makes n getppid calls and reads what p counted: everything,
+// getppid's system-wide counts and the sum of its per-process ones.
+func getppids(t *testing.T, p *Probe, n int) (c Counters, system, procs model.Counts) {
+	t.Helper()
+	for range n {
+		unix.Getppid()
+	}
+	if err := p.ReadCounters(&c); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range c.Procs {
+		if k.Nr == unix.SYS_GETPPID {
+			procs.Add(v)
+		}
+	}
+	return c, c.System[unix.SYS_GETPPID], procs
+}
+
 func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
 	for _, store := range EnterStores() {
 		t.Run(store, func(t *testing.T) {
 			p := loadForTest(t, Options{EnterStore: store})
 			const n = 100000
-			for i := 0; i < n; i++ {
-				unix.Getppid()
-			}
-			var c Counters
-			if err := p.ReadCounters(&c); err != nil {
-				t.Fatal(err)
-			}
-			got := c.System[unix.SYS_GETPPID]
+			c, got, proc := getppids(t, p, n)
 			if got.Calls != n || got.Errors != 0 || got.LatCount != n {
 				t.Errorf("getppid counted %+v, want %d calls, 0 errors, %d latency samples", got, n, n)
 			}
-			var procCalls uint64
-			for k, v := range c.Procs {
-				if k.Nr == unix.SYS_GETPPID {
-					procCalls += v.Calls
-				}
-			}
-			if procCalls != n {
-				t.Errorf("per-process getppid calls %d, want %d", procCalls, n)
+			if proc.Calls != n {
+				t.Errorf("per-process getppid calls %d, want %d", proc.Calls, n)
 			}
 			if c.SystemHist[unix.SYS_GETPPID].Count() != n {
 				t.Errorf("histogram holds %d samples, want %d", c.SystemHist[unix.SYS_GETPPID].Count(), n)
@@ -128,22 +133,9 @@ func TestSampledLatencyCountsEveryCall(t *testing.T) {
 		t.Skip("latency sampling is tlmon.bpf.c's (rungs 1 and 2)")
 	}
 	const n = 100007 // 64 timed, then 6246 samples of 16, 7 not yet stood for
-	for i := 0; i < n; i++ {
-		unix.Getppid()
-	}
-	var c Counters
-	if err := p.ReadCounters(&c); err != nil {
-		t.Fatal(err)
-	}
-	got := c.System[unix.SYS_GETPPID]
+	c, got, proc := getppids(t, p, n)
 	if got.Calls != n || got.Errors != 0 {
 		t.Errorf("getppid counted %+v, want %d calls, 0 errors", got, n)
-	}
-	var proc model.Counts
-	for k, v := range c.Procs {
-		if k.Nr == unix.SYS_GETPPID {
-			proc.Add(v)
-		}
 	}
 	if proc.Calls != n || proc.LatCount != got.LatCount {
 		t.Errorf("per-process getppid %+v, want %d calls and the system-wide %d samples' weight", proc, n, got.LatCount)
