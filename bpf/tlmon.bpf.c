@@ -690,14 +690,23 @@ static __always_inline bool same_key(struct proc_key *a, struct proc_key *b)
 	return a->tgid == b->tgid && a->nr == b->nr && a->start == b->start;
 }
 
-/* cache_slot_for finds the slot that holds k, or empties the oldest for it:
- * CACHE_SLOTS when that one cannot be emptied yet. */
-static __always_inline __u32 cache_slot_for(struct cpu_cache *cc, struct proc_key *k)
+/* cache_find is the slot of cc that holds k, CACHE_SLOTS if none does. */
+static __always_inline __u32 cache_find(struct cpu_cache *cc, struct proc_key *k)
 {
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		if (same_key(&cc->slot[i].key, k))
 			return i;
-	__u32 i = cc->next % CACHE_SLOTS;
+	return CACHE_SLOTS;
+}
+
+/* cache_slot_for finds the slot that holds k, or empties the oldest for it:
+ * CACHE_SLOTS when that one cannot be emptied yet. */
+static __always_inline __u32 cache_slot_for(struct cpu_cache *cc, struct proc_key *k)
+{
+	__u32 i = cache_find(cc, k);
+	if (i < CACHE_SLOTS)
+		return i;
+	i = cc->next % CACHE_SLOTS;
 	if (fold_cache_slot(i))
 		return CACHE_SLOTS;
 	cc->next = i + 1;
@@ -1582,15 +1591,10 @@ static __always_inline bool count_untimed(__u64 id, struct task_struct *task, __
 	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_caches, &zero);
 	if (!cc || cc->busy)
 		return false;
-	struct cache_slot *sl = NULL;
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		if (same_key(&cc->slot[i].key, &k)) {
-			sl = &cc->slot[i];
-			break;
-		}
-	}
-	if (!sl)
+	__u32 i = cache_find(cc, &k);
+	if (i >= CACHE_SLOTS)
 		return false;
+	struct cache_slot *sl = &cc->slot[i & (CACHE_SLOTS - 1)]; /* see fold_cache_slot */
 	struct sys_counts *s = bpf_map_lookup_elem(&sys_stats, &nr);
 	if (s)
 		s->c.calls++;
