@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"tlmon/internal/bpftest"
@@ -119,6 +120,35 @@ func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
 				t.Errorf("histogram holds %d samples, want %d", c.SystemHist[unix.SYS_GETPPID].Count(), n)
 			}
 		})
+	}
+}
+
+// TestKernelBucketsLatencyAsTheModel: tlmon.bpf.c's hist_bucket, which
+// finds the octave without a branch, puts every latency where
+// model.HistBucket does: each power of two and its neighbours, each half
+// octave's edges, and a spread of others, run in the kernel through
+// hist_bucket_of.
+func TestKernelBucketsLatencyAsTheModel(t *testing.T) {
+	m := modernOf(loadForTest(t, Options{}))
+	if m == nil {
+		t.Skip("rungs 3 and 4 bucket as legacy.bpf.c does, with branches")
+	}
+	var values []uint64
+	for l := range 64 {
+		p := uint64(1) << l
+		values = append(values, p-1, p, p+1, p+p/2-1, p+p/2, p+p/2+1)
+	}
+	for v := uint64(1); v < 1<<60; v = v*7/5 + 3 { // 7v stays below 2^64
+		values = append(values, v)
+	}
+	for _, ns := range values {
+		got, err := m.objs.HistBucketOf.Run(&ebpf.RunOptions{Context: []uint64{ns}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := model.HistBucket(ns); int(got) != want {
+			t.Errorf("%d ns: bucket %d in the kernel, %d in model.HistBucket", ns, got, want)
+		}
 	}
 }
 

@@ -168,23 +168,4 @@ const struct syscall_nrs syscall_nrs SEC(".tlmon.nrs") = {
 	.execveat = NR_EXECVEAT,
 };
 
-/* hist_bucket mirrors model.HistBucket: half-octave buckets. */
-static __always_inline __u32 hist_bucket(__u64 ns)
-{
-	if (ns < 2)
-		return ns;
-	__u32 l = 0;
-	__u64 v = ns;
-	if (v >> 32) { v >>= 32; l += 32; }
-	if (v >> 16) { v >>= 16; l += 16; }
-	if (v >> 8) { v >>= 8; l += 8; }
-	if (v >> 4) { v >>= 4; l += 4; }
-	if (v >> 2) { v >>= 2; l += 2; }
-	if (v >> 1) { l += 1; }
-	if (l > HIST_MAX_LOG2)
-		return HIST_BUCKETS - 1;
-	__u32 half = (ns >> (l - 1)) & 1;
-	return 2 * l + half;
-}
-
 #endif
