@@ -28,6 +28,11 @@ type family interface {
 	// rung's, while nothing is in scope) hooks just enough to prove the
 	// rung works. On an error some may stay hooked: detach unhooks them.
 	attach(trial bool) error
+	// trialHooksAll says a trial hooks every program, as attach(false)
+	// does: the hooks may then stay, and startHooked begins to count with
+	// them (scope mode mode, from now on) where Attach would hook them again.
+	trialHooksAll() bool
+	startHooked(mode uint32) error
 	// detach unhooks the programs; the maps stay readable.
 	detach()
 	// close frees the programs and maps, once detached.

@@ -389,6 +389,11 @@ func (l *legacy) attach(trial bool) error {
 	return l.attachTracepoints("raw_syscalls", map[string]*ebpf.Program{"sys_exit": l.progs["sys_exit"], "sys_enter": l.progs["sys_enter"]})
 }
 
+// trialHooksAll: a trial hooks one kprobe pair (see attach).
+func (l *legacy) trialHooksAll() bool { return false }
+
+func (l *legacy) startHooked(uint32) error { return errors.New("legacy programs are hooked by Attach") }
+
 // detach unhooks every program.
 func (l *legacy) detach() {
 	l.closeKprobes()

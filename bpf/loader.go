@@ -77,6 +77,10 @@ type Probe struct {
 	fam    family     // the object loaded: modern (rungs 1 and 2) or legacy (3 and 4)
 	maps   sharedMaps // fam's, read and written alike on every rung
 	reader reader
+	// held says the programs are hooked since the rung's trial but count
+	// nothing until Attach, which starts the scope mode heldMode.
+	held     bool
+	heldMode uint32
 }
 
 // Errors a caller shows the user as one line.
@@ -194,6 +198,13 @@ func (p *Probe) try() (err error) {
 	if err := p.attach(true); err != nil {
 		return missing(hookFeatures[p.rung.Hook], err)
 	}
+	if p.fam.trialHooksAll() {
+		// The hooks stay, with nothing in scope until Attach: hooked again at
+		// once, the tracepoints would wait for an RCU grace period (~15 ms
+		// of every start).
+		p.held, p.heldMode = true, scopeAll
+		return nil
+	}
 	p.fam.detach()
 	return p.setScopeMode(scopeAll)
 }
@@ -238,9 +249,16 @@ func firstLines(verr *ebpf.VerifierError) string {
 	return verr.Error()
 }
 
-// Attach hooks the programs to their tracepoints. Lifecycle hooks go first so no
-// process counted is left without a name.
-func (p *Probe) Attach() error { return p.attach(false) }
+// Attach hooks the programs to their tracepoints, or starts the scope of those
+// hooked since the trial. Lifecycle hooks go first so no process counted is
+// left without a name.
+func (p *Probe) Attach() error {
+	if p.held {
+		p.held = false
+		return p.fam.startHooked(p.heldMode)
+	}
+	return p.attach(false)
+}
 
 // attach hooks the programs, or in a trial just enough to prove the rung
 // works, and leaves none hooked when it fails.
@@ -256,6 +274,7 @@ func (p *Probe) attach(trial bool) error {
 // is counted or sent, so a final read agrees with the events drained. The
 // counts of every young thread still alive are sent then.
 func (p *Probe) Detach() error {
+	p.held = false
 	p.fam.detach()
 	return p.fam.sweepAll()
 }

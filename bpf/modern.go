@@ -63,6 +63,11 @@ func newModern(c config) (family, error) {
 const procMapBudget = 64 << 20
 
 func (m *modern) load() error {
+	// The kernel's BTF, which every program's relocations need, is decoded
+	// (~10 ms) while the object is read and its maps made. A failure is not
+	// kept: the first relocation tries again, and says why.
+	kernelTypes := btf.NewCache()
+	go func() { _, _ = kernelTypes.Kernel() }()
 	spec, err := loadTlmon()
 	if err != nil {
 		return fmt.Errorf("read BPF object: %w", err)
@@ -138,7 +143,7 @@ func (m *modern) load() error {
 			spec.Maps[name].Flags |= unix.BPF_F_NO_PREALLOC
 		}
 	}
-	if err := loadConcurrently(spec, &m.objs); err != nil {
+	if err := loadConcurrently(spec, &m.objs, kernelTypes); err != nil {
 		return loadError(m.rung.Buffer+", "+m.enterStore, err)
 	}
 	return nil
@@ -151,11 +156,10 @@ var verifiedApart = []string{"sys_enter", "sys_exit"}
 
 // loadConcurrently is spec.LoadAndAssign(objs) with the programs loaded at
 // once: the maps first (global variables included), then each group of
-// programs as a collection of its own that uses those maps.
-func loadConcurrently(spec *ebpf.CollectionSpec, objs *tlmonObjects) error {
-	// One copy of the kernel's BTF for every group's relocations (each
-	// collection would decode its own otherwise: some 10 ms each).
-	types := btf.NewCache()
+// programs as a collection of its own that uses those maps, all with one copy
+// of the kernel's BTF, types (each would decode its own otherwise: some 10 ms
+// each).
+func loadConcurrently(spec *ebpf.CollectionSpec, objs *tlmonObjects, types *btf.Cache) error {
 	mapsOnly := spec.Copy()
 	mapsOnly.Programs = nil
 	coll, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: types})
@@ -286,6 +290,18 @@ func (m *modern) attach(bool) error {
 			return fmt.Errorf("attach %s: %w", a.name, err)
 		}
 		m.links = append(m.links, l)
+	}
+	return nil
+}
+
+func (m *modern) trialHooksAll() bool { return true }
+
+func (m *modern) startHooked(mode uint32) error {
+	if err := m.objs.ScopeSince.Set(bootNow()); err != nil { // see startScope
+		return fmt.Errorf("set scope time: %w", err)
+	}
+	if err := m.setScopeMode(mode); err != nil {
+		return fmt.Errorf("set scope: %w", err)
 	}
 	return nil
 }

@@ -82,8 +82,15 @@ func (p *Probe) ScopeCommand(dir string) error {
 	return p.fam.awaitLaunch()
 }
 
-// setScope makes mode the scope from now on.
-func (p *Probe) setScope(mode uint32) error { return p.fam.startScope(mode) }
+// setScope makes mode the scope from now on, or from Attach on while the
+// programs are held (hooked, counting nothing, since the trial).
+func (p *Probe) setScope(mode uint32) error {
+	if p.held {
+		p.heldMode = mode
+		return p.fam.startScope(scopeNone) // what else a start resets
+	}
+	return p.fam.startScope(mode)
+}
 
 func (p *Probe) setScopeMode(mode uint32) error { return p.fam.setScopeMode(mode) }
 
