@@ -65,6 +65,8 @@ type Aggregator struct {
 	cfg   Config
 	table *syscalls.Table
 	snap  atomic.Pointer[model.Snapshot]
+	// published holds a token once a snapshot is stored (Published).
+	published chan struct{}
 
 	mu sync.Mutex
 	// gen counts completed HandleCounters accumulations. A process's counts are
@@ -235,9 +237,23 @@ func New(cfg Config) *Aggregator {
 	a.syncClocks()
 	a.workers = make([]worker, min(max(1, runtime.GOMAXPROCS(0)), maxWorkers))
 	a.nw, a.parallelMin = 1, defaultParallelMin
-	a.snap.Store(&model.Snapshot{At: cfg.Now(), Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}})
+	a.published = make(chan struct{}, 1)
+	a.publish(&model.Snapshot{At: cfg.Now(), Syscalls: []model.SyscallStat{}, Processes: []model.ProcStat{}})
 	return a
 }
+
+// publish makes s the snapshot Snapshot returns, and says so on Published.
+func (a *Aggregator) publish(s *model.Snapshot) {
+	a.snap.Store(s)
+	select {
+	case a.published <- struct{}{}:
+	default: // a token already waits
+	}
+}
+
+// Published receives once a snapshot has been published since the last
+// receive (one reader: a report that follows the counts as they are read).
+func (a *Aggregator) Published() <-chan struct{} { return a.published }
 
 // notInProgress takes connect's EINPROGRESS out of d's errors and errnos: a
 // non-blocking connect returns it when the connection is under way, which is
@@ -275,7 +291,7 @@ func (a *Aggregator) SetScope(target model.Target) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.scope = target
-	a.snap.Store(a.build(a.cfg.Now(), nil))
+	a.publish(a.build(a.cfg.Now(), nil))
 }
 
 // inScope says whether p is within a.scope; memo holds the answers of this
@@ -451,7 +467,7 @@ func (a *Aggregator) HandleCounters(d *model.CounterDelta) (retired []model.Proc
 	a.gen = cur
 
 	retired = a.retireDue(now)
-	a.snap.Store(a.build(at, d))
+	a.publish(a.build(at, d))
 	return retired
 }
 
@@ -477,5 +493,5 @@ func (a *Aggregator) Clear() {
 	}
 	a.clearDetail()
 	a.nw = 1
-	a.snap.Store(a.build(now, nil))
+	a.publish(a.build(now, nil))
 }

@@ -355,6 +355,39 @@ func TestClearResetsCountsKeepsProcesses(t *testing.T) {
 	checkInvariant(t, a)
 }
 
+// TestPublishedSaysEachReadOnce: Published has a token once a read's
+// snapshot is out, one however many came since the last receive, and none
+// before the next.
+func TestPublishedSaysEachReadOnce(t *testing.T) {
+	a, clk := newAgg(t, Config{})
+	published := func() bool {
+		select {
+		case <-a.Published():
+			return true
+		default:
+			return false
+		}
+	}
+	published() // the empty snapshot of the start
+	if published() {
+		t.Fatal("a token with nothing published since the last receive")
+	}
+	id := pid(3)
+	for range 2 {
+		clk.Advance(time.Second)
+		a.HandleCounters(newDelta().add(id, 2, model.Counts{Calls: 1}).build(clk.Now(), time.Second))
+	}
+	if !published() {
+		t.Fatal("no token after two reads")
+	}
+	if published() {
+		t.Error("two tokens for two reads not received: the reader wants the latest snapshot only")
+	}
+	if s := a.Snapshot(); s.Totals.Calls != 2 {
+		t.Errorf("the snapshot published has %d calls, want 2", s.Totals.Calls)
+	}
+}
+
 // TestConcurrentUse runs events, counters, Clear and readers at once; run it with
 // -race.
 func TestConcurrentUse(t *testing.T) {

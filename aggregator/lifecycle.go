@@ -280,7 +280,7 @@ func (a *Aggregator) publishRetired(from int) {
 			s.Processes = append(s.Processes, p)
 		}
 	}
-	a.snap.Store(&s)
+	a.publish(&s)
 }
 
 // noHist says whether p's calls were timed but none has a histogram of its

@@ -56,18 +56,18 @@ func (h Headless) write(s *model.Snapshot, interval bool) error {
 }
 
 // Follow prints a report of each interval's own counts (JSON lines with -o
-// json), or of the counts since the start with SinceStart, until ctx ends, the first once a full interval has passed: a report
-// each time snapshot() publishes a snapshot at least nine tenths of interval
-// after the last one reported (or after the start).
-func (h Headless) Follow(ctx context.Context, interval time.Duration, snapshot func() *model.Snapshot) error {
-	t := time.NewTicker(interval / 10) // a report waits a tenth of it at most
-	defer t.Stop()
+// json), or of the counts since the start with SinceStart, until ctx ends: a
+// report as soon as a snapshot published (snapshot(), and a receive on
+// published) comes at least nine tenths of interval after the last one
+// reported, or after the start. The first comes once a full interval has
+// passed.
+func (h Headless) Follow(ctx context.Context, interval time.Duration, snapshot func() *model.Snapshot, published <-chan struct{}) error {
 	var prev *model.Snapshot
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-published:
 			s := snapshot()
 			if prev != nil && s.Elapsed < prev.Elapsed { // counters cleared: start again
 				prev = nil

@@ -58,6 +58,29 @@ type jsonLine struct {
 	} `json:"processes"`
 }
 
+// ticks says a snapshot was published every d until ctx ends, as the
+// aggregator would at each read.
+func ticks(ctx context.Context, d time.Duration) <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				select {
+				case c <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return c
+}
+
 // TestFollowPrintsEachIntervalsOwnCounts: with -i, each JSON line carries its
 // interval's own calls and errors (system-wide, per syscall with its errnos,
 // per process) and says so; the first comes after a full interval, not at the
@@ -75,7 +98,7 @@ func TestFollowPrintsEachIntervalsOwnCounts(t *testing.T) {
 	h := Headless{Out: &b, Output: FormatJSON}
 	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
-	if err := h.Follow(ctx, interval, next); err != nil {
+	if err := h.Follow(ctx, interval, next, ticks(ctx, interval/10)); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -126,7 +149,7 @@ func TestFollowSinceStartKeepsTotals(t *testing.T) {
 	var b bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
-	if err := (Headless{Out: &b, Output: FormatJSON, SinceStart: true}).Follow(ctx, 40*time.Millisecond, next); err != nil {
+	if err := (Headless{Out: &b, Output: FormatJSON, SinceStart: true}).Follow(ctx, 40*time.Millisecond, next, ticks(ctx, 4*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	var totals []uint64

@@ -228,6 +228,10 @@ func (l *Live) Start() error {
 	return nil
 }
 
+// Published receives once the counts were read and a snapshot published
+// since the last receive (one reader: the report of each interval).
+func (l *Live) Published() <-chan struct{} { return l.agg.Published() }
+
 // Meta is the control's, with how the command ended once it has.
 func (l *Live) Meta() model.Meta {
 	m := l.Control.Meta()
