@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
@@ -77,6 +78,9 @@ type Probe struct {
 	fam    family     // the object loaded: modern (rungs 1 and 2) or legacy (3 and 4)
 	maps   sharedMaps // fam's, read and written alike on every rung
 	reader reader
+	// kernelTypes is the kernel's BTF, for the modern object's relocations,
+	// while Load tries the rungs (decoded, ~20 MB: not kept after).
+	kernelTypes *btf.Cache
 	// held says the programs are hooked since the rung's trial but count
 	// nothing until Attach, which starts the scope mode heldMode.
 	held     bool
@@ -138,6 +142,13 @@ func Load(opts Options) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The kernel's BTF, which the modern object's relocations need, is
+	// decoded (~10 ms) while the features are probed and the object read. A
+	// failure is not kept: the first relocation tries again, and says why.
+	kernelTypes := btf.NewCache()
+	if rungs[0].Hook == HookRawTP {
+		go func() { _, _ = kernelTypes.Kernel() }()
+	}
 	stores := EnterStores()
 	switch opts.EnterStore {
 	case "":
@@ -159,7 +170,7 @@ func Load(opts Options) (*Probe, error) {
 			stores = []string{EnterHash} // the legacy object's only one
 		}
 		for _, store := range stores {
-			p := &Probe{config: config{rung: r, enterStore: store, opts: opts, ncpu: ncpu}}
+			p := &Probe{config: config{rung: r, enterStore: store, opts: opts, ncpu: ncpu}, kernelTypes: kernelTypes}
 			if lastErr = p.try(); lastErr == nil {
 				probe = p
 				return nil
@@ -170,6 +181,7 @@ func Load(opts Options) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
+	probe.kernelTypes = nil
 	return probe, nil
 }
 
@@ -179,7 +191,7 @@ func Load(opts Options) (*Probe, error) {
 func (p *Probe) try() (err error) {
 	// The family is chosen here, and only here: by the rung's hook.
 	if p.rung.Hook == HookRawTP {
-		p.fam, err = newModern(p.config)
+		p.fam, err = newModern(p.config, p.kernelTypes)
 	} else {
 		p.fam, err = newLegacy(p.config)
 	}

@@ -38,9 +38,10 @@ type modern struct {
 	captures  [MaxSyscalls]tlmonCapture // as last written to the kernel
 }
 
-// newModern loads tlmon.bpf.c for c: an error names the feature the kernel
+// newModern loads tlmon.bpf.c for c, relocated against kernelTypes (the
+// kernel's BTF, being decoded): an error names the feature the kernel
 // lacked, and leaves nothing loaded.
-func newModern(c config) (family, error) {
+func newModern(c config, kernelTypes *btf.Cache) (family, error) {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		return nil, missing("kernel BTF (5.2)", errNoBTF)
 	}
@@ -48,7 +49,7 @@ func newModern(c config) (family, error) {
 		return nil, missing("task-local storage (Linux 5.11)", errors.New("no BTF task pointers"))
 	}
 	m := &modern{config: c}
-	if err := m.load(); err != nil {
+	if err := m.load(kernelTypes); err != nil {
 		if c.rung.Buffer == BufferRingbuf && features.HaveMapType(ebpf.RingBuf) != nil {
 			return nil, missing(ringbufFeature, err)
 		}
@@ -62,12 +63,7 @@ func newModern(c config) (family, error) {
 // entries × value size × possible CPUs.
 const procMapBudget = 64 << 20
 
-func (m *modern) load() error {
-	// The kernel's BTF, which every program's relocations need, is decoded
-	// (~10 ms) while the object is read and its maps made. A failure is not
-	// kept: the first relocation tries again, and says why.
-	kernelTypes := btf.NewCache()
-	go func() { _, _ = kernelTypes.Kernel() }()
+func (m *modern) load(kernelTypes *btf.Cache) error {
 	spec, err := loadTlmon()
 	if err != nil {
 		return fmt.Errorf("read BPF object: %w", err)
@@ -160,9 +156,7 @@ var verifiedApart = []string{"sys_enter", "sys_exit"}
 // of the kernel's BTF, types (each would decode its own otherwise: some 10 ms
 // each).
 func loadConcurrently(spec *ebpf.CollectionSpec, objs *tlmonObjects, types *btf.Cache) error {
-	mapsOnly := spec.Copy()
-	mapsOnly.Programs = nil
-	coll, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: types})
+	coll, err := ebpf.NewCollectionWithOptions(withPrograms(spec, nil), ebpf.CollectionOptions{Cache: types})
 	if err != nil {
 		return err
 	}
@@ -183,9 +177,7 @@ func loadConcurrently(spec *ebpf.CollectionSpec, objs *tlmonObjects, types *btf.
 	var wg sync.WaitGroup
 	for i, progs := range groups {
 		wg.Go(func() {
-			s := spec.Copy()
-			s.Programs = progs
-			loaded[i], errs[i] = ebpf.NewCollectionWithOptions(s, ebpf.CollectionOptions{MapReplacements: coll.Maps, Cache: types})
+			loaded[i], errs[i] = ebpf.NewCollectionWithOptions(withPrograms(spec, progs), ebpf.CollectionOptions{MapReplacements: coll.Maps, Cache: types})
 		})
 	}
 	wg.Wait()
@@ -203,6 +195,15 @@ func loadConcurrently(spec *ebpf.CollectionSpec, objs *tlmonObjects, types *btf.
 		return err
 	}
 	return coll.Assign(objs)
+}
+
+// withPrograms is spec with only progs, sharing the rest: the loader copies
+// what it changes, each map and program it loads (a copy of spec was ~3 ms
+// of every start).
+func withPrograms(spec *ebpf.CollectionSpec, progs map[string]*ebpf.ProgramSpec) *ebpf.CollectionSpec {
+	s := *spec
+	s.Programs = progs
+	return &s
 }
 
 // youngTables says whether young threads count in tables of their own: where
