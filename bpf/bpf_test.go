@@ -123,6 +123,31 @@ func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
 	}
 }
 
+// TestNothingCountedBeforeAttach: the programs stay hooked from the rung's
+// trial on (Probe.held), but a call made before Attach, with the scope set,
+// is not counted; those after are, exactly.
+func TestNothingCountedBeforeAttach(t *testing.T) {
+	bpftest.Require(t)
+	p, err := Load(Options{SelfPID: math.MaxUint32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, false); err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		unix.Getppid()
+	}
+	if err := p.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	if _, got, _ := getppids(t, p, n); got.Calls != n {
+		t.Errorf("getppid counted %d times, want the %d made after Attach", got.Calls, n)
+	}
+}
+
 // TestKernelBucketsLatencyAsTheModel: tlmon.bpf.c's hist_bucket, which
 // finds the octave without a branch, puts every latency where
 // model.HistBucket does: each power of two and its neighbours, each half

@@ -137,11 +137,19 @@ func (c *Collector) Start() {
 	c.cancel = cancel
 	c.lastRead = time.Now()
 	c.wg.Add(1)
+	// The clocks start now, not when the goroutine first runs: the readers
+	// block in epoll_wait holding both Ps of a two-CPU machine until Go's
+	// monitor takes them back, up to 20 ms later.
+	var first <-chan time.Time
+	if f := c.cfg.FirstRead; f > 0 && f < c.cfg.Interval {
+		first = time.After(f)
+	}
+	t := time.NewTicker(c.cfg.Interval)
 	for _, r := range c.readers {
 		c.events.Add(1)
 		go c.readEvents(ctx, r)
 	}
-	go c.tick(ctx)
+	go c.tick(ctx, first, t)
 }
 
 // Drain reads the events still in the buffers, stops the event goroutines and
@@ -223,24 +231,24 @@ func (c *Collector) readEvents(ctx context.Context, r *bpf.EventReader) {
 	}
 }
 
-func (c *Collector) tick(ctx context.Context) {
+// tick reads the counters at first (nil: none) and at each tick of t.
+func (c *Collector) tick(ctx context.Context, first <-chan time.Time, t *time.Ticker) {
 	defer c.wg.Done()
 	defer c.recoverTo()
+	defer t.Stop()
 	read := func() {
 		if err := c.Flush(); err != nil {
 			c.readErrors.Add(1)
 		}
 	}
-	if first := c.cfg.FirstRead; first > 0 && first < c.cfg.Interval {
+	if first != nil {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(first):
+		case <-first:
 			read()
 		}
 	}
-	t := time.NewTicker(c.cfg.Interval)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
