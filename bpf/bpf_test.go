@@ -148,16 +148,18 @@ func TestNothingCountedBeforeAttach(t *testing.T) {
 	}
 }
 
-// TestKernelBucketsLatencyAsTheModel: tlmon.bpf.c's hist_bucket, which
-// finds the octave without a branch, puts every latency where
+// TestKernelBucketsLatencyAsTheModel: tlmon.bpf.c's hist_bucket (hist.h),
+// which finds the octave without a branch, puts every latency where
 // model.HistBucket does: each power of two and its neighbours, each half
 // octave's edges, and a spread of others, run in the kernel through
-// hist_bucket_of.
+// histtest.bpf.c's hist_bucket_of.
 func TestKernelBucketsLatencyAsTheModel(t *testing.T) {
-	m := modernOf(loadForTest(t, Options{}))
-	if m == nil {
-		t.Skip("rungs 3 and 4 bucket as legacy.bpf.c does, with branches")
+	bpftest.Require(t)
+	var objs histtestObjects
+	if err := loadHisttestObjects(&objs, nil); err != nil {
+		t.Fatal(err)
 	}
+	defer objs.Close()
 	var values []uint64
 	for l := range 64 {
 		p := uint64(1) << l
@@ -167,7 +169,7 @@ func TestKernelBucketsLatencyAsTheModel(t *testing.T) {
 		values = append(values, v)
 	}
 	for _, ns := range values {
-		got, err := m.objs.HistBucketOf.Run(&ebpf.RunOptions{Context: []uint64{ns}})
+		got, err := objs.HistBucketOf.Run(&ebpf.RunOptions{Context: []uint64{ns}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -226,7 +226,6 @@ const (
 	tlmonMapUnattributed      = "unattributed"
 	tlmonMapYoungStore        = "young_store"
 	tlmonProgFlushCpuCache    = "flush_cpu_cache"
-	tlmonProgHistBucketOf     = "hist_bucket_of"
 	tlmonProgInetSockSetState = "inet_sock_set_state"
 	tlmonProgSchedProcessExec = "sched_process_exec"
 	tlmonProgSchedProcessExit = "sched_process_exit"
@@ -313,7 +312,6 @@ type tlmonSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlmonProgramSpecs struct {
 	FlushCpuCache    *ebpf.ProgramSpec `ebpf:"flush_cpu_cache"`
-	HistBucketOf     *ebpf.ProgramSpec `ebpf:"hist_bucket_of"`
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
@@ -504,7 +502,6 @@ type tlmonVariables struct {
 // It can be passed to loadTlmonObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlmonPrograms struct {
 	FlushCpuCache    *ebpf.Program `ebpf:"flush_cpu_cache"`
-	HistBucketOf     *ebpf.Program `ebpf:"hist_bucket_of"`
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
@@ -517,7 +514,6 @@ type tlmonPrograms struct {
 func (p *tlmonPrograms) Close() error {
 	return _TlmonClose(
 		p.FlushCpuCache,
-		p.HistBucketOf,
 		p.InetSockSetState,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
