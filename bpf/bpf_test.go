@@ -58,6 +58,16 @@ func TestDecodeEventAllocatesNothing(t *testing.T) {
 // run in parallel and must not be counted.
 func loadForTest(t *testing.T, opts Options) *Probe {
 	t.Helper()
+	p := loadScopedForTest(t, opts)
+	if err := p.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loadScopedForTest is loadForTest before the Attach.
+func loadScopedForTest(t *testing.T, opts Options) *Probe {
+	t.Helper()
 	bpftest.Require(t)
 	opts.SelfPID = math.MaxUint32
 	p, err := Load(opts)
@@ -66,9 +76,6 @@ func loadForTest(t *testing.T, opts Options) *Probe {
 	}
 	t.Cleanup(func() { p.Close() })
 	if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Attach(); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -127,15 +134,7 @@ func TestGetppidCountedExactlyOnEveryEnterStore(t *testing.T) {
 // trial on (Probe.held), but a call made before Attach, with the scope set,
 // is not counted; those after are, exactly.
 func TestNothingCountedBeforeAttach(t *testing.T) {
-	bpftest.Require(t)
-	p, err := Load(Options{SelfPID: math.MaxUint32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	if err := p.ScopePIDs([]uint32{uint32(os.Getpid())}, false); err != nil {
-		t.Fatal(err)
-	}
+	p := loadScopedForTest(t, Options{})
 	for range 1000 {
 		unix.Getppid()
 	}

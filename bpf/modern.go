@@ -298,7 +298,9 @@ func (m *modern) attach(bool) error {
 func (m *modern) trialHooksAll() bool { return true }
 
 func (m *modern) startHooked(mode uint32) error {
-	if err := m.objs.ScopeSince.Set(bootNow()); err != nil { // see startScope
+	// Tasks older than this that exit a syscall we never saw enter were inside
+	// it before the scope took them in: the kernel side ignores those exits.
+	if err := m.objs.ScopeSince.Set(bootNow()); err != nil {
 		return fmt.Errorf("set scope time: %w", err)
 	}
 	if err := m.setScopeMode(mode); err != nil {
@@ -433,18 +435,10 @@ func (m *modern) detail() bool      { return true }
 func (m *modern) setScopeMode(mode uint32) error { return m.objs.ScopeMode.Set(mode) }
 
 func (m *modern) startScope(mode uint32) error {
-	// Tasks older than this that exit a syscall we never saw enter were inside
-	// it before the scope took them in: the kernel side ignores those exits.
-	if err := m.objs.ScopeSince.Set(bootNow()); err != nil {
-		return fmt.Errorf("set scope time: %w", err)
-	}
 	if err := m.objs.LaunchPending.Set(uint32(0)); err != nil {
 		return fmt.Errorf("set scope: %w", err)
 	}
-	if err := m.setScopeMode(mode); err != nil {
-		return fmt.Errorf("set scope: %w", err)
-	}
-	return nil
+	return m.startHooked(mode)
 }
 
 func (m *modern) setFollowChildren(follow bool) error {
